@@ -1,0 +1,13 @@
+"""skbackprop: scikit-learn multi-layer perceptrons with hand-written backpropagation.
+
+``BackpropRegressor`` and ``BackpropClassifier`` are drop-ins for sklearn's
+``MLPRegressor`` and ``MLPClassifier``; the math they train with is in the small
+modules ``_activations``, ``_losses``, ``_network`` and ``_optimizers``.
+"""
+
+from ._classifier import BackpropClassifier
+from ._regressor import BackpropRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["BackpropClassifier", "BackpropRegressor", "__version__"]

@@ -1,0 +1,201 @@
+"""BackpropClassifier: the base network with logistic or softmax outputs."""
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import label_binarize
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+
+from ._base import BaseBackprop, stochastic_solver
+from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
+
+
+class BackpropClassifier(ClassifierMixin, BaseBackprop):
+    __doc__ = f"""Multi-layer perceptron classifier trained by hand-written backpropagation.
+
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier` (same parameters,
+    defaults and fitted attributes) whose forward pass, backward pass and optimizers
+    are plain NumPy functions in ``skbackprop``'s math core. Binary and multilabel
+    targets get logistic outputs, multiclass targets a softmax; the loss is the log
+    loss (cross-entropy), summed over labels for multilabel targets.
+
+    Parameters
+    ----------
+    {HIDDEN_PARAMETERS}
+
+    {COMMON_PARAMETERS}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (for multilabel targets, the label indices).
+
+    {COMMON_ATTRIBUTES}
+
+    See Also
+    --------
+    BackpropRegressor : The same network for regression.
+    sklearn.neural_network.MLPClassifier : The estimator this one replaces.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbackprop import BackpropClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
+    ...                          max_iter=1000, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).sum()
+    1.0
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    #: The loss minimised, as on sklearn's MLPClassifier (not a parameter).
+    loss = "log_loss"
+
+    _score_function = staticmethod(accuracy_score)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _loss_name(self):
+        return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
+
+    def _output_activation(self):
+        return "softmax" if self._y_type == "multiclass" else "logistic"
+
+    def _encode_targets(self, y, first_pass, incremental):
+        check_classification_targets(y)
+        multilabel = type_of_target(y) == "multilabel-indicator"
+        if first_pass:
+            if not incremental:  # partial_fit took its classes from `classes=`
+                self.classes_ = unique_labels(y)
+            if multilabel:
+                self.classes_ = np.arange(y.shape[1])
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y holds a single class ({self.classes_[0]!r}); a classifier "
+                    "needs samples of at least 2 classes."
+                )
+            self._y_type = (
+                "multilabel-indicator"
+                if multilabel
+                else ("multiclass" if len(self.classes_) > 2 else "binary")
+            )
+        else:
+            self._check_labels(unique_labels(y), incremental)
+        return label_binarize(y, classes=self.classes_)
+
+    def _check_labels(self, labels, incremental):
+        if self.warm_start and not incremental:
+            if set(labels) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in "
+                    f"the previous call to fit. Previously got {self.classes_}, `y` "
+                    f"has {labels}."
+                )
+        elif len(np.setdiff1d(labels, self.classes_)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {labels}. Pass every class to the first "
+                "partial_fit call with classes=."
+            )
+
+    def _decode(self, A):
+        if self._y_type == "multiclass":
+            return self.classes_[A.argmax(axis=1)]
+        if self._y_type == "binary":
+            return self.classes_[(A.ravel() > 0.5).astype(int)]
+        return (A > 0.5).astype(int)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Predicted labels (an indicator matrix for multilabel targets).
+        """
+        return self._decode(self._validated_output(X)[0])
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to 1 except for
+            multilabel targets (one independent probability per label).
+        """
+        A = self._validated_output(X)[0]
+        return np.hstack([1 - A, A]) if self._y_type == "binary" else A
+
+    def predict_log_proba(self, X):
+        """Log of ``predict_proba``, computed from the logits so it stays finite.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        Z = self._validated_output(X)[1]
+        if self._y_type == "multiclass":
+            return Z - logsumexp(Z, axis=1, keepdims=True)
+        log_p = -np.logaddexp(0, -Z)  # log sigmoid(z)
+        if self._y_type == "binary":
+            return np.hstack([-np.logaddexp(0, Z), log_p])  # log(1 - sigmoid(z)) first
+        return log_p
+
+    @available_if(stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the network with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever be seen; required on the first call, where
+            ``y`` need not contain all of them.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        _check_partial_fit_first_call(self, classes)
+        return self._fit(X, y, sample_weight, incremental=True)

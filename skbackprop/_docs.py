@@ -1,0 +1,147 @@
+"""Docstring sections shared by both estimators (numpydoc), written once."""
+
+HIDDEN_PARAMETERS = """\
+hidden_layer_sizes : int or array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer. An empty
+        tuple gives a network with no hidden layer (a linear or logistic model).
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation of the hidden units: f(z) = z, 1 / (1 + exp(-z)), tanh(z) or
+        max(z, 0)."""
+
+COMMON_PARAMETERS = """\
+solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        'sgd': stochastic gradient descent with (Nesterov) momentum; 'adam': Adam;
+        'lbfgs': scipy's L-BFGS-B on the full-batch loss and our analytic gradient.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty alpha * sum ||W||^2 / (2 * sum of sample weights
+        in the batch); biases are not penalised.
+
+    batch_size : int or 'auto', default='auto'
+        Rows per gradient step of the stochastic solvers; 'auto' is
+        ``min(200, n_samples)``. ``1`` makes one update per row (the textbook
+        algorithm), ``n_samples`` is full-batch gradient descent.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of solver='sgd': 'constant' keeps
+        ``learning_rate_init``; 'invscaling' sets it to
+        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch; 'adaptive'
+        divides it by 5 each time ``n_iter_no_change`` epochs in a row fail to improve
+        by ``tol`` (training stops once it would fall below 1e-6).
+
+    learning_rate_init : float, default=0.001
+        Step size of the stochastic solvers.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (lbfgs).
+
+    shuffle : bool, default=True
+        Whether the stochastic solvers visit the rows in a new random order each
+        epoch; with False they are visited in the order given.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the validation split and the shuffling.
+
+    tol : float, default=1e-4
+        Training stops when the loss (or, with early stopping, the validation score)
+        fails to improve by at least ``tol`` for ``n_iter_no_change`` consecutive
+        epochs; for lbfgs, the gradient tolerance ``gtol``.
+
+    verbose : bool, default=False
+        Print one line per epoch (or lbfgs iteration).
+
+    warm_start : bool, default=False
+        Start ``fit`` from the current ``coefs_`` and ``intercepts_``: those of a
+        previous fit, or arrays assigned by the user before the first fit (to replay
+        a worked example). Shapes are checked layer by layer.
+
+    momentum : float, default=0.9
+        Momentum of solver='sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Whether solver='sgd' uses Nesterov's momentum.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        single-label classification), stop when its score stops improving and
+        restore the weights of the best epoch. Stochastic solvers only.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay of Adam's first-moment estimate.
+
+    beta_2 : float, default=0.999
+        Decay of Adam's second-moment estimate.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without improvement of at least ``tol`` before stopping
+        (or, with 'adaptive', before the learning rate is divided by 5).
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of solver='lbfgs'.
+
+    weight_init : {'glorot_uniform', 'he_uniform', 'uniform'}, float or callable, \
+default='glorot_uniform'
+        Initial weights. 'glorot_uniform': W, b ~ U(-r, r) with
+        r = sqrt(6 / (fan_in + fan_out)) (sqrt(2 / ...) for logistic units), the
+        same draws as sklearn's MLP for the same ``random_state``; 'he_uniform':
+        W ~ U(-sqrt(6 / fan_in), sqrt(6 / fan_in)), b = 0; 'uniform': W, b ~ U[0, 1);
+        a float c: every weight c and every bias 0; a callable
+        ``(shape, rng) -> array`` is called for each layer's weights (shape
+        ``(fan_in, fan_out)``) and then its biases (shape ``(fan_out,)``)."""
+
+COMMON_ATTRIBUTES = """\
+loss_ : float
+        Training loss of the last epoch: the mean of the loss of every batch before
+        its update (for lbfgs, the final loss), L2 term included. It is exactly the
+        function whose gradient the solver follows.
+
+    best_loss_ : float or None
+        Lowest ``loss_`` reached; None with early stopping (see
+        ``best_validation_score_``).
+
+    loss_curve_ : list of float
+        ``loss_`` after every epoch (every iteration for lbfgs).
+
+    validation_scores_ : list of float or None
+        Score on the held-out data after every epoch, with early stopping.
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``, with early stopping.
+
+    t_ : int
+        Number of training rows the stochastic solver has processed.
+
+    coefs_ : list of ndarray of shape (fan_in, fan_out)
+        Weight matrix of each layer.
+
+    intercepts_ : list of ndarray of shape (fan_out,)
+        Bias vector of each layer.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        Epochs (or lbfgs iterations) run by the last ``fit``; each
+        ``partial_fit`` adds one.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Activation of the output units."""

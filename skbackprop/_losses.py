@@ -1,0 +1,105 @@
+"""Loss functions: their value and their gradient, side by side.
+
+For a batch of ``n`` samples with targets ``Y``, output-layer net input ``Z`` and
+output ``A = f(Z)``, the loss the estimators minimise is
+
+    L = sum_i s_i l(y_i, a_i) / sum_i s_i  +  alpha * sum_l ||W_l||^2 / (2 sum_i s_i)
+
+with sample weights ``s_i`` (all 1 by default, so ``sum_i s_i = n``). Each loss below
+gives the per-sample term ``l`` summed over the outputs (its ``value``), its
+derivative ``dl/da`` (``dL_dA``), and its *canonical link*: the output activation for
+which the chain rule ``dl/dz = dl/da * f'(z)`` collapses to ``a - y``.
+
+Log losses are computed from the logits ``Z`` (log-sum-exp form), so they stay finite
+where probabilities round to 0 or 1; the value is exactly the function whose gradient
+``a - y`` is used, with no clipping.
+"""
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy.special import logsumexp, xlogy
+
+from ._activations import ACTIVATIONS
+
+
+class Loss(NamedTuple):
+    value: Callable  # (Y, Z, A) -> per-sample loss, shape (n,)
+    dL_dA: Callable  # (Y, A) -> dl/da, shape of A
+    link: str  # canonical output activation
+
+
+def squared_error(Y, Z, A):
+    """l = 1/2 sum_k (y_k - a_k)^2."""
+    R = A - Y
+    return 0.5 * np.einsum("ij,ij->i", R, R)
+
+
+def squared_error_dA(Y, A):
+    """dl/da = a - y."""
+    return A - Y
+
+
+def poisson(Y, Z, A):
+    """Half Poisson deviance, l = sum_k y log(y / a) - y + a, with log a = z (exp link)."""
+    return (xlogy(Y, Y) - Y * Z - Y + A).sum(axis=1)
+
+
+def poisson_dA(Y, A):
+    """dl/da = 1 - y / a."""
+    return 1 - Y / A
+
+
+def binary_log_loss(Y, Z, A):
+    """l = -sum_k [y log a + (1 - y) log(1 - a)] with a = sigmoid(z),
+    computed as sum_k log(1 + exp(z)) - y z."""
+    return (np.logaddexp(0, Z) - Y * Z).sum(axis=1)
+
+
+def binary_log_loss_dA(Y, A):
+    """dl/da = (a - y) / (a (1 - a))."""
+    return (A - Y) / (A * (1 - A))
+
+
+def log_loss(Y, Z, A):
+    """Cross-entropy of a softmax output, l = -sum_k y_k log a_k,
+    computed as logsumexp(z) - sum_k y_k z_k (Y one-hot)."""
+    return logsumexp(Z, axis=1) - np.einsum("ij,ij->i", Y, Z)
+
+
+def log_loss_dA(Y, A):
+    """dl/da_k = -y_k / a_k."""
+    return -Y / A
+
+
+LOSSES = {
+    "squared_error": Loss(squared_error, squared_error_dA, "identity"),
+    "poisson": Loss(poisson, poisson_dA, "exp"),
+    "binary_log_loss": Loss(binary_log_loss, binary_log_loss_dA, "logistic"),
+    "log_loss": Loss(log_loss, log_loss_dA, "softmax"),
+}
+
+
+def loss_value(loss, Y, Z, A, sample_weight=None):
+    """Weighted mean over samples of the per-sample loss (no L2 term)."""
+    return float(np.average(LOSSES[loss].value(Y, Z, A), weights=sample_weight))
+
+
+def output_delta(loss, out_activation, Y, A):
+    """dl/dz for every sample at the output layer (not yet averaged).
+
+    On the loss's canonical link, dl/da * f'(z) simplifies to ``a - y``; any other
+    output activation applies the chain rule term by term.
+    """
+    spec = LOSSES[loss]
+    if out_activation == spec.link:
+        return A - Y
+    return ACTIVATIONS[out_activation].derivative(A, spec.dL_dA(Y, A))
+
+
+def l2_penalty(coefs, alpha, sw_sum):
+    """alpha * sum_l ||W_l||^2 / (2 sum_i s_i); its gradient is alpha * W_l / sum_i s_i."""
+    if alpha == 0:
+        return 0.0
+    squares = sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
+    return float(0.5 * alpha * squares / sw_sum)

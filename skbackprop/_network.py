@@ -1,0 +1,100 @@
+"""Forward and backward pass of a multi-layer perceptron, as plain functions.
+
+A network is three lists of equal length, one entry per layer ``l = 1 .. L``:
+``coefs[l]`` (the weights ``W_l``, shape fan_in x fan_out), ``intercepts[l]`` (the
+biases ``b_l``) and ``activations[l]`` (the name of ``f_l``). With ``A_0 = X``:
+
+    forward:   Z_l = A_{l-1} W_l + b_l,        A_l = f_l(Z_l)
+    backward:  delta_L = dL/dZ_L               (from the loss, see ``output_delta``)
+               dL/dW_l = A_{l-1}^T delta_l + alpha W_l / sum_i s_i
+               dL/db_l = sum over rows of delta_l
+               delta_{l-1} = (delta_l W_l^T) * f'_{l-1}(Z_{l-1})
+"""
+
+import numpy as np
+
+from ._activations import ACTIVATIONS
+from ._losses import l2_penalty, loss_value, output_delta
+
+
+def forward(X, coefs, intercepts, activations, keep=True):
+    """Run the forward pass.
+
+    Returns ``(outputs, Z_out)``: ``outputs[0]`` is ``X`` and ``outputs[l]`` is
+    ``A_l``; ``Z_out`` is the output layer's net input (the logits). With
+    ``keep=False`` only the output layer's ``A`` is kept (``outputs == [A_L]``), which
+    is all prediction needs.
+    """
+    outputs = [X]
+    last = len(coefs) - 1
+    Z_out = None
+    for layer, (W, b, name) in enumerate(zip(coefs, intercepts, activations)):
+        Z = outputs[-1] @ W
+        Z += b
+        if layer == last and name != "identity":
+            Z_out = Z.copy()
+        A = ACTIVATIONS[name].forward(Z)
+        outputs = outputs + [A] if keep else [A]
+    return outputs, (A if Z_out is None else Z_out)
+
+
+def backward(outputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0):
+    """Run the backward pass from the output layer's ``delta = dL/dZ_L``.
+
+    ``outputs`` is what ``forward`` kept. Returns ``(coef_grads, intercept_grads)``,
+    the gradients of the loss (including the L2 term) with respect to every ``W_l``
+    and ``b_l``.
+    """
+    n_layers = len(coefs)
+    coef_grads = [None] * n_layers
+    intercept_grads = [None] * n_layers
+    for layer in reversed(range(n_layers)):
+        coef_grads[layer] = outputs[layer].T @ delta
+        if alpha:
+            coef_grads[layer] += (alpha / sw_sum) * coefs[layer]
+        intercept_grads[layer] = delta.sum(axis=0)
+        if layer > 0:
+            delta = delta @ coefs[layer].T
+            ACTIVATIONS[activations[layer - 1]].derivative(outputs[layer], delta)
+    return coef_grads, intercept_grads
+
+
+def loss_and_gradients(
+    X, Y, sample_weight, coefs, intercepts, activations, loss, alpha
+):
+    """One forward and one backward pass over a batch.
+
+    Returns ``(L, coef_grads, intercept_grads)`` where ``L`` is the (weighted) mean
+    loss plus the L2 term, and the gradients are exactly ``dL/dW_l`` and ``dL/db_l``.
+    """
+    outputs, Z_out = forward(X, coefs, intercepts, activations)
+    A = outputs[-1]
+    sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    value = loss_value(loss, Y, Z_out, A, sample_weight)
+    value += l2_penalty(coefs, alpha, sw_sum)
+    delta = output_delta(loss, activations[-1], Y, A)
+    if sample_weight is None:
+        delta /= sw_sum
+    else:
+        delta *= (sample_weight / sw_sum)[:, np.newaxis]
+    coef_grads, intercept_grads = backward(
+        outputs, delta, coefs, activations, alpha, sw_sum
+    )
+    return value, coef_grads, intercept_grads
+
+
+def pack(coefs, intercepts):
+    """All parameters as one vector: every W_l (row-major), then every b_l."""
+    return np.concatenate([p.ravel() for p in coefs + intercepts])
+
+
+def unpack(theta, layer_units):
+    """Inverse of ``pack`` for a network with the given units per layer."""
+    coefs, intercepts, start = [], [], 0
+    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        coefs.append(theta[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for fan_out in layer_units[1:]:
+        intercepts.append(theta[start : start + fan_out])
+        start += fan_out
+    return coefs, intercepts

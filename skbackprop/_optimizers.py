@@ -1,0 +1,88 @@
+"""Optimizers: they update parameters, and nothing else.
+
+Each stochastic optimizer is a pair of plain functions: ``*_init(params)`` makes its
+state (a dict of arrays and numbers, so a fitted estimator stays plain data) and
+``*_step(params, grads, state, learning_rate, ...)`` updates every parameter array in
+place from its gradient. Learning-rate schedules and stopping rules belong to the
+training loop, not here.
+"""
+
+import math
+
+import numpy as np
+import scipy.optimize
+
+
+def sgd_init(params):
+    """State of SGD with momentum: one velocity per parameter array, starting at 0."""
+    return {"velocities": [np.zeros_like(p) for p in params]}
+
+
+def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True):
+    """One step of stochastic gradient descent with (Nesterov) momentum.
+
+        v <- mu v - eta g
+        w <- w + v                        (classical momentum)
+        w <- w + mu v - eta g             (Nesterov's momentum)
+
+    With ``momentum=0`` this is plain gradient descent, ``w <- w - eta g``.
+    """
+    for p, g, v in zip(params, grads, state["velocities"]):
+        v *= momentum
+        v -= learning_rate * g
+        if nesterov:
+            p += momentum * v - learning_rate * g
+        else:
+            p += v
+
+
+def adam_init(params):
+    """State of Adam: step count and first and second moment estimates, at 0."""
+    return {
+        "t": 0,
+        "ms": [np.zeros_like(p) for p in params],
+        "vs": [np.zeros_like(p) for p in params],
+    }
+
+
+def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
+              epsilon=1e-8):
+    """One step of Adam (Kingma & Ba, 2014), with the bias correction folded into the
+    step size:
+
+        m <- beta_1 m + (1 - beta_1) g
+        v <- beta_2 v + (1 - beta_2) g^2
+        eta_t = eta sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        w <- w - eta_t m / (sqrt(v) + epsilon)
+    """
+    state["t"] += 1
+    t = state["t"]
+    step = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    for p, g, m, v in zip(params, grads, state["ms"], state["vs"]):
+        m *= beta_1
+        m += (1 - beta_1) * g
+        v *= beta_2
+        v += (1 - beta_2) * g**2
+        p -= step * m / (np.sqrt(v) + epsilon)
+
+
+def lbfgs_minimize(fun, theta0, max_iter, max_fun, tol, callback=None):
+    """Minimise ``fun(theta) -> (value, gradient)`` with scipy's L-BFGS-B.
+
+    Returns scipy's ``OptimizeResult``; ``callback(theta, value)`` is called after
+    every iteration.
+    """
+    scipy_callback = None
+    if callback is not None:
+
+        def scipy_callback(intermediate_result):
+            callback(intermediate_result.x, intermediate_result.fun)
+
+    return scipy.optimize.minimize(
+        fun,
+        theta0,
+        method="L-BFGS-B",
+        jac=True,
+        callback=scipy_callback,
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+    )

@@ -1,0 +1,197 @@
+"""BackpropRegressor: the base network with real-valued outputs."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+
+from ._base import BaseBackprop, stochastic_solver
+from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
+from ._losses import LOSSES
+
+OUTPUT_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "exp")
+
+
+class BackpropRegressor(RegressorMixin, BaseBackprop):
+    __doc__ = f"""Multi-layer perceptron regressor trained by hand-written backpropagation.
+
+    A drop-in for :class:`sklearn.neural_network.MLPRegressor` (same parameters,
+    defaults and fitted attributes) whose forward pass, backward pass and optimizers
+    are plain NumPy functions in ``skbackprop``'s math core.
+
+    Parameters
+    ----------
+    loss : {{'squared_error', 'poisson'}}, default='squared_error'
+        'squared_error': L = 1/2 * mean over samples of sum over outputs of
+        (y - y_hat)^2 (for several outputs this is n_outputs times the value
+        sklearn's MLPRegressor reports, whose gradient is this function's).
+        'poisson': half the Poisson deviance, with an exp output; y must be >= 0.
+
+    {HIDDEN_PARAMETERS}
+
+    {COMMON_PARAMETERS}
+
+    out_activation : {{'identity', 'logistic', 'tanh', 'relu', 'exp'}} or None, \
+default=None
+        Activation of the output units. None picks the loss's canonical link:
+        'identity' for squared_error, 'exp' for poisson (as sklearn). 'logistic'
+        with squared_error gives the textbook sigmoid-output network; poisson
+        needs 'exp'.
+
+    Attributes
+    ----------
+    {COMMON_ATTRIBUTES}
+
+    See Also
+    --------
+    BackpropClassifier : The same network for classification.
+    sklearn.neural_network.MLPRegressor : The estimator this one replaces.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skbackprop import BackpropRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
+    >>> reg = BackpropRegressor(hidden_layer_sizes=(20,), solver="lbfgs",
+    ...                         max_iter=500, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> round(reg.score(X, y), 2)
+    1.0
+    """
+
+    _parameter_constraints: dict = {
+        **BaseBackprop._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+        "out_activation": [StrOptions(set(OUTPUT_ACTIVATIONS)), None],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        weight_init="glorot_uniform",
+        out_activation=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            weight_init=weight_init,
+        )
+        self.loss = loss
+        self.out_activation = out_activation
+
+    _score_function = staticmethod(r2_score)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _loss_name(self):
+        return self.loss
+
+    def _output_activation(self):
+        link = LOSSES[self.loss].link
+        if self.out_activation is None:
+            return link
+        if self.loss == "poisson" and self.out_activation != link:
+            raise ValueError(
+                f"loss='poisson' needs out_activation='exp' (or None), got "
+                f"{self.out_activation!r}."
+            )
+        return self.out_activation
+
+    def _encode_targets(self, y, first_pass, incremental):
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' needs non-negative targets y (counts or rates); y has "
+                "negative values. Use loss='squared_error' or shift y."
+            )
+        return y.reshape(len(y), -1)
+
+    def _decode(self, A):
+        return A.ravel() if A.shape[1] == 1 else A
+
+    def predict(self, X):
+        """Predict with the fitted network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        return self._decode(self._validated_output(X)[0])
+
+    @available_if(stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the network with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
