@@ -53,7 +53,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     ...                          max_iter=1000, random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
-    >>> clf.predict_proba(X[:1]).sum()
+    >>> float(clf.predict_proba(X[:1]).sum())
     1.0
     >>> clf.score(X, y) > 0.95
     True
@@ -85,8 +85,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
                 self.classes_ = np.arange(y.shape[1])
             if len(self.classes_) < 2:
                 raise ValueError(
-                    f"y holds a single class ({self.classes_[0]!r}); a classifier "
-                    "needs samples of at least 2 classes."
+                    f"y holds only one class ({self.classes_[0]}); a classifier needs "
+                    "samples of at least 2 classes."
                 )
             self._y_type = (
                 "multilabel-indicator"
