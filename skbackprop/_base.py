@@ -212,11 +212,6 @@ class BaseBackprop(BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
-            if not sample_weight.sum() > 0:
-                raise ValueError(
-                    "sample_weight sums to 0: at least one sample needs a positive "
-                    "weight."
-                )
         Y = self._encode_targets(y, first_pass, incremental).astype(X.dtype)
         layer_units = [X.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
         rng = check_random_state(self.random_state)

@@ -1,0 +1,371 @@
+"""Behaviour of the estimators as a sklearn user sees it."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+
+QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture
+def regression():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] - 2 * X[:, 1] ** 2 + 0.5 * np.sin(3 * X[:, 2])
+    return X, y
+
+
+@pytest.fixture
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+# ----------------------------------------------------------------- partial_fit
+@QUIET
+def test_partial_fit_epochs_equal_fit_epochs(iris):
+    X, y = iris
+    params = dict(hidden_layer_sizes=(8,), shuffle=False, random_state=0,
+                  learning_rate_init=0.01)
+    fitted = BackpropClassifier(max_iter=4, **params).fit(X, y)
+    stepped = BackpropClassifier(**params)
+    for _ in range(4):
+        stepped.partial_fit(X, y, classes=np.unique(y))
+    for a, b in zip(fitted.coefs_ + fitted.intercepts_, stepped.coefs_ + stepped.intercepts_):
+        assert_allclose(a, b, rtol=0, atol=1e-14)
+    assert stepped.n_iter_ == 4 and stepped.t_ == 4 * len(X)
+    assert_allclose(stepped.loss_curve_, fitted.loss_curve_, rtol=1e-12)
+
+
+def test_partial_fit_classes(iris):
+    X, y = iris
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])  # a batch missing class 2
+    assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.predict_proba(X).shape == (150, 3)
+    with pytest.raises(ValueError, match="classes not in"):
+        clf.partial_fit(X[:3], [0, 1, 7])
+
+
+@pytest.mark.parametrize("est", [BackpropRegressor(solver="lbfgs"),
+                                 BackpropClassifier(solver="lbfgs")])
+def test_no_partial_fit_for_lbfgs(est):
+    assert not hasattr(est, "partial_fit")
+    assert hasattr(clone(est).set_params(solver="sgd"), "partial_fit")
+
+
+def test_partial_fit_refuses_early_stopping(regression):
+    X, y = regression
+    with pytest.raises(ValueError, match="early_stopping"):
+        BackpropRegressor(early_stopping=True).partial_fit(X, y)
+
+
+# --------------------------------------------------------------- target types
+@QUIET
+def test_string_labels(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs", random_state=0)
+    clf.fit(X, names)
+    assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    assert clf.predict(X).dtype.kind == "U"
+    assert clf.score(X, names) > 0.95
+    proba = clf.predict_proba(X)
+    assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
+    assert clf.out_activation_ == "softmax"
+
+
+@QUIET
+def test_binary_probabilities_and_log_probabilities(iris):
+    X, y = iris
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), random_state=0).fit(X, y == 2)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 2) and clf.out_activation_ == "logistic"
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-10, atol=1e-12)
+    assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+@QUIET
+def test_multilabel(iris):
+    X, Y = make_multilabel_classification(n_samples=200, n_classes=3, random_state=0)
+    clf = BackpropClassifier(hidden_layer_sizes=(20,), solver="lbfgs", random_state=0,
+                             max_iter=300).fit(X, Y)
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 3
+    assert clf.predict(X).shape == (200, 3)
+    assert set(np.unique(clf.predict(X))) <= {0, 1}
+    proba = clf.predict_proba(X)
+    assert_array_equal(clf.predict(X), (proba > 0.5).astype(int))
+    # loss is the binary log loss summed over the labels
+    p = np.clip(proba, 1e-300, 1)
+    per_label = -(Y * np.log(p) + (1 - Y) * np.log(np.clip(1 - proba, 1e-300, 1)))
+    l2 = clf.alpha * sum((W**2).sum() for W in clf.coefs_) / (2 * 200)
+    assert clf.loss_ == pytest.approx(per_label.sum(axis=1).mean() + l2, rel=1e-6)
+
+
+def test_single_class_is_refused():
+    with pytest.raises(ValueError, match="only one class"):
+        BackpropClassifier().fit([[0.0], [1.0]], ["a", "a"])
+
+
+@QUIET
+def test_multi_output_regression(regression):
+    X, y = regression
+    Y = np.column_stack([y, -y, 2 * y])
+    reg = BackpropRegressor(hidden_layer_sizes=(20,), solver="lbfgs", random_state=0)
+    reg.fit(X, Y)
+    assert reg.predict(X).shape == (120, 3) and reg.n_outputs_ == 3
+    pred = reg.predict(X)
+    l2 = reg.alpha * sum((W**2).sum() for W in reg.coefs_) / (2 * 120)
+    assert reg.loss_ == pytest.approx(0.5 * ((Y - pred) ** 2).sum(axis=1).mean() + l2,
+                                      rel=1e-9)
+
+
+@QUIET
+def test_lbfgs_loss_is_the_loss_at_the_final_weights(regression):
+    X, y = regression
+    reg = BackpropRegressor(hidden_layer_sizes=(10,), solver="lbfgs", alpha=0.1,
+                            random_state=0).fit(X, y)
+    l2 = 0.1 * sum((W**2).sum() for W in reg.coefs_) / (2 * 120)
+    assert reg.loss_ == pytest.approx(0.5 * np.mean((y - reg.predict(X)) ** 2) + l2,
+                                      rel=1e-9)
+    assert len(reg.loss_curve_) == reg.n_iter_
+    assert reg.best_loss_ == pytest.approx(min(reg.loss_curve_))
+
+
+def test_no_hidden_layer_is_least_squares(regression):
+    X, y = regression
+    reg = BackpropRegressor(hidden_layer_sizes=(), solver="lbfgs", alpha=0.0,
+                            tol=1e-12, max_iter=1000).fit(X, y)
+    lin = LinearRegression().fit(X, y)
+    assert reg.n_layers_ == 2
+    assert_allclose(reg.coefs_[0].ravel(), lin.coef_, rtol=1e-5)
+    assert_allclose(reg.intercepts_[0], lin.intercept_, rtol=1e-5)
+
+
+# ------------------------------------------------------------ output activations
+@QUIET
+def test_regressor_logistic_output_stays_in_unit_interval(regression):
+    X, y = regression
+    y01 = (y - y.min()) / (y.max() - y.min())
+    reg = BackpropRegressor(hidden_layer_sizes=(5,), out_activation="logistic",
+                            random_state=0, max_iter=50).fit(X, y01)
+    assert reg.out_activation_ == "logistic"
+    pred = reg.predict(X)
+    assert np.all((pred > 0) & (pred < 1))
+
+
+@QUIET
+def test_poisson_regression():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(300, 2))
+    y = rng.poisson(np.exp(1 + X[:, 0]))
+    reg = BackpropRegressor(loss="poisson", hidden_layer_sizes=(5,), solver="lbfgs",
+                            random_state=0).fit(X, y)
+    assert reg.out_activation_ == "exp"
+    assert np.all(reg.predict(X) > 0)
+    with pytest.raises(ValueError, match="non-negative"):
+        clone(reg).fit(X, y - 5.0)
+    with pytest.raises(ValueError, match="out_activation='exp'"):
+        clone(reg).set_params(out_activation="identity").fit(X, y)
+
+
+# ------------------------------------------------------ starting from given weights
+def test_warm_start_from_user_weights_checks_shapes(regression):
+    X, y = regression
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), warm_start=True)
+    reg.coefs_ = [np.zeros((3, 4)), np.zeros((5, 1))]
+    reg.intercepts_ = [np.zeros(4), np.zeros(1)]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] \(layer 1 -> 2\) has shape \(5, 1\)"):
+        reg.fit(X, y)
+    reg.coefs_ = [np.zeros((3, 4)), np.zeros((4, 1))]
+    reg.intercepts_ = [np.zeros(3), np.zeros(1)]
+    with pytest.raises(ValueError, match=r"intercepts_\[0\] \(layer 1\) has shape \(3,\)"):
+        reg.fit(X, y)
+    reg.coefs_ = [np.zeros((3, 4))]
+    with pytest.raises(ValueError, match="2 layers of weights"):
+        reg.fit(X, y)
+
+
+@QUIET
+def test_user_weights_without_warm_start_are_ignored_with_a_warning(regression):
+    X, y = regression
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    reg.coefs_ = [np.zeros((3, 4)), np.zeros((4, 1))]
+    reg.intercepts_ = [np.zeros(4), np.zeros(1)]
+    with pytest.warns(UserWarning, match="warm_start=True"):
+        reg.fit(X, y)
+    fresh = BackpropRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    assert_allclose(reg.coefs_[0], fresh.coefs_[0])
+
+
+@QUIET
+def test_warm_start_continues_training(regression):
+    X, y = regression
+    reg = BackpropRegressor(hidden_layer_sizes=(6,), solver="sgd", max_iter=5,
+                            random_state=0, warm_start=True, shuffle=False)
+    reg.fit(X, y)
+    first = [W.copy() for W in reg.coefs_]
+    reg.fit(X, y)
+    assert len(reg.loss_curve_) == 10 and reg.n_iter_ == 5
+    assert not np.allclose(first[0], reg.coefs_[0])
+    with pytest.raises(ValueError, match="X has 2 features"):
+        reg.fit(X[:, :2], y)
+
+
+# ------------------------------------------------------------------- stopping
+@QUIET
+def test_early_stopping_restores_the_best_epoch():
+    X, y = make_classification(n_samples=300, n_features=10, flip_y=0.2, random_state=0)
+    params = dict(hidden_layer_sizes=(50,), early_stopping=True, random_state=0,
+                  learning_rate_init=0.05, n_iter_no_change=5, max_iter=200)
+    stopped = BackpropClassifier(**params).fit(X, y)
+    scores = stopped.validation_scores_
+    best_epoch = int(np.argmax(scores)) + 1
+    assert stopped.best_validation_score_ == max(scores)
+    assert stopped.n_iter_ == best_epoch + 6 and stopped.best_loss_ is None
+    # Training for exactly best_epoch epochs ends at the weights the first fit restored.
+    upto_best = BackpropClassifier(**{**params, "max_iter": best_epoch}).fit(X, y)
+    for a, b in zip(stopped.coefs_, upto_best.coefs_):
+        assert_allclose(a, b, rtol=0, atol=1e-14)
+
+
+def test_convergence_warning_only_when_not_converged(regression):
+    X, y = regression
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\)"):
+        BackpropRegressor(max_iter=3).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg = BackpropRegressor(hidden_layer_sizes=(5,), learning_rate_init=0.01,
+                                tol=1e-2, max_iter=500, random_state=0).fit(X, y)
+    assert reg.n_iter_ < 500
+
+
+@QUIET
+def test_verbose_prints_one_line_per_epoch(regression, capsys):
+    X, y = regression
+    BackpropRegressor(hidden_layer_sizes=(3,), max_iter=7, verbose=True,
+                      n_iter_no_change=100).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"Iteration {i}" for i in range(1, 8)]
+
+
+# ----------------------------------------------------------------- weight_init
+def test_weight_init_options(regression):
+    X, y = regression
+    def fit(init):
+        return BackpropRegressor(hidden_layer_sizes=(50,), weight_init=init, max_iter=1,
+                                 learning_rate_init=1e-12, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        uniform = fit("uniform")
+        he = fit("he_uniform")
+        seen = []
+        custom = fit(lambda shape, rng: seen.append(shape) or rng.normal(size=shape))
+    assert 0 <= uniform.coefs_[0].min() and uniform.coefs_[0].max() < 1
+    assert uniform.coefs_[0].min() < 0.05 and uniform.coefs_[0].max() > 0.95
+    assert np.abs(he.coefs_[0]).max() <= np.sqrt(6 / 3) + 1e-9
+    assert np.abs(he.coefs_[0]).max() > 0.9 * np.sqrt(6 / 3)
+    assert seen == [(3, 50), (50,), (50, 1), (1,)]
+    assert custom.coefs_[0].std() > 0.5
+    with pytest.raises(ValueError, match="returned weights of shape"):
+        fit(lambda shape, rng: np.zeros(3))
+
+
+# ------------------------------------------------------------- input handling
+@QUIET
+def test_sparse_input_gives_the_same_model(iris):
+    X, y = iris
+    params = dict(hidden_layer_sizes=(5,), random_state=0, max_iter=20)
+    dense = BackpropClassifier(**params).fit(X, y)
+    sparse = BackpropClassifier(**params).fit(sp.csr_matrix(X), y)
+    assert_allclose(dense.coefs_[0], sparse.coefs_[0], rtol=1e-12)
+    assert_allclose(dense.predict_proba(X), sparse.predict_proba(sp.csc_array(X)), rtol=1e-12)
+
+
+@QUIET
+def test_float32_stays_float32(iris):
+    X, y = iris
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), random_state=0, max_iter=20)
+    clf.fit(X.astype(np.float32), y)
+    assert all(W.dtype == np.float32 for W in clf.coefs_ + clf.intercepts_)
+    assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
+
+
+@QUIET
+def test_dataframe_feature_names(iris):
+    X, y = iris
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), max_iter=20).fit(df, pd.Series(y))
+    assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X)
+
+
+@QUIET
+def test_sample_weight_counts_as_repetition(iris):
+    X, y = iris
+    sw = np.random.RandomState(0).randint(0, 3, size=150)
+    params = dict(hidden_layer_sizes=(5,), solver="sgd", batch_size=1000, shuffle=False,
+                  random_state=0, max_iter=10)
+    weighted = BackpropClassifier(**params).fit(X, y, sample_weight=sw)
+    repeated = BackpropClassifier(**params).fit(np.repeat(X, sw, axis=0), np.repeat(y, sw))
+    assert_allclose(weighted.coefs_[0], repeated.coefs_[0], rtol=1e-10)
+    assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-10)
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        BackpropClassifier().fit(X, y, sample_weight=np.zeros(150))
+
+
+# -------------------------------------------------------- plain data, pickling
+@QUIET
+def test_fitted_state_is_plain_data_and_pickles(iris):
+    X, y = iris
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        if isinstance(value, dict):
+            return all(plain(v) for v in value.values())
+        return isinstance(value, (np.ndarray, np.generic, int, float, str, bool,
+                                  type(None)))
+
+    assert all(plain(v) for v in vars(clf).values()), {
+        k: type(v) for k, v in vars(clf).items() if not plain(v)}
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+# ----------------------------------------------------------- sklearn workflows
+@QUIET
+def test_pipeline_cross_val_and_grid_search(iris):
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), BackpropClassifier(random_state=0, max_iter=300))
+    assert cross_val_score(pipe, X, y, cv=3).mean() > 0.9
+    grid = GridSearchCV(pipe, {"backpropclassifier__alpha": [50.0, 1e-4]}, cv=3).fit(X, y)
+    assert grid.best_params_ == {"backpropclassifier__alpha": 1e-4}
+    assert grid.cv_results_["mean_test_score"][0] < grid.best_score_ - 0.05
+
+
+def test_unfitted_predict_raises():
+    from sklearn.exceptions import NotFittedError
+    reg = BackpropRegressor()
+    reg.coefs_ = [np.zeros((2, 1))]  # assigned weights do not make it fitted
+    with pytest.raises(NotFittedError):
+        reg.predict([[1.0, 2.0]])
