@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from reference_backprop import per_row_sgd_epoch
+
 from skbackprop import BackpropClassifier, BackpropRegressor
 
 ONE_STEP = dict(solver="sgd", momentum=0.0, alpha=0.0, batch_size=1, shuffle=False,
@@ -64,31 +66,11 @@ def test_tutorial_classification_first_update_by_hand():
     assert clf.loss_ == pytest.approx(-math.log(p))
 
 
-def scalar_epoch(rows, W1, b1, W2, b2, eta):
-    """The tutorial's algorithm with Python floats: per row, forward, then update
-    every weight from the chain rule (linear units, loss 1/2 (y - y_hat)^2).
-    Returns the mean per-row loss before each update."""
-    losses = []
-    for x, y in rows:
-        h = [sum(x[i] * W1[i][j] for i in range(2)) + b1[j] for j in range(2)]
-        y_hat = sum(h[j] * W2[j] for j in range(2)) + b2[0]
-        losses.append(0.5 * (y - y_hat) ** 2)
-        d_out = y_hat - y
-        d_h = [d_out * W2[j] for j in range(2)]  # uses W2 before its update
-        for j in range(2):
-            W2[j] -= eta * d_out * h[j]
-            for i in range(2):
-                W1[i][j] -= eta * d_h[j] * x[i]
-            b1[j] -= eta * d_h[j]
-        b2[0] -= eta * d_out
-    return sum(losses) / len(losses)
-
-
 def test_tutorial_regression_epochs_match_scalar_formulas():
     rows = [((8, 8), 4), ((7, 9), 5), ((6, 10), 6), ((5, 12), 7)]
     W1, b1 = [[0.1, 0.1], [0.1, 0.1]], [0.0, 0.0]
     W2, b2 = [0.1, 0.1], [0.0]
-    expected_losses = [scalar_epoch(rows, W1, b1, W2, b2, 0.002) for _ in range(5)]
+    expected_losses = [per_row_sgd_epoch(rows, W1, b1, W2, b2, 0.002) for _ in range(5)]
     reg = BackpropRegressor(hidden_layer_sizes=(2,), activation="identity",
                             weight_init=0.1, learning_rate_init=0.002,
                             **{**ONE_STEP, "max_iter": 5})

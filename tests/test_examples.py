@@ -1,0 +1,65 @@
+"""Every example runs, and its numbers equal an independent computation."""
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from reference_backprop import lab_full_batch, per_row_sgd_epoch
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name, capsys):
+    namespace = runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    return namespace, capsys.readouterr().out
+
+
+def test_every_example_is_tested():
+    tested = {"tutorial_regression.py", "tutorial_classification.py",
+              "lab_sigmoid_network.py"}
+    assert {p.name for p in EXAMPLES.glob("*.py")} == tested
+
+
+def test_tutorial_regression(capsys):
+    ns, out = run_example("tutorial_regression.py", capsys)
+    rows = list(zip(ns["X"].tolist(), ns["y"].tolist()))
+    W1, b1, W2, b2 = [[0.1, 0.1], [0.1, 0.1]], [0.0, 0.0], [0.1, 0.1], [0.0]
+    losses = [per_row_sgd_epoch(rows, W1, b1, W2, b2, eta=0.002) for _ in range(5)]
+    reg = ns["reg"]
+    assert_allclose(reg.loss_curve_, losses, rtol=1e-12)
+    assert_allclose(reg.coefs_[0], W1, rtol=1e-12)
+    assert_allclose(reg.coefs_[1].ravel(), W2, rtol=1e-12)
+    assert_allclose(reg.intercepts_[1], b2, rtol=1e-12)
+    assert f"epoch 5: loss {losses[-1]:.6f}" in out
+    assert losses[-1] < losses[0] / 10  # it learns
+
+
+def test_tutorial_classification(capsys):
+    ns, out = run_example("tutorial_classification.py", capsys)
+    rows = list(zip(ns["X"].tolist(), ns["y"].tolist()))
+    W1, b1, W2, b2 = [[0.1, 0.1], [0.1, 0.1]], [0.0, 0.0], [0.1, 0.1], [0.0]
+    losses = [per_row_sgd_epoch(rows, W1, b1, W2, b2, eta=0.1, sigmoid_units=True)
+              for _ in range(1000)]
+    raw = ns["raw"]
+    assert_allclose(raw.loss_curve_, losses, rtol=1e-9)
+    assert_allclose(raw.coefs_[0], W1, rtol=1e-9)
+    assert_array_equal(raw.predict(ns["X"]), [1, 1, 0, 1])  # one row wrong, as printed
+    assert_array_equal(ns["scaled"].predict(ns["X_scaled"]), ns["y"])
+    assert "the hidden units stay twins: True" in out
+
+
+def test_lab_sigmoid_network(capsys):
+    ns, out = run_example("lab_sigmoid_network.py", capsys)
+    expected_output, (wh, bh, wout, bout) = lab_full_batch(
+        ns["X"], ns["y"][:, None], seed=0, lr=0.1, epochs=7000)
+    reg = ns["reg"]
+    assert reg.n_iter_ == 7000
+    assert_allclose(reg.predict(ns["X"]), expected_output.ravel(), rtol=1e-9)
+    assert_allclose(reg.coefs_[0], wh, rtol=1e-8)
+    assert_allclose(reg.intercepts_[0], bh.ravel(), rtol=1e-8)
+    assert_allclose(reg.coefs_[1], wout, rtol=1e-8)
+    assert_allclose(reg.intercepts_[1], bout.ravel(), rtol=1e-8)
+    assert np.abs(reg.predict(ns["X"]) - ns["y"]).max() < 0.03
+    assert "predicted output:" in out
