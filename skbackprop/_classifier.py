@@ -1,7 +1,6 @@
 """BackpropClassifier: the base network with logistic or softmax outputs."""
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import label_binarize
@@ -15,6 +14,7 @@ from sklearn.utils.multiclass import (
 
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
+from ._losses import logsumexp
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -166,7 +166,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         """
         Z = self._validated_output(X)[1]
         if self._y_type == "multiclass":
-            return Z - logsumexp(Z, axis=1, keepdims=True)
+            return Z - logsumexp(Z)
         log_p = -np.logaddexp(0, -Z)  # log sigmoid(z)
         if self._y_type == "binary":
             return np.hstack([-np.logaddexp(0, Z), log_p])  # log(1 - sigmoid(z)) first

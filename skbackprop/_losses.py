@@ -18,7 +18,7 @@ where probabilities round to 0 or 1; the value is exactly the function whose gra
 from typing import Callable, NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp, xlogy
+from scipy.special import xlogy
 
 from ._activations import ACTIVATIONS
 
@@ -61,10 +61,17 @@ def binary_log_loss_dA(Y, A):
     return (A - Y) / (A * (1 - A))
 
 
+def logsumexp(Z):
+    """log sum_k exp(z_k) for every row, as m + log sum_k exp(z_k - m) with m the row
+    maximum, so that no exp overflows. Shape (n, 1)."""
+    m = Z.max(axis=1, keepdims=True)
+    return m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True))
+
+
 def log_loss(Y, Z, A):
     """Cross-entropy of a softmax output, l = -sum_k y_k log a_k,
     computed as logsumexp(z) - sum_k y_k z_k (Y one-hot)."""
-    return logsumexp(Z, axis=1) - np.einsum("ij,ij->i", Y, Z)
+    return logsumexp(Z)[:, 0] - np.einsum("ij,ij->i", Y, Z)
 
 
 def log_loss_dA(Y, A):
@@ -82,7 +89,10 @@ LOSSES = {
 
 def loss_value(loss, Y, Z, A, sample_weight=None):
     """Weighted mean over samples of the per-sample loss (no L2 term)."""
-    return float(np.average(LOSSES[loss].value(Y, Z, A), weights=sample_weight))
+    values = LOSSES[loss].value(Y, Z, A)
+    if sample_weight is None:
+        return float(values.mean())
+    return float(values @ sample_weight / sample_weight.sum())
 
 
 def output_delta(loss, out_activation, Y, A):
