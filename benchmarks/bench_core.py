@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_core.py            # full run (about 2-3 minutes)
+    python benchmarks/bench_core.py            # full run (about a minute)
     python benchmarks/bench_core.py --quick    # smaller and fewer repeats (seconds)
     python benchmarks/bench_core.py --threads 2
 

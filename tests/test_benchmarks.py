@@ -1,0 +1,18 @@
+"""The benchmark script runs and compares like with like (no timing is asserted)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+bench_core = pytest.importorskip("bench_core")
+
+
+def test_quick_benchmark_runs_and_both_libraries_reach_the_same_loss(capsys):
+    rows = bench_core.main(["--quick", "--repeats", "1"])
+    assert [r["unit"] for r in rows] == ["update", "epoch", "epoch"]
+    for r in rows:
+        assert r["skbackprop"] > 0 and r["sklearn"] > 0
+        assert r["loss_ours"] == pytest.approx(r["loss_sklearn"], rel=1e-8)
+    assert "| placement 2-2-1, batch_size=1 | update |" in capsys.readouterr().out

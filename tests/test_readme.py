@@ -1,0 +1,24 @@
+"""The README's Python snippets run and say what they claim."""
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+SNIPPETS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_has_snippets():
+    assert len(SNIPPETS) >= 3
+
+
+@pytest.mark.parametrize("index", range(len(SNIPPETS)))
+def test_readme_snippet_runs(index, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(SNIPPETS[index], f"README snippet {index}", "exec"), {})
+    out = capsys.readouterr().out
+    for claimed in re.findall(r"print\(.*\)\s+# (.+)", SNIPPETS[index]):
+        assert claimed.strip() in out
