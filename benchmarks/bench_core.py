@@ -92,8 +92,8 @@ def format_table(rows, threads, repeats):
         return f"{seconds * 1e6:.1f} µs" if unit == "update" else f"{seconds * 1e3:.1f} ms"
 
     lines = [
-        f"median of {repeats} interleaved runs, {threads} BLAS thread(s); "
-        "ratio = sklearn / skbackprop (> 1: skbackprop faster)",
+        (f"median of {repeats} interleaved runs, {threads} BLAS thread(s); "
+         "ratio = sklearn / skbackprop (> 1: skbackprop faster)"),
         "",
         "| workload | per | skbackprop | sklearn | ratio | final loss (ours / sklearn) |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -8,7 +8,8 @@ kept (``f'`` of all these functions is a function of ``f``), so no net input has
 be stored.
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import expit

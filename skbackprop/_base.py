@@ -14,6 +14,7 @@ subclasses only encode and decode targets.
 
 import warnings
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
@@ -48,7 +49,7 @@ def stochastic_solver(estimator):
 class BaseBackprop(BaseEstimator):
     """Base class of BackpropRegressor and BackpropClassifier; not for direct use."""
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
@@ -66,7 +67,7 @@ class BaseBackprop(BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -273,7 +274,7 @@ class BaseBackprop(BaseEstimator):
         if not isinstance(coefs, (list, tuple)) or not isinstance(
             intercepts, (list, tuple)
         ):
-            raise ValueError(
+            raise TypeError(
                 "To start from given weights, set coefs_ and intercepts_ to lists of "
                 f"{n_layers} arrays each (one per layer)."
             )

@@ -4,6 +4,7 @@ Layers are drawn in order, each as its weights then its biases, so that the same
 ``random_state`` gives the same start as sklearn's MLP under ``"glorot_uniform"``.
 """
 
+from itertools import pairwise
 from numbers import Real
 
 import numpy as np
@@ -71,7 +72,7 @@ def initialize(layer_units, weight_init, activation, rng, dtype):
     else:
         init = INITIALIZERS[weight_init]
     coefs, intercepts = [], []
-    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+    for fan_in, fan_out in pairwise(layer_units):
         W, b = init(fan_in, fan_out, rng, activation)
         coefs.append(W.astype(dtype, copy=False))
         intercepts.append(b.astype(dtype, copy=False))

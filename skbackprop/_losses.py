@@ -15,7 +15,8 @@ where probabilities round to 0 or 1; the value is exactly the function whose gra
 ``a - y`` is used, with no clipping.
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import xlogy

@@ -11,6 +11,8 @@ biases ``b_l``) and ``activations[l]`` (the name of ``f_l``). With ``A_0 = X``:
                delta_{l-1} = (delta_l W_l^T) * f'_{l-1}(Z_{l-1})
 """
 
+from itertools import pairwise
+
 import numpy as np
 
 from ._activations import ACTIVATIONS
@@ -91,7 +93,7 @@ def pack(coefs, intercepts):
 def unpack(theta, layer_units):
     """Inverse of ``pack`` for a network with the given units per layer."""
     coefs, intercepts, start = [], [], 0
-    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+    for fan_in, fan_out in pairwise(layer_units):
         coefs.append(theta[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
         start += fan_in * fan_out
     for fan_out in layer_units[1:]:

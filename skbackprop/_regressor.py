@@ -1,5 +1,7 @@
 """BackpropRegressor: the base network with real-valued outputs."""
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
@@ -62,7 +64,7 @@ default=None
     1.0
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseBackprop._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
         "out_activation": [StrOptions(set(OUTPUT_ACTIVATIONS)), None],

@@ -50,8 +50,8 @@ def test_make_placement_follows_its_documented_formula():
 
 
 def test_make_placement_noise_and_seed():
-    X1, y1 = make_placement(300, noise=1.0, random_state=1)
-    X2, y2 = make_placement(300, noise=1.0, random_state=1)
+    _, y1 = make_placement(300, noise=1.0, random_state=1)
+    _, y2 = make_placement(300, noise=1.0, random_state=1)
     assert_array_equal(y1, y2)
     _, clean = make_placement(300, noise=0.0, random_state=1)
     assert 0.8 < np.std(y1 - clean) < 1.2

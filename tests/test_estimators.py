@@ -9,7 +9,11 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_iris, make_classification, make_multilabel_classification
+from sklearn.datasets import (
+    load_iris,
+    make_classification,
+    make_multilabel_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -201,6 +205,23 @@ def test_warm_start_from_user_weights_checks_shapes(regression):
     reg.coefs_ = [np.zeros((3, 4))]
     with pytest.raises(ValueError, match="2 layers of weights"):
         reg.fit(X, y)
+
+
+def test_first_partial_fit_starts_from_user_weights():
+    """No warm_start needed. From all-zero weights, one update moves only the output
+    bias: the output weights' gradient is delta * h with h = 0, and the hidden
+    weights' gradient is delta * W2 * x with W2 = 0."""
+    clf = BackpropClassifier(hidden_layer_sizes=(2,), activation="identity",
+                             solver="sgd", momentum=0.0, alpha=0.0, batch_size=1,
+                             shuffle=False, learning_rate_init=1.0)
+    clf.coefs_ = [np.zeros((2, 2)), np.zeros((2, 1))]
+    clf.intercepts_ = [np.zeros(2), np.zeros(1)]
+    clf.partial_fit([[1.0, 2.0]], [1], classes=[0, 1])
+    # z = 0 everywhere, p = 1/2, dL/dz_out = p - y = -1/2: only the output bias moves
+    assert_allclose(clf.intercepts_[1], [0.5])
+    assert_allclose(clf.coefs_[1], 0.0)
+    assert_allclose(clf.coefs_[0], 0.0)
+    assert clf.loss_ == pytest.approx(np.log(2))
 
 
 @QUIET

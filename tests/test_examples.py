@@ -4,7 +4,6 @@ import runpy
 from pathlib import Path
 
 import numpy as np
-import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from reference_backprop import lab_full_batch, per_row_sgd_epoch
 

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-
 from reference_backprop import per_row_sgd_epoch
 
 from skbackprop import BackpropClassifier, BackpropRegressor

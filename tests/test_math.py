@@ -3,6 +3,7 @@ central finite differences for every derivative and gradient, sklearn's metrics 
 every loss value."""
 
 import zlib
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -88,7 +89,7 @@ def test_gradients_match_finite_differences(hidden, activation, loss, out, k, we
     Y = make_targets(loss, rng, n, k)
     sw = rng.uniform(0.5, 2.0, size=n) if weighted else None
     units = [d, *hidden, k]
-    coefs = [rng.uniform(-0.8, 0.8, size=(a, b)) for a, b in zip(units, units[1:])]
+    coefs = [rng.uniform(-0.8, 0.8, size=(a, b)) for a, b in pairwise(units)]
     intercepts = [rng.uniform(-0.3, 0.3, size=b) for b in units[1:]]
     acts = [activation] * len(hidden) + [out]
     alpha = 0.3

@@ -1,6 +1,7 @@
 """Parity with sklearn's MLP: same start, same updates, same weights."""
 
 import warnings
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def test_same_weights_as_sklearn_from_given_weights(problem, solver):
     rng = np.random.RandomState(42)
     k = 3 if problem == "multiclass" else 1
     units = [X.shape[1], 5, k]
-    start_W = [rng.uniform(-0.5, 0.5, (a, b)) for a, b in zip(units, units[1:])]
+    start_W = [rng.uniform(-0.5, 0.5, (a, b)) for a, b in pairwise(units)]
     start_b = [rng.uniform(-0.5, 0.5, b) for b in units[1:]]
     params = dict(hidden_layer_sizes=(5,), activation="logistic", solver=solver,
                   batch_size=len(X), shuffle=False, learning_rate_init=0.1,
