@@ -134,8 +134,9 @@ class BaseBackprop(BaseEstimator):
 
     # ------------------------------------------------------------------ sklearn glue
     def __sklearn_is_fitted__(self):
-        # coefs_ alone does not mean fitted: a user may assign them to warm start.
-        return hasattr(self, "n_outputs_")
+        # Fitted means a fit completed: coefs_ alone may be weights a user assigned
+        # to start from, and a fit that raised leaves no model to predict with.
+        return getattr(self, "_fit_completed", False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -194,9 +195,16 @@ class BaseBackprop(BaseEstimator):
 
     # --------------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: hold out "
+                "validation data yourself, or call fit."
+            )
         first_pass = not self.__sklearn_is_fitted__() or not (
             self.warm_start or incremental
         )
+        if first_pass:
+            self._fit_completed = False
         X, y = validate_data(
             self,
             X,
@@ -221,10 +229,9 @@ class BaseBackprop(BaseEstimator):
                 hasattr(self, "coefs_") and (self.warm_start or incremental)
             ))
         else:
-            self._check_start_weights(layer_units, self.coefs_[0].dtype)
-            X, Y = X.astype(self.coefs_[0].dtype, copy=False), Y.astype(
-                self.coefs_[0].dtype, copy=False
-            )
+            dtype = self.coefs_[0].dtype
+            self._check_start_weights(layer_units, dtype, copy=False)
+            X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
 
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, sample_weight, layer_units)
@@ -236,6 +243,7 @@ class BaseBackprop(BaseEstimator):
                 "Training produced non-finite weights: the loss diverged. Lower "
                 "learning_rate_init, or scale X and y (e.g. StandardScaler)."
             )
+        self._fit_completed = True
         return self
 
     def _initialize(self, layer_units, dtype, rng, start_given):
@@ -246,7 +254,7 @@ class BaseBackprop(BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         if start_given:
-            self._check_start_weights(layer_units, dtype)
+            self._check_start_weights(layer_units, dtype, copy=True)
         else:
             if hasattr(self, "coefs_") and not hasattr(self, "loss_curve_"):
                 warnings.warn(
@@ -266,8 +274,9 @@ class BaseBackprop(BaseEstimator):
         self.validation_scores_ = [] if use_validation else None
         self.best_validation_score_ = -np.inf if use_validation else None
 
-    def _check_start_weights(self, layer_units, dtype):
-        """Check (and cast to ``dtype``) the weights training will start from."""
+    def _check_start_weights(self, layer_units, dtype, copy):
+        """Check (and cast to ``dtype``) the weights training will start from; with
+        ``copy``, train on copies so the caller's arrays are never changed."""
         coefs = getattr(self, "coefs_", None)
         intercepts = getattr(self, "intercepts_", None)
         n_layers = len(layer_units) - 1
@@ -300,17 +309,12 @@ class BaseBackprop(BaseEstimator):
                     f"intercepts_[{layer}] (layer {layer + 1}) has shape {b.shape}; it "
                     f"must be ({fan_out},), one bias per unit of layer {layer + 1}."
                 )
-            checked_coefs.append(np.array(W, dtype=dtype, order="C"))
-            checked_intercepts.append(np.array(b, dtype=dtype))
+            checked_coefs.append(np.array(W, dtype=dtype, order="C", copy=copy or None))
+            checked_intercepts.append(np.array(b, dtype=dtype, copy=copy or None))
         self.coefs_, self.intercepts_ = checked_coefs, checked_intercepts
 
     # ------------------------------------------------------------ stochastic solvers
     def _fit_stochastic(self, X, Y, y, sample_weight, rng, incremental):
-        if self.early_stopping and incremental:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: hold out "
-                "validation data yourself, or call fit."
-            )
         if not incremental or not hasattr(self, "_optimizer_state"):
             init = sgd_init if self.solver == "sgd" else adam_init
             self._optimizer_state = init(self.coefs_ + self.intercepts_)

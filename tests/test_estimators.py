@@ -76,8 +76,33 @@ def test_no_partial_fit_for_lbfgs(est):
 
 def test_partial_fit_refuses_early_stopping(regression):
     X, y = regression
+    reg = BackpropRegressor(early_stopping=True)
     with pytest.raises(ValueError, match="early_stopping"):
-        BackpropRegressor(early_stopping=True).partial_fit(X, y)
+        reg.partial_fit(X, y)
+    assert not hasattr(reg, "coefs_")
+
+
+def test_a_fit_that_raises_leaves_no_model_to_predict_with(regression):
+    from sklearn.exceptions import NotFittedError
+    X, y = regression
+    reg = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+    # a refit whose validation split is too small fails after the network is set up
+    reg.set_params(early_stopping=True, validation_fraction=0.005)
+    with pytest.raises(ValueError, match="validation set has 1 sample"):
+        reg.fit(X, y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+@QUIET
+def test_training_does_not_change_the_users_start_weights(regression):
+    X, y = regression
+    start = [np.full((3, 2), 0.1), np.full((2, 1), 0.1)]
+    reg = BackpropRegressor(hidden_layer_sizes=(2,), warm_start=True, max_iter=3)
+    reg.coefs_, reg.intercepts_ = start, [np.zeros(2), np.zeros(1)]
+    reg.fit(X, y)
+    assert_array_equal(start[0], 0.1)
+    assert not np.allclose(reg.coefs_[0], 0.1)
 
 
 # --------------------------------------------------------------- target types
