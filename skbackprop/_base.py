@@ -315,9 +315,10 @@ class BaseBackprop(BaseEstimator):
 
     # ------------------------------------------------------------ stochastic solvers
     def _fit_stochastic(self, X, Y, y, sample_weight, rng, incremental):
-        if not incremental or not hasattr(self, "_optimizer_state"):
+        if not incremental or getattr(self, "_optimizer_solver", None) != self.solver:
             init = sgd_init if self.solver == "sgd" else adam_init
             self._optimizer_state = init(self.coefs_ + self.intercepts_)
+            self._optimizer_solver = self.solver
             self._learning_rate = float(self.learning_rate_init)
 
         X_val = y_val = sw_val = None

@@ -67,6 +67,18 @@ def test_partial_fit_classes(iris):
         clf.partial_fit(X[:3], [0, 1, 7])
 
 
+@QUIET
+def test_partial_fit_after_switching_solver_starts_a_fresh_optimizer(regression):
+    X, y = regression
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    reg.fit(X, y).set_params(solver="sgd", momentum=0.0, learning_rate_init=0.01)
+    before = [W.copy() for W in reg.coefs_]
+    reg.partial_fit(X, y)
+    assert reg.n_iter_ == 3
+    assert not np.allclose(before[0], reg.coefs_[0])
+    assert set(reg._optimizer_state) == {"velocities"}
+
+
 @pytest.mark.parametrize("est", [BackpropRegressor(solver="lbfgs"),
                                  BackpropClassifier(solver="lbfgs")])
 def test_no_partial_fit_for_lbfgs(est):
