@@ -2,22 +2,24 @@
 
 A layer computes its net input ``Z = A_prev @ W + b`` and its output ``A = f(Z)``.
 Every ``forward`` below turns ``Z`` into ``A`` *in place* and returns it. Every
-``derivative`` multiplies the back-propagated error ``delta = dL/dA`` in place by
-``f'(Z)``, giving ``dL/dZ``; it is written through the output ``A`` the forward pass
-kept (``f'`` of all these functions is a function of ``f``), so no net input has to
-be stored.
+``derivative(A, delta, Z)`` multiplies the back-propagated error ``delta = dL/dA`` in
+place by ``f'(Z)``, giving ``dL/dZ``. Where ``f'`` is a function of the output it is
+written through ``A``, and the net input is not kept (``Z`` is None); only GELU, whose
+output does not determine its input, asks the forward pass to keep ``Z``
+(``needs_input``).
 """
 
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 
 class Activation(NamedTuple):
     forward: Callable  # Z -> A = f(Z), in place
-    derivative: Callable  # (A, delta) -> delta * f'(Z), in place
+    derivative: Callable  # (A, delta, Z) -> delta * f'(Z), in place
+    needs_input: bool = False  # the derivative needs Z, not just A
 
 
 def identity(Z):
@@ -25,7 +27,7 @@ def identity(Z):
     return Z
 
 
-def identity_derivative(A, delta):
+def identity_derivative(A, delta, Z=None):
     """f'(z) = 1."""
     return delta
 
@@ -35,7 +37,7 @@ def logistic(Z):
     return expit(Z, out=Z)
 
 
-def logistic_derivative(A, delta):
+def logistic_derivative(A, delta, Z=None):
     """f'(z) = f(z) (1 - f(z)) = A (1 - A)."""
     delta *= A
     delta *= 1 - A
@@ -47,7 +49,7 @@ def tanh(Z):
     return np.tanh(Z, out=Z)
 
 
-def tanh_derivative(A, delta):
+def tanh_derivative(A, delta, Z=None):
     """f'(z) = 1 - tanh(z)^2 = 1 - A^2."""
     delta *= 1 - A**2
     return delta
@@ -58,7 +60,7 @@ def relu(Z):
     return np.maximum(Z, 0, out=Z)
 
 
-def relu_derivative(A, delta):
+def relu_derivative(A, delta, Z=None):
     """f'(z) = 1 if z > 0 else 0, i.e. [A > 0] (the subgradient 0 is taken at z = 0)."""
     return np.multiply(delta, A > 0, out=delta)
 
@@ -68,7 +70,7 @@ def exp(Z):
     return np.exp(Z, out=Z)
 
 
-def exp_derivative(A, delta):
+def exp_derivative(A, delta, Z=None):
     """f'(z) = exp(z) = A."""
     delta *= A
     return delta
@@ -83,11 +85,62 @@ def softmax(Z):
     return Z
 
 
-def softmax_derivative(A, delta):
+def softmax_derivative(A, delta, Z=None):
     """Row by row, dL/dz_k = A_k (dL/dA_k - sum_j A_j dL/dA_j) (the softmax Jacobian
     applied to delta)."""
     delta -= (delta * A).sum(axis=1, keepdims=True)
     delta *= A
+    return delta
+
+
+LEAKY_SLOPE = 0.01
+
+
+def leaky_relu(Z):
+    """f(z) = z if z > 0 else 0.01 z."""
+    return np.multiply(Z, np.where(Z > 0, 1.0, LEAKY_SLOPE).astype(Z.dtype), out=Z)
+
+
+def leaky_relu_derivative(A, delta, Z=None):
+    """f'(z) = 1 if z > 0 else 0.01, i.e. by the sign of A."""
+    return np.multiply(delta, np.where(A > 0, 1.0, LEAKY_SLOPE).astype(delta.dtype),
+                       out=delta)
+
+
+def elu(Z):
+    """f(z) = z if z > 0 else exp(z) - 1."""
+    negative = Z <= 0
+    Z[negative] = np.expm1(Z[negative])
+    return Z
+
+
+def elu_derivative(A, delta, Z=None):
+    """f'(z) = 1 if z > 0 else exp(z) = A + 1."""
+    negative = A <= 0
+    delta[negative] *= A[negative] + 1
+    return delta
+
+
+def softplus(Z):
+    """f(z) = log(1 + exp(z)), computed without overflow."""
+    return np.logaddexp(0, Z, out=Z)
+
+
+def softplus_derivative(A, delta, Z=None):
+    """f'(z) = sigmoid(z) = 1 - exp(-A) (as exp(A) = 1 + exp(z))."""
+    delta *= -np.expm1(-A)
+    return delta
+
+
+def gelu(Z):
+    """f(z) = z Phi(z), Phi the standard normal CDF (exact GELU)."""
+    Z *= ndtr(Z)
+    return Z
+
+
+def gelu_derivative(A, delta, Z):
+    """f'(z) = Phi(z) + z phi(z), phi the standard normal density."""
+    delta *= ndtr(Z) + Z * np.exp(-0.5 * Z**2) / np.sqrt(2 * np.pi)
     return delta
 
 
@@ -98,6 +151,12 @@ ACTIVATIONS = {
     "relu": Activation(relu, relu_derivative),
     "exp": Activation(exp, exp_derivative),
     "softmax": Activation(softmax, softmax_derivative),
+    "leaky_relu": Activation(leaky_relu, leaky_relu_derivative),
+    "elu": Activation(elu, elu_derivative),
+    "softplus": Activation(softplus, softplus_derivative),
+    "gelu": Activation(gelu, gelu_derivative, needs_input=True),
 }
 
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+HIDDEN_ACTIVATIONS = (
+    "identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu",
+)

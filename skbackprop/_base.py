@@ -51,7 +51,7 @@ class BaseBackprop(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -167,7 +167,21 @@ class BaseBackprop(BaseEstimator):
 
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):
-        return [self.activation] * (self.n_layers_ - 2) + [self.out_activation_]
+        """Activation of every layer of weights, hidden layers first."""
+        return self._hidden_activations + [self.out_activation_]
+
+    def _resolve_hidden_activations(self, n_hidden):
+        """``activation`` as one name per hidden layer (a name applies to all)."""
+        if isinstance(self.activation, str):
+            return [self.activation] * n_hidden
+        names = list(self.activation)
+        unknown = [a for a in names if a not in HIDDEN_ACTIVATIONS]
+        if unknown or len(names) != n_hidden:
+            raise ValueError(
+                f"activation must be one of {HIDDEN_ACTIVATIONS} or a list of them, "
+                f"one per hidden layer ({n_hidden} here); got {self.activation!r}."
+            )
+        return names
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -180,10 +194,10 @@ class BaseBackprop(BaseEstimator):
 
     def _raw_output(self, X):
         """Output-layer values A_L and logits Z_L for validated X (no input checks)."""
-        outputs, Z_out = forward(
+        outputs, net_inputs = forward(
             X, self.coefs_, self.intercepts_, self._layer_activations(), keep=False
         )
-        return outputs[-1], Z_out
+        return outputs[-1], net_inputs[-1]
 
     def _validated_output(self, X):
         """(A_L, Z_L) for X after the fitted-state and input checks of predict."""
@@ -251,6 +265,7 @@ class BaseBackprop(BaseEstimator):
         self.n_outputs_ = layer_units[-1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
+        self._hidden_activations = self._resolve_hidden_activations(len(layer_units) - 2)
         self.n_iter_ = 0
         self.t_ = 0
         if start_given:
@@ -262,8 +277,12 @@ class BaseBackprop(BaseEstimator):
                     "are ignored; set warm_start=True to start from them.",
                     UserWarning,
                 )
+            hidden = self._hidden_activations
+            # Glorot's bound depends on the layer's activation; the output layer takes
+            # the last hidden layer's, as sklearn does.
+            init_activations = hidden + [hidden[-1] if hidden else self.activation]
             self.coefs_, self.intercepts_ = initialize(
-                layer_units, self.weight_init, self.activation, rng, dtype
+                layer_units, self.weight_init, init_activations, rng, dtype
             )
         self.loss_curve_ = []
         self._no_improvement_count = 0

@@ -5,9 +5,11 @@ hidden_layer_sizes : int or array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of units in the ith hidden layer. An empty
         tuple gives a network with no hidden layer (a linear or logistic model).
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation of the hidden units: f(z) = z, 1 / (1 + exp(-z)), tanh(z) or
-        max(z, 0)."""
+    activation : str or list of str, default='relu'
+        Activation of the hidden units, or a list with one per hidden layer:
+        'identity' f(z) = z; 'logistic' 1 / (1 + exp(-z)); 'tanh'; 'relu'
+        max(z, 0); 'leaky_relu' max(z, 0.01 z); 'elu' z if z > 0 else exp(z) - 1;
+        'softplus' log(1 + exp(z)); 'gelu' z * Phi(z) (Phi the normal CDF)."""
 
 COMMON_PARAMETERS = """\
 solver : {'lbfgs', 'sgd', 'adam'}, default='adam'

@@ -62,9 +62,10 @@ def _from_callable(func):
     return init
 
 
-def initialize(layer_units, weight_init, activation, rng, dtype):
+def initialize(layer_units, weight_init, activations, rng, dtype):
     """Initial ``(coefs, intercepts)`` for a network with ``layer_units`` units per
-    layer (inputs first, outputs last)."""
+    layer (inputs first, outputs last); ``activations`` names, for each layer of
+    weights, the activation that sets Glorot's bound."""
     if callable(weight_init):
         init = _from_callable(weight_init)
     elif isinstance(weight_init, Real):
@@ -72,7 +73,7 @@ def initialize(layer_units, weight_init, activation, rng, dtype):
     else:
         init = INITIALIZERS[weight_init]
     coefs, intercepts = [], []
-    for fan_in, fan_out in pairwise(layer_units):
+    for (fan_in, fan_out), activation in zip(pairwise(layer_units), activations):
         W, b = init(fan_in, fan_out, rng, activation)
         coefs.append(W.astype(dtype, copy=False))
         intercepts.append(b.astype(dtype, copy=False))

@@ -27,7 +27,7 @@ from ._activations import ACTIVATIONS
 class Loss(NamedTuple):
     value: Callable  # (Y, Z, A) -> per-sample loss, shape (n,)
     dL_dA: Callable  # (Y, A) -> dl/da, shape of A
-    link: str  # canonical output activation
+    link: str | None  # output activation on which dl/dz = a - y (None: no such)
 
 
 def squared_error(Y, Z, A):
@@ -80,32 +80,65 @@ def log_loss_dA(Y, A):
     return -Y / A
 
 
+def huber(delta):
+    """Huber loss with threshold ``delta``: l = sum_k h(a_k - y_k) with
+    h(r) = r^2 / 2 for |r| <= delta, delta (|r| - delta / 2) beyond; quadratic near
+    0, linear in the tails. dl/da = clip(a - y, -delta, delta)."""
+
+    def value(Y, Z, A):
+        R = np.abs(A - Y)
+        return np.where(R <= delta, 0.5 * R**2, delta * (R - 0.5 * delta)).sum(axis=1)
+
+    def dL_dA(Y, A):
+        return np.clip(A - Y, -delta, delta)
+
+    return Loss(value, dL_dA, None)
+
+
+def absolute_error(Y, Z, A):
+    """l = sum_k |a_k - y_k|."""
+    return np.abs(A - Y).sum(axis=1)
+
+
+def absolute_error_dA(Y, A):
+    """dl/da = sign(a - y) (0 at a = y)."""
+    return np.sign(A - Y)
+
+
 LOSSES = {
     "squared_error": Loss(squared_error, squared_error_dA, "identity"),
     "poisson": Loss(poisson, poisson_dA, "exp"),
     "binary_log_loss": Loss(binary_log_loss, binary_log_loss_dA, "logistic"),
     "log_loss": Loss(log_loss, log_loss_dA, "softmax"),
+    "huber": huber(1.0),
+    "absolute_error": Loss(absolute_error, absolute_error_dA, None),
 }
+
+
+def get_loss(loss):
+    """A ``Loss`` from its name in ``LOSSES`` or as given (e.g. ``huber(delta)``)."""
+    return LOSSES[loss] if isinstance(loss, str) else loss
 
 
 def loss_value(loss, Y, Z, A, sample_weight=None):
     """Weighted mean over samples of the per-sample loss (no L2 term)."""
-    values = LOSSES[loss].value(Y, Z, A)
+    values = get_loss(loss).value(Y, Z, A)
     if sample_weight is None:
         return float(values.mean())
     return float(values @ sample_weight / sample_weight.sum())
 
 
-def output_delta(loss, out_activation, Y, A):
+def output_delta(loss, out_activation, Y, A, Z=None):
     """dl/dz for every sample at the output layer (not yet averaged).
 
     On the loss's canonical link, dl/da * f'(z) simplifies to ``a - y``; any other
-    output activation applies the chain rule term by term.
+    output activation applies the chain rule term by term (``Z`` is the net input,
+    needed only by activations whose derivative is not a function of ``A``).
     """
-    spec = LOSSES[loss]
+    spec = get_loss(loss)
     if out_activation == spec.link:
         return A - Y
-    return ACTIVATIONS[out_activation].derivative(A, spec.dL_dA(Y, A))
+    return ACTIVATIONS[out_activation].derivative(A, spec.dL_dA(Y, A), Z)
 
 
 def l2_penalty(coefs, alpha, sw_sum):

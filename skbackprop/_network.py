@@ -22,28 +22,36 @@ from ._losses import l2_penalty, loss_value, output_delta
 def forward(X, coefs, intercepts, activations, keep=True):
     """Run the forward pass.
 
-    Returns ``(outputs, Z_out)``: ``outputs[0]`` is ``X`` and ``outputs[l]`` is
-    ``A_l``; ``Z_out`` is the output layer's net input (the logits). With
-    ``keep=False`` only the output layer's ``A`` is kept (``outputs == [A_L]``), which
-    is all prediction needs.
+    Returns ``(outputs, net_inputs)``: ``outputs[0]`` is ``X`` and ``outputs[l]`` is
+    ``A_l``; ``net_inputs[l - 1]`` is ``Z_l`` where it must be kept (the output layer,
+    for the losses computed from logits, and activations whose derivative needs it),
+    else None. With ``keep=False`` only the output layer's are kept
+    (``outputs == [A_L]``, ``net_inputs == [Z_L]``): all prediction needs.
     """
-    outputs = [X]
+    outputs, net_inputs = [X], []
     last = len(coefs) - 1
-    Z_out = None
     for layer, (W, b, name) in enumerate(zip(coefs, intercepts, activations)):
         Z = outputs[-1] @ W
         Z += b
-        if layer == last and name != "identity":
-            Z_out = Z.copy()
-        A = ACTIVATIONS[name].forward(Z)
-        outputs = outputs + [A] if keep else [A]
-    return outputs, (A if Z_out is None else Z_out)
+        f = ACTIVATIONS[name]
+        keep_Z = f.needs_input or (layer == last and name != "identity")
+        Z_kept = Z.copy() if keep_Z else None
+        A = f.forward(Z)
+        if layer == last and Z_kept is None:
+            Z_kept = A  # identity output: the net input is the output
+        if keep:
+            outputs.append(A)
+            net_inputs.append(Z_kept)
+        else:
+            outputs, net_inputs = [A], [Z_kept]
+    return outputs, net_inputs
 
 
-def backward(outputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0):
+def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0):
     """Run the backward pass from the output layer's ``delta = dL/dZ_L``.
 
-    ``outputs`` is what ``forward`` kept. Returns ``(coef_grads, intercept_grads)``,
+    ``outputs`` and ``net_inputs`` are what ``forward`` kept. Returns
+    ``(coef_grads, intercept_grads)``,
     the gradients of the loss (including the L2 term) with respect to every ``W_l``
     and ``b_l``.
     """
@@ -57,7 +65,9 @@ def backward(outputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0):
         intercept_grads[layer] = delta.sum(axis=0)
         if layer > 0:
             delta = delta @ coefs[layer].T
-            ACTIVATIONS[activations[layer - 1]].derivative(outputs[layer], delta)
+            ACTIVATIONS[activations[layer - 1]].derivative(
+                outputs[layer], delta, net_inputs[layer - 1]
+            )
     return coef_grads, intercept_grads
 
 
@@ -69,18 +79,18 @@ def loss_and_gradients(
     Returns ``(L, coef_grads, intercept_grads)`` where ``L`` is the (weighted) mean
     loss plus the L2 term, and the gradients are exactly ``dL/dW_l`` and ``dL/db_l``.
     """
-    outputs, Z_out = forward(X, coefs, intercepts, activations)
-    A = outputs[-1]
+    outputs, net_inputs = forward(X, coefs, intercepts, activations)
+    A, Z_out = outputs[-1], net_inputs[-1]
     sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     value = loss_value(loss, Y, Z_out, A, sample_weight)
     value += l2_penalty(coefs, alpha, sw_sum)
-    delta = output_delta(loss, activations[-1], Y, A)
+    delta = output_delta(loss, activations[-1], Y, A, Z_out)
     if sample_weight is None:
         delta /= sw_sum
     else:
         delta *= (sample_weight / sw_sum)[:, np.newaxis]
     coef_grads, intercept_grads = backward(
-        outputs, delta, coefs, activations, alpha, sw_sum
+        outputs, net_inputs, delta, coefs, activations, alpha, sw_sum
     )
     return value, coef_grads, intercept_grads
 

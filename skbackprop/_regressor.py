@@ -1,16 +1,17 @@
 """BackpropRegressor: the base network with real-valued outputs."""
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
-from ._losses import LOSSES
+from ._losses import get_loss, huber
 
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "exp")
 
@@ -24,11 +25,14 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
 
     Parameters
     ----------
-    loss : {{'squared_error', 'poisson'}}, default='squared_error'
+    loss : {{'squared_error', 'poisson', 'huber', 'absolute_error'}}, \
+default='squared_error'
         'squared_error': L = 1/2 * mean over samples of sum over outputs of
         (y - y_hat)^2 (for several outputs this is n_outputs times the value
         sklearn's MLPRegressor reports, whose gradient is this function's).
         'poisson': half the Poisson deviance, with an exp output; y must be >= 0.
+        'huber': r^2 / 2 for residuals |r| <= huber_delta, linear beyond (robust to
+        outliers). 'absolute_error': |r| (fits the conditional median).
 
     {HIDDEN_PARAMETERS}
 
@@ -40,6 +44,9 @@ default=None
         'identity' for squared_error, 'exp' for poisson (as sklearn). 'logistic'
         with squared_error gives the textbook sigmoid-output network; poisson
         needs 'exp'.
+
+    huber_delta : float, default=1.0
+        Residual size where loss='huber' turns from quadratic to linear.
 
     Attributes
     ----------
@@ -66,8 +73,9 @@ default=None
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseBackprop._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
         "out_activation": [StrOptions(set(OUTPUT_ACTIVATIONS)), None],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -99,6 +107,7 @@ default=None
         max_fun=15000,
         weight_init="glorot_uniform",
         out_activation=None,
+        huber_delta=1.0,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -128,6 +137,7 @@ default=None
         )
         self.loss = loss
         self.out_activation = out_activation
+        self.huber_delta = huber_delta
 
     _score_function = staticmethod(r2_score)
 
@@ -137,10 +147,10 @@ default=None
         return tags
 
     def _loss_name(self):
-        return self.loss
+        return huber(self.huber_delta) if self.loss == "huber" else self.loss
 
     def _output_activation(self):
-        link = LOSSES[self.loss].link
+        link = get_loss(self.loss).link or "identity"
         if self.out_activation is None:
             return link
         if self.loss == "poisson" and self.out_activation != link:

@@ -12,7 +12,7 @@ from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import mean_poisson_deviance, mean_squared_error
 
 from skbackprop._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from skbackprop._losses import LOSSES, loss_value, output_delta
+from skbackprop._losses import get_loss, huber, loss_value, output_delta
 from skbackprop._network import forward, loss_and_gradients, pack, unpack
 
 # Every (loss, output activation) pair the estimators can train with, and how many
@@ -28,6 +28,9 @@ OUTPUTS = [
     ("binary_log_loss", "logistic", 1),
     ("binary_log_loss", "logistic", 3),  # multilabel
     ("log_loss", "softmax", 3),
+    ("huber", "identity", 2),
+    ("absolute_error", "identity", 1),
+    (huber(0.3), "identity", 1),  # most residuals in the linear part
 ]
 
 
@@ -53,7 +56,7 @@ def test_activation_derivative_matches_finite_differences(name):
     upstream = rng.normal(size=Z.shape)  # dL/dA
     f = ACTIVATIONS[name]
     A = f.forward(Z.copy())
-    analytic = f.derivative(A, upstream.copy())  # dL/dZ
+    analytic = f.derivative(A, upstream.copy(), Z.copy())  # dL/dZ
     # L = sum(upstream * f(Z)); its numerical gradient in Z is dL/dZ.
     eps = 1e-6
     numeric = np.zeros_like(Z)
@@ -74,7 +77,7 @@ def test_output_delta_is_the_chain_rule(loss, out, k):
     Y = make_targets(loss, rng, 5, k)
     A = ACTIVATIONS[out].forward(rng.normal(size=(5, k)))
     A = np.clip(A, 1e-3, None) if out == "relu" else A
-    expected = ACTIVATIONS[out].derivative(A, LOSSES[loss].dL_dA(Y, A))
+    expected = ACTIVATIONS[out].derivative(A, get_loss(loss).dL_dA(Y, A))
     assert_allclose(output_delta(loss, out, Y, A), expected, rtol=1e-10, atol=1e-12)
 
 
@@ -83,7 +86,8 @@ def test_output_delta_is_the_chain_rule(loss, out, k):
 @pytest.mark.parametrize("loss,out,k", OUTPUTS)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_gradients_match_finite_differences(hidden, activation, loss, out, k, weighted):
-    rng = np.random.RandomState(zlib.crc32(repr((hidden, activation, loss, out, k)).encode()))
+    key = repr((hidden, activation, getattr(loss, "link", loss), out, k)).encode()
+    rng = np.random.RandomState(zlib.crc32(key))
     n, d = 7, 3
     X = rng.normal(size=(n, d))
     Y = make_targets(loss, rng, n, k)
@@ -166,6 +170,18 @@ def test_loss_values_match_sklearn_metrics():
     )
 
 
+def test_robust_regression_losses_by_hand():
+    Y = np.array([[0.0], [0.0], [0.0]])
+    A = np.array([[0.5], [-2.0], [3.0]])
+    # huber, delta = 1: 0.5^2/2, 1 * (2 - 1/2), 1 * (3 - 1/2)
+    assert loss_value(huber(1.0), Y, A, A) == pytest.approx((0.125 + 1.5 + 2.5) / 3)
+    assert_allclose(huber(1.0).dL_dA(Y, A), [[0.5], [-1.0], [1.0]])
+    assert loss_value("absolute_error", Y, A, A) == pytest.approx(5.5 / 3)
+    assert_allclose(get_loss("absolute_error").dL_dA(Y, A), [[1.0], [-1.0], [1.0]])
+    # neither has a fused link: the output delta is dl/da through the identity
+    assert_allclose(output_delta(huber(1.0), "identity", Y, A), [[0.5], [-1.0], [1.0]])
+
+
 def test_log_losses_stay_finite_for_saturated_logits():
     Z = np.array([[-800.0], [800.0]])
     P = ACTIVATIONS["logistic"].forward(Z.copy())  # rounds to exactly 0 and 1
@@ -182,11 +198,13 @@ def test_forward_without_keep_gives_the_same_output():
     coefs = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))]
     intercepts = [rng.normal(size=4), rng.normal(size=2)]
     acts = ["relu", "softmax"]
-    kept, Z = forward(X, coefs, intercepts, acts)
-    alone, Z2 = forward(X, coefs, intercepts, acts, keep=False)
+    kept, net_inputs = forward(X, coefs, intercepts, acts)
+    alone, last_input = forward(X, coefs, intercepts, acts, keep=False)
     assert len(kept) == 3 and len(alone) == 1
+    assert net_inputs[0] is None  # relu's derivative needs only its output
     assert_allclose(alone[0], kept[-1])
-    assert_allclose(Z, Z2)
+    Z = net_inputs[-1]
+    assert_allclose(Z, last_input[0])
     # by hand: A1 = relu(X W1 + b1), A2 = softmax(A1 W2 + b2)
     A1 = np.maximum(X @ coefs[0] + intercepts[0], 0)
     Z_hand = A1 @ coefs[1] + intercepts[1]
