@@ -77,6 +77,7 @@ class BaseBackprop(BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions(set(INITIALIZERS)), Real, callable],
+        "dtype": [StrOptions({"float32", "float64"}), None],
     }
 
     def __init__(
@@ -106,6 +107,7 @@ class BaseBackprop(BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         weight_init="glorot_uniform",
+        dtype=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -131,6 +133,7 @@ class BaseBackprop(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.weight_init = weight_init
+        self.dtype = dtype
 
     # ------------------------------------------------------------------ sklearn glue
     def __sklearn_is_fitted__(self):
@@ -199,13 +202,22 @@ class BaseBackprop(BaseEstimator):
         )
         return outputs[-1], net_inputs[-1]
 
+    def _compute_dtype(self):
+        """dtype argument of validate_data: the ``dtype`` parameter, or (None) keep
+        the input's float dtype as sklearn does."""
+        return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
+
     def _validated_output(self, X):
         """(A_L, Z_L) for X after the fitted-state and input checks of predict."""
         check_is_fitted(self)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+            self, X, accept_sparse="csr", dtype=self._compute_dtype(), reset=False
         )
         return self._raw_output(X)
+
+    def _class_sample_weight(self, y, incremental):
+        """Per-sample weights from ``class_weight`` (classifier only); None here."""
+        return None
 
     # --------------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight, incremental):
@@ -226,7 +238,7 @@ class BaseBackprop(BaseEstimator):
             accept_sparse="csr",
             multi_output=True,
             y_numeric=not is_classifier(self),
-            dtype=(np.float64, np.float32),
+            dtype=self._compute_dtype(),
             reset=first_pass,
         )
         if y.ndim == 2 and y.shape[1] == 1:
@@ -236,6 +248,12 @@ class BaseBackprop(BaseEstimator):
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         Y = self._encode_targets(y, first_pass, incremental).astype(X.dtype)
+        class_weight = self._class_sample_weight(y, incremental)
+        if class_weight is not None:
+            class_weight = class_weight.astype(X.dtype)
+            sample_weight = class_weight if sample_weight is None else (
+                sample_weight * class_weight
+            )
         layer_units = [X.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
         rng = check_random_state(self.random_state)
         if first_pass:

@@ -1,9 +1,13 @@
 """BackpropClassifier: the base network with logistic or softmax outputs."""
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import label_binarize
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -31,6 +35,15 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     {HIDDEN_PARAMETERS}
 
     {COMMON_PARAMETERS}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weight of each class, multiplying ``sample_weight``: a dict
+        ``{{label: weight}}`` (missing labels weigh 1), or 'balanced' for
+        ``n_samples / (n_classes * count(label))``. Multilabel targets take a list of
+        dicts (one per label, keyed 0/1) or 'balanced'. 'balanced' is refused by
+        ``partial_fit``, whose batches do not show the class frequencies: compute the
+        weights with ``sklearn.utils.class_weight.compute_class_weight`` and pass a
+        dict.
 
     Attributes
     ----------
@@ -62,6 +75,70 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     #: The loss minimised, as on sklearn's MLPClassifier (not a parameter).
     loss = "log_loss"
 
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseBackprop._parameter_constraints,
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        weight_init="glorot_uniform",
+        dtype=None,
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            weight_init=weight_init,
+            dtype=dtype,
+        )
+        self.class_weight = class_weight
+
     _score_function = staticmethod(accuracy_score)
 
     def __sklearn_tags__(self):
@@ -71,6 +148,18 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     def _loss_name(self):
         return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
+
+    def _class_sample_weight(self, y, incremental):
+        if self.class_weight is None:
+            return None
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit, whose "
+                "batches do not show the class frequencies. Compute the weights once "
+                "with sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y_sample) and pass them as a dict."
+            )
+        return compute_sample_weight(self.class_weight, y)
 
     def _output_activation(self):
         return "softmax" if self._y_type == "multiclass" else "logistic"

@@ -106,6 +106,7 @@ default=None
         n_iter_no_change=10,
         max_fun=15000,
         weight_init="glorot_uniform",
+        dtype=None,
         out_activation=None,
         huber_delta=1.0,
     ):
@@ -134,6 +135,7 @@ default=None
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             weight_init=weight_init,
+            dtype=dtype,
         )
         self.loss = loss
         self.out_activation = out_activation

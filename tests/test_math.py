@@ -117,6 +117,41 @@ def test_gradients_match_finite_differences(hidden, activation, loss, out, k, we
     assert relative_error(analytic, numeric) < 1e-6
 
 
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("loss,out,k", OUTPUTS)
+def test_float32_gradients_match_finite_differences(activation, loss, out, k):
+    """Gradients computed end to end in float32 agree with float64 central
+    differences of the same loss to float32 precision."""
+    rng = np.random.RandomState(zlib.crc32(repr((activation, out, k)).encode()))
+    units = [3, 5, 4, k]
+    X = rng.normal(size=(6, 3))
+    Y = make_targets(loss, rng, 6, k)
+    coefs = [rng.uniform(-0.8, 0.8, size=(a, b)) for a, b in pairwise(units)]
+    intercepts = [rng.uniform(-0.3, 0.3, size=b) for b in units[1:]]
+    acts = [activation, activation, out]
+
+    def as32(arrays):
+        return [a.astype(np.float32) for a in arrays]
+
+    value, cg, ig = loss_and_gradients(
+        X.astype(np.float32), Y.astype(np.float32), None, as32(coefs), as32(intercepts),
+        acts, loss, 0.3)
+    assert all(g.dtype == np.float32 for g in cg + ig)
+    theta = pack(as32(coefs), as32(intercepts)).astype(np.float64)
+
+    def loss_at(t):
+        c, b = unpack(t, units)
+        return loss_and_gradients(X.astype(np.float32).astype(np.float64), Y, None, c, b,
+                                  acts, loss, 0.3)[0]
+
+    eps = 1e-6
+    numeric = np.array([
+        (loss_at(theta + eps * e) - loss_at(theta - eps * e)) / (2 * eps)
+        for e in np.eye(theta.size)
+    ])
+    assert relative_error(pack(cg, ig).astype(np.float64), numeric) < 1e-4
+
+
 def test_l2_term_and_its_gradient_follow_the_convention():
     """L2 term = alpha ||W||^2 / (2 sum of weights); biases are not penalised."""
     rng = np.random.RandomState(0)

@@ -111,3 +111,79 @@ def test_classifier_with_gelu():
         activation="gelu", hidden_layer_sizes=(10,), solver="lbfgs", random_state=0,
         max_iter=500))
     assert clf.fit(X, y).score(X, y) > 0.95
+
+
+# ------------------------------------------------------------------ dtype
+@QUIET
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_float32_training_end_to_end(wavy, solver):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(16,), solver=solver, random_state=0, max_iter=30)
+    f32 = BackpropRegressor(dtype="float32", **params).fit(X, y)  # float64 input
+    f64 = BackpropRegressor(dtype="float64", **params).fit(X.astype(np.float32), y)
+    assert all(p.dtype == np.float32 for p in f32.coefs_ + f32.intercepts_)
+    assert all(p.dtype == np.float64 for p in f64.coefs_ + f64.intercepts_)
+    assert f32.predict(X).dtype == np.float32
+    if solver != "lbfgs":  # the same path, to float32 precision
+        assert_allclose(f32.loss_curve_, f64.loss_curve_, rtol=2e-4)
+    assert abs(f32.score(X, y) - f64.score(X, y)) < 0.01
+
+
+def test_dtype_none_keeps_the_input_float_type(wavy):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=2)
+    with pytest.warns(Warning):
+        reg.fit(X.astype(np.float32), y)
+    assert reg.coefs_[0].dtype == np.float32
+    with pytest.warns(Warning):
+        reg.fit(X.astype(int), y)
+    assert reg.coefs_[0].dtype == np.float64
+
+
+# ------------------------------------------------------------- class_weight
+def imbalanced():
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(0, 1, (270, 2)), rng.normal(1.2, 1, (30, 2))])
+    y = np.array([0] * 270 + [1] * 30)
+    return X, y
+
+
+def test_class_weight_equals_sample_weight():
+    X, y = imbalanced()
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    by_class = BackpropClassifier(class_weight={0: 1.0, 1: 9.0}, **params).fit(X, y)
+    by_sample = BackpropClassifier(**params).fit(X, y, sample_weight=np.where(y, 9.0, 1.0))
+    assert_allclose(by_class.coefs_[0], by_sample.coefs_[0], rtol=1e-10)
+    # balanced: n / (2 * count) = 300 / 60 = 5 for class 1, 300 / 540 for class 0
+    balanced = BackpropClassifier(class_weight="balanced", **params).fit(X, y)
+    manual = BackpropClassifier(**params).fit(
+        X, y, sample_weight=np.where(y, 5.0, 300 / 540))
+    assert_allclose(balanced.coefs_[0], manual.coefs_[0], rtol=1e-10)
+
+
+def test_class_weight_multiplies_sample_weight():
+    X, y = imbalanced()
+    sw = np.random.RandomState(1).uniform(0.5, 2, size=len(y))
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    both = BackpropClassifier(class_weight={1: 3.0}, **params).fit(X, y, sample_weight=sw)
+    product = BackpropClassifier(**params).fit(X, y, sample_weight=sw * np.where(y, 3, 1))
+    assert_allclose(both.coefs_[0], product.coefs_[0], rtol=1e-10)
+
+
+@QUIET
+def test_balanced_class_weight_raises_minority_recall():
+    from sklearn.metrics import recall_score
+    X, y = imbalanced()
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    plain = BackpropClassifier(**params).fit(X, y)
+    balanced = BackpropClassifier(class_weight="balanced", **params).fit(X, y)
+    assert recall_score(y, balanced.predict(X)) > recall_score(y, plain.predict(X)) + 0.2
+
+
+def test_class_weight_in_partial_fit():
+    X, y = imbalanced()
+    clf = BackpropClassifier(class_weight="balanced", hidden_layer_sizes=(3,))
+    with pytest.raises(ValueError, match="compute_class_weight"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    clf.set_params(class_weight={1: 5.0}).partial_fit(X, y, classes=[0, 1])
+    assert clf.n_iter_ == 1
