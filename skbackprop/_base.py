@@ -12,11 +12,13 @@ The math lives in ``_network``, ``_losses``, ``_activations`` and ``_optimizers`
 subclasses only encode and decode targets.
 """
 
+import time
 import warnings
 from numbers import Integral, Real
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -30,10 +32,23 @@ from sklearn.utils.validation import (
 
 from ._activations import HIDDEN_ACTIVATIONS
 from ._init import INITIALIZERS, initialize
+from ._losses import loss_value
 from ._network import forward, loss_and_gradients, pack, unpack
 from ._optimizers import adam_init, adam_step, lbfgs_minimize, sgd_init, sgd_step
+from ._schedules import TIME_BASED
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
+                   "seconds")
+
+
+class Validation(NamedTuple):
+    """Validation data: inputs, encoded targets, raw targets, sample weights."""
+
+    X: object
+    Y: object
+    y: object
+    sample_weight: object
 
 
 def stochastic_solver(estimator):
@@ -55,7 +70,9 @@ class BaseBackprop(BaseEstimator):
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions({*TIME_BASED, "adaptive"})],
+        "lr_step_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -78,6 +95,7 @@ class BaseBackprop(BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions(set(INITIALIZERS)), Real, callable],
         "dtype": [StrOptions({"float32", "float64"}), None],
+        "scoring": [StrOptions({"loss"}), None],
     }
 
     def __init__(
@@ -108,6 +126,9 @@ class BaseBackprop(BaseEstimator):
         max_fun=15000,
         weight_init="glorot_uniform",
         dtype=None,
+        lr_step_epochs=10,
+        lr_decay=0.5,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -134,6 +155,9 @@ class BaseBackprop(BaseEstimator):
         self.max_fun = max_fun
         self.weight_init = weight_init
         self.dtype = dtype
+        self.lr_step_epochs = lr_step_epochs
+        self.lr_decay = lr_decay
+        self.scoring = scoring
 
     # ------------------------------------------------------------------ sklearn glue
     def __sklearn_is_fitted__(self):
@@ -147,7 +171,8 @@ class BaseBackprop(BaseEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the network to data X and targets y.
 
         Parameters
@@ -161,12 +186,24 @@ class BaseBackprop(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; weight k counts as the row repeated k times.
 
+        X_val, y_val : array-like, default=None
+            Validation data, instead of holding out ``validation_fraction`` of X.
+            Its loss and score are recorded every epoch (``history_``,
+            ``validation_scores_``); with ``early_stopping=True`` they decide when
+            to stop and which weights to keep.
+
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation rows.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(
+            X, y, sample_weight, incremental=False,
+            validation_data=(X_val, y_val, sample_weight_val),
+        )
 
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):
@@ -217,10 +254,12 @@ class BaseBackprop(BaseEstimator):
 
     def _class_sample_weight(self, y, incremental):
         """Per-sample weights from ``class_weight`` (classifier only); None here."""
-        return None
+        return
 
     # --------------------------------------------------------------------- fitting
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, validation_data=None, epochs=1):
+        if not (isinstance(epochs, Integral) and epochs >= 1):
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
         if self.early_stopping and incremental:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: hold out "
@@ -231,6 +270,42 @@ class BaseBackprop(BaseEstimator):
         )
         if first_pass:
             self._fit_completed = False
+        X, Y, y, sample_weight = self._fit_data(
+            X, y, sample_weight, first_pass, incremental
+        )
+        layer_units = [X.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
+        rng = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(layer_units, X.dtype, rng, start_given=(
+                hasattr(self, "coefs_") and (self.warm_start or incremental)
+            ))
+        else:
+            dtype = self.coefs_[0].dtype
+            self._check_start_weights(layer_units, dtype, copy=False)
+            X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+        validation = self._validation_data(*validation_data) if validation_data else None
+        if not incremental:  # a new fit: fresh stopping counters, as on a first fit
+            self._reset_monitor()
+
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, y, sample_weight, layer_units, rng, validation)
+        else:
+            self._fit_stochastic(
+                X, Y, y, sample_weight, rng, incremental, first_pass, validation, epochs
+            )
+
+        if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
+            raise ValueError(
+                "Training produced non-finite weights: the loss diverged. Lower "
+                "learning_rate_init, or scale X and y (e.g. StandardScaler)."
+            )
+        self._fit_completed = True
+        return self
+
+    def _fit_data(self, X, y, sample_weight, first_pass, incremental, validation=False):
+        """Validated X, encoded targets Y (in X's dtype), raw y, and the sample
+        weights with the class weights multiplied in. Validation data must match the
+        training data's features and classes."""
         X, y = validate_data(
             self,
             X,
@@ -247,36 +322,30 @@ class BaseBackprop(BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
-        Y = self._encode_targets(y, first_pass, incremental).astype(X.dtype)
-        class_weight = self._class_sample_weight(y, incremental)
+        Y = self._encode_targets(y, first_pass, incremental or validation)
+        Y = Y.astype(X.dtype)
+        class_weight = self._class_sample_weight(y, incremental and not validation)
         if class_weight is not None:
             class_weight = class_weight.astype(X.dtype)
             sample_weight = class_weight if sample_weight is None else (
                 sample_weight * class_weight
             )
-        layer_units = [X.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
-        rng = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(layer_units, X.dtype, rng, start_given=(
-                hasattr(self, "coefs_") and (self.warm_start or incremental)
-            ))
-        else:
-            dtype = self.coefs_[0].dtype
-            self._check_start_weights(layer_units, dtype, copy=False)
-            X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+        return X, Y, y, sample_weight
 
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, sample_weight, layer_units)
-        else:
-            self._fit_stochastic(X, Y, y, sample_weight, rng, incremental)
-
-        if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
-            raise ValueError(
-                "Training produced non-finite weights: the loss diverged. Lower "
-                "learning_rate_init, or scale X and y (e.g. StandardScaler)."
-            )
-        self._fit_completed = True
-        return self
+    def _validation_data(self, X_val, y_val, sample_weight_val):
+        """Validation data given to fit, checked against the training data."""
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("Pass X_val and y_val together (or neither).")
+        X_val, Y_val, y_val, sw_val = self._fit_data(
+            X_val, y_val, sample_weight_val, False, False, validation=True
+        )
+        dtype = self.coefs_[0].dtype
+        return Validation(
+            X_val.astype(dtype, copy=False), Y_val.astype(dtype, copy=False), y_val,
+            sw_val,
+        )
 
     def _initialize(self, layer_units, dtype, rng, start_given):
         """Set up a new network: fitted attributes, initial or user-given weights."""
@@ -303,13 +372,9 @@ class BaseBackprop(BaseEstimator):
                 layer_units, self.weight_init, init_activations, rng, dtype
             )
         self.loss_curve_ = []
-        self._no_improvement_count = 0
-        self._best_coefs = [W.copy() for W in self.coefs_]
-        self._best_intercepts = [b.copy() for b in self.intercepts_]
-        use_validation = self.early_stopping and self.solver in STOCHASTIC_SOLVERS
-        self.best_loss_ = None if use_validation else np.inf
-        self.validation_scores_ = [] if use_validation else None
-        self.best_validation_score_ = -np.inf if use_validation else None
+        self._history = {column: [] for column in HISTORY_COLUMNS}
+        self.validation_scores_ = [] if self.early_stopping else None
+        self._reset_monitor()
 
     def _check_start_weights(self, layer_units, dtype, copy):
         """Check (and cast to ``dtype``) the weights training will start from; with
@@ -351,16 +416,18 @@ class BaseBackprop(BaseEstimator):
         self.coefs_, self.intercepts_ = checked_coefs, checked_intercepts
 
     # ------------------------------------------------------------ stochastic solvers
-    def _fit_stochastic(self, X, Y, y, sample_weight, rng, incremental):
-        if not incremental or getattr(self, "_optimizer_solver", None) != self.solver:
+    def _fit_stochastic(
+        self, X, Y, y, sample_weight, rng, incremental, first_pass, validation, epochs
+    ):
+        if first_pass or getattr(self, "_optimizer_solver", None) != self.solver:
+            # warm_start and partial_fit keep the optimizer's moments
             init = sgd_init if self.solver == "sgd" else adam_init
             self._optimizer_state = init(self.coefs_ + self.intercepts_)
             self._optimizer_solver = self.solver
+        if not incremental or not hasattr(self, "_learning_rate"):
             self._learning_rate = float(self.learning_rate_init)
-
-        X_val = y_val = sw_val = None
-        if self.early_stopping:
-            X, Y, X_val, y_val, sample_weight, sw_val = self._validation_split(
+        if self.early_stopping and validation is None:
+            X, Y, sample_weight, validation = self._validation_split(
                 X, Y, y, sample_weight, rng
             )
         n_samples = X.shape[0]
@@ -369,16 +436,16 @@ class BaseBackprop(BaseEstimator):
         if not incremental:
             self.n_iter_ = 0
         try:
-            for _ in range(1 if incremental else self.max_iter):
+            for _ in range(epochs if incremental else self.max_iter):
+                started = time.perf_counter()
+                learning_rate = self._learning_rate
                 if self.shuffle:
                     order = order[rng.permutation(n_samples)]
-                self.loss_ = self._run_epoch(X, Y, sample_weight, order, batch_size)
-                self.n_iter_ += 1
+                loss = self._run_epoch(X, Y, sample_weight, order, batch_size)
                 self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                if self._end_epoch(X_val, y_val, sw_val):
+                plateau = self._end_epoch(loss, validation, learning_rate, started)
+                self._schedule_learning_rate()
+                if plateau and self._stop_on_plateau():
                     break
             else:
                 if not incremental:
@@ -393,9 +460,7 @@ class BaseBackprop(BaseEstimator):
                 f"Training interrupted by user after {self.n_iter_} epochs.",
                 UserWarning,
             )
-        if self.early_stopping:
-            self.coefs_ = self._best_coefs
-            self.intercepts_ = self._best_intercepts
+        self._restore_best()
 
     def _validation_split(self, X, Y, y, sample_weight, rng):
         """Hold out validation_fraction of the rows, stratified by class for
@@ -408,15 +473,15 @@ class BaseBackprop(BaseEstimator):
             test_size=self.validation_fraction,
             stratify=stratify,
         )
-        X_train, X_val, Y_train, _, _, y_val = parts[:6]
+        X_train, X_val, Y_train, Y_val, _, y_val = parts[:6]
         sw_train, sw_val = parts[6:] if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
             raise ValueError(
                 f"The validation set has {X_val.shape[0]} sample(s); early stopping "
-                "needs at least 2. Increase validation_fraction or provide more "
-                "samples."
+                "needs at least 2. Increase validation_fraction, provide more "
+                "samples, or pass X_val and y_val."
             )
-        return X_train, Y_train, X_val, y_val, sw_train, sw_val
+        return X_train, Y_train, sw_train, Validation(X_val, Y_val, y_val, sw_val)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -479,35 +544,29 @@ class BaseBackprop(BaseEstimator):
             )
         return loss
 
-    def _end_epoch(self, X_val, y_val, sw_val):
-        """After an epoch: track improvement and the best weights, apply the
-        learning-rate schedule. Returns True when training should stop."""
-        if X_val is not None:
-            score = self._score_output(self._raw_output(X_val)[0], y_val, sw_val)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:f}")
-            improved = not score < self.best_validation_score_ + self.tol
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_coefs = [W.copy() for W in self.coefs_]
-                self._best_intercepts = [b.copy() for b in self.intercepts_]
-        else:
-            improved = not self.loss_ > self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+    def _schedule_learning_rate(self):
+        """Set the next epoch's learning rate from a time-based schedule."""
+        if self.learning_rate in TIME_BASED:
+            self._learning_rate = TIME_BASED[self.learning_rate](
+                self.learning_rate_init,
+                self.n_iter_,
+                self.t_,
+                power_t=self.power_t,
+                lr_step_epochs=self.lr_step_epochs,
+                lr_decay=self.lr_decay,
+                max_iter=self.max_iter,
+            )
 
-        schedule = self.learning_rate if self.solver == "sgd" else "constant"
-        if schedule == "invscaling":
-            self._learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-        if self._no_improvement_count <= self.n_iter_no_change:
-            return False
-        what = "Validation score" if X_val is not None else "Training loss"
+    def _stop_on_plateau(self):
+        """After n_iter_no_change epochs without improvement: divide the learning
+        rate by 5 ('adaptive', while above 1e-6) and go on, or stop (True)."""
+        watched = "Validation " + (self.scoring or "score") if self._monitors_validation(
+        ) else "Training loss"
         msg = (
-            f"{what} did not improve more than tol={self.tol:f} for "
+            f"{watched} did not improve more than tol={self.tol:f} for "
             f"{self.n_iter_no_change} consecutive epochs."
         )
-        if schedule == "adaptive" and self._learning_rate > 1e-6:
+        if self.learning_rate == "adaptive" and self._learning_rate > 1e-6:
             self._learning_rate /= 5.0
             self._no_improvement_count = 0
             if self.verbose:
@@ -517,16 +576,108 @@ class BaseBackprop(BaseEstimator):
             print(f"{msg} Stopping.")
         return True
 
+    # -------------------------------------------------- history and best weights
+    def _reset_monitor(self):
+        """Fresh stopping counters and best-so-far trackers for a new fit."""
+        self._no_improvement_count = 0
+        self._best_metric = -np.inf
+        self.best_epoch_ = None
+        self._best_coefs = [W.copy() for W in self.coefs_]
+        self._best_intercepts = [b.copy() for b in self.intercepts_]
+        monitored = self._monitors_validation()
+        self.best_loss_ = None if monitored else np.inf
+        self.best_validation_score_ = -np.inf if monitored else None
+        self.best_validation_loss_ = np.inf if monitored else None
+
+    def _monitors_validation(self):
+        return self.early_stopping
+
+    def _evaluate(self, validation):
+        """(loss, score) of the current network on the validation data: the loss
+        without the L2 term, the score as ``score`` (accuracy or R^2)."""
+        if validation is None:
+            return np.nan, np.nan
+        A, Z = self._raw_output(validation.X)
+        loss = loss_value(self._loss_name(), validation.Y, Z, A, validation.sample_weight)
+        return loss, self._score_output(A, validation.y, validation.sample_weight)
+
+    def _end_epoch(self, loss, validation, learning_rate, started):
+        """Record a finished epoch (or lbfgs iteration) in loss_curve_, history_ and
+        the validation attributes, and keep the best weights. Returns True when the
+        monitored quantity has not improved by tol for n_iter_no_change epochs: the
+        validation score or loss with early stopping, else the training loss
+        (stochastic solvers only)."""
+        self.n_iter_ += 1
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+        val_loss, val_score = self._evaluate(validation)
+        if validation is not None:
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print(f"Validation score: {val_score:f}")
+        for column, value in zip(HISTORY_COLUMNS, (
+            self.n_iter_, loss, val_loss, val_score, learning_rate,
+            time.perf_counter() - started,
+        )):
+            self._history[column].append(float(value))
+
+        if self._monitors_validation():
+            self.best_validation_score_ = max(self.best_validation_score_, val_score)
+            self.best_validation_loss_ = min(self.best_validation_loss_, val_loss)
+            metric = -val_loss if self.scoring == "loss" else val_score
+        elif self.solver in STOCHASTIC_SOLVERS:
+            metric = -loss
+        else:
+            return False
+        improved = not metric < self._best_metric + self.tol
+        if metric > self._best_metric:
+            self._best_metric = metric
+            self.best_epoch_ = self.n_iter_
+            if self._monitors_validation():
+                self._best_coefs = [W.copy() for W in self.coefs_]
+                self._best_intercepts = [b.copy() for b in self.intercepts_]
+        if not self._monitors_validation():
+            self.best_loss_ = -self._best_metric
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        return self._no_improvement_count > self.n_iter_no_change
+
+    def _restore_best(self):
+        """With early stopping, end on the best epoch's weights, whether or not
+        training stopped early."""
+        if self._monitors_validation():
+            self.coefs_ = self._best_coefs
+            self.intercepts_ = self._best_intercepts
+
     def _score_output(self, A, y, sample_weight):
         """Score (accuracy or R^2) of output-layer values A against targets y."""
         if not np.isfinite(A).all():
             return np.nan
         return self._score_function(y, self._decode(A), sample_weight=sample_weight)
 
+    @property
+    def history_(self):
+        """One row per epoch (per iteration for lbfgs), as a pandas DataFrame:
+        epoch, train_loss, val_loss and val_score (NaN without validation data),
+        learning_rate (NaN for lbfgs) and seconds. Spans warm starts and
+        partial_fit calls, like ``loss_curve_``."""
+        if not hasattr(self, "_history"):
+            raise AttributeError("history_ is set by fit or partial_fit.")
+        return pd.DataFrame(self._history, columns=HISTORY_COLUMNS)
+
     # ------------------------------------------------------------------- L-BFGS
-    def _fit_lbfgs(self, X, Y, sample_weight, layer_units):
+    def _fit_lbfgs(self, X, Y, y, sample_weight, layer_units, rng, validation):
+        if self.early_stopping and validation is None:
+            X, Y, sample_weight, validation = self._validation_split(
+                X, Y, y, sample_weight, rng
+            )
         activations = self._layer_activations()
         loss = self._loss_name()
+        self.n_iter_ = 0
+        started = time.perf_counter()
 
         def loss_and_gradient(theta):
             coefs, intercepts = unpack(theta, layer_units)
@@ -536,9 +687,14 @@ class BaseBackprop(BaseEstimator):
             return value, pack(coef_grads, intercept_grads)
 
         def after_iteration(theta, value):
-            self.loss_curve_.append(float(value))
-            if self.verbose:
-                print(f"Iteration {len(self.loss_curve_)}, loss = {value:.8f}")
+            nonlocal started
+            coefs, intercepts = unpack(theta.astype(X.dtype), layer_units)
+            self.coefs_ = [W.copy() for W in coefs]
+            self.intercepts_ = [b.copy() for b in intercepts]
+            plateau = self._end_epoch(float(value), validation, np.nan, started)
+            started = time.perf_counter()
+            if plateau:
+                raise StopIteration  # scipy ends the minimisation here
 
         result = lbfgs_minimize(
             loss_and_gradient,
@@ -548,16 +704,20 @@ class BaseBackprop(BaseEstimator):
             self.tol,
             after_iteration,
         )
-        self.n_iter_ = min(int(result.nit), self.max_iter)
-        if result.status != 0:
+        stopped_early = self._monitors_validation() and (
+            self._no_improvement_count > self.n_iter_no_change
+        )
+        if result.status != 0 and not stopped_early:
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iterations "
                 f"(status={result.status}): {result.message}. Increase max_iter or "
                 "max_fun, or scale the data (e.g. StandardScaler).",
                 ConvergenceWarning,
             )
-        self.loss_ = float(result.fun)
-        self.best_loss_ = min([self.loss_, *self.loss_curve_])
         coefs, intercepts = unpack(result.x.astype(X.dtype), layer_units)
         self.coefs_ = [W.copy() for W in coefs]
         self.intercepts_ = [b.copy() for b in intercepts]
+        self.loss_ = float(result.fun)
+        if not self._monitors_validation():
+            self.best_loss_ = min([self.loss_, *self.loss_curve_])
+        self._restore_best()

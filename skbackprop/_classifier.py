@@ -108,6 +108,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         max_fun=15000,
         weight_init="glorot_uniform",
         dtype=None,
+        lr_step_epochs=10,
+        lr_decay=0.5,
+        scoring=None,
         class_weight=None,
     ):
         super().__init__(
@@ -136,6 +139,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             max_fun=max_fun,
             weight_init=weight_init,
             dtype=dtype,
+            lr_step_epochs=lr_step_epochs,
+            lr_decay=lr_decay,
+            scoring=scoring,
         )
         self.class_weight = class_weight
 
@@ -263,8 +269,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     @available_if(stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """Update the network with one epoch over the given data.
+    def partial_fit(self, X, y, sample_weight=None, classes=None, epochs=1):
+        """Update the network with ``epochs`` epochs over the given data.
 
         Parameters
         ----------
@@ -281,10 +287,13 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Every class that will ever be seen; required on the first call, where
             ``y`` need not contain all of them.
 
+        epochs : int, default=1
+            Passes over this data; each adds one to ``n_iter_``.
+
         Returns
         -------
         self : object
             The updated estimator.
         """
         _check_partial_fit_first_call(self, classes)
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True, epochs=epochs)

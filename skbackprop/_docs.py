@@ -25,18 +25,29 @@ solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         ``min(200, n_samples)``. ``1`` makes one update per row (the textbook
         algorithm), ``n_samples`` is full-batch gradient descent.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of solver='sgd': 'constant' keeps
-        ``learning_rate_init``; 'invscaling' sets it to
-        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch; 'adaptive'
-        divides it by 5 each time ``n_iter_no_change`` epochs in a row fail to improve
-        by ``tol`` (training stops once it would fall below 1e-6).
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'step', 'cosine'}, \
+default='constant'
+        Learning-rate schedule of the stochastic solvers ('sgd' and, unlike
+        sklearn's MLP, 'adam'), applied after each epoch e with t_ rows seen:
+        'constant' keeps ``learning_rate_init``; 'invscaling' sets it to
+        ``learning_rate_init / (t_ + 1) ** power_t``; 'adaptive' divides it by 5 each
+        time ``n_iter_no_change`` epochs in a row fail to improve by ``tol``
+        (training stops once it is at or below 1e-6); 'step' sets
+        ``learning_rate_init * lr_decay ** (e // lr_step_epochs)``; 'cosine' sets
+        ``learning_rate_init * (1 + cos(pi * e / max_iter)) / 2``, reaching 0 at
+        ``max_iter``.
 
     learning_rate_init : float, default=0.001
         Step size of the stochastic solvers.
 
     power_t : float, default=0.5
         Exponent of the 'invscaling' schedule.
+
+    lr_step_epochs : int, default=10
+        Epochs between the decays of the 'step' schedule.
+
+    lr_decay : float, default=0.5
+        Factor applied at every decay of the 'step' schedule.
 
     max_iter : int, default=200
         Maximum number of epochs (stochastic solvers) or iterations (lbfgs).
@@ -68,9 +79,11 @@ solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         Whether solver='sgd' uses Nesterov's momentum.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified for
-        single-label classification), stop when its score stops improving and
-        restore the weights of the best epoch. Stochastic solvers only.
+        Watch validation data (``X_val``/``y_val`` given to fit, or else
+        ``validation_fraction`` of the training data held out, stratified for
+        single-label classification), stop when ``scoring`` has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, and end on the best epoch's
+        weights whether or not training stopped early. Every solver, lbfgs too.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
@@ -83,6 +96,11 @@ solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
 
     epsilon : float, default=1e-8
         Adam's numerical-stability constant.
+
+    scoring : {'loss'} or None, default=None
+        What early stopping watches on the validation data: None, the estimator's
+        score (accuracy or R^2, higher is better), as sklearn's MLP; 'loss', the
+        validation loss (lower is better).
 
     n_iter_no_change : int, default=10
         Number of epochs without improvement of at least ``tol`` before stopping
@@ -117,11 +135,21 @@ loss_ : float
         Lowest ``loss_`` reached; None with early stopping (see
         ``best_validation_score_``).
 
+    history_ : pandas.DataFrame
+        One row per epoch (lbfgs: iteration): epoch, train_loss, val_loss (without
+        the L2 term), val_score, learning_rate and seconds.
+
+    best_epoch_ : int or None
+        Epoch whose weights early stopping kept (or of the lowest training loss).
+
+    best_validation_loss_ : float or None
+        Lowest validation loss, with early stopping.
+
     loss_curve_ : list of float
         ``loss_`` after every epoch (every iteration for lbfgs).
 
     validation_scores_ : list of float or None
-        Score on the held-out data after every epoch, with early stopping.
+        Score on the validation data after every epoch, when there is some.
 
     best_validation_score_ : float or None
         Best of ``validation_scores_``, with early stopping.

@@ -107,6 +107,9 @@ default=None
         max_fun=15000,
         weight_init="glorot_uniform",
         dtype=None,
+        lr_step_epochs=10,
+        lr_decay=0.5,
+        scoring=None,
         out_activation=None,
         huber_delta=1.0,
     ):
@@ -136,6 +139,9 @@ default=None
             max_fun=max_fun,
             weight_init=weight_init,
             dtype=dtype,
+            lr_step_epochs=lr_step_epochs,
+            lr_decay=lr_decay,
+            scoring=scoring,
         )
         self.loss = loss
         self.out_activation = out_activation
@@ -190,8 +196,8 @@ default=None
 
     @available_if(stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Update the network with one epoch over the given data.
+    def partial_fit(self, X, y, sample_weight=None, epochs=1):
+        """Update the network with ``epochs`` epochs over the given data.
 
         Parameters
         ----------
@@ -204,9 +210,12 @@ default=None
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
 
+        epochs : int, default=1
+            Passes over this data; each adds one to ``n_iter_``.
+
         Returns
         -------
         self : object
             The updated estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True, epochs=epochs)

@@ -136,6 +136,7 @@ def test_float32_gradients_match_finite_differences(activation, loss, out, k):
     value, cg, ig = loss_and_gradients(
         X.astype(np.float32), Y.astype(np.float32), None, as32(coefs), as32(intercepts),
         acts, loss, 0.3)
+    assert np.isfinite(value)
     assert all(g.dtype == np.float32 for g in cg + ig)
     theta = pack(as32(coefs), as32(intercepts)).astype(np.float64)
 

@@ -187,3 +187,195 @@ def test_class_weight_in_partial_fit():
         clf.partial_fit(X, y, classes=[0, 1])
     clf.set_params(class_weight={1: 5.0}).partial_fit(X, y, classes=[0, 1])
     assert clf.n_iter_ == 1
+
+
+# ------------------------------------------------------------------ history_
+def split(X, y):
+    return X[:150], y[:150], X[150:], y[150:]
+
+
+@QUIET
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_history_rows_are_the_recorded_epochs(wavy, solver):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=15,
+                            random_state=0, learning_rate_init=0.01)
+    reg.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    h = reg.history_
+    assert list(h.columns) == ["epoch", "train_loss", "val_loss", "val_score",
+                               "learning_rate", "seconds"]
+    assert len(h) == reg.n_iter_ == len(reg.loss_curve_)
+    assert_allclose(h["train_loss"], reg.loss_curve_)
+    assert_allclose(h["val_score"], reg.validation_scores_)
+    assert (h["seconds"] > 0).all()
+    if solver == "lbfgs":
+        assert h["learning_rate"].isna().all()
+    else:
+        assert_allclose(h["learning_rate"], 0.01)
+    # the last row is the final network, scored independently
+    pred = reg.predict(X_val)
+    assert h["val_loss"].iloc[-1] == pytest.approx(0.5 * np.mean((y_val - pred) ** 2),
+                                                   rel=1e-9)
+    assert h["val_score"].iloc[-1] == pytest.approx(reg.score(X_val, y_val), rel=1e-9)
+
+
+def test_history_without_validation_and_across_partial_fit(wavy):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), random_state=0)
+    reg.partial_fit(X, y, epochs=3)
+    reg.partial_fit(X, y)
+    h = reg.history_
+    assert list(h["epoch"]) == [1, 2, 3, 4] and reg.n_iter_ == 4 and reg.t_ == 800
+    assert h["val_loss"].isna().all() and h["val_score"].isna().all()
+    assert not hasattr(BackpropRegressor(), "history_")
+
+
+# ---------------------------------------------------- validation and stopping
+@QUIET
+def test_given_validation_data_replaces_the_split(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    params = dict(hidden_layer_sizes=(10,), early_stopping=True, random_state=0,
+                  max_iter=300, learning_rate_init=0.01)
+    reg = BackpropRegressor(**params).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    # the whole training set was trained on: t_ counts 150 rows per epoch
+    assert reg.t_ == 150 * reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+    with pytest.raises(ValueError, match="X_val and y_val together"):
+        BackpropRegressor(**params).fit(X_tr, y_tr, X_val=X_val)
+    with pytest.raises(ValueError, match="features"):
+        BackpropRegressor(**params).fit(X_tr, y_tr, X_val=X_val[:, :1], y_val=y_val)
+
+
+@QUIET
+def test_validation_sample_weights_count():
+    X, y = imbalanced()
+    params = dict(hidden_layer_sizes=(5,), random_state=0, max_iter=5)
+    sw_val = np.where(y[::3] == 1, 10.0, 1.0)
+    clf = BackpropClassifier(**params).fit(X, y, X_val=X[::3], y_val=y[::3],
+                                           sample_weight_val=sw_val)
+    from sklearn.metrics import accuracy_score
+    expected = accuracy_score(y[::3], clf.predict(X[::3]), sample_weight=sw_val)
+    assert clf.validation_scores_[-1] == pytest.approx(expected)
+
+
+@QUIET
+def test_validation_labels_must_be_known_classes(wavy):
+    X, y = imbalanced()
+    with pytest.raises(ValueError, match="classes not in"):
+        BackpropClassifier(max_iter=2).fit(X, y, X_val=X[:5], y_val=[0, 1, 2, 0, 1])
+
+
+@QUIET
+def test_early_stopping_on_validation_loss(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(60,), early_stopping=True,
+                            scoring="loss", n_iter_no_change=5, random_state=0,
+                            learning_rate_init=0.05, max_iter=500)
+    reg.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    val_loss = reg.history_["val_loss"].to_numpy()
+    best = int(np.argmin(val_loss))
+    assert reg.best_epoch_ == best + 1
+    assert reg.best_validation_loss_ == pytest.approx(val_loss[best])
+    assert reg.n_iter_ < 500
+    # the kept weights are the best epoch's: their validation loss is the minimum
+    pred = reg.predict(X_val)
+    assert 0.5 * np.mean((y_val - pred) ** 2) == pytest.approx(val_loss[best], rel=1e-9)
+
+
+@QUIET
+def test_best_weights_are_restored_even_without_an_early_stop(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(40,), early_stopping=True,
+                            n_iter_no_change=1000, max_iter=60, random_state=0,
+                            learning_rate_init=0.2, solver="sgd")  # noisy curve
+    reg.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    scores = reg.validation_scores_
+    assert reg.n_iter_ == 60  # ran to max_iter
+    assert int(np.argmax(scores)) + 1 == reg.best_epoch_ < 60
+    assert reg.score(X_val, y_val) == pytest.approx(max(scores), rel=1e-12)
+
+
+@QUIET
+def test_lbfgs_early_stopping(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(80,), solver="lbfgs", alpha=0.0,
+                            early_stopping=True, n_iter_no_change=10, max_iter=2000,
+                            random_state=0)
+    y_noisy = y_tr + np.random.RandomState(1).normal(scale=0.5, size=150)
+    reg.fit(X_tr, y_noisy, X_val=X_val, y_val=y_val)  # overfits the noise
+    assert reg.n_iter_ < 2000
+    assert reg.n_iter_ == reg.best_epoch_ + 11
+    assert reg.score(X_val, y_val) == pytest.approx(max(reg.validation_scores_))
+
+
+# --------------------------------------------------------- incremental training
+@QUIET
+def test_warm_start_keeps_optimizer_state_and_resets_counters(wavy):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(6,), solver="adam", shuffle=False, random_state=0)
+    once = BackpropRegressor(max_iter=10, **params).fit(X, y)
+    twice = BackpropRegressor(max_iter=5, warm_start=True, **params).fit(X, y)
+    twice.fit(X, y)
+    # Adam's moments carried over: 5 + 5 epochs equal 10 in one go
+    for a, b in zip(once.coefs_, twice.coefs_):
+        assert_allclose(a, b, rtol=1e-12)
+    assert twice._optimizer_state["t"] == once._optimizer_state["t"]
+    assert twice.n_iter_ == 5 and len(twice.loss_curve_) == 10
+    assert twice.best_loss_ == min(twice.loss_curve_[5:])  # counters restarted
+
+
+@QUIET
+def test_partial_fit_epochs(wavy):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(5,), shuffle=False, random_state=0)
+    a = BackpropRegressor(**params)
+    a.partial_fit(X, y, epochs=4)
+    b = BackpropRegressor(**params)
+    for _ in range(4):
+        b.partial_fit(X, y)
+    assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-12)
+    assert a.n_iter_ == b.n_iter_ == 4
+    with pytest.raises(ValueError):
+        a.partial_fit(X, y, epochs=0)
+
+
+# ------------------------------------------------------------------ schedules
+@QUIET
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("schedule,expected", [
+    ("constant", lambda e, t: 0.1),
+    ("invscaling", lambda e, t: 0.1 / (t + 1) ** 0.25),
+    ("step", lambda e, t: 0.1 * 0.5 ** (e // 3)),
+    ("cosine", lambda e, t: 0.1 * (1 + np.cos(np.pi * e / 12)) / 2),
+])
+def test_time_based_schedules(wavy, solver, schedule, expected):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver=solver, learning_rate=schedule,
+                            learning_rate_init=0.1, power_t=0.25, lr_step_epochs=3,
+                            lr_decay=0.5, max_iter=12, n_iter_no_change=np.inf,
+                            random_state=0).fit(X, y)
+    # epoch e (1-based) runs at the rate set after epoch e - 1, with t = 200 (e - 1)
+    want = [expected(e - 1, 200 * (e - 1)) if e > 1 else 0.1 for e in range(1, 13)]
+    assert_allclose(reg.history_["learning_rate"], want, rtol=1e-12)
+
+
+@QUIET
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_adaptive_schedule_divides_by_five_on_plateaus(wavy, solver):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver=solver, learning_rate="adaptive",
+                            learning_rate_init=0.5, tol=10.0, n_iter_no_change=2,
+                            max_iter=50, random_state=0).fit(X, y)
+    rates = reg.history_["learning_rate"].to_numpy()
+    # tol=10: no epoch improves by tol, except the first over -inf (as sklearn). The
+    # count passes n_iter_no_change=2 after epoch 4, then every 3 epochs.
+    assert_allclose(rates[:10], [0.5] * 4 + [0.1] * 3 + [0.02] * 3)
+    # 9 divisions (after epochs 4, 7, ..., 28) take 0.5 to 2.56e-7 <= 1e-6; the
+    # next plateau, at epoch 31, stops training
+    assert reg.n_iter_ == 31
+    assert rates[-1] == pytest.approx(0.5 / 5**9)
