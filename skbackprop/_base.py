@@ -20,6 +20,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
+from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
@@ -61,7 +62,7 @@ def stochastic_solver(estimator):
     return True
 
 
-class BaseBackprop(BaseEstimator):
+class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     """Base class of BackpropRegressor and BackpropClassifier; not for direct use."""
 
     _parameter_constraints: ClassVar[dict] = {
@@ -287,7 +288,14 @@ class BaseBackprop(BaseEstimator):
         if not incremental:  # a new fit: fresh stopping counters, as on a first fit
             self._reset_monitor()
 
-        if self.solver == "lbfgs":
+        # sklearn's callback protocol: a root task per fit, a subtask per epoch
+        lbfgs = self.solver == "lbfgs"
+        callbacks = self._init_callback_context(max_subtasks=(
+            self.max_iter + 1 if lbfgs else (epochs if incremental else self.max_iter)
+        ))
+        metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
+        callbacks.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        if lbfgs:
             self._fit_lbfgs(X, Y, y, sample_weight, layer_units, rng, validation)
         else:
             self._fit_stochastic(
@@ -300,7 +308,30 @@ class BaseBackprop(BaseEstimator):
                 "learning_rate_init, or scale X and y (e.g. StandardScaler)."
             )
         self._fit_completed = True
+        callbacks.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
+        )
         return self
+
+    def _begin_epoch_task(self, X, y, sample_weight):
+        """Open an epoch's callback subtask (sklearn.callback protocol)."""
+        task = self._callback_fit_ctx.subcontext(task_name="epoch")
+        metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
+        task.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        return task
+
+    def _end_epoch_task(self, task, X, y, sample_weight):
+        """Close an epoch's callback subtask; True when a callback asks to stop. The
+        callbacks may score a copy of the network as it stands (``fitted_estimator``)."""
+        metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return task.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=metadata,
+            reconstruction_attributes=lambda: {
+                "coefs_": [W.copy() for W in self.coefs_],
+                "intercepts_": [b.copy() for b in self.intercepts_],
+                "_fit_completed": True,
+            },
+        )
 
     def _fit_data(self, X, y, sample_weight, first_pass, incremental, validation=False):
         """Validated X, encoded targets Y (in X's dtype), raw y, and the sample
@@ -427,7 +458,7 @@ class BaseBackprop(BaseEstimator):
         if not incremental or not hasattr(self, "_learning_rate"):
             self._learning_rate = float(self.learning_rate_init)
         if self.early_stopping and validation is None:
-            X, Y, sample_weight, validation = self._validation_split(
+            X, Y, y, sample_weight, validation = self._validation_split(
                 X, Y, y, sample_weight, rng
             )
         n_samples = X.shape[0]
@@ -438,6 +469,7 @@ class BaseBackprop(BaseEstimator):
         try:
             for _ in range(epochs if incremental else self.max_iter):
                 started = time.perf_counter()
+                task = self._begin_epoch_task(X, y, sample_weight)
                 learning_rate = self._learning_rate
                 if self.shuffle:
                     order = order[rng.permutation(n_samples)]
@@ -445,6 +477,8 @@ class BaseBackprop(BaseEstimator):
                 self.t_ += n_samples
                 plateau = self._end_epoch(loss, validation, learning_rate, started)
                 self._schedule_learning_rate()
+                if self._end_epoch_task(task, X, y, sample_weight):
+                    break  # a callback asked to stop
                 if plateau and self._stop_on_plateau():
                     break
             else:
@@ -473,7 +507,7 @@ class BaseBackprop(BaseEstimator):
             test_size=self.validation_fraction,
             stratify=stratify,
         )
-        X_train, X_val, Y_train, Y_val, _, y_val = parts[:6]
+        X_train, X_val, Y_train, Y_val, y_train, y_val = parts[:6]
         sw_train, sw_val = parts[6:] if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
             raise ValueError(
@@ -481,7 +515,8 @@ class BaseBackprop(BaseEstimator):
                 "needs at least 2. Increase validation_fraction, provide more "
                 "samples, or pass X_val and y_val."
             )
-        return X_train, Y_train, sw_train, Validation(X_val, Y_val, y_val, sw_val)
+        validation = Validation(X_val, Y_val, y_val, sw_val)
+        return X_train, Y_train, y_train, sw_train, validation
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -671,13 +706,14 @@ class BaseBackprop(BaseEstimator):
     # ------------------------------------------------------------------- L-BFGS
     def _fit_lbfgs(self, X, Y, y, sample_weight, layer_units, rng, validation):
         if self.early_stopping and validation is None:
-            X, Y, sample_weight, validation = self._validation_split(
+            X, Y, y, sample_weight, validation = self._validation_split(
                 X, Y, y, sample_weight, rng
             )
         activations = self._layer_activations()
         loss = self._loss_name()
         self.n_iter_ = 0
         started = time.perf_counter()
+        task = self._begin_epoch_task(X, y, sample_weight)
 
         def loss_and_gradient(theta):
             coefs, intercepts = unpack(theta, layer_units)
@@ -687,13 +723,15 @@ class BaseBackprop(BaseEstimator):
             return value, pack(coef_grads, intercept_grads)
 
         def after_iteration(theta, value):
-            nonlocal started
+            nonlocal started, task
             coefs, intercepts = unpack(theta.astype(X.dtype), layer_units)
             self.coefs_ = [W.copy() for W in coefs]
             self.intercepts_ = [b.copy() for b in intercepts]
             plateau = self._end_epoch(float(value), validation, np.nan, started)
+            stop = self._end_epoch_task(task, X, y, sample_weight) or plateau
             started = time.perf_counter()
-            if plateau:
+            task = self._begin_epoch_task(X, y, sample_weight)  # the next iteration's
+            if stop:
                 raise StopIteration  # scipy ends the minimisation here
 
         result = lbfgs_minimize(
@@ -704,9 +742,9 @@ class BaseBackprop(BaseEstimator):
             self.tol,
             after_iteration,
         )
-        stopped_early = self._monitors_validation() and (
-            self._no_improvement_count > self.n_iter_no_change
-        )
+        # scipy opened no iteration after the last callback: close its task empty
+        task.call_on_fit_task_end(estimator=self)
+        stopped_early = result.status == 99  # StopIteration from a callback or us
         if result.status != 0 and not stopped_early:
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iterations "

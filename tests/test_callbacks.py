@@ -1,0 +1,140 @@
+"""sklearn 1.9's callback protocol (sklearn.callback) on our estimators."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.callback import ProgressBar, ScoringMonitor
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+
+QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+class Recorder:
+    """A callback that records every hook and, at each task's end, the accuracy of
+    the network as it stands; asks to stop after ``stop_after`` epochs."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after = stop_after
+        self.events = []
+        self.scores = []
+
+    def setup(self, estimator, context):
+        self.events.append("setup")
+
+    def on_fit_task_begin(self, estimator, context):
+        self.events.append(("begin", context.task_name))
+
+    def on_fit_task_end(self, estimator, context, *, X=None, y=None,
+                        fitted_estimator=None):
+        self.events.append(("end", context.task_name))
+        if context.task_name == "epoch" and X is not None:
+            self.scores.append(fitted_estimator.score(X, y))
+        epochs = sum(e == ("end", "epoch") for e in self.events)
+        return self.stop_after is not None and epochs >= self.stop_after
+
+    def teardown(self, estimator, context):
+        self.events.append("teardown")
+
+
+@pytest.fixture
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@QUIET
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_hooks_frame_every_epoch(iris, solver):
+    X, y = iris
+    rec = Recorder()
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=4,
+                             random_state=0).set_callbacks(rec).fit(X, y)
+    epoch = [("begin", "epoch"), ("end", "epoch")]
+    assert rec.events == ["setup", ("begin", "fit"), *epoch * 4, ("end", "fit"),
+                          "teardown"]
+    # the network handed to the callback after the last epoch is the final one
+    assert rec.scores[-1] == pytest.approx(clf.score(X, y))
+    assert len(rec.scores) == clf.n_iter_ == 4
+
+
+@QUIET
+def test_lbfgs_iterations_are_tasks(iris):
+    X, y = iris
+    rec = Recorder()
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=7,
+                             random_state=0).set_callbacks(rec).fit(X, y)
+    ends = [e for e in rec.events if e == ("end", "epoch")]
+    begins = [e for e in rec.events if e == ("begin", "epoch")]
+    assert len(begins) == len(ends) == clf.n_iter_ + 1  # plus scipy's unrun one
+    assert len(rec.scores) == clf.n_iter_ == 7
+    assert rec.scores[-1] == pytest.approx(clf.score(X, y))
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_callback_can_stop_training(iris, solver):
+    X, y = iris
+    clf = BackpropClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=100,
+                             random_state=0).set_callbacks(Recorder(stop_after=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a stop is not a failure
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3 and len(clf.history_) == 3
+    assert clf.predict(X).shape == (150,)
+
+
+@QUIET
+def test_partial_fit_epochs_are_tasks(iris):
+    X, y = iris
+    rec = Recorder()
+    reg = BackpropRegressor(hidden_layer_sizes=(3,)).set_callbacks(rec)
+    reg.partial_fit(X, y, epochs=3)
+    assert rec.events.count(("end", "epoch")) == 3
+
+
+@QUIET
+def test_scoring_monitor_records_each_epoch(iris):
+    X, y = iris
+    monitor = ScoringMonitor(scoring="accuracy")
+    clf = BackpropClassifier(hidden_layer_sizes=(8,), max_iter=6, random_state=0,
+                             learning_rate_init=0.01).set_callbacks(monitor).fit(X, y)
+    logs = monitor.get_logs(select="most_recent")
+    frame = logs.data_as_pandas if hasattr(logs, "data_as_pandas") else logs
+    epochs = frame[frame["task_name"] == "epoch"]
+    assert len(epochs) == 6
+    assert epochs["accuracy"].iloc[-1] == pytest.approx(clf.score(X, y))
+
+
+@QUIET
+def test_progress_bar_alone_and_nested(iris, capsys):
+    pytest.importorskip("rich")
+    X, y = iris
+    BackpropClassifier(hidden_layer_sizes=(5,), max_iter=3).set_callbacks(
+        ProgressBar()).fit(X, y)
+    assert "BackpropClassifier - fit" in capsys.readouterr().out
+    pipe = make_pipeline(StandardScaler(), BackpropClassifier(hidden_layer_sizes=(5,),
+                                                              max_iter=3))
+    grid = GridSearchCV(pipe, {"backpropclassifier__alpha": [1e-4, 1e-2]}, cv=2)
+    grid.set_callbacks(ProgressBar(max_propagation_depth=None)).fit(X, y)
+    out = capsys.readouterr().out
+    assert "GridSearchCV - fit" in out
+    assert "BackpropClassifier - fit" in out
+
+
+def test_callbacks_survive_clone_and_leave_the_fitted_model_plain(iris):
+    from sklearn.base import clone
+    X, y = iris
+    rec = Recorder()
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=2).set_callbacks(rec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clone(clf).fit(X, y)
+    assert rec.events.count(("end", "epoch")) == 2  # clone kept the callback
+    assert not hasattr(clf, "_callback_fit_ctx")
