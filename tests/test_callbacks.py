@@ -2,9 +2,7 @@
 
 import warnings
 
-import numpy as np
 import pytest
-from numpy.testing import assert_allclose
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
