@@ -97,6 +97,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         "weight_init": [StrOptions(set(INITIALIZERS)), Real, callable],
         "dtype": [StrOptions({"float32", "float64"}), None],
         "scoring": [StrOptions({"loss"}), None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
     }
 
     def __init__(
@@ -130,6 +131,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         lr_step_epochs=10,
         lr_decay=0.5,
         scoring=None,
+        dropout=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -159,6 +161,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.lr_step_epochs = lr_step_epochs
         self.lr_decay = lr_decay
         self.scoring = scoring
+        self.dropout = dropout
 
     # ------------------------------------------------------------------ sklearn glue
     def __sklearn_is_fitted__(self):
@@ -224,6 +227,29 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             )
         return names
 
+    def _resolve_dropout(self, n_hidden):
+        """``dropout`` as one rate per hidden layer (a number applies to all)."""
+        if not isinstance(self.dropout, (list, tuple)):
+            return [float(self.dropout)] * n_hidden
+        rates = [float(p) for p in self.dropout]
+        if len(rates) != n_hidden or not all(0 <= p < 1 for p in rates):
+            raise ValueError(
+                "dropout must be a rate in [0, 1) or a list of them, one per hidden "
+                f"layer ({n_hidden} here); got {self.dropout!r}."
+            )
+        return rates
+
+    def _dropout_masks(self, n_rows, rng, dtype):
+        """Inverted-dropout masks, Bernoulli(1 - p) / (1 - p), on the input of every
+        layer after a hidden one; None where there is no dropout."""
+        if not any(self._dropout_rates):
+            return None
+        masks = [None]  # the network's inputs are never dropped
+        for p, W in zip(self._dropout_rates, self.coefs_):
+            keep = rng.random_sample((n_rows, W.shape[1])) >= p
+            masks.append(None if p == 0 else (keep / (1 - p)).astype(dtype))
+        return masks
+
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
@@ -265,6 +291,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 "partial_fit does not support early_stopping=True: hold out "
                 "validation data yourself, or call fit."
+            )
+        self._dropout_rates = self._resolve_dropout(len(self._hidden_layer_sizes()))
+        if self.solver == "lbfgs" and any(self._dropout_rates):
+            raise ValueError(
+                "dropout makes the loss random, which breaks lbfgs's line search; use "
+                "solver='adam' or 'sgd' with dropout, or set dropout=0."
             )
         first_pass = not self.__sklearn_is_fitted__() or not (
             self.warm_start or incremental
@@ -473,7 +505,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 learning_rate = self._learning_rate
                 if self.shuffle:
                     order = order[rng.permutation(n_samples)]
-                loss = self._run_epoch(X, Y, sample_weight, order, batch_size)
+                loss = self._run_epoch(X, Y, sample_weight, order, batch_size, rng)
                 self.t_ += n_samples
                 plateau = self._end_epoch(loss, validation, learning_rate, started)
                 self._schedule_learning_rate()
@@ -529,7 +561,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             )
         return min(self.batch_size, n_samples)
 
-    def _run_epoch(self, X, Y, sample_weight, order, batch_size):
+    def _run_epoch(self, X, Y, sample_weight, order, batch_size, rng):
         """One pass over the rows in ``order``; returns the epoch's mean batch loss."""
         n_samples = X.shape[0]
         total = 0.0
@@ -541,11 +573,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             sw = None if sample_weight is None else sample_weight[rows]
             weight = (min(start + batch_size, n_samples) - start) if sw is None else sw.sum()
             if weight > 0:
-                total += weight * self._train_step(X[rows], Y[rows], sw)
+                total += weight * self._train_step(X[rows], Y[rows], sw, rng)
         return total / (n_samples if sample_weight is None else sample_weight.sum())
 
-    def _train_step(self, X, Y, sample_weight):
-        """Backprop on one batch and one optimizer update; returns the batch loss."""
+    def _train_step(self, X, Y, sample_weight, rng):
+        """Backprop on one batch and one optimizer update; returns the batch loss
+        (of the network thinned by dropout, which is what is differentiated)."""
         loss, coef_grads, intercept_grads = loss_and_gradients(
             X,
             Y,
@@ -555,6 +588,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._layer_activations(),
             self._loss_name(),
             self.alpha,
+            self._dropout_masks(X.shape[0], rng, Y.dtype),
         )
         params = self.coefs_ + self.intercepts_
         grads = coef_grads + intercept_grads

@@ -111,6 +111,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         lr_step_epochs=10,
         lr_decay=0.5,
         scoring=None,
+        dropout=0.0,
         class_weight=None,
     ):
         super().__init__(
@@ -142,6 +143,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             lr_step_epochs=lr_step_epochs,
             lr_decay=lr_decay,
             scoring=scoring,
+            dropout=dropout,
         )
         self.class_weight = class_weight
 

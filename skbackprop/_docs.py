@@ -102,6 +102,12 @@ default='constant'
         score (accuracy or R^2, higher is better), as sklearn's MLP; 'loss', the
         validation loss (lower is better).
 
+    dropout : float or list of float, default=0.0
+        Inverted dropout on the hidden units while training (sgd and adam): each
+        unit's output is zeroed with this probability and the others scaled by
+        1 / (1 - p), drawn per batch from ``random_state``; one rate for every hidden
+        layer, or a list with one per hidden layer. Prediction uses every unit.
+
     n_iter_no_change : int, default=10
         Number of epochs without improvement of at least ``tol`` before stopping
         (or, with 'adaptive', before the learning rate is divided by 5).

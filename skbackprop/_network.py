@@ -9,6 +9,10 @@ biases ``b_l``) and ``activations[l]`` (the name of ``f_l``). With ``A_0 = X``:
                dL/dW_l = A_{l-1}^T delta_l + alpha W_l / sum_i s_i
                dL/db_l = sum over rows of delta_l
                delta_{l-1} = (delta_l W_l^T) * f'_{l-1}(Z_{l-1})
+
+Dropout (training only) multiplies a layer's input by a mask, ``A_{l-1} * M_l`` with
+M_l = Bernoulli(1 - p) / (1 - p) (inverted dropout); the backward pass then uses
+``A_{l-1} * M_l`` in dL/dW_l and multiplies ``delta_l W_l^T`` by ``M_l``.
 """
 
 from itertools import pairwise
@@ -19,7 +23,7 @@ from ._activations import ACTIVATIONS
 from ._losses import l2_penalty, loss_value, output_delta
 
 
-def forward(X, coefs, intercepts, activations, keep=True):
+def forward(X, coefs, intercepts, activations, keep=True, masks=None):
     """Run the forward pass.
 
     Returns ``(outputs, net_inputs)``: ``outputs[0]`` is ``X`` and ``outputs[l]`` is
@@ -27,11 +31,12 @@ def forward(X, coefs, intercepts, activations, keep=True):
     for the losses computed from logits, and activations whose derivative needs it),
     else None. With ``keep=False`` only the output layer's are kept
     (``outputs == [A_L]``, ``net_inputs == [Z_L]``): all prediction needs.
+    ``masks[l]``, where not None, is layer l's dropout mask on its input.
     """
     outputs, net_inputs = [X], []
     last = len(coefs) - 1
     for layer, (W, b, name) in enumerate(zip(coefs, intercepts, activations)):
-        Z = outputs[-1] @ W
+        Z = _layer_input(outputs[-1], masks, layer) @ W
         Z += b
         f = ACTIVATIONS[name]
         keep_Z = f.needs_input or (layer == last and name != "identity")
@@ -47,7 +52,15 @@ def forward(X, coefs, intercepts, activations, keep=True):
     return outputs, net_inputs
 
 
-def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0):
+def _layer_input(A, masks, layer):
+    """A layer's input: the previous layer's output, through its dropout mask."""
+    if masks is None or masks[layer] is None:
+        return A
+    return A * masks[layer]
+
+
+def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0,
+             masks=None):
     """Run the backward pass from the output layer's ``delta = dL/dZ_L``.
 
     ``outputs`` and ``net_inputs`` are what ``forward`` kept. Returns
@@ -59,12 +72,14 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
     for layer in reversed(range(n_layers)):
-        coef_grads[layer] = outputs[layer].T @ delta
+        coef_grads[layer] = _layer_input(outputs[layer], masks, layer).T @ delta
         if alpha:
             coef_grads[layer] += (alpha / sw_sum) * coefs[layer]
         intercept_grads[layer] = delta.sum(axis=0)
         if layer > 0:
             delta = delta @ coefs[layer].T
+            if masks is not None and masks[layer] is not None:
+                delta *= masks[layer]
             ACTIVATIONS[activations[layer - 1]].derivative(
                 outputs[layer], delta, net_inputs[layer - 1]
             )
@@ -72,14 +87,15 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
 
 
 def loss_and_gradients(
-    X, Y, sample_weight, coefs, intercepts, activations, loss, alpha
+    X, Y, sample_weight, coefs, intercepts, activations, loss, alpha, masks=None
 ):
     """One forward and one backward pass over a batch.
 
     Returns ``(L, coef_grads, intercept_grads)`` where ``L`` is the (weighted) mean
-    loss plus the L2 term, and the gradients are exactly ``dL/dW_l`` and ``dL/db_l``.
+    loss plus the L2 term, and the gradients are exactly ``dL/dW_l`` and ``dL/db_l``
+    (of the network thinned by the dropout ``masks``, if any).
     """
-    outputs, net_inputs = forward(X, coefs, intercepts, activations)
+    outputs, net_inputs = forward(X, coefs, intercepts, activations, masks=masks)
     A, Z_out = outputs[-1], net_inputs[-1]
     sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     value = loss_value(loss, Y, Z_out, A, sample_weight)
@@ -90,7 +106,7 @@ def loss_and_gradients(
     else:
         delta *= (sample_weight / sw_sum)[:, np.newaxis]
     coef_grads, intercept_grads = backward(
-        outputs, net_inputs, delta, coefs, activations, alpha, sw_sum
+        outputs, net_inputs, delta, coefs, activations, alpha, sw_sum, masks
     )
     return value, coef_grads, intercept_grads
 

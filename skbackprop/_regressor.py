@@ -110,6 +110,7 @@ default=None
         lr_step_epochs=10,
         lr_decay=0.5,
         scoring=None,
+        dropout=0.0,
         out_activation=None,
         huber_delta=1.0,
     ):
@@ -142,6 +143,7 @@ default=None
             lr_step_epochs=lr_step_epochs,
             lr_decay=lr_decay,
             scoring=scoring,
+            dropout=dropout,
         )
         self.loss = loss
         self.out_activation = out_activation

@@ -153,6 +153,37 @@ def test_float32_gradients_match_finite_differences(activation, loss, out, k):
     assert relative_error(pack(cg, ig).astype(np.float64), numeric) < 1e-4
 
 
+@pytest.mark.parametrize("activation", ["relu", "logistic", "gelu"])
+def test_gradients_with_dropout_masks_match_finite_differences(activation):
+    """With the masks held fixed, backprop differentiates the thinned network."""
+    rng = np.random.RandomState(7)
+    units = [3, 6, 5, 2]
+    X, Y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    coefs = [rng.uniform(-0.8, 0.8, size=(a, b)) for a, b in pairwise(units)]
+    intercepts = [rng.uniform(-0.3, 0.3, size=b) for b in units[1:]]
+    acts = [activation, activation, "identity"]
+    masks = [None] + [(rng.uniform(size=(8, u)) >= 0.4) / 0.6 for u in units[1:-1]]
+
+    def loss_at(theta):
+        c, b = unpack(theta, units)
+        return loss_and_gradients(X, Y, None, c, b, acts, "squared_error", 0.1, masks)[0]
+
+    _, cg, ig = loss_and_gradients(X, Y, None, coefs, intercepts, acts,
+                                   "squared_error", 0.1, masks)
+    theta = pack(coefs, intercepts)
+    eps = 1e-6
+    numeric = np.array([(loss_at(theta + eps * e) - loss_at(theta - eps * e)) / (2 * eps)
+                        for e in np.eye(theta.size)])
+    assert relative_error(pack(cg, ig), numeric) < 1e-6
+    # a dropped unit passes nothing on: its outgoing weights get no gradient from
+    # rows where it was dropped; with it dropped in every row, none at all
+    all_dropped = [None, np.ones((8, 6)), np.ones((8, 5))]
+    all_dropped[1][:, 2] = 0.0
+    _, cg, _ = loss_and_gradients(X, Y, None, coefs, intercepts, acts,
+                                  "squared_error", 0.0, all_dropped)
+    assert_allclose(cg[1][2], 0.0)
+
+
 def test_l2_term_and_its_gradient_follow_the_convention():
     """L2 term = alpha ||W||^2 / (2 sum of weights); biases are not penalised."""
     rng = np.random.RandomState(0)

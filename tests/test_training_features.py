@@ -379,3 +379,54 @@ def test_adaptive_schedule_divides_by_five_on_plateaus(wavy, solver):
     # next plateau, at epoch 31, stops training
     assert reg.n_iter_ == 31
     assert rates[-1] == pytest.approx(0.5 / 5**9)
+
+
+# ------------------------------------------------------------------- dropout
+@QUIET
+def test_dropout_is_reproducible_and_off_at_predict_time(wavy):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(20, 10), dropout=[0.3, 0.1], max_iter=10)
+    a = BackpropRegressor(random_state=3, **params).fit(X, y)
+    b = BackpropRegressor(random_state=3, **params).fit(X, y)
+    c = BackpropRegressor(random_state=4, **params).fit(X, y)
+    for p, q in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(p, q)  # bit-identical
+    assert not np.allclose(a.coefs_[0], c.coefs_[0])
+    # prediction uses every unit, unscaled: the plain forward pass by hand
+    H1 = np.maximum(X @ a.coefs_[0] + a.intercepts_[0], 0)
+    H2 = np.maximum(H1 @ a.coefs_[1] + a.intercepts_[1], 0)
+    assert_allclose(a.predict(X), (H2 @ a.coefs_[2] + a.intercepts_[2]).ravel(),
+                    rtol=1e-12)
+    assert_allclose(a.predict(X), a.predict(X))
+
+
+@QUIET
+def test_dropout_zero_changes_nothing(wavy):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    plain = BackpropRegressor(**params).fit(X, y)
+    zero = BackpropRegressor(dropout=0.0, **params).fit(X, y)
+    np.testing.assert_array_equal(plain.coefs_[0], zero.coefs_[0])
+
+
+@QUIET
+def test_dropout_regularizes():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 5))
+    y = X[:, 0] + rng.normal(scale=1.0, size=60)  # mostly noise to memorise
+    params = dict(hidden_layer_sizes=(200,), max_iter=400, random_state=0,
+                  learning_rate_init=0.01, n_iter_no_change=np.inf)
+    free = BackpropRegressor(**params).fit(X, y)
+    dropped = BackpropRegressor(dropout=0.5, **params).fit(X, y)
+    # dropout keeps the big network from memorising the training noise
+    assert dropped.score(X, y) < free.score(X, y) - 0.1
+
+
+def test_dropout_is_checked(wavy):
+    X, y = wavy
+    with pytest.raises(ValueError, match="lbfgs"):
+        BackpropRegressor(solver="lbfgs", dropout=0.2).fit(X, y)
+    with pytest.raises(ValueError, match="one per hidden"):
+        BackpropRegressor(hidden_layer_sizes=(4, 4), dropout=[0.1]).fit(X, y)
+    with pytest.raises(ValueError):
+        BackpropRegressor(dropout=1.0).fit(X, y)
