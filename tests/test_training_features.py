@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -430,3 +431,48 @@ def test_dropout_is_checked(wavy):
         BackpropRegressor(hidden_layer_sizes=(4, 4), dropout=[0.1]).fit(X, y)
     with pytest.raises(ValueError):
         BackpropRegressor(dropout=1.0).fit(X, y)
+
+
+# ------------------------------------- every new parameter, through every path
+NEW_PARAMETERS = [
+    dict(dropout=0.2),
+    dict(dtype="float32"),
+    dict(learning_rate="cosine"),
+    dict(learning_rate="step", lr_step_epochs=2),
+    dict(activation=["gelu"]),
+    dict(early_stopping=True, scoring="loss"),
+    dict(weight_init="he_uniform"),
+    dict(class_weight={0: 1.0, 1: 3.0}),
+]
+
+
+@QUIET
+@pytest.mark.parametrize("params", NEW_PARAMETERS, ids=lambda p: ",".join(p))
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_new_parameters_work_through_fit_warm_start_partial_fit_and_search(
+        params, solver):
+    X, y = imbalanced()
+    if solver == "lbfgs" and "dropout" in params:
+        pytest.skip("dropout is refused for lbfgs (tested above)")
+    base = BackpropClassifier(hidden_layer_sizes=(6,), solver=solver, max_iter=8,
+                              random_state=0, **params)
+    model = clone(base).fit(X, y)
+    proba = model.predict_proba(X)
+    assert np.isfinite(proba).all() and proba.shape == (300, 2)
+    assert len(model.history_) == model.n_iter_ > 0
+    # warm start continues from the fitted weights
+    before = [W.copy() for W in model.coefs_]
+    model.set_params(warm_start=True).fit(X, y)
+    assert len(model.history_) > model.n_iter_
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.coefs_))
+    # partial_fit, where the solver and the parameters allow it
+    if solver != "lbfgs" and not params.get("early_stopping"):
+        stepped = clone(base)
+        stepped.partial_fit(X, y, classes=[0, 1], epochs=2)
+        assert stepped.n_iter_ == 2
+    # inside a Pipeline in a grid search; the parameter survives clone
+    pipe = make_pipeline(StandardScaler(), clone(base))
+    grid = GridSearchCV(pipe, {"backpropclassifier__alpha": [1e-4, 1e-1]}, cv=2)
+    grid.fit(X, y)
+    final = grid.best_estimator_[-1]
+    assert all(final.get_params()[k] == v for k, v in params.items())
