@@ -36,7 +36,8 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None):
     outputs, net_inputs = [X], []
     last = len(coefs) - 1
     for layer, (W, b, name) in enumerate(zip(coefs, intercepts, activations)):
-        Z = _layer_input(outputs[-1], masks, layer) @ W
+        A_in = outputs[-1] if masks is None else _layer_input(outputs[-1], masks, layer)
+        Z = A_in @ W
         Z += b
         f = ACTIVATIONS[name]
         keep_Z = f.needs_input or (layer == last and name != "identity")
@@ -54,9 +55,7 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None):
 
 def _layer_input(A, masks, layer):
     """A layer's input: the previous layer's output, through its dropout mask."""
-    if masks is None or masks[layer] is None:
-        return A
-    return A * masks[layer]
+    return A if masks[layer] is None else A * masks[layer]
 
 
 def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0,
@@ -72,7 +71,8 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
     for layer in reversed(range(n_layers)):
-        coef_grads[layer] = _layer_input(outputs[layer], masks, layer).T @ delta
+        A_in = outputs[layer] if masks is None else _layer_input(outputs[layer], masks, layer)
+        coef_grads[layer] = A_in.T @ delta
         if alpha:
             coef_grads[layer] += (alpha / sw_sum) * coefs[layer]
         intercept_grads[layer] = delta.sum(axis=0)

@@ -174,3 +174,16 @@ def test_held_out_score_within_two_points_of_sklearn(loader, kind, solver):
     theirs, ours = scores
     assert abs(ours - theirs) <= 0.02
     assert ours > (0.9 if kind == "classifier" else 0.3)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_plain_gradient_descent_per_row_matches_sklearn(problem):
+    """momentum=0 and batch_size=1, the tutorial's algorithm (our fast path)."""
+    kind, data = PROBLEMS[problem]
+    X, y = data()
+    params = dict(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0, batch_size=1,
+                  learning_rate_init=0.01, max_iter=3, random_state=0)
+    theirs = fit_quietly(PAIRS[kind][0](**params), X, y)
+    ours = fit_quietly(PAIRS[kind][1](**params), X, y)
+    assert_same_weights(theirs, ours, atol=1e-10)
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
