@@ -16,3 +16,21 @@ def test_quick_benchmark_runs_and_both_libraries_reach_the_same_loss(capsys):
         assert r["skbackprop"] > 0 and r["sklearn"] > 0
         assert r["loss_ours"] == pytest.approx(r["loss_sklearn"], rel=1e-8)
     assert "| placement 2-2-1, batch_size=1 | update |" in capsys.readouterr().out
+
+
+def test_compare_revisions_runs_against_head(capsys):
+    import shutil
+    import subprocess
+    root = Path(__file__).resolve().parent.parent
+    if shutil.which("git") is None or subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+            check=False).returncode:
+        pytest.skip("needs a git checkout")
+    compare = pytest.importorskip("compare_revisions")
+    rows = compare.main(["HEAD", "--quick", "--repeats", "1"])
+    assert [unit for _, unit, _, _ in rows] == ["update", "epoch", "epoch"]
+    assert all(base > 0 and current > 0 for _, _, base, current in rows)
+    assert "current / base" in capsys.readouterr().out
+    listed = subprocess.run(["git", "-C", str(root), "worktree", "list"],
+                            capture_output=True, text=True, check=True).stdout
+    assert len(listed.strip().splitlines()) == 1  # the temporary worktree is gone
