@@ -80,6 +80,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
+    # importing two versions swaps modules in sys.modules: put the caller's back after
+    original = {k: v for k, v in sys.modules.items() if k.split(".")[0] == "skbackprop"}
     with tempfile.TemporaryDirectory() as tmp:
         worktree = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q",
@@ -100,6 +102,9 @@ def main(argv=None):
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
                             str(worktree)], check=False)
+            for name in [m for m in sys.modules if m.split(".")[0] == "skbackprop"]:
+                del sys.modules[name]
+            sys.modules.update(original)
     print(f"median of {args.repeats} interleaved runs, 1 BLAS thread; base = {args.base}")
     print("| workload | per | base | current | current / base |")
     print("| --- | --- | --- | --- | --- |")

@@ -35,10 +35,24 @@ from ._activations import HIDDEN_ACTIVATIONS
 from ._init import INITIALIZERS, initialize
 from ._losses import loss_value
 from ._network import forward, loss_and_gradients, pack, unpack
-from ._optimizers import adam_init, adam_step, lbfgs_minimize, sgd_init, sgd_step
+from ._optimizers import (
+    adam_init,
+    adam_step,
+    clip_gradient_norm,
+    lbfgs_minimize,
+    sgd_init,
+    sgd_step,
+)
 from ._schedules import TIME_BASED
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+# An epoch loss this many times the worst loss seen before (normally the untrained
+# network's) is a blow-up, even while it is finite.
+DIVERGENCE_FACTOR = 1e4
+
+
+class _Diverged(Exception):
+    """Raised inside the training loop when the loss blows up."""
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
                    "seconds")
 
@@ -98,6 +112,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         "dtype": [StrOptions({"float32", "float64"}), None],
         "scoring": [StrOptions({"loss"}), None],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -132,6 +147,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         lr_decay=0.5,
         scoring=None,
         dropout=0.0,
+        clip_norm=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -162,6 +178,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.lr_decay = lr_decay
         self.scoring = scoring
         self.dropout = dropout
+        self.clip_norm = clip_norm
 
     # ------------------------------------------------------------------ sklearn glue
     def __sklearn_is_fitted__(self):
@@ -303,6 +320,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         )
         if first_pass:
             self._fit_completed = False
+        self.diverged_ = False
         X, Y, y, sample_weight = self._fit_data(
             X, y, sample_weight, first_pass, incremental
         )
@@ -334,11 +352,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 X, Y, y, sample_weight, rng, incremental, first_pass, validation, epochs
             )
 
-        if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
-            raise ValueError(
-                "Training produced non-finite weights: the loss diverged. Lower "
-                "learning_rate_init, or scale X and y (e.g. StandardScaler)."
-            )
+        if not self._weights_finite():
+            self._end_on_best_weights("the weights became non-finite", diverged=True)
         self._fit_completed = True
         callbacks.call_on_fit_task_end(
             estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
@@ -506,6 +521,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 if self.shuffle:
                     order = order[rng.permutation(n_samples)]
                 loss = self._run_epoch(X, Y, sample_weight, order, batch_size, rng)
+                self._check_divergence(loss)
                 self.t_ += n_samples
                 plateau = self._end_epoch(loss, validation, learning_rate, started)
                 self._schedule_learning_rate()
@@ -521,12 +537,45 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                         "max_iter, or raise learning_rate_init.",
                         ConvergenceWarning,
                     )
+        except _Diverged as blow_up:
+            self._end_on_best_weights(str(blow_up), diverged=True)
         except KeyboardInterrupt:
-            warnings.warn(
-                f"Training interrupted by user after {self.n_iter_} epochs.",
-                UserWarning,
+            self._end_on_best_weights("training was interrupted by the user")
+        else:
+            self._restore_best()
+
+    def _check_divergence(self, loss):
+        """Raise _Diverged when the epoch's loss is not finite or has blown up by
+        DIVERGENCE_FACTOR over the fit's loss scale (the worst epoch loss before
+        this fit, or else its first batch's loss: the untrained network's), or a
+        weight is not finite. A fixed scale also catches gradual blow-ups."""
+        if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * self._loss_scale:
+            raise _Diverged(f"the training loss reached {loss:.4g}")
+        if not self._weights_finite():
+            raise _Diverged("the weights became non-finite")
+
+    def _weights_finite(self):
+        return all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_)
+
+    def _end_on_best_weights(self, what, diverged=False):
+        """After a blow-up or an interrupt: keep the best weights seen (those of
+        ``best_epoch_``; the starting weights if no epoch completed), so the model
+        stays consistent and usable, and say what happened."""
+        self.coefs_ = [W.copy() for W in self._best_coefs]
+        self.intercepts_ = [b.copy() for b in self._best_intercepts]
+        kept = f"epoch {self.best_epoch_}" if self.best_epoch_ else "the start"
+        message = (
+            f"In epoch {self.n_iter_ + 1}, {what}. Kept the weights of {kept}; "
+            f"n_iter_={self.n_iter_} counts the completed epochs."
+        )
+        if diverged:
+            self.diverged_ = True
+            lr = "" if self.solver == "lbfgs" else f" (now {self.learning_rate_init})"
+            message += (
+                f" Lower learning_rate_init{lr}, set clip_norm, or scale X and y "
+                "(e.g. StandardScaler)."
             )
-        self._restore_best()
+        warnings.warn(message, ConvergenceWarning if diverged else UserWarning)
 
     def _validation_split(self, X, Y, y, sample_weight, rng):
         """Hold out validation_fraction of the rows, stratified by class for
@@ -573,7 +622,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             sw = None if sample_weight is None else sample_weight[rows]
             weight = (min(start + batch_size, n_samples) - start) if sw is None else sw.sum()
             if weight > 0:
-                total += weight * self._train_step(X[rows], Y[rows], sw, rng)
+                batch_loss = self._train_step(X[rows], Y[rows], sw, rng)
+                if not np.isfinite(batch_loss):
+                    raise _Diverged(f"a batch's loss became {batch_loss}")
+                if self._loss_scale == 0:  # the first batch: the untrained loss
+                    self._loss_scale = batch_loss
+                total += weight * batch_loss
         return total / (n_samples if sample_weight is None else sample_weight.sum())
 
     def _train_step(self, X, Y, sample_weight, rng):
@@ -592,6 +646,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         )
         params = self.coefs_ + self.intercepts_
         grads = coef_grads + intercept_grads
+        if self.clip_norm is not None:
+            clip_gradient_norm(grads, self.clip_norm)
         if self.solver == "sgd":
             sgd_step(
                 params,
@@ -650,6 +706,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """Fresh stopping counters and best-so-far trackers for a new fit."""
         self._no_improvement_count = 0
         self._best_metric = -np.inf
+        self._loss_scale = max(self.loss_curve_, default=0.0)
         self.best_epoch_ = None
         self._best_coefs = [W.copy() for W in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
@@ -694,23 +751,24 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         )):
             self._history[column].append(float(value))
 
-        if self._monitors_validation():
+        monitored = self._monitors_validation()
+        if monitored:
             self.best_validation_score_ = max(self.best_validation_score_, val_score)
             self.best_validation_loss_ = min(self.best_validation_loss_, val_loss)
             metric = -val_loss if self.scoring == "loss" else val_score
-        elif self.solver in STOCHASTIC_SOLVERS:
-            metric = -loss
         else:
-            return False
+            metric = -loss
         improved = not metric < self._best_metric + self.tol
         if metric > self._best_metric:
             self._best_metric = metric
             self.best_epoch_ = self.n_iter_
-            if self._monitors_validation():
-                self._best_coefs = [W.copy() for W in self.coefs_]
-                self._best_intercepts = [b.copy() for b in self.intercepts_]
-        if not self._monitors_validation():
+            # kept for early stopping, and to fall back on after a blow-up
+            self._best_coefs = [W.copy() for W in self.coefs_]
+            self._best_intercepts = [b.copy() for b in self.intercepts_]
+        if not monitored:
             self.best_loss_ = -self._best_metric
+            if self.solver == "lbfgs":
+                return False  # lbfgs stops by its own criteria unless watching data
         self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
         return self._no_improvement_count > self.n_iter_no_change
 
@@ -768,14 +826,19 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             if stop:
                 raise StopIteration  # scipy ends the minimisation here
 
-        result = lbfgs_minimize(
-            loss_and_gradient,
-            pack(self.coefs_, self.intercepts_).astype(np.float64),
-            self.max_iter,
-            self.max_fun,
-            self.tol,
-            after_iteration,
-        )
+        try:
+            result = lbfgs_minimize(
+                loss_and_gradient,
+                pack(self.coefs_, self.intercepts_).astype(np.float64),
+                self.max_iter,
+                self.max_fun,
+                self.tol,
+                after_iteration,
+            )
+        except KeyboardInterrupt:
+            # the weights are those of the last completed iteration (after_iteration)
+            self._end_on_best_weights("training was interrupted by the user")
+            return
         # scipy opened no iteration after the last callback: close its task empty
         task.call_on_fit_task_end(estimator=self)
         stopped_early = result.status == 99  # StopIteration from a callback or us

@@ -112,6 +112,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         lr_decay=0.5,
         scoring=None,
         dropout=0.0,
+        clip_norm=None,
         class_weight=None,
     ):
         super().__init__(
@@ -144,6 +145,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             lr_decay=lr_decay,
             scoring=scoring,
             dropout=dropout,
+            clip_norm=clip_norm,
         )
         self.class_weight = class_weight
 

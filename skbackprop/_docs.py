@@ -108,6 +108,11 @@ default='constant'
         1 / (1 - p), drawn per batch from ``random_state``; one rate for every hidden
         layer, or a list with one per hidden layer. Prediction uses every unit.
 
+    clip_norm : float or None, default=None
+        Before each update of the stochastic solvers, scale the gradients down so
+        that their joint L2 norm is at most this value; None does not clip. A guard
+        against the blow-ups of too large a learning rate.
+
     n_iter_no_change : int, default=10
         Number of epochs without improvement of at least ``tol`` before stopping
         (or, with 'adaptive', before the learning rate is divided by 5).

@@ -71,6 +71,17 @@ def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
         p -= step * m / (np.sqrt(v) + epsilon)
 
 
+def clip_gradient_norm(grads, max_norm):
+    """Scale all gradients by one factor so that their joint L2 norm
+    sqrt(sum ||g||^2) is at most ``max_norm`` (in place); a smaller norm is left
+    alone. Returns the norm before clipping."""
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if norm > max_norm:
+        for g in grads:
+            g *= max_norm / norm
+    return norm
+
+
 def lbfgs_minimize(fun, theta0, max_iter, max_fun, tol, callback=None):
     """Minimise ``fun(theta) -> (value, gradient)`` with scipy's L-BFGS-B.
 

@@ -111,6 +111,7 @@ default=None
         lr_decay=0.5,
         scoring=None,
         dropout=0.0,
+        clip_norm=None,
         out_activation=None,
         huber_delta=1.0,
     ):
@@ -144,6 +145,7 @@ default=None
             lr_decay=lr_decay,
             scoring=scoring,
             dropout=dropout,
+            clip_norm=clip_norm,
         )
         self.loss = loss
         self.out_activation = out_activation
