@@ -44,6 +44,7 @@ from ._optimizers import (
     sgd_step,
 )
 from ._schedules import TIME_BASED
+from ._validation import check_features, check_numeric_target, explained
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 # An epoch loss this many times the worst loss seen before (normally the untrained
@@ -291,9 +292,13 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _validated_output(self, X):
         """(A_L, Z_L) for X after the fitted-state and input checks of predict."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=self._compute_dtype(), reset=False
-        )
+        check_features(X)
+        try:
+            X = validate_data(
+                self, X, accept_sparse="csr", dtype=self._compute_dtype(), reset=False
+            )
+        except (ValueError, TypeError) as error:
+            raise explained(error) from error
         return self._raw_output(X)
 
     def _class_sample_weight(self, y, incremental):
@@ -384,22 +389,28 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """Validated X, encoded targets Y (in X's dtype), raw y, and the sample
         weights with the class weights multiplied in. Validation data must match the
         training data's features and classes."""
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            multi_output=True,
-            y_numeric=not is_classifier(self),
-            dtype=self._compute_dtype(),
-            reset=first_pass,
-        )
+        check_features(X)
+        if not is_classifier(self):
+            check_numeric_target(y)
+        try:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                multi_output=True,
+                y_numeric=not is_classifier(self),
+                dtype=self._compute_dtype(),
+                reset=first_pass,
+            )
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                )
+        except (ValueError, TypeError) as error:
+            raise explained(error) from error
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
         Y = self._encode_targets(y, first_pass, incremental or validation)
         Y = Y.astype(X.dtype)
         class_weight = self._class_sample_weight(y, incremental and not validation)
@@ -582,18 +593,26 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         single-label classification."""
         stratify = y if is_classifier(self) and y.ndim == 1 else None
         arrays = [X, Y, y] + ([sample_weight] if sample_weight is not None else [])
-        parts = train_test_split(
-            *arrays,
-            random_state=rng,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-        )
+        try:
+            parts = train_test_split(
+                *arrays,
+                random_state=rng,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"early_stopping could not hold out validation_fraction="
+                f"{self.validation_fraction} of the {X.shape[0]} training samples: "
+                f"{error}.\nFix: increase validation_fraction, pass X_val and y_val "
+                "to fit, or set early_stopping=False."
+            ) from error
         X_train, X_val, Y_train, Y_val, y_train, y_val = parts[:6]
         sw_train, sw_val = parts[6:] if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
             raise ValueError(
                 f"The validation set has {X_val.shape[0]} sample(s); early stopping "
-                "needs at least 2. Increase validation_fraction, provide more "
+                "needs at least 2.\nFix: increase validation_fraction, provide more "
                 "samples, or pass X_val and y_val."
             )
         validation = Validation(X_val, Y_val, y_val, sw_val)

@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import (
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._losses import logsumexp
+from ._validation import explained
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -175,7 +176,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return "softmax" if self._y_type == "multiclass" else "logistic"
 
     def _encode_targets(self, y, first_pass, incremental):
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except ValueError as error:
+            raise explained(error) from error
         multilabel = type_of_target(y) == "multilabel-indicator"
         if first_pass:
             if not incremental:  # partial_fit took its classes from `classes=`
@@ -185,7 +189,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"y holds only one class ({self.classes_[0]}); a classifier needs "
-                    "samples of at least 2 classes."
+                    "samples of at least 2 classes.\nFix: check how y was selected; "
+                    "to learn from batches that miss classes, use partial_fit with "
+                    "classes=."
                 )
             self._y_type = (
                 "multilabel-indicator"

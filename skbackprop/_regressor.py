@@ -176,7 +176,8 @@ default=None
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' needs non-negative targets y (counts or rates); y has "
-                "negative values. Use loss='squared_error' or shift y."
+                "negative values.\nFix: use loss='squared_error', or shift y to be "
+                ">= 0."
             )
         return y.reshape(len(y), -1)
 

@@ -1,0 +1,104 @@
+"""Input checks that name the problem and the fix.
+
+sklearn's ``validate_data`` finds most bad input and says what is wrong; ``explained``
+keeps its message (sklearn's own checks look for it) and adds how to fix it.
+``check_features`` refuses DataFrame columns that are not numbers, including
+integer-coded categories, which would otherwise be used as if they were numbers.
+"""
+
+import re
+
+import numpy as np
+
+FIXES = [
+    (r"contains NaN",
+     ("Impute missing values first (e.g. sklearn.impute.SimpleImputer in a "
+      "Pipeline) or drop the rows that have them.")),
+    (r"contains infinity",
+     ("Replace or drop infinite values, and rescale very large ones (e.g. "
+      "StandardScaler).")),
+    (r"could not convert|Unable to convert|dtype='numeric' is not compatible",
+     ("X must be numbers: encode text or categorical columns first (e.g. "
+      "OneHotEncoder in a ColumnTransformer).")),
+    (r"0 sample\(s\)",
+     "Pass at least one sample; check the filtering or split that produced X."),
+    (r"0 feature\(s\)",
+     "Pass at least one feature column; check the column selection that produced X."),
+    (r"Found array with dim [3-9]",
+     "Flatten each sample into one row, e.g. X.reshape(len(X), -1)."),
+    (r"inconsistent numbers of samples",
+     ("X, y and sample_weight need one entry per sample; check that they were "
+      "sliced the same way.")),
+    (r"sample_weight\.shape",
+     "Pass one weight per row of X (or a single number for all)."),
+    (r"Negative values in data passed to `sample_weight`",
+     "Sample weights must be >= 0."),
+    (r"at least one non-zero",
+     "Give at least one sample a positive weight."),
+    (r"features, but \w+ is expecting",
+     "Pass X with the same columns as in fit, or refit on the new columns."),
+    (r"feature names should match",
+     "Pass a DataFrame with the columns used in fit, in the same order."),
+    (r"Unknown label type: continuous",
+     "Use BackpropRegressor for real-valued targets, or bin y into classes."),
+]
+
+
+def explained(error):
+    """``error`` with the fix for its problem appended (the same type of error)."""
+    message = str(error)
+    if message.startswith("Complex data not supported"):
+        # sklearn prints the whole array; keep its first words, drop the dump
+        return type(error)(
+            "Complex data not supported: X holds complex numbers, which a network "
+            "with real weights cannot use.\nFix: split them into real features, "
+            "e.g. np.column_stack([X.real, X.imag])."
+        )
+    for pattern, fix in FIXES:
+        if re.search(pattern, message):
+            return type(error)(f"{message}\nFix: {fix}")
+    return error
+
+
+def check_numeric_target(y):
+    """A regressor's y must be numbers."""
+    values = np.asarray(y)
+    if values.dtype.kind in "OUS":
+        try:
+            values.astype(float)
+        except (TypeError, ValueError):
+            example = next(iter(values.ravel()), None)
+            raise ValueError(
+                f"y must be numbers for a regressor; it holds values such as "
+                f"{example!r}.\nFix: use BackpropClassifier for class labels, or "
+                "convert y to numbers."
+            ) from None
+
+
+def check_features(X):
+    """Refuse DataFrame columns that are not numbers (text, categories, objects),
+    naming them; arrays are left to ``validate_data``."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    bad = [f"{name!r} ({dtype})" for name, dtype in dtypes.items()
+           if not _numeric_dtype(dtype)]
+    if bad:
+        raise ValueError(
+            f"X has columns that are not numbers: {', '.join(bad)}. A network uses "
+            "every feature as a number, so categories (even integer-coded ones) and "
+            "text would be misread.\nFix: encode them first, e.g. "
+            "ColumnTransformer([('cat', OneHotEncoder(), columns)], "
+            "remainder='passthrough') in a Pipeline before the estimator."
+        )
+
+
+def _numeric_dtype(dtype):
+    """Numbers or booleans (numpy or pandas nullable); not categories, text, dates."""
+    if str(dtype) == "category":
+        return False
+    try:
+        kind = np.dtype(getattr(dtype, "numpy_dtype", dtype)).kind
+    except TypeError:
+        return False
+    return kind in "biuf"

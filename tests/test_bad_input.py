@@ -1,0 +1,126 @@
+"""Bad input gets a clear error naming the problem and the fix (issue 4, item 1).
+
+``BAD_INPUTS`` doubles as the robustness report: ``python tests/test_bad_input.py``
+prints the table of inputs tried and what each gets (see the README).
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(20, 3))
+Y_CLASS = np.arange(20) % 2
+Y_REAL = X[:, 0]
+
+
+def fitted_regressor():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return BackpropRegressor(max_iter=2).fit(
+            pd.DataFrame(X, columns=["a", "b", "c"]), Y_REAL)
+
+
+def fitted_classifier():
+    return BackpropClassifier().partial_fit(X, Y_CLASS, classes=[0, 1])
+
+
+# description, the call, the error type, what the message must say (problem, fix)
+BAD_INPUTS = [
+    ("NaN in X", lambda: BackpropRegressor().fit(np.where(X > 1, np.nan, X), Y_REAL),
+     ValueError, ("contains NaN", "Impute")),
+    ("inf in X", lambda: BackpropRegressor().fit(np.where(X > 1, np.inf, X), Y_REAL),
+     ValueError, ("infinity", "Replace or drop")),
+    ("NaN in y", lambda: BackpropRegressor().fit(X, np.where(Y_REAL > 1, np.nan, 0)),
+     ValueError, ("y contains NaN", "drop the rows")),
+    ("inf in y", lambda: BackpropRegressor().fit(X, np.where(Y_REAL > 1, np.inf, 0)),
+     ValueError, ("infinity", "Replace or drop")),
+    ("string features", lambda: BackpropRegressor().fit([["a", "b", "c"]] * 20, Y_REAL),
+     ValueError, ("could not convert", "OneHotEncoder")),
+    ("object features", lambda: BackpropRegressor().fit(
+        np.array([[1, "b", 2.0]] * 20, dtype=object), Y_REAL),
+     ValueError, ("could not convert", "OneHotEncoder")),
+    ("categorical DataFrame column", lambda: BackpropClassifier().fit(
+        pd.DataFrame({"city": pd.Categorical([1, 2] * 10), "x": X[:, 0]}), Y_CLASS),
+     ValueError, ("'city' (category)", "OneHotEncoder")),
+    ("text DataFrame column", lambda: BackpropRegressor().fit(
+        pd.DataFrame({"name": ["a", "b"] * 10, "x": X[:, 0]}), Y_REAL),
+     ValueError, ("'name'", "OneHotEncoder")),
+    ("complex X", lambda: BackpropRegressor().fit(X + 1j, Y_REAL),
+     ValueError, ("Complex data not supported", "X.real, X.imag")),
+    ("0 samples", lambda: BackpropRegressor().fit(X[:0], Y_REAL[:0]),
+     ValueError, ("0 sample", "at least one sample")),
+    ("0 features", lambda: BackpropRegressor().fit(X[:, :0], Y_REAL),
+     ValueError, ("0 feature", "at least one feature")),
+    ("1-D X", lambda: BackpropRegressor().fit(X[:, 0], Y_REAL),
+     ValueError, ("Expected 2D array", "reshape")),
+    ("3-D X", lambda: BackpropRegressor().fit(X[:, :, None], Y_REAL),
+     ValueError, ("dim 3", "reshape(len(X), -1)")),
+    ("X and y of different lengths", lambda: BackpropRegressor().fit(X, Y_REAL[:-1]),
+     ValueError, ("inconsistent numbers of samples", "one entry per sample")),
+    ("a single class", lambda: BackpropClassifier().fit(X, np.zeros(20)),
+     ValueError, ("only one class", "classes=")),
+    ("continuous y for the classifier", lambda: BackpropClassifier().fit(X, Y_REAL),
+     ValueError, ("Unknown label type", "BackpropRegressor")),
+    ("text y for the regressor", lambda: BackpropRegressor().fit(X, ["a"] * 20),
+     ValueError, ("must be numbers", "BackpropClassifier")),
+    ("unseen label in partial_fit", lambda: fitted_classifier().partial_fit(X, Y_CLASS + 5),
+     ValueError, ("classes not in", "first partial_fit call with classes=")),
+    ("wrong feature count at predict", lambda: fitted_regressor().predict(X[:, :2]),
+     ValueError, ("has 2 features", "same columns")),
+    ("wrong feature names at predict", lambda: fitted_regressor().predict(
+        pd.DataFrame(X, columns=["x", "y", "z"])),
+     ValueError, ("feature names should match", "columns used in fit")),
+    ("negative targets with poisson", lambda: BackpropRegressor(loss="poisson").fit(X, Y_REAL),
+     ValueError, ("non-negative", "squared_error")),
+    ("invalid parameter", lambda: BackpropRegressor(alpha=-1).fit(X, Y_REAL),
+     InvalidParameterError, ("'alpha' parameter", "must be a float in the range")),
+    ("too few samples for the validation split", lambda: BackpropClassifier(
+        early_stopping=True).fit(X[:6], Y_CLASS[:6]),
+     ValueError, ("could not hold out", "pass X_val and y_val")),
+    ("sample_weight of the wrong shape", lambda: BackpropRegressor().fit(
+        X, Y_REAL, sample_weight=np.ones(5)),
+     ValueError, ("sample_weight.shape", "one weight per row")),
+    ("negative sample_weight", lambda: BackpropRegressor().fit(
+        X, Y_REAL, sample_weight=-np.ones(20)),
+     ValueError, ("Negative values", ">= 0")),
+    ("all-zero sample_weight", lambda: BackpropRegressor().fit(
+        X, Y_REAL, sample_weight=np.zeros(20)),
+     ValueError, ("non-zero", "positive weight")),
+    ("X_val without y_val", lambda: BackpropRegressor().fit(X, Y_REAL, X_val=X),
+     ValueError, ("X_val and y_val together", "X_val and y_val together")),
+    ("dropout with lbfgs", lambda: BackpropRegressor(solver="lbfgs", dropout=0.5).fit(
+        X, Y_REAL), ValueError, ("breaks lbfgs", "solver='adam'")),
+]
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_gets_a_clear_error(case):
+    _, call, error, (problem, fix) = case
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    assert problem in message, message
+    assert fix in message, message
+
+
+def report():
+    """Markdown table: each bad input and the first line of what it gets."""
+    rows = ["| input | error | message (first line) |", "| --- | --- | --- |"]
+    for description, call, _, _ in BAD_INPUTS:
+        try:
+            call()
+            rows.append(f"| {description} | none | NOT CAUGHT |")
+        except Exception as caught:  # noqa: BLE001 - reporting whatever is raised
+            first = str(caught).splitlines()[0].replace("|", "/")
+            rows.append(f"| {description} | {type(caught).__name__} | {first[:110]} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(report())
