@@ -529,12 +529,17 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 started = time.perf_counter()
                 task = self._begin_epoch_task(X, y, sample_weight)
                 learning_rate = self._learning_rate
+                # the epoch's loss is measured before each update: it describes the
+                # weights entering the epoch, which are the ones to keep if it is best
+                entering = None if self._monitors_validation() else (
+                    [W.copy() for W in self.coefs_], [b.copy() for b in self.intercepts_])
                 if self.shuffle:
                     order = order[rng.permutation(n_samples)]
                 loss = self._run_epoch(X, Y, sample_weight, order, batch_size, rng)
                 self._check_divergence(loss)
                 self.t_ += n_samples
-                plateau = self._end_epoch(loss, validation, learning_rate, started)
+                plateau = self._end_epoch(
+                    loss, validation, learning_rate, started, entering)
                 self._schedule_learning_rate()
                 if self._end_epoch_task(task, X, y, sample_weight):
                     break  # a callback asked to stop
@@ -554,6 +559,22 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._end_on_best_weights("training was interrupted by the user")
         else:
             self._restore_best()
+            self._check_final_weights(X, Y, sample_weight)
+
+    def _check_final_weights(self, X, Y, sample_weight, rows=1000):
+        """The epoch losses are measured before each update, so a blow-up in the very
+        last one would go unseen: score the final weights on (up to ``rows``)
+        training rows, and treat a blow-up there like any other."""
+        sw = None if sample_weight is None else sample_weight[:rows]
+        with np.errstate(over="ignore", invalid="ignore"):
+            A, Z = self._raw_output(X[:rows])
+            loss = loss_value(self._loss_name(), Y[:rows], Z, A, sw)
+        if not np.isfinite(loss) or (
+            self._loss_scale > 0 and loss > DIVERGENCE_FACTOR * self._loss_scale
+        ):
+            self._end_on_best_weights(
+                f"the final weights' training loss is {loss:.4g}", diverged=True
+            )
 
     def _check_divergence(self, loss):
         """Raise _Diverged when the epoch's loss is not finite or has blown up by
@@ -574,9 +595,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         stays consistent and usable, and say what happened."""
         self.coefs_ = [W.copy() for W in self._best_coefs]
         self.intercepts_ = [b.copy() for b in self._best_intercepts]
-        kept = f"epoch {self.best_epoch_}" if self.best_epoch_ else "the start"
+        kept = (f"the best ones seen (best_epoch_={self.best_epoch_})"
+                if self.best_epoch_ else "the starting ones")
         message = (
-            f"In epoch {self.n_iter_ + 1}, {what}. Kept the weights of {kept}; "
+            f"In epoch {self.n_iter_ + 1}, {what}. Kept the weights {kept}; "
             f"n_iter_={self.n_iter_} counts the completed epochs."
         )
         if diverged:
@@ -746,12 +768,13 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         loss = loss_value(self._loss_name(), validation.Y, Z, A, validation.sample_weight)
         return loss, self._score_output(A, validation.y, validation.sample_weight)
 
-    def _end_epoch(self, loss, validation, learning_rate, started):
+    def _end_epoch(self, loss, validation, learning_rate, started, weights=None):
         """Record a finished epoch (or lbfgs iteration) in loss_curve_, history_ and
         the validation attributes, and keep the best weights. Returns True when the
         monitored quantity has not improved by tol for n_iter_no_change epochs: the
         validation score or loss with early stopping, else the training loss
-        (stochastic solvers only)."""
+        (stochastic solvers only). ``weights``, if given, are those the loss
+        describes (else the current ones)."""
         self.n_iter_ += 1
         self.loss_ = loss
         self.loss_curve_.append(loss)
@@ -782,8 +805,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._best_metric = metric
             self.best_epoch_ = self.n_iter_
             # kept for early stopping, and to fall back on after a blow-up
-            self._best_coefs = [W.copy() for W in self.coefs_]
-            self._best_intercepts = [b.copy() for b in self.intercepts_]
+            if weights is None:
+                weights = ([W.copy() for W in self.coefs_],
+                           [b.copy() for b in self.intercepts_])
+            self._best_coefs, self._best_intercepts = weights
         if not monitored:
             self.best_loss_ = -self._best_metric
             if self.solver == "lbfgs":
