@@ -12,6 +12,7 @@ The math lives in ``_network``, ``_losses``, ``_activations`` and ``_optimizers`
 subclasses only encode and decode targets.
 """
 
+import math
 import time
 import warnings
 from numbers import Integral, Real
@@ -579,12 +580,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _check_divergence(self, loss):
         """Raise _Diverged when the epoch's loss is not finite or has blown up by
         DIVERGENCE_FACTOR over the fit's loss scale (the worst epoch loss before
-        this fit, or else its first batch's loss: the untrained network's), or a
-        weight is not finite. A fixed scale also catches gradual blow-ups."""
-        if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * self._loss_scale:
+        this fit, or else its first batch's loss: the untrained network's). A fixed
+        scale also catches gradual blow-ups. (Non-finite weights show in the next
+        batch's loss, and _check_final_weights covers the last update.)"""
+        if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * self._loss_scale:
             raise _Diverged(f"the training loss reached {loss:.4g}")
-        if not self._weights_finite():
-            raise _Diverged("the weights became non-finite")
 
     def _weights_finite(self):
         return all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_)
@@ -664,7 +664,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             weight = (min(start + batch_size, n_samples) - start) if sw is None else sw.sum()
             if weight > 0:
                 batch_loss = self._train_step(X[rows], Y[rows], sw, rng)
-                if not np.isfinite(batch_loss):
+                if not math.isfinite(batch_loss):
                     raise _Diverged(f"a batch's loss became {batch_loss}")
                 if self._loss_scale == 0:  # the first batch: the untrained loss
                     self._loss_scale = batch_loss
