@@ -595,10 +595,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         stays consistent and usable, and say what happened."""
         self.coefs_ = [W.copy() for W in self._best_coefs]
         self.intercepts_ = [b.copy() for b in self._best_intercepts]
-        kept = (f"the best ones seen (best_epoch_={self.best_epoch_})"
-                if self.best_epoch_ else "the starting ones")
+        kept = (f"the best weights seen (best_epoch_={self.best_epoch_})"
+                if self.best_epoch_ else "the starting weights")
         message = (
-            f"In epoch {self.n_iter_ + 1}, {what}. Kept the weights {kept}; "
+            f"In epoch {self.n_iter_ + 1}, {what}. Kept {kept}; "
             f"n_iter_={self.n_iter_} counts the completed epochs."
         )
         if diverged:

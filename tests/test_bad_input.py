@@ -110,16 +110,32 @@ def test_bad_input_gets_a_clear_error(case):
 
 
 def report():
-    """Markdown table: each bad input and the first line of what it gets."""
-    rows = ["| input | error | message (first line) |", "| --- | --- | --- |"]
-    for description, call, _, _ in BAD_INPUTS:
+    """Markdown table: each bad input, the error it gets, the problem as the message
+    states it (first line) and the fix it gives."""
+    rows = ["| input | error | problem | fix |", "| --- | --- | --- | --- |"]
+    for description, call, _, (_, fix_words) in BAD_INPUTS:
         try:
-            call()
-            rows.append(f"| {description} | none | NOT CAUGHT |")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                call()
+            rows.append(f"| {description} | none | NOT CAUGHT | |")
         except Exception as caught:  # noqa: BLE001 - reporting whatever is raised
-            first = str(caught).splitlines()[0].replace("|", "/")
-            rows.append(f"| {description} | {type(caught).__name__} | {first[:110]} |")
+            lines = str(caught).replace("|", "/").splitlines()
+            fix = next((line for line in lines if fix_words in line), lines[-1])
+            rows.append(f"| {description} | {type(caught).__name__} | "
+                        f"{_short(lines[0])} | {_short(fix.removeprefix('Fix: '))} |")
     return "\n".join(rows)
+
+
+def _short(text, width=90):
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def test_readme_shows_the_current_report():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for row in report().splitlines()[2:]:
+        assert row in readme, f"README's robustness table is stale; regenerate it:\n{row}"
 
 
 if __name__ == "__main__":
