@@ -22,9 +22,8 @@ import time
 import warnings
 from pathlib import Path
 
+import bench_core
 import numpy as np
-from sklearn.datasets import load_digits, make_regression
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,27 +40,15 @@ def import_from(path):
         sys.path.pop(0)
 
 
+ESTIMATORS = {"regressor": "BackpropRegressor", "classifier": "BackpropClassifier"}
+
+
 def workloads(quick):
-    X_p = np.array([[8, 8], [7, 9], [6, 10], [5, 12]], dtype=float)
-    y_p = np.array([4, 5, 6, 7], dtype=float)
-    X_d, y_d = load_digits(return_X_y=True)
-    X_d = StandardScaler().fit_transform(X_d)
-    n_big = 5_000 if quick else 50_000
-    X_r, y_r = make_regression(n_samples=n_big, n_features=100, noise=1.0, random_state=0)
-    X_r = StandardScaler().fit_transform(X_r)
-    y_r = (y_r - y_r.mean()) / y_r.std()
-    common = dict(tol=0.0, n_iter_no_change=np.inf, random_state=0)
-    return [
-        ("placement 2-2-1, per-row SGD", "BackpropRegressor", X_p, y_p,
-         dict(hidden_layer_sizes=(2,), activation="identity", solver="sgd",
-              batch_size=1, learning_rate_init=0.002, momentum=0.0,
-              max_iter=100 if quick else 500, **common), "update"),
-        ("digits, hidden 100, adam", "BackpropClassifier", X_d, y_d,
-         dict(max_iter=10 if quick else 30, **common), "epoch"),
-        (f"{n_big // 1000}k x 100, (256, 128), adam", "BackpropRegressor", X_r, y_r,
-         dict(hidden_layer_sizes=(256, 128), batch_size=256, max_iter=2, **common),
-         "epoch"),
-    ]
+    """bench_core's workloads (the same data and settings), run only on ours."""
+    for name, kind, X, y, settings, epochs, unit in bench_core.workloads(quick):
+        params = dict(settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
+                      random_state=0)
+        yield name, ESTIMATORS[kind], X, y, params, unit
 
 
 def seconds_per_unit(package, estimator, X, y, params, unit):

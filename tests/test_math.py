@@ -7,6 +7,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from math_helpers import make_targets, relative_error
 from numpy.testing import assert_allclose
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import mean_poisson_deviance, mean_squared_error
@@ -32,20 +33,6 @@ OUTPUTS = [
     ("absolute_error", "identity", 1),
     (huber(0.3), "identity", 1),  # most residuals in the linear part
 ]
-
-
-def relative_error(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
-
-
-def make_targets(loss, rng, n, k):
-    if loss == "binary_log_loss":
-        return (rng.uniform(size=(n, k)) > 0.5).astype(float)
-    if loss == "log_loss":
-        return np.eye(k)[rng.randint(k, size=n)]
-    if loss == "poisson":
-        return rng.poisson(2.0, size=(n, k)).astype(float)
-    return rng.normal(size=(n, k))
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))

@@ -8,6 +8,7 @@ from itertools import pairwise
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from math_helpers import make_targets
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
@@ -20,16 +21,6 @@ OUTPUT_PAIRS = [("squared_error", "identity"), ("squared_error", "logistic"),
                 ("huber", "identity")]
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
-
-
-def targets(loss, rng, n, k):
-    if loss == "binary_log_loss":
-        return (rng.uniform(size=(n, k)) > 0.5).astype(float)
-    if loss == "log_loss":
-        return np.eye(k)[rng.randint(k, size=n)]
-    if loss == "poisson":
-        return rng.poisson(2.0, size=(n, k)).astype(float)
-    return rng.normal(size=(n, k))
 
 
 @SETTINGS
@@ -46,7 +37,7 @@ def test_gradients_match_finite_differences(hidden, data, pair, n_rows, n_inputs
     rng = np.random.RandomState(seed)
     units = [n_inputs, *hidden, k]
     X = rng.normal(size=(n_rows, n_inputs))
-    Y = targets(loss, rng, n_rows, k)
+    Y = make_targets(loss, rng, n_rows, k)
     sw = rng.uniform(0.5, 2, size=n_rows) if weighted else None
     coefs = [rng.uniform(-0.8, 0.8, size=(a, b)) for a, b in pairwise(units)]
     intercepts = [rng.uniform(-0.3, 0.3, size=b) for b in units[1:]]
