@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -37,3 +38,26 @@ def test_compare_revisions_runs_against_head(capsys):
     listed = subprocess.run(["git", "-C", str(root), "worktree", "list"],
                             capture_output=True, text=True, check=True).stdout
     assert len(listed.strip().splitlines()) == 1  # the temporary worktree is gone
+
+
+def test_suite_quick_mode_compares_like_with_like():
+    suite = pytest.importorskip("bench_suite")
+    results = suite.run(quick=True, repeats=1, memory=False)
+    assert len(results["rows"]) == 6
+    assert results["peaks"]["float32"] > 0 and results["peaks"]["float64"] > 0
+    for row in results["rows"]:
+        assert row["seconds"]["skbackprop"] > 0 and row["seconds"]["sklearn"] > 0
+        # same algorithm, same start: our loss equals sklearn's (in our convention)
+        assert row["losses"]["skbackprop"] == pytest.approx(row["losses"]["sklearn"],
+                                                            rel=1e-4)
+    table = suite.format_results(results)
+    assert "vs sklearn" in table and "GFLOP/s" in table
+
+
+def test_suite_measures_peak_memory_in_a_child_process():
+    suite = pytest.importorskip("bench_suite")
+    name = "digits, hidden 100, adam, batch 200"
+    added = suite.peak_memory_mb(name, "skbackprop", quick=True, threads=1)
+    if np.isnan(added):
+        pytest.skip("needs Linux /proc")
+    assert 0 <= added < 200

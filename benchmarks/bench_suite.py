@@ -1,0 +1,328 @@
+"""The performance suite: skbackprop against sklearn's MLP and a PyTorch loop.
+
+Usage::
+
+    python benchmarks/bench_suite.py                # full run (a few minutes)
+    python benchmarks/bench_suite.py --quick        # smaller data, under two minutes
+    python benchmarks/bench_suite.py --write        # also write benchmarks/RESULTS.md
+
+For each workload the libraries are timed in turn (ours, sklearn, torch, ours, ...)
+on one BLAS thread (``--threads`` to change), and the table reports the median time
+per epoch (per update for the per-row workload), the ratio of sklearn's and torch's
+time to ours (above 1: we are faster), the GFLOP/s we reach (forward + backward
+~ 6 x samples x weights per epoch) against the matrix-multiply peak measured in the
+same run, the peak memory a fit adds beyond the data (each library fitted once in a
+child process), and every library's final training loss, so that speed never hides
+a different result. The PyTorch loop (``nn.Sequential``, its optimizer, shuffled
+minibatches) runs when torch is installed; it is not a dependency of skbackprop.
+"""
+
+import argparse
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    make_classification,
+    make_regression,
+)
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+
+try:
+    import torch
+except ImportError:  # torch is optional: its column then reads n/a
+    torch = None
+
+HERE = Path(__file__).resolve().parent
+
+
+# ----------------------------------------------------------------- workloads
+def workload_specs(quick):
+    """name -> (kind, data maker, settings, epochs, unit, dtype)."""
+    big, huge = (10_000, 20_000) if quick else (50_000, 200_000)
+    return {
+        "placement 2-2-1, batch_size=1": (
+            "regressor", placement, dict(hidden_layer_sizes=(2,), activation="identity",
+                                         solver="sgd", batch_size=1, momentum=0.0,
+                                         learning_rate_init=0.002),
+            100 if quick else 500, "update", "float64"),
+        "breast_cancer, hidden 100, adam, batch 200": (
+            "classifier", breast_cancer, dict(hidden_layer_sizes=(100,), batch_size=200),
+            10 if quick else 30, "epoch", "float64"),
+        "digits, hidden 100, adam, batch 200": (
+            "classifier", digits, dict(hidden_layer_sizes=(100,), batch_size=200),
+            10 if quick else 30, "epoch", "float64"),
+        f"{big // 1000}k x 100 regression, (256, 128), batch 256, float64": (
+            "regressor", lambda: regression(big), dict(hidden_layer_sizes=(256, 128),
+                                                       batch_size=256),
+            1 if quick else 3, "epoch", "float64"),
+        f"{big // 1000}k x 100 regression, (256, 128), batch 256, float32": (
+            "regressor", lambda: regression(big), dict(hidden_layer_sizes=(256, 128),
+                                                       batch_size=256),
+            1 if quick else 3, "epoch", "float32"),
+        f"{huge // 1000}k x 200, 5 classes, (512, 256), batch 512, float32": (
+            "classifier", lambda: classification(huge), dict(
+                hidden_layer_sizes=(512, 256), batch_size=512),
+            1, "epoch", "float32"),
+    }
+
+
+def placement():
+    X = np.array([[8, 8], [7, 9], [6, 10], [5, 12]], dtype=float)
+    return X, np.array([4, 5, 6, 7], dtype=float)
+
+
+def breast_cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def regression(n):
+    X, y = make_regression(n_samples=n, n_features=100, noise=1.0, random_state=0)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+
+
+def classification(n):
+    X, y = make_classification(n_samples=n, n_features=200, n_informative=50,
+                               n_classes=5, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+# -------------------------------------------------------------- the libraries
+def fit_ours(kind, X, y, settings, epochs, dtype):
+    cls = BackpropRegressor if kind == "regressor" else BackpropClassifier
+    model = cls(**settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
+                random_state=0, dtype=dtype)
+    return model.fit(X, y).loss_
+
+
+def fit_sklearn(kind, X, y, settings, epochs, dtype):
+    cls = MLPRegressor if kind == "regressor" else MLPClassifier
+    model = cls(**settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
+                random_state=0)
+    loss = model.fit(X.astype(dtype), y).loss_
+    return loss * (model.n_outputs_ if kind == "regressor" else 1)  # our convention
+
+
+def fit_torch(kind, X, y, settings, epochs, dtype):
+    """The loop a PyTorch user writes: Sequential, its optimizer, shuffled batches."""
+    torch.manual_seed(0)
+    dtype_t = getattr(torch, dtype)
+    X_t = torch.as_tensor(X, dtype=dtype_t)
+    if kind == "regressor":
+        y_t = torch.as_tensor(y, dtype=dtype_t).reshape(-1, 1)
+        n_out = 1
+    else:
+        classes, codes = np.unique(y, return_inverse=True)
+        y_t = torch.as_tensor(codes)
+        n_out = len(classes) if len(classes) > 2 else 1
+        if n_out == 1:
+            y_t = y_t.to(dtype_t).reshape(-1, 1)
+    act = {"relu": torch.nn.ReLU, "identity": torch.nn.Identity}[
+        settings.get("activation", "relu")]
+    units = [X.shape[1], *settings["hidden_layer_sizes"], n_out]
+    layers = []
+    for i, (a, b) in enumerate(itertools.pairwise(units)):
+        layers.append(torch.nn.Linear(a, b, dtype=dtype_t))
+        if i < len(units) - 2:
+            layers.append(act())
+    net = torch.nn.Sequential(*layers)
+    if settings.get("solver") == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=settings["learning_rate_init"],
+                              momentum=settings.get("momentum", 0.9))
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=0.0)
+    if kind == "regressor":
+        def criterion(out, target):
+            return 0.5 * torch.nn.functional.mse_loss(out, target)
+    elif n_out == 1:
+        criterion = torch.nn.BCEWithLogitsLoss()
+    else:
+        criterion = torch.nn.CrossEntropyLoss()
+    n, batch = X_t.shape[0], settings["batch_size"]
+    for _ in range(epochs):
+        total = 0.0
+        for rows in torch.randperm(n).split(batch):
+            opt.zero_grad()
+            loss = criterion(net(X_t[rows]), y_t[rows])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(rows)
+    return total / n
+
+
+LIBRARIES = {"skbackprop": fit_ours, "sklearn": fit_sklearn}
+if torch is not None:
+    LIBRARIES["torch"] = fit_torch
+
+
+# ---------------------------------------------------------------- measuring
+def gemm_peak(dtype, n=2048, repeats=5):
+    """GFLOP/s of one large NumPy matrix product (2 n^3 flops), median of repeats."""
+    a = np.random.RandomState(0).standard_normal((n, n)).astype(dtype)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ a
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def n_weights(X, kind, y, hidden):
+    n_out = 1 if kind == "regressor" else (len(np.unique(y)) if len(np.unique(y)) > 2 else 1)
+    units = [X.shape[1], *hidden, n_out]
+    return sum(a * b + b for a, b in itertools.pairwise(units))
+
+
+def peak_memory_mb(name, library, quick, threads):
+    """Peak memory one fit adds beyond the loaded data, in a child process (Linux:
+    the high-water mark is reset after loading, read from /proc after the fit)."""
+    if not Path("/proc/self/clear_refs").exists():
+        return float("nan")
+    cmd = [sys.executable, str(Path(__file__)), "--child-memory", name, library,
+           "--threads", str(threads)] + (["--quick"] if quick else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
+    try:
+        return float(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return float("nan")
+
+
+def child_memory(name, library, quick):
+    kind, make, settings, _epochs, _, dtype = workload_specs(quick)[name]
+    X, y = make()
+    X = X.astype(dtype)
+
+    def status(field):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024  # kB -> MB
+
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM)
+    before = status("VmRSS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LIBRARIES[library](kind, X, y, settings, 1, dtype)
+    print(round(status("VmHWM") - before, 1))
+
+
+def run(quick=False, repeats=None, threads=1, memory=True):
+    repeats = repeats or (2 if quick else 3)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    rows = []
+    with threadpool_limits(limits=threads, user_api="blas"):
+        peaks = {dtype: gemm_peak(dtype) for dtype in ("float64", "float32")}
+        for name, (kind, make, settings, epochs, unit, dtype) in workload_specs(
+                quick).items():
+            X, y = make()
+            X = X.astype(dtype)
+            per_unit = X.shape[0] if unit == "update" else 1
+            times = {lib: [] for lib in LIBRARIES}
+            losses = {}
+            for fit in LIBRARIES.values():  # untimed warm-up: one-time initialisation
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit(kind, X[:512], y[:512], settings, 1, dtype)
+            for _ in range(repeats):
+                for lib, fit in LIBRARIES.items():
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        start = time.perf_counter()
+                        losses[lib] = fit(kind, X, y, settings, epochs, dtype)
+                        elapsed = time.perf_counter() - start
+                    times[lib].append(elapsed / epochs / per_unit)
+            medians = {lib: statistics.median(t) for lib, t in times.items()}
+            flops = 6 * X.shape[0] * n_weights(X, kind, y, settings["hidden_layer_sizes"])
+            gflops = flops / (medians["skbackprop"] * per_unit) / 1e9
+            rows.append(dict(
+                workload=name, unit=unit, seconds=medians, losses=losses,
+                gflops=gflops, peak=peaks[dtype], percent_of_peak=100 * gflops / peaks[dtype],
+                memory={lib: peak_memory_mb(name, lib, quick, threads) if memory
+                        else float("nan") for lib in LIBRARIES},
+            ))
+    return dict(rows=rows, peaks=peaks, repeats=repeats, threads=threads,
+                libraries=list(LIBRARIES))
+
+
+def format_results(results):
+    libs = results["libraries"]
+
+    def fmt(seconds, unit):
+        return f"{seconds * 1e6:.1f} µs" if unit == "update" else f"{seconds * 1e3:.1f} ms"
+
+    lines = [
+        (f"Median of {results['repeats']} interleaved runs, {results['threads']} BLAS "
+        f"thread(s). NumPy matrix-multiply peak this run: "
+        f"{results['peaks']['float64']:.0f} GFLOP/s float64, "
+        f"{results['peaks']['float32']:.0f} GFLOP/s float32. "
+        "'vs X' = X's time / ours (above 1: skbackprop faster)."),
+        "",
+        "| workload | per | " + " | ".join(libs) + " | vs sklearn | "
+        + ("vs torch | " if "torch" in libs else "")
+        + "ours GFLOP/s (% of peak) | peak MB added (" + " / ".join(libs)
+        + ") | final train loss (" + " / ".join(libs) + ") |",
+        "| --- | --- | " + " | ".join("---" for _ in libs) + " | --- | "
+        + ("--- | " if "torch" in libs else "") + "--- | --- | --- |",
+    ]
+    for r in results["rows"]:
+        s = r["seconds"]
+        cells = [r["workload"], r["unit"], *(fmt(s[lib], r["unit"]) for lib in libs),
+                 f"{s['sklearn'] / s['skbackprop']:.2f}x"]
+        if "torch" in libs:
+            cells.append(f"{s['torch'] / s['skbackprop']:.2f}x")
+        cells += [f"{r['gflops']:.1f} ({r['percent_of_peak']:.0f}%)",
+                  " / ".join(f"{r['memory'][lib]:.0f}" for lib in libs),
+                  " / ".join(f"{r['losses'][lib]:.4g}" for lib in libs)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--write", action="store_true", help="write RESULTS.md")
+    parser.add_argument("--json", action="store_true", help="print raw results as JSON")
+    parser.add_argument("--child-memory", nargs=2, metavar=("WORKLOAD", "LIBRARY"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_memory:
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            if torch is not None:
+                torch.set_num_threads(args.threads)
+            child_memory(*args.child_memory, args.quick)
+        return None
+    results = run(args.quick, args.repeats, args.threads, memory=not args.no_memory)
+    table = format_results(results)
+    print(json.dumps(results, default=float, indent=1) if args.json else table)
+    if args.write:
+        (HERE / "RESULTS.md").write_text(
+            "# Benchmark results\n\nWritten by `python benchmarks/bench_suite.py "
+            f"{'--quick ' if args.quick else ''}--write` on the project's 2-core "
+            "machine. Absolute times on this shared machine move by up to ~25% "
+            "between runs; ratios less.\n\n" + table + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    main()
