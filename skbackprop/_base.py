@@ -55,6 +55,8 @@ DIVERGENCE_FACTOR = 1e4
 
 class _Diverged(Exception):
     """Raised inside the training loop when the loss blows up."""
+
+
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
                    "seconds")
 
@@ -66,6 +68,11 @@ class Validation(NamedTuple):
     Y: object
     y: object
     sample_weight: object
+
+
+def _callback_metadata(sample_weight):
+    """The metadata sklearn's callbacks receive with each task."""
+    return {} if sample_weight is None else {"sample_weight": sample_weight}
 
 
 def stochastic_solver(estimator):
@@ -233,30 +240,27 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """Activation of every layer of weights, hidden layers first."""
         return self._hidden_activations + [self.out_activation_]
 
-    def _resolve_hidden_activations(self, n_hidden):
-        """``activation`` as one name per hidden layer (a name applies to all)."""
-        if isinstance(self.activation, str):
-            return [self.activation] * n_hidden
-        names = list(self.activation)
-        unknown = [a for a in names if a not in HIDDEN_ACTIVATIONS]
-        if unknown or len(names) != n_hidden:
+    @staticmethod
+    def _per_hidden_layer(name, value, n_hidden, valid, allowed):
+        """A parameter given once for all hidden layers or as a list with one entry
+        per hidden layer, as that list; every entry must pass ``valid``."""
+        values = list(value) if isinstance(value, (list, tuple)) else [value] * n_hidden
+        if len(values) != n_hidden or not all(valid(v) for v in values):
             raise ValueError(
-                f"activation must be one of {HIDDEN_ACTIVATIONS} or a list of them, "
-                f"one per hidden layer ({n_hidden} here); got {self.activation!r}."
+                f"{name} must be {allowed} or a list of them, one per hidden layer "
+                f"({n_hidden} here); got {value!r}."
             )
-        return names
+        return values
+
+    def _resolve_hidden_activations(self, n_hidden):
+        return self._per_hidden_layer(
+            "activation", self.activation, n_hidden,
+            lambda a: a in HIDDEN_ACTIVATIONS, f"one of {HIDDEN_ACTIVATIONS}")
 
     def _resolve_dropout(self, n_hidden):
-        """``dropout`` as one rate per hidden layer (a number applies to all)."""
-        if not isinstance(self.dropout, (list, tuple)):
-            return [float(self.dropout)] * n_hidden
-        rates = [float(p) for p in self.dropout]
-        if len(rates) != n_hidden or not all(0 <= p < 1 for p in rates):
-            raise ValueError(
-                "dropout must be a rate in [0, 1) or a list of them, one per hidden "
-                f"layer ({n_hidden} here); got {self.dropout!r}."
-            )
-        return rates
+        rates = self._per_hidden_layer(
+            "dropout", self.dropout, n_hidden, lambda p: 0 <= p < 1, "a rate in [0, 1)")
+        return [float(p) for p in rates]
 
     def _dropout_masks(self, n_rows, rng, dtype):
         """Inverted-dropout masks, Bernoulli(1 - p) / (1 - p), on the input of every
@@ -341,7 +345,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._check_start_weights(layer_units, dtype, copy=False)
             X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         validation = self._validation_data(*validation_data) if validation_data else None
-        if not incremental:  # a new fit: fresh stopping counters, as on a first fit
+        if not (incremental or first_pass):  # a warm start: fresh stopping counters
             self._reset_monitor()
 
         # sklearn's callback protocol: a root task per fit, a subtask per epoch
@@ -349,7 +353,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         callbacks = self._init_callback_context(max_subtasks=(
             self.max_iter + 1 if lbfgs else (epochs if incremental else self.max_iter)
         ))
-        metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
+        metadata = _callback_metadata(sample_weight)
         callbacks.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
         if lbfgs:
             self._fit_lbfgs(X, Y, y, sample_weight, layer_units, rng, validation)
@@ -369,16 +373,15 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _begin_epoch_task(self, X, y, sample_weight):
         """Open an epoch's callback subtask (sklearn.callback protocol)."""
         task = self._callback_fit_ctx.subcontext(task_name="epoch")
-        metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
-        task.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        task.call_on_fit_task_begin(
+            estimator=self, X=X, y=y, metadata=_callback_metadata(sample_weight))
         return task
 
     def _end_epoch_task(self, task, X, y, sample_weight):
         """Close an epoch's callback subtask; True when a callback asks to stop. The
         callbacks may score a copy of the network as it stands (``fitted_estimator``)."""
-        metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
         return task.call_on_fit_task_end(
-            estimator=self, X=X, y=y, metadata=metadata,
+            estimator=self, X=X, y=y, metadata=_callback_metadata(sample_weight),
             reconstruction_attributes=lambda: {
                 "coefs_": [W.copy() for W in self.coefs_],
                 "intercepts_": [b.copy() for b in self.intercepts_],
@@ -570,9 +573,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):
             A, Z = self._raw_output(X[:rows])
             loss = loss_value(self._loss_name(), Y[:rows], Z, A, sw)
-        if not np.isfinite(loss) or (
-            self._loss_scale > 0 and loss > DIVERGENCE_FACTOR * self._loss_scale
-        ):
+        if self._blown_up(loss):
             self._end_on_best_weights(
                 f"the final weights' training loss is {loss:.4g}", diverged=True
             )
@@ -583,8 +584,14 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         this fit, or else its first batch's loss: the untrained network's). A fixed
         scale also catches gradual blow-ups. (Non-finite weights show in the next
         batch's loss, and _check_final_weights covers the last update.)"""
-        if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * self._loss_scale:
+        if self._blown_up(loss):
             raise _Diverged(f"the training loss reached {loss:.4g}")
+
+    def _blown_up(self, loss):
+        """Not finite, or DIVERGENCE_FACTOR times the fit's loss scale (when known)."""
+        return not math.isfinite(loss) or (
+            self._loss_scale > 0 and loss > DIVERGENCE_FACTOR * self._loss_scale
+        )
 
     def _weights_finite(self):
         return all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_)
@@ -593,8 +600,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """After a blow-up or an interrupt: keep the best weights seen (those of
         ``best_epoch_``; the starting weights if no epoch completed), so the model
         stays consistent and usable, and say what happened."""
-        self.coefs_ = [W.copy() for W in self._best_coefs]
-        self.intercepts_ = [b.copy() for b in self._best_intercepts]
+        self._use_best_weights()
         kept = (f"the best weights seen (best_epoch_={self.best_epoch_})"
                 if self.best_epoch_ else "the starting weights")
         message = (
@@ -726,8 +732,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _stop_on_plateau(self):
         """After n_iter_no_change epochs without improvement: divide the learning
         rate by 5 ('adaptive', while above 1e-6) and go on, or stop (True)."""
-        watched = "Validation " + (self.scoring or "score") if self._monitors_validation(
-        ) else "Training loss"
+        if self._monitors_validation():
+            watched = f"Validation {self.scoring or 'score'}"
+        else:
+            watched = "Training loss"
         msg = (
             f"{watched} did not improve more than tol={self.tol:f} for "
             f"{self.n_iter_no_change} consecutive epochs."
@@ -820,8 +828,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """With early stopping, end on the best epoch's weights, whether or not
         training stopped early."""
         if self._monitors_validation():
-            self.coefs_ = self._best_coefs
-            self.intercepts_ = self._best_intercepts
+            self._use_best_weights()
+
+    def _use_best_weights(self):
+        """Make the best snapshot the model's weights (copies: the snapshot stays)."""
+        self.coefs_ = [W.copy() for W in self._best_coefs]
+        self.intercepts_ = [b.copy() for b in self._best_intercepts]
 
     def _score_output(self, A, y, sample_weight):
         """Score (accuracy or R^2) of output-layer values A against targets y."""
@@ -863,7 +875,9 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             coefs, intercepts = unpack(theta.astype(X.dtype), layer_units)
             self.coefs_ = [W.copy() for W in coefs]
             self.intercepts_ = [b.copy() for b in intercepts]
-            plateau = self._end_epoch(float(value), validation, np.nan, started)
+            # the loss is the new iterate's; its fresh copies can be the snapshot
+            plateau = self._end_epoch(float(value), validation, np.nan, started,
+                                      (self.coefs_, self.intercepts_))
             stop = self._end_epoch_task(task, X, y, sample_weight) or plateau
             started = time.perf_counter()
             task = self._begin_epoch_task(X, y, sample_weight)  # the next iteration's

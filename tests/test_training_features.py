@@ -64,7 +64,14 @@ def test_activation_list_in_grid_search(wavy):
         {"activation": [["relu", "relu"], ["tanh", "elu"]]}, cv=2)
     with pytest.warns(Warning):
         grid.fit(X, y)
-    assert grid.best_params_["activation"] in (["relu", "relu"], ["tanh", "elu"])
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    best = grid.best_params_["activation"]
+    # the refit model really uses the chosen list, layer by layer
+    assert grid.best_estimator_._layer_activations() == [*best, "identity"]
+    other = ["tanh", "elu"] if best == ["relu", "relu"] else ["relu", "relu"]
+    assert grid.cv_results_["mean_test_score"][grid.best_index_] >= max(
+        grid.cv_results_["mean_test_score"])
+    assert other in list(grid.cv_results_["param_activation"])
 
 
 # ------------------------------------------------------- robust regression losses
