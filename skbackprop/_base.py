@@ -20,6 +20,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -32,10 +33,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _rowwise
 from ._activations import HIDDEN_ACTIVATIONS
 from ._init import INITIALIZERS, initialize
 from ._losses import loss_value
-from ._network import forward, loss_and_gradients, pack, unpack
+from ._network import forward, loss_and_gradients, make_workspace, pack, unpack
 from ._optimizers import (
     adam_init,
     adam_step,
@@ -371,7 +373,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         return self
 
     def _begin_epoch_task(self, X, y, sample_weight):
-        """Open an epoch's callback subtask (sklearn.callback protocol)."""
+        """Open an epoch's callback subtask (sklearn.callback protocol); None when
+        no callback listens (the task tree is theirs alone)."""
+        if not getattr(self._callback_fit_ctx, "_callbacks", True):
+            return None
         task = self._callback_fit_ctx.subcontext(task_name="epoch")
         task.call_on_fit_task_begin(
             estimator=self, X=X, y=y, metadata=_callback_metadata(sample_weight))
@@ -380,6 +385,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _end_epoch_task(self, task, X, y, sample_weight):
         """Close an epoch's callback subtask; True when a callback asks to stop. The
         callbacks may score a copy of the network as it stands (``fitted_estimator``)."""
+        if task is None:
+            return False
         return task.call_on_fit_task_end(
             estimator=self, X=X, y=y, metadata=_callback_metadata(sample_weight),
             reconstruction_attributes=lambda: {
@@ -512,11 +519,6 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _fit_stochastic(
         self, X, Y, y, sample_weight, rng, incremental, first_pass, validation, epochs
     ):
-        if first_pass or getattr(self, "_optimizer_solver", None) != self.solver:
-            # warm_start and partial_fit keep the optimizer's moments
-            init = sgd_init if self.solver == "sgd" else adam_init
-            self._optimizer_state = init(self.coefs_ + self.intercepts_)
-            self._optimizer_solver = self.solver
         if not incremental or not hasattr(self, "_learning_rate"):
             self._learning_rate = float(self.learning_rate_init)
         if self.early_stopping and validation is None:
@@ -524,7 +526,18 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 X, Y, y, sample_weight, rng
             )
         n_samples = X.shape[0]
-        batch_size = self._batch_size(n_samples)
+        workspace = make_workspace(self.coefs_, self.intercepts_,
+                                   self._layer_activations(), self._batch_size(n_samples))
+        self.coefs_, self.intercepts_ = workspace.coefs, workspace.intercepts
+        if self._trains_row_by_row(X, workspace):
+            workspace = workspace._replace(rows=(
+                X.tolist(), Y.tolist(),
+                None if sample_weight is None else sample_weight.tolist()))
+        if first_pass or getattr(self, "_optimizer_solver", None) != self.solver:
+            # warm_start and partial_fit keep the optimizer's moments
+            init = sgd_init if self.solver == "sgd" else adam_init
+            self._optimizer_state = init([workspace.params])
+            self._optimizer_solver = self.solver
         order = np.arange(n_samples)
         if not incremental:
             self.n_iter_ = 0
@@ -539,7 +552,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                     [W.copy() for W in self.coefs_], [b.copy() for b in self.intercepts_])
                 if self.shuffle:
                     order = order[rng.permutation(n_samples)]
-                loss = self._run_epoch(X, Y, sample_weight, order, batch_size, rng)
+                loss = self._run_epoch(X, Y, sample_weight, order, rng, workspace)
                 self._check_divergence(loss)
                 self.t_ += n_samples
                 plateau = self._end_epoch(
@@ -657,30 +670,83 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             )
         return min(self.batch_size, n_samples)
 
-    def _run_epoch(self, X, Y, sample_weight, order, batch_size, rng):
+    def _run_epoch(self, X, Y, sample_weight, order, rng, workspace):
         """One pass over the rows in ``order``; returns the epoch's mean batch loss."""
-        n_samples = X.shape[0]
         total = 0.0
-        for start in range(0, n_samples, batch_size):
-            if self.shuffle:
-                rows = order[start : start + batch_size]
-            else:
-                rows = slice(start, start + batch_size)
-            sw = None if sample_weight is None else sample_weight[rows]
-            weight = (min(start + batch_size, n_samples) - start) if sw is None else sw.sum()
-            if weight > 0:
-                batch_loss = self._train_step(X[rows], Y[rows], sw, rng)
-                if not math.isfinite(batch_loss):
-                    raise _Diverged(f"a batch's loss became {batch_loss}")
-                if self._loss_scale == 0:  # the first batch: the untrained loss
-                    self._loss_scale = batch_loss
-                total += weight * batch_loss
-        return total / (n_samples if sample_weight is None else sample_weight.sum())
+        for weight, batch_loss in self._updates(X, Y, sample_weight, order, rng, workspace):
+            if not math.isfinite(batch_loss):
+                raise _Diverged(f"a batch's loss became {batch_loss}")
+            if self._loss_scale == 0:  # the first batch: the untrained loss
+                self._loss_scale = batch_loss
+            total += weight * batch_loss
+        return total / (X.shape[0] if sample_weight is None else sample_weight.sum())
 
-    def _train_step(self, X, Y, sample_weight, rng):
+    def _updates(self, X, Y, sample_weight, order, rng, workspace):
+        """Train on the rows in ``order`` in batches of ``workspace.batch_size``,
+        one update per batch; yields each batch's (sample weight, loss)."""
+        if workspace.rows is not None:
+            yield from self._row_updates(order, workspace)
+            return
+        n_samples, batch_size = X.shape[0], workspace.batch_size
+        for start in range(0, n_samples, batch_size):
+            stop = min(start + batch_size, n_samples)
+            sw = None if sample_weight is None else sample_weight[order[start:stop]]
+            weight = (stop - start) if sw is None else sw.sum()
+            if weight > 0:
+                X_batch, Y_batch = self._batch(X, Y, order, start, stop, workspace)
+                yield weight, self._train_step(X_batch, Y_batch, sw, rng, workspace)
+
+    def _trains_row_by_row(self, X, workspace):
+        """Per-row SGD of a small float64 network goes to ``_rowwise`` (Python
+        floats: the same numbers, without NumPy's per-call overhead)."""
+        layer_units = [W.shape[0] for W in self.coefs_] + [self.n_outputs_]
+        return (
+            workspace.batch_size == 1
+            and self.solver == "sgd"
+            and self.clip_norm is None
+            and not any(self._dropout_rates)
+            and X.dtype == np.float64
+            and not issparse(X)
+            and _rowwise.supports(layer_units, self._layer_activations(),
+                                  self._loss_name())
+        )
+
+    def _row_updates(self, order, workspace):
+        """``_rowwise.sgd_rows`` on the weights and velocities as lists, written back
+        to the arrays however the epoch ends (a blow-up or an interrupt too)."""
+        layer_units = [W.shape[0] for W in self.coefs_] + [self.n_outputs_]
+        coef_velocities, intercept_velocities = unpack(
+            self._optimizer_state["velocities"][0], layer_units)
+        arrays = [(workspace.coefs, True), (workspace.intercepts, False),
+                  (coef_velocities, True), (intercept_velocities, False)]
+        net = [_rowwise.to_lists(A, transpose) for A, transpose in arrays]
+        try:
+            yield from _rowwise.sgd_rows(
+                workspace.rows, order.tolist(), net, self._layer_activations(),
+                self._loss_name(), self._learning_rate, self.momentum,
+                self.nesterovs_momentum, self.alpha,
+            )
+        finally:
+            for (A, transpose), lists in zip(arrays, net):
+                _rowwise.write_back(A, lists, transpose)
+
+    def _batch(self, X, Y, order, start, stop, workspace):
+        """Rows ``order[start:stop]`` of X and Y: views when the rows are visited in
+        order, else gathered into the workspace (no array allocated per batch)."""
+        if not self.shuffle:
+            return X[start:stop], Y[start:stop]
+        rows = order[start:stop]
+        if issparse(X):
+            return X[rows], Y[rows]
+        n = stop - start
+        # mode="clip" (the rows are valid) lets take write straight into ``out``
+        return (np.take(X, rows, axis=0, out=workspace.X[:n], mode="clip"),
+                np.take(Y, rows, axis=0, out=workspace.Y[:n], mode="clip"))
+
+    def _train_step(self, X, Y, sample_weight, rng, workspace):
         """Backprop on one batch and one optimizer update; returns the batch loss
         (of the network thinned by dropout, which is what is differentiated)."""
-        loss, coef_grads, intercept_grads = loss_and_gradients(
+        loss, _, _ = loss_and_gradients(
             X,
             Y,
             sample_weight,
@@ -690,30 +756,18 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._loss_name(),
             self.alpha,
             self._dropout_masks(X.shape[0], rng, Y.dtype),
+            workspace,
         )
-        params = self.coefs_ + self.intercepts_
-        grads = coef_grads + intercept_grads
+        # the gradients are views into workspace.grad: one flat array, as the params
+        params, grads = [workspace.params], [workspace.grad]
         if self.clip_norm is not None:
             clip_gradient_norm(grads, self.clip_norm)
         if self.solver == "sgd":
-            sgd_step(
-                params,
-                grads,
-                self._optimizer_state,
-                self._learning_rate,
-                self.momentum,
-                self.nesterovs_momentum,
-            )
+            sgd_step(params, grads, self._optimizer_state, self._learning_rate,
+                     self.momentum, self.nesterovs_momentum, [workspace.scratch])
         else:
-            adam_step(
-                params,
-                grads,
-                self._optimizer_state,
-                self._learning_rate,
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
-            )
+            adam_step(params, grads, self._optimizer_state, self._learning_rate,
+                      self.beta_1, self.beta_2, self.epsilon, [workspace.scratch])
         return loss
 
     def _schedule_learning_rate(self):
@@ -898,7 +952,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._end_on_best_weights("training was interrupted by the user")
             return
         # scipy opened no iteration after the last callback: close its task empty
-        task.call_on_fit_task_end(estimator=self)
+        if task is not None:
+            task.call_on_fit_task_end(estimator=self)
         stopped_early = result.status == 99  # StopIteration from a callback or us
         if result.status != 0 and not stopped_early:
             warnings.warn(

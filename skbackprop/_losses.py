@@ -70,9 +70,19 @@ def logsumexp(Z):
 
 
 def log_loss(Y, Z, A):
-    """Cross-entropy of a softmax output, l = -sum_k y_k log a_k,
-    computed as logsumexp(z) - sum_k y_k z_k (Y one-hot)."""
-    return logsumexp(Z)[:, 0] - np.einsum("ij,ij->i", Y, Z)
+    """Cross-entropy of a softmax output, l = -sum_k y_k log a_k = -log a_y (Y one-hot).
+
+    Computed from the probability a_y where it is a normal float, and where it
+    underflows from the logits, as logsumexp(z) - z_y: finite and exact either way.
+    """
+    a_y = np.einsum("ij,ij->i", Y, A)
+    tiny = np.finfo(A.dtype).tiny
+    loss = -np.log(np.maximum(a_y, tiny))
+    underflow = a_y < tiny
+    if underflow.any():
+        Z_u = Z[underflow]
+        loss[underflow] = logsumexp(Z_u)[:, 0] - np.einsum("ij,ij->i", Y[underflow], Z_u)
+    return loss
 
 
 def log_loss_dA(Y, A):
@@ -124,20 +134,21 @@ def loss_value(loss, Y, Z, A, sample_weight=None):
     """Weighted mean over samples of the per-sample loss (no L2 term)."""
     values = get_loss(loss).value(Y, Z, A)
     if sample_weight is None:
-        return float(values.mean())
+        return float(np.add.reduce(values) / values.shape[0])  # = values.mean()
     return float(values @ sample_weight / sample_weight.sum())
 
 
-def output_delta(loss, out_activation, Y, A, Z=None):
+def output_delta(loss, out_activation, Y, A, Z=None, out=None):
     """dl/dz for every sample at the output layer (not yet averaged).
 
-    On the loss's canonical link, dl/da * f'(z) simplifies to ``a - y``; any other
-    output activation applies the chain rule term by term (``Z`` is the net input,
-    needed only by activations whose derivative is not a function of ``A``).
+    On the loss's canonical link, dl/da * f'(z) simplifies to ``a - y`` (written into
+    ``out`` if given); any other output activation applies the chain rule term by
+    term (``Z`` is the net input, needed only by activations whose derivative is not
+    a function of ``A``).
     """
     spec = get_loss(loss)
     if out_activation == spec.link:
-        return A - Y
+        return np.subtract(A, Y, out=out)
     return ACTIVATIONS[out_activation].derivative(A, spec.dL_dA(Y, A), Z)
 
 

@@ -18,7 +18,8 @@ def sgd_init(params):
     return {"velocities": [np.zeros_like(p) for p in params]}
 
 
-def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True):
+def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True,
+             scratch=None):
     """One step of stochastic gradient descent with (Nesterov) momentum.
 
         v <- mu v - eta g
@@ -26,17 +27,23 @@ def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True):
         w <- w + mu v - eta g             (Nesterov's momentum)
 
     With ``momentum=0`` this is plain gradient descent, ``w <- w - eta g``, computed
-    as such (two array operations instead of five; the same numbers).
+    as such (two array operations instead of five; the same numbers). The gradients
+    are consumed (their arrays serve as scratch space), as is ``scratch`` (arrays
+    shaped like the parameters; allocated if not given).
     """
-    for p, g, v in zip(params, grads, state["velocities"]):
+    scratch = scratch or [np.empty_like(p) for p in params]
+    for p, g, v, s in zip(params, grads, state["velocities"], scratch):
         if momentum == 0:
             np.multiply(g, -learning_rate, out=v)  # v = -eta g
             p += v
             continue
+        np.multiply(learning_rate, g, out=s)  # s = eta g
         v *= momentum
-        v -= learning_rate * g
+        v -= s
         if nesterov:
-            p += momentum * v - learning_rate * g
+            np.multiply(momentum, v, out=g)
+            g -= s
+            p += g
         else:
             p += v
 
@@ -51,7 +58,7 @@ def adam_init(params):
 
 
 def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
-              epsilon=1e-8):
+              epsilon=1e-8, scratch=None):
     """One step of Adam (Kingma & Ba, 2014), with the bias correction folded into the
     step size:
 
@@ -59,16 +66,25 @@ def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
         v <- beta_2 v + (1 - beta_2) g^2
         eta_t = eta sqrt(1 - beta_2^t) / (1 - beta_1^t)
         w <- w - eta_t m / (sqrt(v) + epsilon)
+
+    The gradients are consumed (their arrays serve as scratch space), as is
+    ``scratch`` (arrays shaped like the parameters; allocated if not given).
     """
     state["t"] += 1
     t = state["t"]
     step = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-    for p, g, m, v in zip(params, grads, state["ms"], state["vs"]):
+    scratch = scratch or [np.empty_like(p) for p in params]
+    for p, g, m, v, s in zip(params, grads, state["ms"], state["vs"], scratch):
         m *= beta_1
-        m += (1 - beta_1) * g
+        m += np.multiply(1 - beta_1, g, out=s)
         v *= beta_2
-        v += (1 - beta_2) * g**2
-        p -= step * m / (np.sqrt(v) + epsilon)
+        np.square(g, out=g)
+        v += np.multiply(1 - beta_2, g, out=g)
+        np.multiply(step, m, out=s)  # s = eta_t m
+        np.sqrt(v, out=g)
+        g += epsilon
+        s /= g
+        p -= s
 
 
 def clip_gradient_norm(grads, max_norm):
