@@ -529,15 +529,16 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         workspace = make_workspace(self.coefs_, self.intercepts_,
                                    self._layer_activations(), self._batch_size(n_samples))
         self.coefs_, self.intercepts_ = workspace.coefs, workspace.intercepts
-        if self._trains_row_by_row(X, workspace):
-            workspace = workspace._replace(rows=(
-                X.tolist(), Y.tolist(),
-                None if sample_weight is None else sample_weight.tolist()))
         if first_pass or getattr(self, "_optimizer_solver", None) != self.solver:
             # warm_start and partial_fit keep the optimizer's moments
             init = sgd_init if self.solver == "sgd" else adam_init
             self._optimizer_state = init([workspace.params])
             self._optimizer_solver = self.solver
+        if self._trains_row_by_row(X, workspace):  # see _row_updates
+            workspace = workspace._replace(rows=(
+                X.tolist(), Y.tolist(),
+                None if sample_weight is None else sample_weight.tolist(),
+                self._network_lists(workspace)))
         order = np.arange(n_samples)
         if not incremental:
             self.n_iter_ = 0
@@ -711,24 +712,26 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                                   self._loss_name())
         )
 
-    def _row_updates(self, order, workspace):
-        """``_rowwise.sgd_rows`` on the weights and velocities as lists, written back
-        to the arrays however the epoch ends (a blow-up or an interrupt too)."""
+    def _network_lists(self, workspace):
+        """[W, b, VW, Vb]: the weights and their SGD velocities as lists, for
+        ``_rowwise``; they stay the fit's working copy, written back every epoch."""
         layer_units = [W.shape[0] for W in self.coefs_] + [self.n_outputs_]
-        coef_velocities, intercept_velocities = unpack(
-            self._optimizer_state["velocities"][0], layer_units)
-        arrays = [(workspace.coefs, True), (workspace.intercepts, False),
-                  (coef_velocities, True), (intercept_velocities, False)]
-        net = [_rowwise.to_lists(A, transpose) for A, transpose in arrays]
+        return [*_rowwise.to_lists(workspace.params, layer_units),
+                *_rowwise.to_lists(self._optimizer_state["velocities"][0], layer_units)]
+
+    def _row_updates(self, order, workspace):
+        """``_rowwise.sgd_rows`` on the network's lists (``workspace.rows``), written
+        back to the arrays however the epoch ends (a blow-up or an interrupt too)."""
+        X, Y, sample_weight, net = workspace.rows
         try:
             yield from _rowwise.sgd_rows(
-                workspace.rows, order.tolist(), net, self._layer_activations(),
+                (X, Y, sample_weight), order.tolist(), net, self._layer_activations(),
                 self._loss_name(), self._learning_rate, self.momentum,
                 self.nesterovs_momentum, self.alpha,
             )
         finally:
-            for (A, transpose), lists in zip(arrays, net):
-                _rowwise.write_back(A, lists, transpose)
+            _rowwise.to_vector(*net[:2], out=workspace.params)
+            _rowwise.to_vector(*net[2:], out=self._optimizer_state["velocities"][0])
 
     def _batch(self, X, Y, order, start, stop, workspace):
         """Rows ``order[start:stop]`` of X and Y: views when the rows are visited in

@@ -49,7 +49,7 @@ class Workspace(NamedTuple):
     intercept_grads: list
     scratch: np.ndarray  # for the L2 gradient (coef_scratch) and the optimizers
     coef_scratch: list
-    rows: tuple | None = None  # (X, Y, sample_weight) as lists, for _rowwise
+    rows: tuple | None = None  # (X, Y, sample_weight, network) as lists, for _rowwise
 
 
 def keeps_net_input(name, is_output_layer):

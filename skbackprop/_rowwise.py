@@ -20,9 +20,8 @@ with ``s`` the row's sample weight (1 without weights).
 """
 
 import math
+from itertools import pairwise
 from operator import mul
-
-import numpy as np
 
 MAX_UNITS = 16
 
@@ -70,13 +69,25 @@ def supports(layer_units, activations, loss):
     )
 
 
-def to_lists(arrays, transpose=False):
-    return [(A.T if transpose else A).tolist() for A in arrays]
+def to_lists(theta, layer_units):
+    """A flat parameter vector in ``_network.pack`` order (every W_l row by row, then
+    every b_l) as lists: W[l][j] the weights into unit j of layer l, b[l][j] its
+    bias."""
+    theta, W, b, start = theta.tolist(), [], [], 0
+    for fan_in, fan_out in pairwise(layer_units):
+        W.append([theta[start + j : start + fan_in * fan_out : fan_out]
+                  for j in range(fan_out)])
+        start += fan_in * fan_out
+    for fan_out in layer_units[1:]:
+        b.append(theta[start : start + fan_out])
+        start += fan_out
+    return W, b
 
 
-def write_back(arrays, lists, transpose=False):
-    for A, values in zip(arrays, lists):
-        A[...] = np.asarray(values).T if transpose else values
+def to_vector(W, b, out):
+    """Inverse of ``to_lists``, written into the flat vector ``out``."""
+    out[:] = [w for W_l in W for w_i in zip(*W_l) for w in w_i] + [
+        b_j for b_l in b for b_j in b_l]
 
 
 def sgd_update(learning_rate, momentum, nesterov):
@@ -112,9 +123,12 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
     included); rows of weight 0 are skipped."""
     X, Y, sample_weight = rows
     W, b, VW, Vb = net
-    forms = [ACTIVATIONS[name] for name in activations]
+    # per layer: f, or None for the identity (nothing to compute), and f' as delta * f'
+    forms = [(None if name == "identity" else ACTIVATIONS[name][0], ACTIVATIONS[name][1])
+             for name in activations]
     loss_of, canonical = LOSSES[loss]
     update = sgd_update(learning_rate, momentum, nesterov)
+    step = -learning_rate  # plain gradient descent (momentum 0): v = -eta g, p <- p + v
     for r in order:
         s = 1.0 if sample_weight is None else sample_weight[r]
         if s <= 0:
@@ -123,13 +137,13 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
         outputs = [X[r]]
         for W_l, b_l, (f, _) in zip(W, b, forms):
             z = [sum(map(mul, outputs[-1], w_j)) + b_j for w_j, b_j in zip(W_l, b_l)]
-            outputs.append([f(z_j) for z_j in z])
+            outputs.append(z if f is None else [f(z_j) for z_j in z])
         y, a = Y[r], outputs[-1]
         row_loss = loss_of(y, z, a)
         if sample_weight is not None:
             row_loss = row_loss * s / s  # as the weighted mean of one row
         if alpha:
-            squares = sum(w * w for W_l in W for w_j in W_l for w in w_j)
+            squares = sum(sum(map(mul, w_j, w_j)) for W_l in W for w_j in W_l)
             row_loss += 0.5 * alpha * squares / s
         # backward, updating each layer once the error below it is computed
         delta = [a_k - y_k for a_k, y_k in zip(a, y)]
@@ -144,13 +158,18 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
                 for d, w_j in zip(delta, W_l):
                     for i, w in enumerate(w_j):
                         below[i] += d * w
-                derivative = forms[layer - 1][1]
-                below = [derivative(e, a_i) for e, a_i in zip(below, a_in)]
+                f, derivative = forms[layer - 1]
+                if f is not None:
+                    below = [derivative(e, a_i) for e, a_i in zip(below, a_in)]
             for j, d in enumerate(delta):
                 w_j, v_j = W_l[j], V_l[j]
                 for i, a_i in enumerate(a_in):
                     g = a_i * d + decay * w_j[i] if alpha else a_i * d
-                    w_j[i], v_j[i] = update(w_j[i], g, v_j[i])
+                    if momentum == 0:
+                        v_j[i] = v = g * step
+                        w_j[i] += v
+                    else:
+                        w_j[i], v_j[i] = update(w_j[i], g, v_j[i])
                 b_l[j], Vb_l[j] = update(b_l[j], d, Vb_l[j])
             if layer:
                 delta = below
