@@ -21,7 +21,7 @@ with ``s`` the row's sample weight (1 without weights).
 
 import math
 from itertools import pairwise
-from operator import mul
+from operator import mul, sub
 
 MAX_UNITS = 16
 
@@ -45,7 +45,8 @@ ACTIVATIONS = {
 
 def squared_error(y, z, a):
     """l = 1/2 sum_k (y_k - a_k)^2."""
-    return 0.5 * sum((ak - yk) * (ak - yk) for yk, ak in zip(y, a))
+    r = list(map(sub, a, y))
+    return 0.5 * sum(map(mul, r, r))
 
 
 def binary_log_loss(y, z, a):
@@ -137,16 +138,19 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
         outputs = [X[r]]
         for W_l, b_l, (f, _) in zip(W, b, forms):
             z = [sum(map(mul, outputs[-1], w_j)) + b_j for w_j, b_j in zip(W_l, b_l)]
-            outputs.append(z if f is None else [f(z_j) for z_j in z])
+            outputs.append(z if f is None else list(map(f, z)))
         y, a = Y[r], outputs[-1]
         row_loss = loss_of(y, z, a)
         if sample_weight is not None:
             row_loss = row_loss * s / s  # as the weighted mean of one row
         if alpha:
-            squares = sum(sum(map(mul, w_j, w_j)) for W_l in W for w_j in W_l)
+            squares = 0
+            for W_l in W:
+                for w_j in W_l:
+                    squares += sum(map(mul, w_j, w_j))
             row_loss += 0.5 * alpha * squares / s
         # backward, updating each layer once the error below it is computed
-        delta = [a_k - y_k for a_k, y_k in zip(a, y)]
+        delta = list(map(sub, a, y))
         if activations[-1] != canonical:
             delta = [forms[-1][1](d, a_k) for d, a_k in zip(delta, a)]
         decay = alpha / s
