@@ -135,7 +135,7 @@ def _matmul(A, B, out=None):
     """A @ B, written into ``out`` if given; A may be a scipy sparse matrix. A product
     over a single inner index is an outer product, a_i b_j: a broadcast multiply
     gives the same numbers about twice as fast as BLAS."""
-    if issparse(A):
+    if not isinstance(A, np.ndarray) and issparse(A):
         return A @ B if out is None else _copy_into(out, A @ B)
     if A.shape[1] == 1:
         return np.multiply(A, B, out=out)
