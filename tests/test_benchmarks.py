@@ -50,8 +50,21 @@ def test_suite_quick_mode_compares_like_with_like():
         # same algorithm, same start: our loss equals sklearn's (in our convention)
         assert row["losses"]["skbackprop"] == pytest.approx(row["losses"]["sklearn"],
                                                             rel=1e-4)
+        # the matrix products alone take less time than any whole fit
+        assert 0 < row["floor"] < row["seconds"]["skbackprop"]
     table = suite.format_results(results)
-    assert "vs sklearn" in table and "GFLOP/s" in table
+    assert "vs sklearn" in table and "GFLOP/s" in table and "matmul floor" in table
+
+
+def test_matmul_floor_counts_the_products_of_backprop():
+    """Per batch: 2 products per layer and 1 more above the first layer; the epoch
+    total scales with the number of batches."""
+    suite = pytest.importorskip("bench_suite")
+    products = suite.backprop_products([4, 3, 2], 10, "float64")
+    assert [(A.shape, B.shape) for A, B in products] == [
+        ((10, 4), (4, 3)), ((4, 10), (10, 3)),
+        ((10, 3), (3, 2)), ((3, 10), (10, 2)), ((10, 2), (2, 3))]
+    assert suite.matmul_floor([4, 3, 2], 50, 10, "float64") > 0
 
 
 def test_suite_measures_peak_memory_in_a_child_process():
