@@ -76,12 +76,23 @@ def exp_derivative(A, delta, Z=None):
     return delta
 
 
+_SAFE_EXP = {t: 0.8 * float(np.log(np.finfo(t).max)) for t in (np.float32, np.float64)}
+
+
 def softmax(Z):
-    """f(z)_k = exp(z_k) / sum_j exp(z_j), row by row; the row maximum is subtracted first
-    so that no exp overflows."""
-    Z -= Z.max(axis=1, keepdims=True)
+    """f(z)_k = exp(z_k) / sum_j exp(z_j), row by row.
+
+    Where every |z| is below 80% of log(largest float) (568 in float64, 71 in
+    float32), no exp overflows, no row sums to infinity or underflows to 0, and the
+    formula is computed as written. Beyond that each row's maximum is subtracted
+    first (softmax is unchanged by a shift per row). The two global bounds cost far
+    less than a maximum per row.
+    """
+    bound = _SAFE_EXP.get(Z.dtype.type) or 0.8 * np.log(np.finfo(Z.dtype).max)
+    if not (Z.max() < bound and Z.min() > -bound):  # also NaN: the careful way
+        Z -= Z.max(axis=1, keepdims=True)
     np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
+    Z /= np.matmul(Z, np.ones(Z.shape[1], Z.dtype))[:, np.newaxis]  # row sums
     return Z
 
 

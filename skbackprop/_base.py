@@ -6,10 +6,12 @@ Training is a short chain, each link a screenful:
         -> _fit_stochastic               epochs, stopping, best weights
             -> _run_epoch                one pass over the rows in batches
                 -> _train_step           backprop on one batch, one optimizer update
+                (or _row_updates         per-row SGD of a small network, _rowwise)
         -> _fit_lbfgs                    scipy's L-BFGS-B on the full-batch loss
 
-The math lives in ``_network``, ``_losses``, ``_activations`` and ``_optimizers``;
-subclasses only encode and decode targets.
+The math lives in ``_network``, ``_losses``, ``_activations`` and ``_optimizers``
+(and, on Python floats for small networks, ``_rowwise``); subclasses only encode
+and decode targets.
 """
 
 import math
@@ -672,9 +674,14 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         return min(self.batch_size, n_samples)
 
     def _run_epoch(self, X, Y, sample_weight, order, rng, workspace):
-        """One pass over the rows in ``order``; returns the epoch's mean batch loss."""
+        """One pass over the rows in ``order``, one update per batch (per row on the
+        ``_rowwise`` path); returns the epoch's mean batch loss."""
+        if workspace.rows is not None:
+            updates = self._row_updates(order, workspace)
+        else:
+            updates = self._batch_updates(X, Y, sample_weight, order, rng, workspace)
         total = 0.0
-        for weight, batch_loss in self._updates(X, Y, sample_weight, order, rng, workspace):
+        for weight, batch_loss in updates:
             if not math.isfinite(batch_loss):
                 raise _Diverged(f"a batch's loss became {batch_loss}")
             if self._loss_scale == 0:  # the first batch: the untrained loss
@@ -682,12 +689,9 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             total += weight * batch_loss
         return total / (X.shape[0] if sample_weight is None else sample_weight.sum())
 
-    def _updates(self, X, Y, sample_weight, order, rng, workspace):
-        """Train on the rows in ``order`` in batches of ``workspace.batch_size``,
-        one update per batch; yields each batch's (sample weight, loss)."""
-        if workspace.rows is not None:
-            yield from self._row_updates(order, workspace)
-            return
+    def _batch_updates(self, X, Y, sample_weight, order, rng, workspace):
+        """Train on the rows in ``order`` in batches of ``workspace.batch_size``;
+        yields each batch's (sample weight, loss)."""
         n_samples, batch_size = X.shape[0], workspace.batch_size
         for start in range(0, n_samples, batch_size):
             stop = min(start + batch_size, n_samples)

@@ -174,7 +174,11 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
                         w_j[i] += v
                     else:
                         w_j[i], v_j[i] = update(w_j[i], g, v_j[i])
-                b_l[j], Vb_l[j] = update(b_l[j], d, Vb_l[j])
+                if momentum == 0:
+                    Vb_l[j] = v = d * step
+                    b_l[j] += v
+                else:
+                    b_l[j], Vb_l[j] = update(b_l[j], d, Vb_l[j])
             if layer:
                 delta = below
         yield s, row_loss

@@ -218,3 +218,19 @@ def test_per_row_path_keeps_the_epoch_end_weights_when_interrupted(monkeypatch):
         reg.fit(X, y)
     assert np.isfinite(reg.predict(X)).all()
     assert reg.n_iter_ == 0
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+@pytest.mark.parametrize("scale", [1.0, 60.0, 1e4])
+def test_softmax_without_the_row_shift_where_safe_equals_scipys(dtype, rtol, scale):
+    """Within the bounds the row maximum is not subtracted (cheaper); beyond them it
+    is: either way scipy's softmax to rounding, rows summing to 1."""
+    from scipy.special import softmax as scipy_softmax
+
+    from skbackprop._activations import softmax
+    Z = (np.random.RandomState(0).normal(size=(50, 7)) * scale).astype(dtype)
+    expected = scipy_softmax(Z.astype(np.float64), axis=1)
+    got = softmax(Z.copy())
+    assert got.dtype == dtype
+    assert_allclose(got, expected, rtol=rtol, atol=1e-300 if dtype == np.float64 else 1e-37)
+    assert_allclose(got.sum(axis=1), 1, rtol=rtol)
