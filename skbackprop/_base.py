@@ -725,10 +725,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     def _row_updates(self, order, workspace):
         """``_rowwise.sgd_rows`` on the network's lists (``workspace.rows``), written
-        back to the arrays however the epoch ends (a blow-up or an interrupt too)."""
+        back to the arrays however the epoch ends (an interrupt too); returns each
+        row's (sample weight, loss)."""
         X, Y, sample_weight, net = workspace.rows
         try:
-            yield from _rowwise.sgd_rows(
+            return _rowwise.sgd_rows(
                 (X, Y, sample_weight), order.tolist(), net, self._layer_activations(),
                 self._loss_name(), self._learning_rate, self.momentum,
                 self.nesterovs_momentum, self.alpha,

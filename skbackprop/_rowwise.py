@@ -120,8 +120,9 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
              alpha):
     """Update ``net = [W, b, VW, Vb]`` (weights, biases and their SGD velocities, as
     lists, in place) one row of ``rows = (X, Y, sample_weight)`` at a time, in
-    ``order``. Yields each row's (sample weight, loss before its update, L2 term
-    included); rows of weight 0 are skipped."""
+    ``order``. Returns each row's (sample weight, loss before its update, L2 term
+    included), stopping after the first loss that is not finite; rows of weight 0
+    are skipped."""
     X, Y, sample_weight = rows
     W, b, VW, Vb = net
     # per layer: f, or None for the identity (nothing to compute), and f' as delta * f'
@@ -130,6 +131,7 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
     loss_of, canonical = LOSSES[loss]
     update = sgd_update(learning_rate, momentum, nesterov)
     step = -learning_rate  # plain gradient descent (momentum 0): v = -eta g, p <- p + v
+    losses = []
     for r in order:
         s = 1.0 if sample_weight is None else sample_weight[r]
         if s <= 0:
@@ -181,4 +183,7 @@ def sgd_rows(rows, order, net, activations, loss, learning_rate, momentum, neste
                     b_l[j], Vb_l[j] = update(b_l[j], d, Vb_l[j])
             if layer:
                 delta = below
-        yield s, row_loss
+        losses.append((s, row_loss))
+        if not math.isfinite(row_loss):
+            break
+    return losses
