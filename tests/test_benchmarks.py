@@ -51,7 +51,8 @@ def test_suite_quick_mode_compares_like_with_like():
         assert row["losses"]["skbackprop"] == pytest.approx(row["losses"]["sklearn"],
                                                             rel=1e-4)
         # the matrix products alone take less time than any whole fit
-        assert 0 < row["floor"] < row["seconds"]["skbackprop"]
+        if row["unit"] == "epoch":
+            assert 0 < row["floor"] < row["seconds"]["skbackprop"]
     table = suite.format_results(results)
     assert "vs sklearn" in table and "GFLOP/s" in table and "matmul floor" in table
 
