@@ -6,8 +6,9 @@ modules ``_activations``, ``_losses``, ``_network`` and ``_optimizers``.
 """
 
 from ._classifier import BackpropClassifier
+from ._persistence import load, save
 from ._regressor import BackpropRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["BackpropClassifier", "BackpropRegressor", "__version__"]
+__all__ = ["BackpropClassifier", "BackpropRegressor", "__version__", "load", "save"]

@@ -1,0 +1,233 @@
+"""Safe persistence: skbackprop.save / load, pickle and skops.io (issue 6, item 3)."""
+
+import json
+import pickle
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from skbackprop import BackpropClassifier, BackpropRegressor, load, save
+from skbackprop._persistence import METADATA, _digest
+
+
+def fitted(kind):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["cgpa", "resume", "iq"])
+    if kind == "regressor":
+        y = X["cgpa"] - X["resume"] ** 2
+        est = BackpropRegressor(hidden_layer_sizes=(5, 3), early_stopping=True,
+                                max_iter=30, random_state=0)
+    elif kind == "strings":
+        y = np.array(["no", "yes", "maybe"])[rng.randint(0, 3, 60)]
+        est = BackpropClassifier(hidden_layer_sizes=(4,), class_weight={"yes": 2.0},
+                                 dropout=0.1, max_iter=20, random_state=0)
+    elif kind == "integer labels, class_weight":
+        y = (X["cgpa"] > 0).astype(int)
+        est = BackpropClassifier(hidden_layer_sizes=(4,), class_weight={1: 3.0},
+                                 solver="sgd", max_iter=20, random_state=0)
+    elif kind == "multilabel":
+        y = np.column_stack([X["cgpa"] > 0, X["iq"] > 0]).astype(int)
+        est = BackpropClassifier(hidden_layer_sizes=(4,), activation=["tanh"],
+                                 max_iter=20, random_state=0)
+    else:  # lbfgs, multi-output regression, float32
+        y = np.column_stack([X["cgpa"], X["iq"]])
+        est = BackpropRegressor(hidden_layer_sizes=(4,), solver="lbfgs", dtype="float32",
+                                max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    return est, X, y
+
+
+KINDS = ["regressor", "strings", "integer labels, class_weight", "multilabel", "lbfgs"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_saved_model_predicts_bit_identically_and_trains_on(kind, tmp_path):
+    est, X, y = fitted(kind)
+    path = tmp_path / "model.npz"
+    save(est, path)
+    loaded = load(path)
+    assert type(loaded) is type(est)
+    assert loaded.get_params() == est.get_params()
+    assert_array_equal(loaded.predict(X), est.predict(X))
+    if hasattr(est, "predict_proba"):
+        assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+        assert loaded.classes_.dtype == est.classes_.dtype
+    assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    pd.testing.assert_frame_equal(loaded.history_, est.history_)
+    assert loaded.loss_curve_ == est.loss_curve_ and loaded.n_iter_ == est.n_iter_
+    with pytest.warns(UserWarning, match="feature names"):  # still checked at predict
+        loaded.predict(X.to_numpy())
+    if est.solver != "lbfgs":  # the optimizer's state came along: training goes on alike
+        est.set_params(early_stopping=False)
+        loaded.set_params(early_stopping=False)
+        y_part = y[:20] if isinstance(y, np.ndarray) else y.iloc[:20]
+        est.partial_fit(X.iloc[:20], y_part)
+        loaded.partial_fit(X.iloc[:20], y_part)
+        for a, b in zip(est.coefs_ + est.intercepts_, loaded.coefs_ + loaded.intercepts_):
+            assert_array_equal(a, b)
+
+
+def test_the_file_is_arrays_and_json_only(tmp_path):
+    est, _, _ = fitted("strings")
+    save(est, tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:  # no pickles inside
+        assert all(archive[name].dtype != object for name in archive.files)
+        metadata = json.loads(archive[METADATA].tobytes())
+    assert metadata["class"] == "BackpropClassifier" and metadata["format_version"] == 1
+
+
+def rewrite(path, change):
+    """Rewrite the archive at path with ``change(arrays)`` applied."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    change(arrays)
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+
+
+def metadata_of(arrays):
+    return json.loads(arrays[METADATA].tobytes())
+
+
+def with_metadata(arrays, metadata, resign=False):
+    if resign:  # a consistent digest: the content checks still apply
+        metadata.pop("sha256")
+        others = {k: v for k, v in arrays.items() if k != METADATA}
+        metadata["sha256"] = _digest(metadata, others)
+    arrays[METADATA] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+
+
+def test_truncated_file_is_refused(tmp_path):
+    est, _, _ = fitted("regressor")
+    path = tmp_path / "m.npz"
+    save(est, path)
+    path.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(ValueError, match="truncated or not a skbackprop model file"):
+        load(path)
+
+
+def test_edited_weights_are_refused(tmp_path):
+    est, _, _ = fitted("regressor")
+    path = tmp_path / "m.npz"
+    save(est, path)
+
+    def nudge(arrays):
+        key = metadata_of(arrays)["state"]["coefs_"]["list"][0]["array"]
+        arrays[key] = arrays[key] + 1e-9
+
+    rewrite(path, nudge)
+    with pytest.raises(ValueError, match="modified or damaged"):
+        load(path)
+
+
+def test_edited_metadata_is_refused(tmp_path):
+    est, _, _ = fitted("regressor")
+    path = tmp_path / "m.npz"
+    save(est, path)
+
+    def edit(arrays):
+        metadata = metadata_of(arrays)
+        metadata["state"]["n_iter_"] = 1000
+        with_metadata(arrays, metadata)
+
+    rewrite(path, edit)
+    with pytest.raises(ValueError, match="modified or damaged"):
+        load(path)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("format_version", 2, "format 2; this skbackprop reads format 1"),
+    ("class", "os.system", "only"),
+    ("format", "something-else", "not a skbackprop model file"),
+])
+def test_wrong_version_class_or_format_is_refused(tmp_path, field, value, message):
+    est, _, _ = fitted("regressor")
+    path = tmp_path / "m.npz"
+    save(est, path)
+
+    def edit(arrays):
+        metadata = metadata_of(arrays)
+        metadata[field] = value
+        with_metadata(arrays, metadata, resign=True)
+
+    rewrite(path, edit)
+    with pytest.raises(ValueError, match=message):
+        load(path)
+
+
+def test_weights_that_do_not_fit_together_are_refused(tmp_path):
+    est, _, _ = fitted("regressor")
+    path = tmp_path / "m.npz"
+    save(est, path)
+
+    def drop_a_layer(arrays):
+        metadata = metadata_of(arrays)
+        metadata["state"]["coefs_"]["list"].pop()
+        with_metadata(arrays, metadata, resign=True)
+
+    rewrite(path, drop_a_layer)
+    with pytest.raises(ValueError, match="do not fit together"):
+        load(path)
+
+
+def test_other_files_are_refused(tmp_path):
+    np.savez(tmp_path / "plain.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a skbackprop model file"):
+        load(tmp_path / "plain.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="truncated or not a skbackprop model file"):
+        load(tmp_path / "text.npz")
+    for member in ["x.npy", METADATA + ".npy"]:  # a pickle inside, never unpickled
+        with zipfile.ZipFile(tmp_path / "evil.npz", "w") as archive:
+            archive.writestr(member, pickle.dumps(object()))
+        with pytest.raises(ValueError, match="not a skbackprop model file"):
+            load(tmp_path / "evil.npz")
+
+
+def test_unfitted_or_foreign_estimators_and_callables_are_not_saved(tmp_path):
+    from sklearn.linear_model import LinearRegression
+    with pytest.raises(NotFittedError):
+        save(BackpropRegressor(), tmp_path / "m.npz")
+    with pytest.raises(TypeError, match="joblib or skops"):
+        save(LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), tmp_path / "m.npz")
+    est = fitted("regressor")[0]
+    est.set_params(weight_init=lambda shape, rng: np.zeros(shape))
+    with pytest.raises(TypeError, match="weight_init is a function"):
+        save(est, tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("kind", ["regressor", "strings"])
+def test_fitted_state_is_plain_data_pickle_and_skops(kind):
+    """Only arrays, numbers, strings, lists, tuples and dicts: small pickles, and
+    skops.io finds no untrusted type but our estimator class."""
+    skops_io = pytest.importorskip("skops.io")
+    est, X, _ = fitted(kind)
+    plain = (np.ndarray, np.generic, int, float, str, bool, type(None), list, tuple, dict)
+
+    def check(value, name):
+        assert isinstance(value, plain), f"{name} is a {type(value).__name__}"
+        if isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                check(v, f"{name}[{i}]")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                check(k, name)
+                check(v, f"{name}[{k!r}]")
+
+    for name, value in vars(est).items():
+        check(value, name)
+    weights = sum(a.nbytes for a in est.coefs_ + est.intercepts_)
+    assert len(pickle.dumps(est)) < 20 * weights + 20_000
+    data = skops_io.dumps(est)
+    assert skops_io.get_untrusted_types(data=data) == [
+        f"skbackprop.{type(est).__module__.split('.')[-1]}.{type(est).__name__}"]
+    loaded = skops_io.loads(data, trusted=[type(est)])
+    assert_array_equal(loaded.predict(X), est.predict(X))
