@@ -17,7 +17,7 @@ def run_example(name, capsys):
 
 def test_every_example_is_tested():
     tested = {"tutorial_regression.py", "tutorial_classification.py",
-              "lab_sigmoid_network.py"}
+              "lab_sigmoid_network.py", "streaming_csv.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -62,3 +62,16 @@ def test_lab_sigmoid_network(capsys):
     assert_allclose(reg.intercepts_[1], bout.ravel(), rtol=1e-8)
     assert np.abs(reg.predict(ns["X"]) - ns["y"]).max() < 0.03
     assert "predicted output:" in out
+
+
+def test_streaming_csv_matches_a_fit_on_the_whole_file(capsys):
+    ns, out = run_example("streaming_csv.py", capsys)
+    assert ns["largest_chunk"] == ns["CHUNK"] < 25_000  # never the whole file at once
+    stream, full = ns["stream"], ns["full"]
+    assert list(stream.classes_) == ["high", "low", "mid"]
+    assert stream.n_iter_ == 5 * 13  # one update pass per chunk, 13 chunks, 5 passes
+    X_test, y_test = ns["X_test"], ns["test"]["label"]
+    streamed, whole = stream.score(X_test, y_test), full.score(X_test, y_test)
+    assert streamed > 0.85 and whole > 0.85
+    assert abs(streamed - whole) < 0.02  # the same quality
+    assert f"test accuracy {streamed:.3f}" in out
