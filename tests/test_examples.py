@@ -4,6 +4,7 @@ import runpy
 from pathlib import Path
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from reference_backprop import lab_full_batch, per_row_sgd_epoch
 
@@ -17,7 +18,7 @@ def run_example(name, capsys):
 
 def test_every_example_is_tested():
     tested = {"tutorial_regression.py", "tutorial_classification.py",
-              "lab_sigmoid_network.py", "streaming_csv.py"}
+              "lab_sigmoid_network.py", "streaming_csv.py", "placement_plots.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -75,3 +76,18 @@ def test_streaming_csv_matches_a_fit_on_the_whole_file(capsys):
     assert streamed > 0.85 and whole > 0.85
     assert abs(streamed - whole) < 0.02  # the same quality
     assert f"test accuracy {streamed:.3f}" in out
+
+
+def test_placement_plots_draw_the_fitted_model(capsys):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    ns, out = run_example("placement_plots.py", capsys)
+    assert f"kept the weights of epoch {ns['clf'].best_epoch_}" in out
+    pipe, boundary, curves = ns["pipe"], ns["boundary"], ns["curves"]
+    grid = np.column_stack([boundary.xx0.ravel(), boundary.xx1.ravel()])
+    assert_allclose(boundary.response.ravel(), pipe.predict_proba(grid)[:, 1])
+    assert_allclose(curves.train_line_.get_ydata(), ns["clf"].loss_curve_)
+    for name in ["loss_curves.png", "decision_boundary.png"]:
+        assert (ns["out"] / name).read_bytes().startswith(b"\x89PNG")
+    import matplotlib.pyplot as plt
+    plt.close("all")

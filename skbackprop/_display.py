@@ -1,0 +1,107 @@
+"""Plots in sklearn's Display convention (matplotlib is an optional extra)."""
+
+import numpy as np
+from sklearn.utils._optional_dependencies import check_matplotlib_support
+from sklearn.utils.validation import check_is_fitted
+
+
+class LossCurveDisplay:
+    """Training (and validation) loss per epoch, with the best epoch marked.
+
+    Build it with :meth:`from_estimator`; its attributes hold what was drawn.
+    Needs matplotlib (``pip install "skbackprop[plots]"``).
+
+    Parameters
+    ----------
+    train_loss : array-like of shape (n_epochs,)
+        The training loss of every epoch (``history_["train_loss"]``).
+    val_loss : array-like of shape (n_epochs,), default=None
+        The validation loss of every epoch, if there was validation data.
+    best_epoch : int, default=None
+        The epoch whose weights the model kept (1-based), marked on the plot.
+    estimator_name : str, default=None
+        Used in the title.
+
+    Attributes
+    ----------
+    train_line_ : matplotlib Line2D
+    val_line_ : matplotlib Line2D or None
+    best_marker_ : matplotlib Line2D or None
+        A vertical line at the best epoch.
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skbackprop import BackpropRegressor, LossCurveDisplay
+    >>> from skbackprop.datasets import make_placement
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, y = make_placement(n_samples=200, random_state=0)
+    >>> reg = BackpropRegressor(hidden_layer_sizes=(8,), early_stopping=True,
+    ...                         learning_rate_init=0.01, max_iter=300,
+    ...                         random_state=0).fit(StandardScaler().fit_transform(X), y)
+    >>> display = LossCurveDisplay.from_estimator(reg)
+    >>> len(display.train_line_.get_ydata()) == reg.n_iter_
+    True
+    >>> display.val_line_ is not None, display.best_marker_.get_xdata()[0] == reg.best_epoch_
+    (True, True)
+    """
+
+    def __init__(self, *, train_loss, val_loss=None, best_epoch=None,
+                 estimator_name=None):
+        self.train_loss = train_loss
+        self.val_loss = val_loss
+        self.best_epoch = best_epoch
+        self.estimator_name = estimator_name
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """Draw the loss curves of a fitted BackpropRegressor or BackpropClassifier.
+
+        Parameters
+        ----------
+        estimator : fitted BackpropRegressor or BackpropClassifier
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure if None.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        history = estimator.history_
+        val_loss = history["val_loss"].to_numpy()
+        display = cls(
+            train_loss=history["train_loss"].to_numpy(),
+            val_loss=None if np.isnan(val_loss).all() else val_loss,
+            best_epoch=getattr(estimator, "best_epoch_", None) or None,
+            estimator_name=type(estimator).__name__,
+        )
+        return display.plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw the curves on ``ax`` (a new figure if None); returns self."""
+        check_matplotlib_support(f"{type(self).__name__}.plot")
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        epochs = np.arange(1, len(self.train_loss) + 1)
+        (self.train_line_,) = ax.plot(epochs, self.train_loss, label="training loss")
+        self.val_line_ = None
+        if self.val_loss is not None:
+            (self.val_line_,) = ax.plot(epochs, self.val_loss, label="validation loss")
+        self.best_marker_ = None
+        if self.best_epoch:
+            self.best_marker_ = ax.axvline(self.best_epoch, color="grey", linestyle=":",
+                                           label=f"best epoch ({self.best_epoch})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        if self.estimator_name:
+            ax.set_title(self.estimator_name)
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self

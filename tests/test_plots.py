@@ -1,0 +1,64 @@
+"""Plots (issue 6, item 2): drawn with the Agg backend, the drawn data checked."""
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from skbackprop import BackpropClassifier, BackpropRegressor, LossCurveDisplay
+from skbackprop.datasets import make_placement
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def png_bytes(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_loss_curves_with_validation_and_best_epoch():
+    X, y = make_placement(n_samples=200, task="classification", random_state=0)
+    clf = BackpropClassifier(hidden_layer_sizes=(6,), early_stopping=True, scoring="loss",
+                             n_iter_no_change=5, learning_rate_init=0.05, max_iter=200,
+                             random_state=0).fit((X - X.mean(0)) / X.std(0), y)
+    display = LossCurveDisplay.from_estimator(clf)
+    epochs = np.arange(1, clf.n_iter_ + 1)
+    assert_array_equal(display.train_line_.get_xdata(), epochs)
+    assert_allclose(display.train_line_.get_ydata(), clf.history_["train_loss"])
+    assert_allclose(display.train_line_.get_ydata(), clf.loss_curve_)
+    assert_allclose(display.val_line_.get_ydata(), clf.history_["val_loss"])
+    assert display.best_marker_.get_xdata()[0] == clf.best_epoch_ < clf.n_iter_
+    assert "best epoch" in [t.get_text() for t in display.ax_.get_legend().get_texts()][-1]
+    assert png_bytes(display.figure_).startswith(b"\x89PNG")
+
+
+def test_loss_curve_without_validation_on_given_axes():
+    X, y = make_placement(n_samples=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=7,
+                                random_state=0).fit(X, y)
+    fig, ax = plt.subplots()
+    display = LossCurveDisplay.from_estimator(reg, ax=ax)
+    assert display.ax_ is ax and display.figure_ is fig
+    assert display.val_line_ is None
+    assert len(ax.get_lines()) == 1 + (display.best_marker_ is not None)
+    assert_allclose(display.train_line_.get_ydata(), reg.loss_curve_)
+
+
+def test_loss_curve_needs_a_fitted_model():
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError):
+        LossCurveDisplay.from_estimator(BackpropRegressor())
