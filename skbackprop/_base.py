@@ -911,7 +911,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         partial_fit calls, like ``loss_curve_``."""
         if not hasattr(self, "_history"):
             raise AttributeError("history_ is set by fit or partial_fit.")
-        return pd.DataFrame(self._history, columns=HISTORY_COLUMNS)
+        return pd.DataFrame(self._history, columns=HISTORY_COLUMNS).astype({"epoch": int})
 
     # ------------------------------------------------------------------- L-BFGS
     def _fit_lbfgs(self, X, Y, y, sample_weight, layer_units, rng, validation):

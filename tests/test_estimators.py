@@ -434,3 +434,15 @@ def test_unfitted_predict_raises():
     reg.coefs_ = [np.zeros((2, 1))]  # assigned weights do not make it fitted
     with pytest.raises(NotFittedError):
         reg.predict([[1.0, 2.0]])
+
+
+@QUIET
+@pytest.mark.parametrize("dtype", ["category", "string", "object"])
+def test_pandas_text_and_categorical_targets(dtype):
+    X = np.random.RandomState(0).normal(size=(60, 2))
+    labels = pd.Series(np.where(X[:, 0] > 0, "placed", "not placed")).astype(dtype)
+    clf = BackpropClassifier(hidden_layer_sizes=(4,), solver="lbfgs",
+                             random_state=0).fit(X, labels)
+    assert clf.classes_.tolist() == ["not placed", "placed"]
+    assert clf.score(X, labels) > 0.9
+    assert set(clf.predict(X).tolist()) <= {"not placed", "placed"}

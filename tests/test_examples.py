@@ -18,7 +18,8 @@ def run_example(name, capsys):
 
 def test_every_example_is_tested():
     tested = {"tutorial_regression.py", "tutorial_classification.py",
-              "lab_sigmoid_network.py", "streaming_csv.py", "placement_plots.py"}
+              "lab_sigmoid_network.py", "streaming_csv.py", "placement_plots.py",
+              "pandas_pipeline.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -91,3 +92,17 @@ def test_placement_plots_draw_the_fitted_model(capsys):
         assert (ns["out"] / name).read_bytes().startswith(b"\x89PNG")
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_pandas_pipeline_encodes_what_the_network_refuses(capsys):
+    ns, out = run_example("pandas_pipeline.py", capsys)
+    assert "refused: X has columns that are not numbers: 'city' (category), 'stream'" in out
+    assert "OneHotEncoder" in out
+    model, network, frame = ns["model"], ns["network"], ns["frame"]
+    assert list(network.feature_names_in_) == list(ns["encode"].get_feature_names_out())
+    assert network.classes_.tolist() == ["not placed", "placed"]  # the categories
+    assert ns["scores"].mean() > 0.85
+    # the pipeline is exactly: encode the DataFrame, then the network
+    assert_array_equal(model.predict(frame), network.predict(model[0].transform(frame)))
+    assert model.predict(ns["new"]).tolist() == ["placed", "not placed"]
+    assert network.history_["epoch"].tolist() == list(range(1, network.n_iter_ + 1))
