@@ -23,6 +23,16 @@ def test_every_example_is_tested():
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
+def test_every_example_reads_top_to_bottom():
+    """A title docstring, then ``# %%`` cells (STYLE.md: examples are scripts)."""
+    for path in EXAMPLES.glob("*.py"):
+        text = path.read_text()
+        assert text.startswith('"""\n'), path.name
+        title = text.split("\n")[1:3]
+        assert title[0] and set(title[1]) == {"="}, path.name
+        assert text.count("\n# %%\n") >= 2, path.name
+
+
 def test_tutorial_regression(capsys):
     ns, out = run_example("tutorial_regression.py", capsys)
     rows = list(zip(ns["X"].tolist(), ns["y"].tolist()))
