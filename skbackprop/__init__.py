@@ -7,12 +7,13 @@ modules ``_activations``, ``_losses``, ``_network`` and ``_optimizers``.
 
 from ._classifier import BackpropClassifier
 from ._display import LossCurveDisplay
+from ._gradcheck import check_gradients
 from ._persistence import load, save
 from ._regressor import BackpropRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackpropClassifier", "BackpropRegressor", "LossCurveDisplay", "__version__", "load",
-    "save",
+    "BackpropClassifier", "BackpropRegressor", "LossCurveDisplay", "__version__",
+    "check_gradients", "load", "save",
 ]

@@ -23,7 +23,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
-from sklearn.base import BaseEstimator, _fit_context, is_classifier
+from sklearn.base import BaseEstimator, _fit_context, clone, is_classifier
 from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -373,6 +373,26 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
         )
         return self
+
+    def _training_problem(self, X, y, sample_weight=None):
+        """What training differentiates, for the teaching tools: ``(model, X, Y,
+        sample_weight)`` with the data validated and encoded as fit would, and
+        ``model`` holding the weights: ``self`` if fitted, else a clone given the
+        starting weights a fit would use (drawn, or with ``warm_start=True`` those
+        assigned to ``coefs_`` and ``intercepts_``); ``self`` is left untouched."""
+        fitted = self.__sklearn_is_fitted__()
+        model = self if fitted else clone(self)
+        given = not fitted and self.warm_start and hasattr(self, "coefs_")
+        if given:
+            model.coefs_, model.intercepts_ = self.coefs_, self.intercepts_
+        X, Y, _, sample_weight = model._fit_data(
+            X, y, sample_weight, first_pass=not fitted, incremental=fitted)
+        if not fitted:
+            model._dropout_rates = model._resolve_dropout(len(model._hidden_layer_sizes()))
+            layer_units = [X.shape[1], *model._hidden_layer_sizes(), Y.shape[1]]
+            model._initialize(layer_units, X.dtype, check_random_state(model.random_state),
+                              start_given=given)
+        return model, X, Y, sample_weight
 
     def _begin_epoch_task(self, X, y, sample_weight):
         """Open an epoch's callback subtask (sklearn.callback protocol); None when

@@ -1,0 +1,87 @@
+"""skbackprop.check_gradients (issue 7, item 1)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skbackprop import (
+    BackpropClassifier,
+    BackpropRegressor,
+    _activations,
+    check_gradients,
+)
+
+rng = np.random.RandomState(0)
+X = rng.normal(size=(25, 3))
+Y_REG = np.column_stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]])
+
+CASES = {
+    "regression, tanh": (BackpropRegressor(hidden_layer_sizes=(4, 3), activation="tanh",
+                                           alpha=0.1), Y_REG),
+    "poisson, softplus": (BackpropRegressor(hidden_layer_sizes=(4,), loss="poisson",
+                                            activation="softplus"), np.exp(Y_REG)),
+    "lab seed, sigmoid output": (BackpropRegressor(hidden_layer_sizes=(3,),
+                                                   activation="logistic",
+                                                   out_activation="logistic"),
+                                 1 / (1 + np.exp(-Y_REG[:, 0]))),
+    "binary, gelu": (BackpropClassifier(hidden_layer_sizes=(5,), activation="gelu"),
+                     X[:, 0] > 0),
+    "multiclass, elu + logistic": (BackpropClassifier(hidden_layer_sizes=(4, 4),
+                                                      activation=["elu", "logistic"]),
+                                   np.digitize(X[:, 0], [-0.5, 0.5])),
+    "multilabel": (BackpropClassifier(hidden_layer_sizes=(4,), activation="tanh"),
+                   np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)),
+    "float32 estimator": (BackpropRegressor(hidden_layer_sizes=(4,), activation="tanh",
+                                            dtype="float32"), Y_REG[:, 0]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("fitted", [False, True])
+def test_backprop_agrees_with_finite_differences(case, fitted):
+    est, y = CASES[case]
+    est = est.set_params(random_state=0, max_iter=20)
+    sw = np.linspace(0.5, 2, len(X))
+    if fitted:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y, sample_weight=sw)
+    report = check_gradients(est, X, y, sample_weight=sw)
+    n_layers = len(est.get_params()["hidden_layer_sizes"]) + 1
+    assert list(report["layer"]) == [layer for layer in range(1, n_layers + 1)
+                                     for _ in "Wb"]
+    assert list(report["parameter"]) == ["W", "b"] * n_layers
+    assert (report["relative_error"] < 1e-6).all(), report
+    assert (report["max_abs_error"] < 1e-6).all(), report
+    assert fitted or not hasattr(est, "coefs_")  # an unfitted estimator stays unfitted
+
+
+def test_a_wrong_derivative_is_caught(monkeypatch):
+    """The check can fail: with tanh's derivative off by a factor, the layers below
+    the tanh units disagree with finite differences; the last layer does not."""
+    wrong = _activations.Activation(_activations.tanh,
+                                    lambda A, delta, Z=None: delta.__imul__(2 * (1 - A**2)))
+    monkeypatch.setitem(_activations.ACTIVATIONS, "tanh", wrong)
+    est = BackpropRegressor(hidden_layer_sizes=(4,), activation="tanh", random_state=0)
+    report = check_gradients(est, X, Y_REG)
+    first, last = report[report["layer"] == 1], report[report["layer"] == 2]
+    assert (first["relative_error"] > 0.1).all()
+    assert (last["relative_error"] < 1e-6).all()
+
+
+def test_given_start_weights_are_the_ones_checked():
+    """warm_start with assigned weights (the tutorial's start, every weight 0.1): the
+    check runs on those weights, and leaves the estimator as it was."""
+    est = BackpropRegressor(hidden_layer_sizes=(2,), activation="identity",
+                            warm_start=True)
+    est.coefs_ = [np.full((2, 2), 0.1), np.full((2, 1), 0.1)]
+    est.intercepts_ = [np.zeros(2), np.zeros(1)]
+    x, y = np.array([[8.0, 8.0]]), np.array([4.0])
+    model = est._training_problem(x, y)[0]
+    assert model is not est
+    assert all((W == 0.1).all() for W in model.coefs_)
+    report = check_gradients(est, x, y, eps=1e-4)
+    assert (report["relative_error"] < 1e-8).all()
+    assert not hasattr(est, "n_iter_") and (est.coefs_[0] == 0.1).all()
