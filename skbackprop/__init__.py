@@ -10,10 +10,11 @@ from ._display import LossCurveDisplay
 from ._gradcheck import check_gradients
 from ._persistence import load, save
 from ._regressor import BackpropRegressor
+from ._trace import BackpropTrace, backprop_trace
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackpropClassifier", "BackpropRegressor", "LossCurveDisplay", "__version__",
-    "check_gradients", "load", "save",
+    "BackpropClassifier", "BackpropRegressor", "BackpropTrace", "LossCurveDisplay",
+    "__version__", "backprop_trace", "check_gradients", "load", "save",
 ]

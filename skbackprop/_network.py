@@ -97,14 +97,16 @@ def _rows(buffers, layer, n):
     return None if buffers is None or buffers[layer] is None else buffers[layer][:n]
 
 
-def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=None):
+def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=None,
+            keep_all=False):
     """Run the forward pass.
 
     Returns ``(outputs, net_inputs)``: ``outputs[0]`` is ``X`` and ``outputs[l]`` is
     ``A_l``; ``net_inputs[l - 1]`` is ``Z_l`` where it must be kept (the output layer,
-    for the losses computed from logits, and activations whose derivative needs it),
-    else None. With ``keep=False`` only the output layer's are kept
-    (``outputs == [A_L]``, ``net_inputs == [Z_L]``): all prediction needs.
+    for the losses computed from logits, and activations whose derivative needs it;
+    every layer with ``keep_all``, for the backprop trace), else None. With
+    ``keep=False`` only the output layer's are kept (``outputs == [A_L]``,
+    ``net_inputs == [Z_L]``): all prediction needs.
     ``masks[l]``, where not None, is layer l's dropout mask on its input.
     """
     ws = workspace
@@ -116,7 +118,7 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=
         Z = _matmul(A_in, W, out=_rows(ws and ws.net_inputs, layer, n))
         Z += b
         f = ACTIVATIONS[name]
-        if keeps_net_input(name, layer == last):
+        if keep_all or keeps_net_input(name, layer == last):
             Z_kept = Z
             A_out = _rows(ws and ws.outputs, layer, n)
             A = f.forward(Z.copy() if A_out is None else _copy_into(A_out, Z))
@@ -153,20 +155,27 @@ def _layer_input(A, masks, layer):
 
 
 def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1.0,
-             masks=None, workspace=None):
+             masks=None, workspace=None, record=None):
     """Run the backward pass from the output layer's ``delta = dL/dZ_L``.
 
     ``outputs`` and ``net_inputs`` are what ``forward`` kept. Returns
     ``(coef_grads, intercept_grads)``,
     the gradients of the loss (including the L2 term) with respect to every ``W_l``
-    and ``b_l``.
+    and ``b_l``. A ``record`` dict receives copies of every layer's ``delta``
+    (``record["deltas"][l - 1]`` is dL/dZ_l) and of the error arriving at each hidden
+    layer's output before its local derivative (``record["upstream"][l - 1]`` is
+    dL/dA_l = delta_{l+1} W_{l+1}^T), for the backprop trace.
     """
     ws = workspace
     n = delta.shape[0]
     n_layers = len(coefs)
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
+    if record is not None:
+        record["deltas"], record["upstream"] = [None] * n_layers, [None] * n_layers
     for layer in reversed(range(n_layers)):
+        if record is not None:
+            record["deltas"][layer] = delta.copy()
         A_in = outputs[layer] if masks is None else _layer_input(outputs[layer], masks, layer)
         coef_grads[layer] = _matmul(A_in.T, delta, out=ws and ws.coef_grads[layer])
         if alpha:
@@ -178,6 +187,8 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
             delta = _matmul(delta, coefs[layer].T, out=_rows(ws and ws.deltas, layer - 1, n))
             if masks is not None and masks[layer] is not None:
                 delta *= masks[layer]
+            if record is not None:
+                record["upstream"][layer - 1] = delta.copy()
             ACTIVATIONS[activations[layer - 1]].derivative(
                 outputs[layer], delta, net_inputs[layer - 1]
             )
@@ -186,17 +197,21 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
 
 def loss_and_gradients(
     X, Y, sample_weight, coefs, intercepts, activations, loss, alpha, masks=None,
-    workspace=None,
+    workspace=None, record=None,
 ):
     """One forward and one backward pass over a batch.
 
     Returns ``(L, coef_grads, intercept_grads)`` where ``L`` is the (weighted) mean
     loss plus the L2 term, and the gradients are exactly ``dL/dW_l`` and ``dL/db_l``
     (of the network thinned by the dropout ``masks``, if any). With a ``workspace``
-    the gradients are its arrays, overwritten by the next call.
+    the gradients are its arrays, overwritten by the next call. A ``record`` dict
+    receives every intermediate value: ``outputs`` and ``net_inputs`` of every layer
+    (from ``forward``), ``deltas`` and ``upstream`` (from ``backward``).
     """
     outputs, net_inputs = forward(X, coefs, intercepts, activations, masks=masks,
-                                  workspace=workspace)
+                                  workspace=workspace, keep_all=record is not None)
+    if record is not None:
+        record["outputs"], record["net_inputs"] = outputs, net_inputs
     A, Z_out = outputs[-1], net_inputs[-1]
     sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     value = loss_value(loss, Y, Z_out, A, sample_weight)
@@ -208,7 +223,8 @@ def loss_and_gradients(
     else:
         delta *= (sample_weight / sw_sum)[:, np.newaxis]
     coef_grads, intercept_grads = backward(
-        outputs, net_inputs, delta, coefs, activations, alpha, sw_sum, masks, workspace
+        outputs, net_inputs, delta, coefs, activations, alpha, sw_sum, masks, workspace,
+        record,
     )
     return value, coef_grads, intercept_grads
 
