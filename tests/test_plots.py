@@ -62,3 +62,43 @@ def test_loss_curve_needs_a_fitted_model():
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):
         LossCurveDisplay.from_estimator(BackpropRegressor())
+
+
+def test_network_picture_draws_every_weight():
+    from skbackprop import NetworkDisplay
+    X, y = make_placement(n_samples=30, task="classification", random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=50,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    display = NetworkDisplay.from_estimator(clf)
+    weights = np.concatenate([W.ravel() for W in clf.coefs_])
+    assert len(display.edges_) == weights.size == 2 * 3 + 3 * 1
+    assert_allclose(display.weights_, weights)
+    widths = np.array([edge.get_linewidth() for edge in display.edges_])
+    assert widths[np.argmax(np.abs(weights))] == widths.max() == 5.0
+    assert np.all(np.diff(widths[np.argsort(np.abs(weights))]) >= 0)  # wider = larger
+    colours = [edge.get_color() for edge in display.edges_]
+    assert all((c == "tab:blue") == (w >= 0) for c, w in zip(colours, weights))
+    # each edge joins the units of its weight: W[0][i, j] from input i to hidden j
+    x0, x1 = display.edges_[1].get_xdata(), display.edges_[1].get_ydata()
+    assert list(x0) == [0.0, 1.0]
+    assert (x1[0], x1[1]) == (display.positions_[0][0][1], display.positions_[1][1][1])
+    texts = [t.get_text() for t in display.ax_.texts]
+    assert {"x1", "x2", "h1", "h2", "h3", "o1"} <= set(texts)
+    assert display.labels_ == []
+    assert png_bytes(display.figure_).startswith(b"\x89PNG")
+
+
+def test_network_picture_with_gradients_shows_the_trace():
+    from skbackprop import NetworkDisplay, backprop_trace
+    X, y = make_placement(n_samples=5, random_state=0)
+    reg = BackpropRegressor(hidden_layer_sizes=(2,), activation="identity",
+                            weight_init=0.1)  # unfitted: the starting weights
+    display = NetworkDisplay.from_estimator(reg, X, y)
+    trace = backprop_trace(reg, X, y)
+    gradients = trace.params[trace.params["kind"] == "weight"]["gradient"]
+    assert [t.get_text() for t in display.labels_] == [f"{g:.3g}" for g in gradients]
+    assert_allclose(display.weights_, 0.1)
