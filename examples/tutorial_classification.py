@@ -44,6 +44,13 @@ def tutorial_network(max_iter):
 
 
 # %%
+# The very first update (row 1), traced: sigmoid units, cross-entropy loss
+from skbackprop import backprop_trace
+
+first = backprop_trace(tutorial_network(max_iter=1), X[:1], y[:1], classes=[0, 1])
+print(first)
+
+# %%
 # On the raw table, as the tutorial does
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)

@@ -39,6 +39,13 @@ reg = BackpropRegressor(
 )
 
 # %%
+# Before training: the very first update (row 1) traced, as the tutorial derives it
+from skbackprop import backprop_trace
+
+first = backprop_trace(reg, X[:1], y[:1])
+print(first)
+
+# %%
 # Train, then print the loss per epoch in both conventions
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)  # 5 epochs do not converge

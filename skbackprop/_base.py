@@ -29,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -374,19 +375,25 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         )
         return self
 
-    def _training_problem(self, X, y, sample_weight=None):
+    def _training_problem(self, X, y, sample_weight=None, classes=None):
         """What training differentiates, for the teaching tools: ``(model, X, Y,
         sample_weight)`` with the data validated and encoded as fit would, and
         ``model`` holding the weights: ``self`` if fitted, else a clone given the
         starting weights a fit would use (drawn, or with ``warm_start=True`` those
-        assigned to ``coefs_`` and ``intercepts_``); ``self`` is left untouched."""
+        assigned to ``coefs_`` and ``intercepts_``); ``self`` is left untouched.
+        ``classes`` (classifiers) as in partial_fit: for rows that miss some."""
+        if classes is not None and not is_classifier(self):
+            raise ValueError("classes= is for classifiers; a regressor has no classes.")
         fitted = self.__sklearn_is_fitted__()
         model = self if fitted else clone(self)
         given = not fitted and self.warm_start and hasattr(self, "coefs_")
         if given:
             model.coefs_, model.intercepts_ = self.coefs_, self.intercepts_
+        if not fitted and classes is not None:
+            _check_partial_fit_first_call(model, classes)
         X, Y, _, sample_weight = model._fit_data(
-            X, y, sample_weight, first_pass=not fitted, incremental=fitted)
+            X, y, sample_weight, first_pass=not fitted,
+            incremental=fitted or classes is not None)
         if not fitted:
             model._dropout_rates = model._resolve_dropout(len(model._hidden_layer_sizes()))
             layer_units = [X.shape[1], *model._hidden_layer_sizes(), Y.shape[1]]

@@ -6,7 +6,7 @@ import pandas as pd
 from ._network import loss_and_gradients
 
 
-def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6):
+def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None):
     """Compare an estimator's backprop gradients with central finite differences.
 
     For every parameter array (the weights ``W_l`` and biases ``b_l`` of each layer)
@@ -26,6 +26,9 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6):
     sample_weight : array-like of shape (n_samples,), default=None
     eps : float, default=1e-6
         The finite-difference step.
+    classes : array-like, default=None
+        For an unfitted classifier checked on rows that miss some classes: all the
+        classes, as in ``partial_fit``.
 
     Returns
     -------
@@ -50,7 +53,8 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6):
     >>> bool((report["relative_error"] < 1e-6).all())
     True
     """
-    model, X, Y, sample_weight = estimator._training_problem(X, y, sample_weight)
+    model, X, Y, sample_weight = estimator._training_problem(X, y, sample_weight,
+                                                             classes)
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     if sample_weight is not None:
         sample_weight = sample_weight.astype(np.float64)

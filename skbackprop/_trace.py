@@ -48,7 +48,8 @@ def _unit_names(layer_units):
     return names
 
 
-def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None):
+def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
+                   classes=None):
     """Trace one forward and backward pass of an estimator over a few rows.
 
     Uses the estimator's own forward pass, loss and backward pass (a fitted
@@ -69,6 +70,9 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None):
         The update shown is plain gradient descent, ``w - learning_rate * dL/dw``:
         what ``solver="sgd"`` with ``momentum=0`` does with this batch.
     sample_weight : array-like of shape (n_samples,), default=None
+    classes : array-like, default=None
+        For an unfitted classifier traced on rows that miss some classes (a single
+        row, say): all the classes, as in ``partial_fit``.
 
     Returns
     -------
@@ -91,7 +95,8 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None):
     dL/dw(h1->o1) = sum over samples of delta(o1) x out(h1) = -3.68 x 1.6 + 1e-05 (L2)
     = -5.88799;  w(h1->o1) <- 0.1 - 0.002 x -5.88799 = 0.111776
     """
-    model, X, Y, sample_weight = estimator._training_problem(X, y, sample_weight)
+    model, X, Y, sample_weight = estimator._training_problem(X, y, sample_weight,
+                                                             classes)
     activations = model._layer_activations()
     loss = model._loss_name()
     record = {}

@@ -45,6 +45,14 @@ def test_tutorial_regression(capsys):
     assert_allclose(reg.intercepts_[1], b2, rtol=1e-12)
     assert f"epoch 5: loss {losses[-1]:.6f}" in out
     assert losses[-1] < losses[0] / 10  # it learns
+    # the traced first update is the reference's first row
+    V1, c1, V2, c2 = [[0.1, 0.1], [0.1, 0.1]], [0.0, 0.0], [0.1, 0.1], [0.0]
+    per_row_sgd_epoch(rows[:1], V1, c1, V2, c2, eta=0.002)
+    updated = ns["first"].params.set_index("name")["updated"]
+    assert updated["w(x1->h1)"] == pytest.approx(V1[0][0], rel=1e-12)
+    assert updated["w(h2->o1)"] == pytest.approx(V2[1], rel=1e-12)
+    assert updated["b(o1)"] == pytest.approx(c2[0], rel=1e-12)
+    assert "dL/dw(h1->o1) = sum over samples of delta(o1) x out(h1)" in out
 
 
 def test_tutorial_classification(capsys):
@@ -55,6 +63,11 @@ def test_tutorial_classification(capsys):
               for _ in range(1000)]
     raw = ns["raw"]
     assert_allclose(raw.loss_curve_, losses, rtol=1e-9)
+    V1, c1, V2, c2 = [[0.1, 0.1], [0.1, 0.1]], [0.0, 0.0], [0.1, 0.1], [0.0]
+    per_row_sgd_epoch(rows[:1], V1, c1, V2, c2, eta=0.1, sigmoid_units=True)
+    updated = ns["first"].params.set_index("name")["updated"]
+    assert updated["w(x2->h1)"] == pytest.approx(V1[1][0], rel=1e-12)
+    assert updated["w(h1->o1)"] == pytest.approx(V2[0], rel=1e-12)
     assert_allclose(raw.coefs_[0], W1, rtol=1e-9)
     assert_array_equal(raw.predict(ns["X"]), [1, 1, 0, 1])  # one row wrong, as printed
     assert_array_equal(ns["scaled"].predict(ns["X_scaled"]), ns["y"])

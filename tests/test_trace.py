@@ -105,3 +105,13 @@ def test_trace_of_a_fitted_model_uses_its_weights():
     outputs = trace.units[trace.units["unit"] == "o1"]["output"].to_numpy()
     assert_allclose(outputs, est.predict_proba(X)[:, 1], rtol=1e-12)
     assert_allclose(as_matrix(trace, 1, est.coefs_[0].shape, "value"), est.coefs_[0])
+
+
+def test_classes_for_rows_that_miss_some():
+    clf = BackpropClassifier(hidden_layer_sizes=(2,), random_state=0)
+    with pytest.raises(ValueError, match="only one class"):
+        backprop_trace(clf, X[:1], [1])
+    trace = backprop_trace(clf, X[:1], [1], classes=[0, 1, 2])
+    assert set(trace.units["unit"]) >= {"o1", "o2", "o3"}  # three classes: softmax
+    with pytest.raises(ValueError, match="classes= is for classifiers"):
+        backprop_trace(BackpropRegressor(), X[:1], [1.0], classes=[0, 1])
