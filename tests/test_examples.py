@@ -19,7 +19,7 @@ def run_example(name, capsys):
 def test_every_example_is_tested():
     tested = {"tutorial_regression.py", "tutorial_classification.py",
               "lab_sigmoid_network.py", "streaming_csv.py", "placement_plots.py",
-              "pandas_pipeline.py"}
+              "pandas_pipeline.py", "lab_one_step.py", "compare_with_sklearn.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -129,3 +129,30 @@ def test_pandas_pipeline_encodes_what_the_network_refuses(capsys):
     assert_array_equal(model.predict(frame), network.predict(model[0].transform(frame)))
     assert model.predict(ns["new"]).tolist() == ["placed", "not placed"]
     assert network.history_["epoch"].tolist() == list(range(1, network.n_iter_ + 1))
+
+
+def test_lab_one_step_equals_the_labs_formulas(capsys):
+    """Every weight after one step equals the lab's own update formulas, and an
+    actual step of the estimator (full batch, plain SGD at 0.3) lands there too."""
+    ns, out = run_example("lab_one_step.py", capsys)
+    table = ns["table"]
+    assert len(table) == 2 * 3 + 3 + 3 * 1 + 1
+    assert_allclose(table["ours after one step"], table["lab's formulas"], rtol=1e-12)
+    assert (table["ours after one step"] != table["before"]).all()  # every one moved
+    reg = ns["reg"].set_params(solver="sgd", momentum=0.0, batch_size=3, shuffle=False,
+                               learning_rate_init=0.3)
+    reg.partial_fit(ns["X"], ns["y"])
+    stepped = np.concatenate([reg.coefs_[0].ravel(), reg.intercepts_[0],
+                              reg.coefs_[1].ravel(), reg.intercepts_[1]])
+    assert_allclose(stepped, table["lab's formulas"], rtol=1e-12)
+    assert "dL/dw(h1->o1) = sum over samples of delta(o1) x out(h1)" in out
+
+
+def test_compare_with_sklearn_agrees_to_rounding(capsys):
+    ns, out = run_example("compare_with_sklearn.py", capsys)
+    assert_allclose(ns["ours_reg"].loss_curve_, ns["sk_reg"].loss_curve_, rtol=1e-10)
+    assert_allclose(ns["ours_clf"].loss_curve_, ns["sk_clf"].loss_curve_, rtol=1e-10)
+    X = ns["X"]
+    assert_allclose(ns["ours_clf"].predict_proba(X), ns["sk_clf"].predict_proba(X),
+                    atol=1e-12)
+    assert "same decisions on every row: True" in out
