@@ -40,7 +40,14 @@ from . import _rowwise
 from ._activations import HIDDEN_ACTIVATIONS
 from ._init import INITIALIZERS, initialize
 from ._losses import loss_value
-from ._network import forward, loss_and_gradients, make_workspace, pack, unpack
+from ._network import (
+    forward,
+    loss_and_gradients,
+    make_workspace,
+    network_units,
+    pack,
+    unpack,
+)
 from ._optimizers import (
     adam_init,
     adam_step,
@@ -731,7 +738,6 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _trains_row_by_row(self, X, workspace):
         """Per-row SGD of a small float64 network goes to ``_rowwise`` (Python
         floats: the same numbers, without NumPy's per-call overhead)."""
-        layer_units = [W.shape[0] for W in self.coefs_] + [self.n_outputs_]
         return (
             workspace.batch_size == 1
             and self.solver == "sgd"
@@ -739,16 +745,16 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             and not any(self._dropout_rates)
             and X.dtype == np.float64
             and not issparse(X)
-            and _rowwise.supports(layer_units, self._layer_activations(),
+            and _rowwise.supports(network_units(self.coefs_), self._layer_activations(),
                                   self._loss_name())
         )
 
     def _network_lists(self, workspace):
         """[W, b, VW, Vb]: the weights and their SGD velocities as lists, for
         ``_rowwise``; they stay the fit's working copy, written back every epoch."""
-        layer_units = [W.shape[0] for W in self.coefs_] + [self.n_outputs_]
-        return [*_rowwise.to_lists(workspace.params, layer_units),
-                *_rowwise.to_lists(self._optimizer_state["velocities"][0], layer_units)]
+        units = network_units(self.coefs_)
+        return [*_rowwise.to_lists(workspace.params, units),
+                *_rowwise.to_lists(self._optimizer_state["velocities"][0], units)]
 
     def _row_updates(self, order, workspace):
         """``_rowwise.sgd_rows`` on the network's lists (``workspace.rows``), written

@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
+from ._network import network_units
+
 
 class LossCurveDisplay:
     """Training (and validation) loss per epoch, with the best epoch marked.
@@ -191,7 +193,7 @@ class NetworkDisplay:
 
         if ax is None:
             _, ax = plt.subplots()
-        units = [self.coefs[0].shape[0]] + [b.shape[0] for b in self.intercepts]
+        units = network_units(self.coefs)
         self.positions_ = [np.column_stack([np.full(k, float(layer)),
                                             np.arange(k)[::-1] - (k - 1) / 2])
                            for layer, k in enumerate(units)]

@@ -60,15 +60,13 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
         sample_weight = sample_weight.astype(np.float64)
     coefs = [W.astype(np.float64) for W in model.coefs_]
     intercepts = [b.astype(np.float64) for b in model.intercepts_]
-    activations = model._layer_activations()
+    activations, loss = model._layer_activations(), model._loss_name()
 
-    def loss(coefs, intercepts):
+    def evaluate():  # the loss and its backprop gradients at the current entries
         return loss_and_gradients(X, Y, sample_weight, coefs, intercepts, activations,
-                                  model._loss_name(), model.alpha)[0]
+                                  loss, model.alpha)
 
-    _, coef_grads, intercept_grads = loss_and_gradients(
-        X, Y, sample_weight, coefs, intercepts, activations, model._loss_name(),
-        model.alpha)
+    _, coef_grads, intercept_grads = evaluate()
     rows = []
     for layer, (W, b, gW, gb) in enumerate(zip(coefs, intercepts, coef_grads,
                                               intercept_grads), start=1):
@@ -77,9 +75,9 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
             for index in np.ndindex(param.shape):
                 saved = param[index]
                 param[index] = saved + eps
-                above = loss(coefs, intercepts)
+                above = evaluate()[0]
                 param[index] = saved - eps
-                below = loss(coefs, intercepts)
+                below = evaluate()[0]
                 param[index] = saved
                 numeric[index] = (above - below) / (2 * eps)
             scale = np.linalg.norm(grad) + np.linalg.norm(numeric)

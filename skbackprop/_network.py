@@ -59,24 +59,29 @@ def keeps_net_input(name, is_output_layer):
     return ACTIVATIONS[name].needs_input or (is_output_layer and name != "identity")
 
 
+def network_units(coefs):
+    """Units per layer, inputs first, of the network with weights ``coefs``."""
+    return [W.shape[0] for W in coefs] + [coefs[-1].shape[1]]
+
+
 def make_workspace(coefs, intercepts, activations, batch_size):
     """A ``Workspace`` holding a copy of the network's parameters."""
-    layer_units = [W.shape[0] for W in coefs] + [coefs[-1].shape[1]]
+    units_per_layer = network_units(coefs)
     dtype = coefs[0].dtype
 
     def empty(*shape):
         return np.empty(shape, dtype=dtype)
 
-    units = layer_units[1:]
+    units = units_per_layer[1:]
     last = len(units) - 1
     params = pack(coefs, intercepts)
     grad, scratch = np.empty_like(params), np.empty_like(params)
-    coef_views, intercept_views = unpack(params, layer_units)
-    coef_grads, intercept_grads = unpack(grad, layer_units)
+    coef_views, intercept_views = unpack(params, units_per_layer)
+    coef_grads, intercept_grads = unpack(grad, units_per_layer)
     return Workspace(
         batch_size,
-        X=empty(batch_size, layer_units[0]),
-        Y=empty(batch_size, layer_units[-1]),
+        X=empty(batch_size, units_per_layer[0]),
+        Y=empty(batch_size, units_per_layer[-1]),
         net_inputs=[empty(batch_size, k) for k in units],
         outputs=[empty(batch_size, k) if keeps_net_input(name, layer == last) else None
                  for layer, (k, name) in enumerate(zip(units, activations))],
@@ -88,7 +93,7 @@ def make_workspace(coefs, intercepts, activations, batch_size):
         coef_grads=coef_grads,
         intercept_grads=intercept_grads,
         scratch=scratch,
-        coef_scratch=unpack(scratch, layer_units)[0],
+        coef_scratch=unpack(scratch, units_per_layer)[0],
     )
 
 

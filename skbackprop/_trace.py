@@ -10,10 +10,11 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 
 from ._activations import ACTIVATIONS
 from ._losses import get_loss
-from ._network import loss_and_gradients
+from ._network import loss_and_gradients, network_units
 
 
 class BackpropTrace(NamedTuple):
@@ -46,6 +47,11 @@ def _unit_names(layer_units):
         names.append([f"{prefix}{j + 1}" for j in range(layer_units[layer])])
     names.append([f"o{k + 1}" for k in range(layer_units[-1])])
     return names
+
+
+def _dense(A):
+    """The inputs may be a scipy sparse matrix; the tables want plain arrays."""
+    return A.toarray() if issparse(A) else A
 
 
 def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
@@ -105,8 +111,7 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
         model.alpha, record=record)
     learning_rate = float(model.learning_rate_init if learning_rate is None
                           else learning_rate)
-    layer_units = [X.shape[1]] + [b.shape[0] for b in model.intercepts_]
-    names = _unit_names(layer_units)
+    names = _unit_names(network_units(model.coefs_))
     n = X.shape[0]
     scale = (np.full(n, 1 / n) if sample_weight is None
              else sample_weight / sample_weight.sum())
@@ -117,8 +122,7 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
         record["upstream"][-1] = get_loss(loss).dL_dA(Y, A_out) * scale[:, np.newaxis]
     unit_rows = []
     for layer, layer_names in enumerate(names):
-        A = np.asarray(record["outputs"][layer].todense() if hasattr(
-            record["outputs"][layer], "todense") else record["outputs"][layer])
+        A = _dense(record["outputs"][layer])
         if layer:
             Z, name = record["net_inputs"][layer - 1], activations[layer - 1]
             local = (np.full_like(A, np.nan) if name == "softmax" else
@@ -137,8 +141,7 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     param_rows, factor_rows = [], []
     for layer in range(1, len(names)):
         W, b = model.coefs_[layer - 1], model.intercepts_[layer - 1]
-        delta, A_in = record["deltas"][layer - 1], record["outputs"][layer - 1]
-        A_in = np.asarray(A_in.todense() if hasattr(A_in, "todense") else A_in)
+        delta, A_in = record["deltas"][layer - 1], _dense(record["outputs"][layer - 1])
         entries = [(f"w({src}->{dst})", "weight", src, dst, W[i, j],
                     coef_grads[layer - 1][i, j], A_in[:, i], delta[:, j])
                    for i, src in enumerate(names[layer - 1])
