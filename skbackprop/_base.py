@@ -750,11 +750,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         )
 
     def _network_lists(self, workspace):
-        """[W, b, VW, Vb]: the weights and their SGD velocities as lists, for
-        ``_rowwise``; they stay the fit's working copy, written back every epoch."""
-        units = network_units(self.coefs_)
-        return [*_rowwise.to_lists(workspace.params, units),
-                *_rowwise.to_lists(self._optimizer_state["velocities"][0], units)]
+        """[theta, velocity]: the flat parameter vector and its SGD velocities as
+        lists, for ``_rowwise``; they stay the fit's working copy, written back to
+        the arrays every epoch."""
+        return [workspace.params.tolist(),
+                self._optimizer_state["velocities"][0].tolist()]
 
     def _row_updates(self, order, workspace):
         """``_rowwise.sgd_rows`` on the network's lists (``workspace.rows``), written
@@ -763,13 +763,13 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         X, Y, sample_weight, net = workspace.rows
         try:
             return _rowwise.sgd_rows(
-                (X, Y, sample_weight), order.tolist(), net, self._layer_activations(),
-                self._loss_name(), self._learning_rate, self.momentum,
-                self.nesterovs_momentum, self.alpha,
+                (X, Y, sample_weight), order.tolist(), net, network_units(self.coefs_),
+                self._layer_activations(), self._loss_name(), self._learning_rate,
+                self.momentum, self.nesterovs_momentum, self.alpha,
             )
         finally:
-            _rowwise.to_vector(*net[:2], out=workspace.params)
-            _rowwise.to_vector(*net[2:], out=self._optimizer_state["velocities"][0])
+            workspace.params[:] = net[0]
+            self._optimizer_state["velocities"][0][:] = net[1]
 
     def _batch(self, X, Y, order, start, stop, workspace):
         """Rows ``order[start:stop]`` of X and Y: views when the rows are visited in

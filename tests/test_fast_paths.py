@@ -170,7 +170,7 @@ def test_per_row_path_equals_the_array_path(case, weighted, monkeypatch):
     settings = dict(hidden_layer_sizes=(4, 3), solver="sgd", batch_size=1,
                     learning_rate_init=0.02, max_iter=8, random_state=0, **params)
     fast = est(**settings).fit(X, y, sample_weight=sw)
-    monkeypatch.setattr(_rowwise, "MAX_UNITS", 0)  # every network is then too big
+    monkeypatch.setattr(_rowwise, "MAX_PARAMETERS", 0)  # every network is then too big
     reference = est(**settings).fit(X, y, sample_weight=sw)
     for got, expected in zip(fast.coefs_ + fast.intercepts_,
                              reference.coefs_ + reference.intercepts_):
@@ -190,7 +190,10 @@ def test_per_row_path_is_taken_only_where_it_applies():
     assert not reg._trains_row_by_row(X.astype(np.float32), ws)
     assert not reg.set_params(solver="adam")._trains_row_by_row(X, ws)
     assert not reg.set_params(solver="sgd", clip_norm=1.0)._trains_row_by_row(X, ws)
-    reg.set_params(clip_norm=None, hidden_layer_sizes=(_rowwise.MAX_UNITS + 1,)).fit(X, y)
+    # 2-h-1 has 4 h + 1 weights and biases: 397 written out, 401 too many
+    assert _rowwise.supports([2, 99, 1], ["relu", "identity"], "squared_error")
+    assert _rowwise.MAX_PARAMETERS == 400
+    reg.set_params(clip_norm=None, hidden_layer_sizes=(100,)).fit(X, y)
     ws = make_workspace(reg.coefs_, reg.intercepts_, reg._layer_activations(), 1)
     assert not reg._trains_row_by_row(X, ws)
     assert not _rowwise.supports([2, 3, 1], ["gelu", "identity"], "squared_error")
@@ -234,3 +237,51 @@ def test_softmax_without_the_row_shift_where_safe_equals_scipys(dtype, rtol, sca
     assert got.dtype == dtype
     assert_allclose(got, expected, rtol=rtol, atol=1e-300 if dtype == np.float64 else 1e-37)
     assert_allclose(got.sum(axis=1), 1, rtol=rtol)
+
+
+@QUIET
+def test_written_out_epoch_reads_as_the_tutorials_formulas():
+    """The generated code for the tutorial's 2-2-1 network is the tutorial's chain
+    rule, one line per unit and weight, and it is compiled once per network shape."""
+    source = _rowwise.epoch_source((2, 2, 1), ("identity", "identity"), "squared_error",
+                                   "plain", decay=False)
+    for line in [
+        "z1_0 = a0_0 * w1_0_0 + a0_1 * w1_1_0 + b1_0",
+        "z2_0 = a1_0 * w2_0_0 + a1_1 * w2_1_0 + b2_0",
+        "e0 = a2_0 - y_0",
+        "loss = 0.5 * (e0 * e0)",
+        "d2_0 = e0",
+        "d1_1 = d2_0 * w2_1_0",  # the output error sent back through w2_1_0
+        "g = a1_1 * d2_0",  # dl/dw2_1_0
+        "vw2_1_0 = g * step",
+        "w2_1_0 += vw2_1_0",
+        "b2_0 += vb2_0",
+    ]:
+        assert f"\n            {line}\n" in source
+    assert "decay" not in source.split("for r in order")[1]
+    # the parameters unpack from the flat vector in _network.pack order
+    reg = BackpropRegressor(hidden_layer_sizes=(2,)).fit(np.ones((3, 2)), np.ones(3))
+    names = _rowwise.parameter_names([2, 2, 1])
+    flat = np.concatenate([W.ravel() for W in reg.coefs_] + reg.intercepts_)
+    assert flat[names.index("w1_1_0")] == reg.coefs_[0][1, 0]
+    assert flat[names.index("b2_0")] == reg.intercepts_[1][0]
+    _rowwise.compiled_epoch.cache_clear()
+    for _ in range(2):
+        BackpropRegressor(hidden_layer_sizes=(2,), solver="sgd", batch_size=1,
+                          max_iter=2).fit(np.ones((3, 2)), np.ones(3))
+    assert _rowwise.compiled_epoch.cache_info().misses == 1
+
+
+def test_written_out_epoch_keeps_the_rows_done_when_interrupted():
+    """However the epoch ends, the lists hold the weights after the last row done."""
+    rng = np.random.RandomState(0)
+    X, Y = rng.normal(size=(5, 2)).tolist(), rng.normal(size=(5, 1)).tolist()
+    theta = rng.normal(size=9).tolist()
+    args = ([2, 2, 1], ["tanh", "identity"], "squared_error", 0.1, 0.9, True, 0.01)
+    done = [list(theta), [0.0] * 9]
+    losses = _rowwise.sgd_rows((X, Y, None), [4, 0], done, *args)
+    interrupted = [list(theta), [0.0] * 9]
+    with pytest.raises(IndexError):  # row 7 does not exist: the epoch ends there
+        _rowwise.sgd_rows((X, Y, None), [4, 0, 7, 1], interrupted, *args)
+    assert interrupted == done and len(losses) == 2
+    assert done[0] != theta
