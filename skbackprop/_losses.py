@@ -76,13 +76,18 @@ def log_loss(Y, Z, A):
     underflows from the logits, as logsumexp(z) - z_y: finite and exact either way.
     """
     a_y = np.einsum("ij,ij->i", Y, A)
-    tiny = np.finfo(A.dtype).tiny
+    tiny = _TINY.get(A.dtype.type) or np.finfo(A.dtype).tiny
+    if a_y.min() >= tiny:  # the common case, in one pass (False for NaN too)
+        return -np.log(a_y)
     loss = -np.log(np.maximum(a_y, tiny))
     underflow = a_y < tiny
     if underflow.any():
         Z_u = Z[underflow]
         loss[underflow] = logsumexp(Z_u)[:, 0] - np.einsum("ij,ij->i", Y[underflow], Z_u)
     return loss
+
+
+_TINY = {t: np.finfo(t).tiny for t in (np.float32, np.float64)}
 
 
 def log_loss_dA(Y, A):
