@@ -25,9 +25,11 @@ import subprocess
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 from sklearn.datasets import (
     load_breast_cancer,
     load_digits,
@@ -222,6 +224,125 @@ def matmul_floor(units, n_samples, batch_size, dtype, repeats=5):
     return statistics.median(times) * n_samples / n
 
 
+def bare_step(units, X, Y, output, params, alpha=1e-4, learning_rate=1e-3,
+              beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    """One Adam step of a ReLU network on the batch (X, Y), as nothing but the
+    sequence of NumPy calls it needs: every buffer preallocated, no structure, no
+    checks. ``output`` is the output activation with its loss ("identity": squared
+    error, "logistic": binary log loss, "softmax": log loss); ``params`` is the flat
+    parameter vector (every W_l, then every b_l), updated in place. Returns
+    ``run``, which does the step and returns the batch loss (L2 term included)."""
+    n, dtype, pairs = X.shape[0], X.dtype, list(itertools.pairwise(units))
+    n_w = sum(a * b for a, b in pairs)
+
+    def views(flat):
+        Ws, bs, start = [], [], 0
+        for a, b in pairs:
+            Ws.append(flat[start:start + a * b].reshape(a, b))
+            start += a * b
+        for _, b in pairs:
+            bs.append(flat[start:start + b])
+            start += b
+        return Ws, bs
+
+    grad, m, v, s = (np.zeros_like(params) for _ in range(4))
+    (W, b), (GW, Gb) = views(params), views(grad)
+    Z = [X] + [np.empty((n, k), dtype) for k in units[1:]]  # A_l, in place of Z_l
+    D = [None] + [np.empty((n, k), dtype) for k in units[1:]]
+    mask = [None] + [np.empty((n, k), bool) for k in units[1:]]
+    ones, row_sums = np.ones(n, dtype), np.empty(n, dtype)
+    A, L, state = Z[-1], len(pairs), {"loss": 0.0, "t": 0}
+
+    def loss_from_logits():  # binary log loss, before the sigmoid overwrites Z_L
+        state["loss"] = (np.logaddexp(0, A).sum() - np.vdot(Y, A)) / n
+
+    def loss_from_probabilities():
+        state["loss"] = -np.log(np.einsum("ij,ij->i", Y, A)).sum() / n
+
+    def loss_from_residuals():
+        state["loss"] = 0.5 * np.vdot(D[L], D[L]) / n
+
+    def l2_term():
+        state["loss"] += 0.5 * alpha * np.dot(params[:n_w], params[:n_w]) / n
+
+    def adam_update():
+        state["t"] += 1
+        t = state["t"]
+        step = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        np.multiply(step, m, out=s)
+        np.divide(s, grad, out=s)
+        np.subtract(params, s, out=params)
+
+    calls = []
+    for l in range(1, L + 1):  # forward
+        calls += [partial(np.matmul, Z[l - 1], W[l - 1], out=Z[l]),
+                  partial(np.add, Z[l], b[l - 1], out=Z[l])]
+        if l < L:
+            calls.append(partial(np.maximum, Z[l], 0, out=Z[l]))
+    if output == "softmax":
+        calls += [partial(np.exp, A, out=A),
+                  partial(np.matmul, A, np.ones(units[-1], dtype), out=row_sums),
+                  partial(np.divide, A, row_sums[:, np.newaxis], out=A),
+                  loss_from_probabilities]
+    elif output == "logistic":
+        calls += [loss_from_logits, partial(expit, A, out=A)]
+    calls.append(partial(np.subtract, A, Y, out=D[L]))  # output delta
+    if output == "identity":
+        calls.append(loss_from_residuals)
+    calls += [partial(np.divide, D[L], n, out=D[L]), l2_term]
+    for l in reversed(range(1, L + 1)):  # backward
+        calls += [partial(np.matmul, Z[l - 1].T, D[l], out=GW[l - 1]),
+                  partial(np.matmul, ones, D[l], out=Gb[l - 1])]
+        if l > 1:
+            calls += [partial(np.matmul, D[l], W[l - 1].T, out=D[l - 1]),
+                      partial(np.greater, Z[l - 1], 0, out=mask[l - 1]),
+                      partial(np.multiply, D[l - 1], mask[l - 1], out=D[l - 1])]
+    w, gw, sw = params[:n_w], grad[:n_w], s[:n_w]
+    calls += [partial(np.multiply, w, alpha / n, out=sw), partial(np.add, gw, sw, out=gw)]
+    calls += [  # Adam
+        partial(np.multiply, m, beta_1, out=m), partial(np.multiply, grad, 1 - beta_1, out=s),
+        partial(np.add, m, s, out=m), partial(np.multiply, v, beta_2, out=v),
+        partial(np.square, grad, out=grad), partial(np.multiply, grad, 1 - beta_2, out=grad),
+        partial(np.add, v, grad, out=v), partial(np.sqrt, v, out=grad),
+        partial(np.add, grad, epsilon, out=grad), adam_update,
+    ]
+
+    def run():
+        for call in calls:
+            call()
+        return state["loss"]
+
+    return run
+
+
+def numpy_floor(units, X, y, kind, batch_size, repeats=5, steps=10):
+    """Seconds per epoch of ``bare_step`` on batches of this workload: the least time
+    NumPy needs for its calls (matrix products and every elementwise pass), with no
+    program around them. sklearn's time over it bounds the speed-up within reach of
+    any NumPy implementation on this machine."""
+    n = min(batch_size, X.shape[0])
+    rng = np.random.RandomState(0)
+    X_b = np.ascontiguousarray(X[:n])
+    if kind == "regressor":
+        output, Y = "identity", y[:n, np.newaxis]
+    elif units[-1] == 1:
+        output, Y = "logistic", (y[:n] == np.unique(y)[1])[:, np.newaxis]
+    else:
+        output, Y = "softmax", np.unique(y, return_inverse=True)[1][:n, np.newaxis] == (
+            np.arange(units[-1]))
+    Y = Y.astype(X.dtype)
+    n_params = sum(a * b + b for a, b in itertools.pairwise(units))
+    params = (rng.standard_normal(n_params) * 0.05).astype(X.dtype)
+    run = bare_step(units, X_b, Y, output, params)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            run()
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times) * X.shape[0] / n
+
+
 def peak_memory_mb(name, library, quick, threads):
     """Peak memory one fit adds beyond the loaded data, in a child process (Linux:
     the high-water mark is reset after loading, read from /proc after the fit)."""
@@ -283,12 +404,15 @@ def run(quick=False, repeats=None, threads=1, memory=True):
             medians = {lib: statistics.median(t) for lib, t in times.items()}
             units = layer_units(X, kind, y, settings["hidden_layer_sizes"])
             # (the per-row workload trains on Python floats: no matrix products)
-            floor = (float("nan") if unit == "update" else
-                     matmul_floor(units, X.shape[0], settings["batch_size"], dtype))
+            floor = numpy_floor_ = float("nan")
+            if unit == "epoch":
+                floor = matmul_floor(units, X.shape[0], settings["batch_size"], dtype)
+                numpy_floor_ = numpy_floor(units, X, y, kind, settings["batch_size"])
             flops = 6 * X.shape[0] * n_weights(X, kind, y, settings["hidden_layer_sizes"])
             gflops = flops / (medians["skbackprop"] * per_unit) / 1e9
             rows.append(dict(
                 workload=name, unit=unit, seconds=medians, losses=losses, floor=floor,
+                numpy_floor=numpy_floor_,
                 gflops=gflops, peak=peaks[dtype], percent_of_peak=100 * gflops / peaks[dtype],
                 memory={lib: peak_memory_mb(name, lib, quick, threads) if memory
                         else float("nan") for lib in LIBRARIES},
@@ -311,14 +435,17 @@ def format_results(results):
         "'vs X' = X's time / ours (above 1: skbackprop faster). 'matmul floor': "
         "the time the workload's matrix products alone take per epoch at these "
         "shapes, and sklearn's time over it: the largest speed-up over sklearn any "
-        "implementation could reach here."),
+        "implementation could reach here. 'NumPy floor': the same for every NumPy call "
+        "of an Adam step (products and elementwise passes, buffers preallocated, no "
+        "program around them): the largest speed-up a NumPy implementation could "
+        "reach here."),
         "",
         "| workload | per | " + " | ".join(libs) + " | vs sklearn | "
         + ("vs torch | " if "torch" in libs else "")
-        + "matmul floor (sklearn / floor) | ours GFLOP/s (% of peak) | peak MB added (" + " / ".join(libs)
+        + "matmul floor (sklearn / floor) | NumPy floor (sklearn / floor) | ours GFLOP/s (% of peak) | peak MB added (" + " / ".join(libs)
         + ") | final train loss (" + " / ".join(libs) + ") |",
         "| --- | --- | " + " | ".join("---" for _ in libs) + " | --- | "
-        + ("--- | " if "torch" in libs else "") + "--- | --- | --- | --- |",
+        + ("--- | " if "torch" in libs else "") + "--- | --- | --- | --- | --- |",
     ]
     for r in results["rows"]:
         s = r["seconds"]
@@ -326,9 +453,10 @@ def format_results(results):
                  f"{s['sklearn'] / s['skbackprop']:.2f}x"]
         if "torch" in libs:
             cells.append(f"{s['torch'] / s['skbackprop']:.2f}x")
-        cells += ["n/a" if np.isnan(r["floor"]) else
-                  f"{fmt(r['floor'], r['unit'])} ({s['sklearn'] / r['floor']:.2f}x)",
-                  f"{r['gflops']:.1f} ({r['percent_of_peak']:.0f}%)",
+        cells += ["n/a" if np.isnan(r[floor]) else
+                  f"{fmt(r[floor], r['unit'])} ({s['sklearn'] / r[floor]:.2f}x)"
+                  for floor in ("floor", "numpy_floor")]
+        cells += [f"{r['gflops']:.1f} ({r['percent_of_peak']:.0f}%)",
                   " / ".join(f"{r['memory'][lib]:.0f}" for lib in libs),
                   " / ".join(f"{r['losses'][lib]:.4g}" for lib in libs)]
         lines.append("| " + " | ".join(cells) + " |")

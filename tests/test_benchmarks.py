@@ -1,5 +1,6 @@
 """The benchmark script runs and compares like with like (no timing is asserted)."""
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -53,8 +54,10 @@ def test_suite_quick_mode_compares_like_with_like():
         # the matrix products alone take less time than any whole fit
         if row["unit"] == "epoch":
             assert 0 < row["floor"] < row["seconds"]["skbackprop"]
+            assert row["floor"] < row["numpy_floor"]  # the products are part of it
     table = suite.format_results(results)
     assert "vs sklearn" in table and "GFLOP/s" in table and "matmul floor" in table
+    assert "NumPy floor" in table
 
 
 def test_matmul_floor_counts_the_products_of_backprop():
@@ -75,3 +78,39 @@ def test_suite_measures_peak_memory_in_a_child_process():
     if np.isnan(added):
         pytest.skip("needs Linux /proc")
     assert 0 <= added < 200
+
+
+@pytest.mark.parametrize("output, loss", [("identity", "squared_error"),
+                                          ("logistic", "binary_log_loss"),
+                                          ("softmax", "log_loss")])
+def test_numpy_floor_does_all_the_work_of_a_step(output, loss):
+    """The floor's bare sequence of NumPy calls is a whole Adam step: three steps of
+    it give our estimators' losses and parameters (to rounding), so the floor leaves
+    out no work, only the program around it."""
+    suite = pytest.importorskip("bench_suite")
+    from skbackprop._network import loss_and_gradients, make_workspace, unpack
+    from skbackprop._optimizers import adam_init, adam_step
+    rng = np.random.RandomState(0)
+    units = [6, 5, 4, 3 if output == "softmax" else 1]
+    X = rng.standard_normal((20, 6))
+    if output == "softmax":
+        Y = np.eye(3)[rng.randint(0, 3, 20)]
+    else:
+        Y = (rng.standard_normal((20, 1)) > 0).astype(float)
+    params = rng.standard_normal(sum(a * b + b for a, b in itertools.pairwise(units))) * 0.5
+    bare = params.copy()
+    run = suite.bare_step(units, X, Y, output, bare, alpha=0.1)
+    coefs, intercepts = unpack(params, units)
+    activations = ["relu", "relu", output]
+    ws = make_workspace(coefs, intercepts, activations, 20)
+    state = adam_init([ws.params])
+    for _ in range(3):
+        ours, _, _ = loss_and_gradients(X, Y, None, ws.coefs, ws.intercepts, activations,
+                                        loss, 0.1, None, ws)
+        adam_step([ws.params], [ws.grad], state, 1e-3, 0.9, 0.999, 1e-8, [ws.scratch])
+        assert run() == pytest.approx(ours, rel=1e-12)
+    np.testing.assert_allclose(bare, ws.params, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(bare, params)  # it trained
+    assert suite.numpy_floor(units, X, Y[:, 0] if output != "softmax" else Y.argmax(1),
+                             "regressor" if output == "identity" else "classifier",
+                             batch_size=10, repeats=1, steps=1) > 0
