@@ -180,7 +180,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             check_classification_targets(y)
         except ValueError as error:
             raise explained(error) from error
-        multilabel = type_of_target(y) == "multilabel-indicator"
+        multilabel = y.ndim == 2 and type_of_target(y) == "multilabel-indicator"
         if first_pass:
             if not incremental:  # partial_fit took its classes from `classes=`
                 self.classes_ = unique_labels(y)
@@ -198,9 +198,14 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
                 if multilabel
                 else ("multiclass" if len(self.classes_) > 2 else "binary")
             )
-        else:
+        if incremental or not first_pass:
             self._check_labels(unique_labels(y), incremental)
-        return label_binarize(y, classes=self.classes_)
+        if multilabel:
+            return label_binarize(y, classes=self.classes_)
+        # one indicator column per class (the second class's alone when binary), as
+        # label_binarize, in a single comparison
+        classes = self.classes_[1:] if self._y_type == "binary" else self.classes_
+        return (y[:, np.newaxis] == classes).astype(np.int64)
 
     def _check_labels(self, labels, incremental):
         if self.warm_start and not incremental:

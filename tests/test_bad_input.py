@@ -71,6 +71,9 @@ BAD_INPUTS = [
      ValueError, ("must be numbers", "BackpropClassifier")),
     ("unseen label in partial_fit", lambda: fitted_classifier().partial_fit(X, Y_CLASS + 5),
      ValueError, ("classes not in", "first partial_fit call with classes=")),
+    ("label outside classes= in the first partial_fit", lambda: BackpropClassifier(
+        ).partial_fit(X, np.arange(20) % 3, classes=[0, 1]),
+     ValueError, ("classes not in", "first partial_fit call with classes=")),
     ("wrong feature count at predict", lambda: fitted_regressor().predict(X[:, :2]),
      ValueError, ("has 2 features", "same columns")),
     ("wrong feature names at predict", lambda: fitted_regressor().predict(
