@@ -316,28 +316,32 @@ def bare_step(units, X, Y, output, params, alpha=1e-4, learning_rate=1e-3,
 
 
 def numpy_floor(units, X, y, kind, batch_size, repeats=5, steps=10):
-    """Seconds per epoch of ``bare_step`` on batches of this workload: the least time
-    NumPy needs for its calls (matrix products and every elementwise pass), with no
-    program around them. sklearn's time over it bounds the speed-up within reach of
-    any NumPy implementation on this machine."""
+    """Seconds per epoch of the bare NumPy calls of this workload's training: for
+    each batch the gather of its shuffled rows (``np.take`` into a buffer, as every
+    library shuffles) and ``bare_step``. No NumPy implementation trains faster on
+    this machine; sklearn's time over it bounds the speed-up within reach of any."""
     n = min(batch_size, X.shape[0])
     rng = np.random.RandomState(0)
-    X_b = np.ascontiguousarray(X[:n])
     if kind == "regressor":
-        output, Y = "identity", y[:n, np.newaxis]
+        output, Y_all = "identity", y[:, np.newaxis]
     elif units[-1] == 1:
-        output, Y = "logistic", (y[:n] == np.unique(y)[1])[:, np.newaxis]
+        output, Y_all = "logistic", (y == np.unique(y)[1])[:, np.newaxis]
     else:
-        output, Y = "softmax", np.unique(y, return_inverse=True)[1][:n, np.newaxis] == (
-            np.arange(units[-1]))
-    Y = Y.astype(X.dtype)
+        output = "softmax"
+        Y_all = np.unique(y, return_inverse=True)[1][:, np.newaxis] == np.arange(units[-1])
+    Y_all = Y_all.astype(X.dtype)
+    X_b, Y_b = np.empty((n, X.shape[1]), X.dtype), np.empty((n, units[-1]), X.dtype)
     n_params = sum(a * b + b for a, b in itertools.pairwise(units))
     params = (rng.standard_normal(n_params) * 0.05).astype(X.dtype)
-    run = bare_step(units, X_b, Y, output, params)
+    run = bare_step(units, X_b, Y_b, output, params)
     times = []
     for _ in range(repeats):
+        order = rng.permutation(X.shape[0])
         start = time.perf_counter()
-        for _ in range(steps):
+        for step in range(steps):
+            rows = order[(step * n) % (X.shape[0] - n + 1):][:n]
+            np.take(X, rows, axis=0, out=X_b, mode="clip")
+            np.take(Y_all, rows, axis=0, out=Y_b, mode="clip")
             run()
         times.append((time.perf_counter() - start) / steps)
     return statistics.median(times) * X.shape[0] / n
@@ -379,20 +383,23 @@ def run(quick=False, repeats=None, threads=1, memory=True):
     repeats = repeats or (2 if quick else 3)
     if torch is not None:
         torch.set_num_threads(threads)
-    rows = []
+    rows, peak_samples = [], {"float64": [], "float32": []}
     with threadpool_limits(limits=threads, user_api="blas"):
-        peaks = {dtype: gemm_peak(dtype) for dtype in ("float64", "float32")}
         for name, (kind, make, settings, epochs, unit, dtype) in workload_specs(
                 quick).items():
             X, y = make()
             X = X.astype(dtype)
             per_unit = X.shape[0] if unit == "update" else 1
+            units = layer_units(X, kind, y, settings["hidden_layer_sizes"])
             times = {lib: [] for lib in LIBRARIES}
-            losses = {}
+            floors = {"matmul": [], "numpy": []}
+            peaks, losses = [], {}
             for fit in LIBRARIES.values():  # untimed warm-up: one-time initialisation
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     fit(kind, X[:512], y[:512], settings, 1, dtype)
+            # the libraries, the floors and the GEMM peak in turn, so that all of them
+            # see the same machine (a shared machine's speed drifts within a run)
             for _ in range(repeats):
                 for lib, fit in LIBRARIES.items():
                     with warnings.catch_warnings():
@@ -401,22 +408,25 @@ def run(quick=False, repeats=None, threads=1, memory=True):
                         losses[lib] = fit(kind, X, y, settings, epochs, dtype)
                         elapsed = time.perf_counter() - start
                     times[lib].append(elapsed / epochs / per_unit)
+                if unit == "epoch":  # (the per-row workload has no matrix products)
+                    batch = settings["batch_size"]
+                    floors["matmul"].append(matmul_floor(units, X.shape[0], batch, dtype))
+                    floors["numpy"].append(numpy_floor(units, X, y, kind, batch, repeats=3))
+                peaks.append(gemm_peak(dtype, repeats=3))
             medians = {lib: statistics.median(t) for lib, t in times.items()}
-            units = layer_units(X, kind, y, settings["hidden_layer_sizes"])
-            # (the per-row workload trains on Python floats: no matrix products)
-            floor = numpy_floor_ = float("nan")
-            if unit == "epoch":
-                floor = matmul_floor(units, X.shape[0], settings["batch_size"], dtype)
-                numpy_floor_ = numpy_floor(units, X, y, kind, settings["batch_size"])
+            peak = statistics.median(peaks)
+            peak_samples[dtype] += peaks
             flops = 6 * X.shape[0] * n_weights(X, kind, y, settings["hidden_layer_sizes"])
             gflops = flops / (medians["skbackprop"] * per_unit) / 1e9
             rows.append(dict(
-                workload=name, unit=unit, seconds=medians, losses=losses, floor=floor,
-                numpy_floor=numpy_floor_,
-                gflops=gflops, peak=peaks[dtype], percent_of_peak=100 * gflops / peaks[dtype],
+                workload=name, unit=unit, seconds=medians, losses=losses,
+                floor=statistics.median(floors["matmul"] or [float("nan")]),
+                numpy_floor=statistics.median(floors["numpy"] or [float("nan")]),
+                gflops=gflops, peak=peak, percent_of_peak=100 * gflops / peak,
                 memory={lib: peak_memory_mb(name, lib, quick, threads) if memory
                         else float("nan") for lib in LIBRARIES},
             ))
+    peaks = {dtype: (min(p), max(p)) for dtype, p in peak_samples.items() if p}
     return dict(rows=rows, peaks=peaks, repeats=repeats, threads=threads,
                 libraries=list(LIBRARIES))
 
@@ -429,16 +439,19 @@ def format_results(results):
 
     lines = [
         (f"Median of {results['repeats']} interleaved runs, {results['threads']} BLAS "
-        f"thread(s). NumPy matrix-multiply peak this run: "
-        f"{results['peaks']['float64']:.0f} GFLOP/s float64, "
-        f"{results['peaks']['float32']:.0f} GFLOP/s float32. "
+        "thread(s). The NumPy matrix-multiply peak and the floors are measured "
+        "with each workload, in turn with its fits (this shared machine's speed "
+        "drifts within a run); the peak ranged over "
+        + ", ".join(f"{low:.0f}-{high:.0f} GFLOP/s {dtype}"
+                    for dtype, (low, high) in results["peaks"].items()) + ". "
         "'vs X' = X's time / ours (above 1: skbackprop faster). 'matmul floor': "
         "the time the workload's matrix products alone take per epoch at these "
         "shapes, and sklearn's time over it: the largest speed-up over sklearn any "
         "implementation could reach here. 'NumPy floor': the same for every NumPy call "
-        "of an Adam step (products and elementwise passes, buffers preallocated, no "
-        "program around them): the largest speed-up a NumPy implementation could "
-        "reach here."),
+        "of training (each batch's gather of shuffled rows, then an Adam step's "
+        "products and elementwise passes, buffers preallocated, no program around "
+        "them): the largest speed-up a NumPy implementation could reach here. '% of "
+        "peak': against the peak measured with that workload."),
         "",
         "| workload | per | " + " | ".join(libs) + " | vs sklearn | "
         + ("vs torch | " if "torch" in libs else "")

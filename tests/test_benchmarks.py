@@ -45,7 +45,7 @@ def test_suite_quick_mode_compares_like_with_like():
     suite = pytest.importorskip("bench_suite")
     results = suite.run(quick=True, repeats=1, memory=False)
     assert len(results["rows"]) == 6
-    assert results["peaks"]["float32"] > 0 and results["peaks"]["float64"] > 0
+    assert all(0 < low <= high for low, high in results["peaks"].values())
     for row in results["rows"]:
         assert row["seconds"]["skbackprop"] > 0 and row["seconds"]["sklearn"] > 0
         # same algorithm, same start: our loss equals sklearn's (in our convention)

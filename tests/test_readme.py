@@ -1,13 +1,15 @@
 """The README's Python snippets run and say what they claim."""
 
 import re
+import textwrap
 import warnings
 from pathlib import Path
 
 import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-SNIPPETS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+SNIPPETS = [textwrap.dedent(snippet) for snippet in re.findall(  # (some sit in lists)
+    r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)]
 
 
 def test_readme_has_snippets():
