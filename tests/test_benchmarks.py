@@ -114,3 +114,19 @@ def test_numpy_floor_does_all_the_work_of_a_step(output, loss):
     assert suite.numpy_floor(units, X, Y[:, 0] if output != "softmax" else Y.argmax(1),
                              "regressor" if output == "identity" else "classifier",
                              batch_size=10, repeats=1, steps=1) > 0
+
+
+def test_per_row_sizes_benchmark_times_both_paths_on_the_same_problem(capsys):
+    """Each size is fitted by the written-out path, the array path and sklearn; all
+    three reach the same loss, so the timings compare the same computation."""
+    bench_rows = pytest.importorskip("bench_rows")
+    from skbackprop import _rowwise
+    rows = bench_rows.main(["--quick", "--repeats", "1"])
+    assert [r["network"] for r in rows] == ["2-2-1", "4-8-1", "8-16-1"]
+    assert [r["parameters"] for r in rows] == [9, 49, 161]
+    for r in rows:
+        assert all(t > 0 for t in r["micros"].values())
+        assert r["losses"]["written out"] == pytest.approx(r["losses"]["arrays"], rel=1e-10)
+        assert r["losses"]["arrays"] == pytest.approx(r["losses"]["sklearn"], rel=1e-8)
+    assert _rowwise.MAX_PARAMETERS == 400  # restored after forcing each path
+    assert "| 2-2-1 | 9 |" in capsys.readouterr().out
