@@ -84,22 +84,95 @@ def supports(layer_units, activations, loss):
 
 
 def update_rule(momentum, nesterov):
+    """The key of ``UPDATES`` for these SGD settings."""
     return "plain" if momentum == 0 else "nesterov" if nesterov else "classical"
 
 
 def parameter_names(layer_units):
     """The parameters' names in ``_network.pack`` order (every W_l row by row, then
     every b_l), so that a flat parameter vector unpacks into them."""
-    weights = [f"w{l}_{i}_{j}" for l in range(1, len(layer_units))
+    weights = [w(l, i, j) for l in range(1, len(layer_units))
                for i in range(layer_units[l - 1]) for j in range(layer_units[l])]
     biases = [f"b{l}_{j}" for l in range(1, len(layer_units))
               for j in range(layer_units[l])]
     return weights + biases
 
 
+def w(l, i, j):
+    """The name of the weight from unit i of layer l-1 to unit j of layer l."""
+    return f"w{l}_{i}_{j}"
+
+
+def a(l, j):
+    return f"a{l}_{j}"
+
+
+def d(l, j):
+    return f"d{l}_{j}"
+
+
 def names(items):
     """Names as the target or value of an unpacking: ``a, b`` (``a,`` for one)."""
     return ", ".join(items) + ("," if len(items) == 1 else "")
+
+
+def forward_lines(units, activations):
+    """z = sum_i a_i w_ij + b_j,  a = f(z), unit by unit, layer by layer."""
+    lines = ["# forward: z = sum_i a_i w_ij + b_j,  a = f(z)"]
+    for l in range(1, len(units)):
+        f = ACTIVATIONS[activations[l - 1]][0]
+        for j in range(units[l]):
+            net = " + ".join(f"{a(l - 1, i)} * {w(l, i, j)}" for i in range(units[l - 1]))
+            lines += [f"z{l}_{j} = {net} + b{l}_{j}", f"{a(l, j)} = {f.format(z=f'z{l}_{j}')}"]
+    return lines
+
+
+def loss_lines(units, loss, decay, weighted):
+    """The row's loss from its errors e = a - y, plus alpha ||W||^2 / (2 s)."""
+    L, (term, factor, _) = len(units) - 1, LOSSES[loss]
+    lines = ["# the loss, before the update; e = a - y"]
+    lines += [f"e{k} = {a(L, k)} - y_{k}" for k in range(units[L])]
+    terms = " + ".join(term.format(e=f"e{k}", z=f"z{L}_{k}", y=f"y_{k}")
+                       for k in range(units[L]))
+    lines += [f"loss = {factor}({terms})" + (" * s / s" if weighted else "")]
+    if decay:
+        weights = [p for p in parameter_names(units) if p.startswith("w")]
+        lines += [f"loss += 0.5 * decay * ({' + '.join(f'{p} * {p}' for p in weights)})"]
+    return lines + ["losses.append((s, loss))"]
+
+
+def backward_lines(units, activations, loss):
+    """d = dl/dz: e at the output on the canonical link (else e f'(z)), then
+    f'(z_i) sum_j w_ij d_j layer by layer down, with the weights before the update."""
+    L, canonical = len(units) - 1, LOSSES[loss][2]
+    lines = ["# backward: d = dl/dz, output layer first, with the weights before the update"]
+    derivative = ACTIVATIONS[activations[-1]][1]
+    for k in range(units[L]):
+        delta = f"e{k}" if activations[-1] == canonical else derivative.format(
+            delta=f"e{k}", a=a(L, k))
+        lines += [f"{d(L, k)} = {delta}"]
+    for l in reversed(range(1, L)):
+        derivative = ACTIVATIONS[activations[l - 1]][1]
+        for i in range(units[l]):
+            error = " + ".join(f"{d(l + 1, j)} * {w(l + 1, i, j)}" for j in range(units[l + 1]))
+            lines += [f"{d(l, i)} = {derivative.format(delta=error, a=a(l, i))}"]
+    return lines
+
+
+def update_lines(units, rule, decay):
+    """Each parameter's SGD update from dl/dw_ij = a_i d_j + alpha w_ij / s and
+    dl/db_j = d_j."""
+    lines = ["# update: dl/dw_ij = a_i d_j + alpha w_ij / s,  dl/db_j = d_j"]
+    for l in range(1, len(units)):
+        for i in range(units[l - 1]):
+            for j in range(units[l]):
+                p = w(l, i, j)
+                lines += [f"g = {a(l - 1, i)} * {d(l, j)}" + (f" + decay * {p}" if decay else "")]
+                lines += [t.format(p=p, v="v" + p, g="g") for t in UPDATES[rule]]
+        for j in range(units[l]):
+            p = f"b{l}_{j}"
+            lines += [t.format(p=p, v="v" + p, g=d(l, j)) for t in UPDATES[rule]]
+    return lines
 
 
 def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
@@ -110,57 +183,17 @@ def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
     place (however the epoch ends); returns each row's (sample weight, loss before
     its update, L2 term included if ``decay``), stopping after the first loss that
     is not finite. Rows of weight 0 are skipped."""
-    units, n_layers = layer_units, len(layer_units) - 1
+    units = layer_units
     params = parameter_names(units)
     velocities = ["v" + p for p in params]
-    a = [[f"a{l}_{j}" for j in range(n)] for l, n in enumerate(units)]
-    d = [[f"d{l}_{j}" for j in range(n)] for l, n in enumerate(units)]
-    y, z = [f"y_{k}" for k in range(units[-1])], [f"z{n_layers}_{k}" for k in range(units[-1])]
-
-    def w(l, i, j):
-        return f"w{l}_{i}_{j}"
-
-    row = ["# forward: z = sum_i a_i w_ij + b_j,  a = f(z)"]
-    for l in range(1, n_layers + 1):
-        f = ACTIVATIONS[activations[l - 1]][0]
-        for j in range(units[l]):
-            net = " + ".join(f"{a[l - 1][i]} * {w(l, i, j)}" for i in range(units[l - 1]))
-            row += [f"z{l}_{j} = {net} + b{l}_{j}", f"{a[l][j]} = {f.format(z=f'z{l}_{j}')}"]
-    term, factor, canonical = LOSSES[loss]
-    row += ["# the loss, before the update; e = a - y"]
-    row += [f"e{k} = {a[-1][k]} - {y[k]}" for k in range(units[-1])]
-    terms = " + ".join(term.format(e=f"e{k}", z=z[k], y=y[k]) for k in range(units[-1]))
-    row += [f"loss = {factor}({terms})" + (" * s / s" if weighted else "")]
-    if decay:  # + alpha ||W||^2 / (2 s)
-        weights = [p for p in params if p.startswith("w")]
-        row += [f"loss += 0.5 * decay * ({' + '.join(f'{p} * {p}' for p in weights)})"]
-    row += ["losses.append((s, loss))"]
-    row += ["# backward: d = dl/dz, output layer first, with the weights before the update"]
-    derivative = ACTIVATIONS[activations[-1]][1]
-    for k in range(units[-1]):
-        delta = f"e{k}" if activations[-1] == canonical else derivative.format(
-            delta=f"e{k}", a=a[-1][k])
-        row += [f"{d[n_layers][k]} = {delta}"]
-    for l in reversed(range(1, n_layers)):
-        derivative = ACTIVATIONS[activations[l - 1]][1]
-        for i in range(units[l]):
-            error = " + ".join(f"{d[l + 1][j]} * {w(l + 1, i, j)}"
-                               for j in range(units[l + 1]))
-            row += [f"{d[l][i]} = {derivative.format(delta=error, a=a[l][i])}"]
-    row += ["# update: dl/dw_ij = a_i d_j + alpha w_ij / s,  dl/db_j = d_j"]
-    first, second = UPDATES[rule]
-    for l in range(1, n_layers + 1):
-        for i in range(units[l - 1]):
-            for j in range(units[l]):
-                p = w(l, i, j)
-                row += [f"g = {a[l - 1][i]} * {d[l][j]}" + (f" + decay * {p}" if decay else "")]
-                row += [t.format(p=p, v="v" + p, g="g") for t in (first, second)]
-        for j in range(units[l]):
-            p = f"b{l}_{j}"
-            row += [t.format(p=p, v="v" + p, g=d[l][j]) for t in (first, second)]
+    row = [f"{names([a(0, i) for i in range(units[0])])} = X[r]",
+           f"{names([f'y_{k}' for k in range(units[-1])])} = Y[r]"]
+    row += (forward_lines(units, activations) + loss_lines(units, loss, decay, weighted)
+            + backward_lines(units, activations, loss) + update_lines(units, rule, decay))
     row += ["if not isfinite(loss):", "    break"]
-
-    lines = [
+    if weighted:
+        row = ["s = S[r]", "if s <= 0:", "    continue", "decay = alpha / s"] + row
+    return "\n".join([
         "def epoch(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha):",
         f"    {names(params)} = theta",
         f"    {names(velocities)} = velocity",
@@ -169,15 +202,13 @@ def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
         "    losses = []",
         "    try:",
         "        for r in order:",
-    ]
-    if weighted:
-        lines += ["            s = S[r]", "            if s <= 0:", "                continue",
-                  "            decay = alpha / s"]
-    lines += [f"            {names(a[0])} = X[r]", f"            {names(y)} = Y[r]"]
-    lines += ["            " + line for line in row]
-    lines += ["    finally:", f"        theta[:] = {names(params)}",
-              f"        velocity[:] = {names(velocities)}", "    return losses", ""]
-    return "\n".join(lines)
+        *("            " + line for line in row),
+        "    finally:",
+        f"        theta[:] = {names(params)}",
+        f"        velocity[:] = {names(velocities)}",
+        "    return losses",
+        "",
+    ])
 
 
 @lru_cache(maxsize=64)
