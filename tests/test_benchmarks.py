@@ -51,10 +51,10 @@ def test_suite_quick_mode_compares_like_with_like():
         # same algorithm, same start: our loss equals sklearn's (in our convention)
         assert row["losses"]["skbackprop"] == pytest.approx(row["losses"]["sklearn"],
                                                             rel=1e-4)
-        # the matrix products alone take less time than any whole fit
+        # both floors are measured for every batch workload (their values are
+        # timings: compared in the report, never asserted here)
         if row["unit"] == "epoch":
-            assert 0 < row["floor"] < row["seconds"]["skbackprop"]
-            assert row["floor"] < row["numpy_floor"]  # the products are part of it
+            assert row["floor"] > 0 and row["numpy_floor"] > 0
     table = suite.format_results(results)
     assert "vs sklearn" in table and "GFLOP/s" in table and "matmul floor" in table
     assert "NumPy floor" in table
@@ -125,7 +125,7 @@ def test_per_row_sizes_benchmark_times_both_paths_on_the_same_problem(capsys):
     assert [r["network"] for r in rows] == ["2-2-1", "4-8-1", "8-16-1"]
     assert [r["parameters"] for r in rows] == [9, 49, 161]
     for r in rows:
-        assert all(t > 0 for t in r["micros"].values())
+        assert all(np.isfinite(t) for t in r["micros"].values())  # (no timing asserted)
         assert r["losses"]["written out"] == pytest.approx(r["losses"]["arrays"], rel=1e-10)
         assert r["losses"]["arrays"] == pytest.approx(r["losses"]["sklearn"], rel=1e-8)
     assert _rowwise.MAX_PARAMETERS == 400  # restored after forcing each path
