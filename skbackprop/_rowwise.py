@@ -3,7 +3,7 @@
 With one row per update (``batch_size=1``, the tutorials' algorithm) a step of a
 small network is a few dozen multiply-adds. NumPy's overhead of about a microsecond
 per array operation would be nearly all of its cost, and so would a generic loop over
-Python lists (about 8 µs per row for 2-2-1, against 1 µs written out). For networks of
+Python lists (about 8 µs per row for 2-2-1, against 2 µs written out). For networks of
 at most ``MAX_PARAMETERS`` weights and biases the estimators therefore do what the
 tutorials do on paper: write the forward pass, the backward pass and the SGD update
 out for the network at hand, one line per unit and per weight, as the source of one
@@ -33,8 +33,9 @@ from functools import lru_cache
 from itertools import pairwise
 
 # Written out, a row costs about 0.2 µs per parameter; the array path about 50 µs plus
-# 20 µs per layer, whatever the widths (measured: 2-2-1 3 µs against 70 µs; 16-16-1,
-# 289 parameters, 55 against 74; 16-16-16-1, 545 parameters, 114 against 94).
+# 20 µs per layer, whatever the widths (benchmarks/bench_rows.py: 2-2-1 2 µs against
+# 73; 16-16-1, 289 parameters, 53 against 77; 16-16-16-1, 561 parameters, 117
+# against 97).
 MAX_PARAMETERS = 400
 
 # name -> (a = f(z), delta * f'(z) written through the output a), as in _activations
