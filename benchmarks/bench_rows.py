@@ -15,7 +15,6 @@ as networks grow. All three reach the same final loss (same algorithm, same star
 """
 
 import argparse
-import itertools
 import statistics
 import time
 import warnings
@@ -25,13 +24,10 @@ from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
 
 from skbackprop import BackpropRegressor, _rowwise
+from skbackprop._network import n_parameters
 
 NETWORKS = [(2, (2,)), (4, (8,)), (8, (16,)), (16, (16,)), (16, (16, 16)),
             (16, (16, 16, 16))]  # inputs, hidden layers; one output
-
-
-def n_parameters(n_in, hidden):
-    return sum((a + 1) * b for a, b in itertools.pairwise((n_in, *hidden, 1)))
 
 
 def fit(cls, X, y, settings, epochs, max_parameters=None):
@@ -83,7 +79,7 @@ def run(quick=False, repeats=None):
                     times[label].append(seconds)
             medians = {label: statistics.median(t) for label, t in times.items()}
             rows.append(dict(network="-".join(map(str, (n_in, *hidden, 1))),
-                             parameters=n_parameters(n_in, hidden), micros=medians,
+                             parameters=n_parameters((n_in, *hidden, 1)), micros=medians,
                              losses=losses))
     return rows
 

@@ -41,6 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._network import n_parameters
 
 try:
     import torch
@@ -193,7 +194,7 @@ def layer_units(X, kind, y, hidden):
 
 
 def n_weights(X, kind, y, hidden):
-    return sum(a * b + b for a, b in itertools.pairwise(layer_units(X, kind, y, hidden)))
+    return n_parameters(layer_units(X, kind, y, hidden))
 
 
 def backprop_products(units, n, dtype):
@@ -331,8 +332,7 @@ def numpy_floor(units, X, y, kind, batch_size, repeats=5, steps=10):
         Y_all = np.unique(y, return_inverse=True)[1][:, np.newaxis] == np.arange(units[-1])
     Y_all = Y_all.astype(X.dtype)
     X_b, Y_b = np.empty((n, X.shape[1]), X.dtype), np.empty((n, units[-1]), X.dtype)
-    n_params = sum(a * b + b for a, b in itertools.pairwise(units))
-    params = (rng.standard_normal(n_params) * 0.05).astype(X.dtype)
+    params = (rng.standard_normal(n_parameters(units)) * 0.05).astype(X.dtype)
     run = bare_step(units, X_b, Y_b, output, params)
     times = []
     for _ in range(repeats):

@@ -65,6 +65,11 @@ def network_units(coefs):
     return [W.shape[0] for W in coefs] + [coefs[-1].shape[1]]
 
 
+def n_parameters(layer_units):
+    """Weights and biases of a network with these units per layer, inputs first."""
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in pairwise(layer_units))
+
+
 def make_workspace(coefs, intercepts, activations, batch_size):
     """A ``Workspace`` holding a copy of the network's parameters."""
     units_per_layer = network_units(coefs)

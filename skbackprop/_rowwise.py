@@ -30,7 +30,8 @@ with ``s`` the row's sample weight (1 without weights).
 import math
 import operator
 from functools import lru_cache
-from itertools import pairwise
+
+from ._network import n_parameters
 
 # Written out, a row costs about 0.2 µs per parameter; the array path about 50 µs plus
 # 20 µs per layer, whatever the widths (benchmarks/bench_rows.py: 2-2-1 2 µs against
@@ -75,8 +76,7 @@ def logistic(z):
 
 def supports(layer_units, activations, loss):
     """Whether this module can train the network (else the array path does)."""
-    n_parameters = sum((n_in + 1) * n_out for n_in, n_out in pairwise(layer_units))
-    if n_parameters > MAX_PARAMETERS or not isinstance(loss, str) or loss not in LOSSES:
+    if n_parameters(layer_units) > MAX_PARAMETERS or not isinstance(loss, str) or loss not in LOSSES:
         return False
     canonical = LOSSES[loss][2]
     return all(name in ACTIVATIONS for name in activations) and (

@@ -1,6 +1,5 @@
 """The benchmark script runs and compares like with like (no timing is asserted)."""
 
-import itertools
 import sys
 from pathlib import Path
 
@@ -88,7 +87,12 @@ def test_numpy_floor_does_all_the_work_of_a_step(output, loss):
     it give our estimators' losses and parameters (to rounding), so the floor leaves
     out no work, only the program around it."""
     suite = pytest.importorskip("bench_suite")
-    from skbackprop._network import loss_and_gradients, make_workspace, unpack
+    from skbackprop._network import (
+        loss_and_gradients,
+        make_workspace,
+        n_parameters,
+        unpack,
+    )
     from skbackprop._optimizers import adam_init, adam_step
     rng = np.random.RandomState(0)
     units = [6, 5, 4, 3 if output == "softmax" else 1]
@@ -97,7 +101,7 @@ def test_numpy_floor_does_all_the_work_of_a_step(output, loss):
         Y = np.eye(3)[rng.randint(0, 3, 20)]
     else:
         Y = (rng.standard_normal((20, 1)) > 0).astype(float)
-    params = rng.standard_normal(sum(a * b + b for a, b in itertools.pairwise(units))) * 0.5
+    params = rng.standard_normal(n_parameters(units)) * 0.5
     bare = params.copy()
     run = suite.bare_step(units, X, Y, output, bare, alpha=0.1)
     coefs, intercepts = unpack(params, units)
