@@ -1,5 +1,6 @@
 """BackpropClassifier: the base network with logistic or softmax outputs."""
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
@@ -19,7 +20,28 @@ from sklearn.utils.multiclass import (
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._losses import logsumexp
-from ._validation import explained
+from ._validation import check_label_types, explained
+
+
+def class_sample_weight(class_weight, y, incremental):
+    """Per-sample weights from ``class_weight`` (None: none), refused where
+    negative or, in partial_fit, 'balanced'."""
+    if class_weight is None:
+        return None
+    if incremental and class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported by partial_fit, whose batches do "
+            "not show the class frequencies. Compute the weights once with "
+            "sklearn.utils.class_weight.compute_class_weight('balanced', "
+            "classes=classes, y=y_sample) and pass them as a dict.")
+    dicts = class_weight if isinstance(class_weight, list) else [class_weight]
+    for label, weight in [item for d in dicts if isinstance(d, dict) for item in d.items()]:
+        if not (isinstance(weight, Real) and weight >= 0):
+            raise ValueError(
+                f"Negative values in data passed to `class_weight`: class {label!r} has "
+                f"weight {weight!r}.\nFix: class weights must be numbers >= 0 (0 "
+                "ignores a class).")
+    return compute_sample_weight(class_weight, y)
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -151,6 +173,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         self.class_weight = class_weight
 
     _score_function = staticmethod(accuracy_score)
+    _y_numeric = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -161,27 +184,27 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
 
     def _class_sample_weight(self, y, incremental):
-        if self.class_weight is None:
-            return None
-        if incremental and self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit, whose "
-                "batches do not show the class frequencies. Compute the weights once "
-                "with sklearn.utils.class_weight.compute_class_weight('balanced', "
-                "classes=classes, y=y_sample) and pass them as a dict."
-            )
-        return compute_sample_weight(self.class_weight, y)
+        return class_sample_weight(self.class_weight, y, incremental)
+
+    def _stratify(self, y):
+        return y if y.ndim == 1 else None
+
+    def _set_classes(self, classes):
+        _check_partial_fit_first_call(self, classes)
+
+    def _check_target_kind(self, y):
+        check_label_types(y)
 
     def _output_activation(self):
         return "softmax" if self._y_type == "multiclass" else "logistic"
 
-    def _encode_targets(self, y, first_pass, incremental):
+    def _encode_targets(self, y, reset, incremental):
         try:
             check_classification_targets(y)
         except ValueError as error:
             raise explained(error) from error
         multilabel = y.ndim == 2 and type_of_target(y) == "multilabel-indicator"
-        if first_pass:
+        if reset:
             if not incremental:  # partial_fit took its classes from `classes=`
                 self.classes_ = unique_labels(y)
             if multilabel:
@@ -198,7 +221,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
                 if multilabel
                 else ("multiclass" if len(self.classes_) > 2 else "binary")
             )
-        if incremental or not first_pass:
+        if incremental or not reset:
             self._check_labels(unique_labels(y), incremental)
         if multilabel:
             return label_binarize(y, classes=self.classes_)
@@ -310,5 +333,5 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         self : object
             The updated estimator.
         """
-        _check_partial_fit_first_call(self, classes)
+        self._set_classes(classes)
         return self._fit(X, y, sample_weight, incremental=True, epochs=epochs)

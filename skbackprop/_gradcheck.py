@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from ._network import loss_and_gradients
+from ._trace import training_problem
 
 
 def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None):
@@ -53,7 +54,7 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     >>> bool((report["relative_error"] < 1e-6).all())
     True
     """
-    model, X, Y, sample_weight = estimator._training_problem(X, y, sample_weight,
+    model, X, Y, sample_weight = training_problem(estimator, X, y, sample_weight,
                                                              classes)
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     if sample_weight is not None:

@@ -50,7 +50,6 @@ class Workspace(NamedTuple):
     scratch: np.ndarray  # for the L2 gradient (coef_scratch) and the optimizers
     coef_scratch: list
     ones: np.ndarray  # (batch,) of 1: column sums as a matrix-vector product
-    rows: tuple | None = None  # (X, Y, sample_weight, network) as lists, for _rowwise
 
 
 def keeps_net_input(name, is_output_layer):

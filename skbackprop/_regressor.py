@@ -12,6 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._losses import get_loss, huber
+from ._validation import check_numeric_target
 
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "exp")
 
@@ -152,11 +153,15 @@ default=None
         self.huber_delta = huber_delta
 
     _score_function = staticmethod(r2_score)
+    _y_numeric = True
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+    def _check_target_kind(self, y):
+        check_numeric_target(y)
 
     def _loss_name(self):
         return huber(self.huber_delta) if self.loss == "huber" else self.loss
@@ -172,7 +177,7 @@ default=None
             )
         return self.out_activation
 
-    def _encode_targets(self, y, first_pass, incremental):
+    def _encode_targets(self, y, reset, incremental):
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' needs non-negative targets y (counts or rates); y has "

@@ -27,11 +27,15 @@ being layer 0):
 with ``s`` the row's sample weight (1 without weights).
 """
 
+import linecache
 import math
 import operator
 from functools import lru_cache
 
-from ._network import n_parameters
+import numpy as np
+from scipy.sparse import issparse
+
+from ._network import n_parameters, unpack
 
 # Written out, a row costs about 0.2 µs per parameter; the array path about 50 µs plus
 # 20 µs per layer, whatever the widths (benchmarks/bench_rows.py: 2-2-1 2 µs against
@@ -72,6 +76,14 @@ def logistic(z):
         return 1.0 / (1.0 + math.exp(-z))
     except OverflowError:
         return 0.0
+
+
+def accepts(model, settings, batch_size, X):
+    """Whether a fit trains here: one row per update of plain SGD (no gradient
+    clipping, no dropout) on dense float64 rows, for a network ``supports`` takes."""
+    return (batch_size == 1 and settings.solver == "sgd" and settings.clip_norm is None
+            and not any(model.dropout) and X.dtype == np.float64 and not issparse(X)
+            and supports(model.layer_units, model.activations, model.loss))
 
 
 def supports(layer_units, activations, loss):
@@ -221,8 +233,12 @@ def compiled_epoch(layer_units, activations, loss, rule, decay, weighted):
     # unknown name is a KeyError before anything runs), never from user text.
     layer_units = tuple(map(operator.index, layer_units))
     source = epoch_source(layer_units, activations, loss, rule, decay, weighted)
-    code = compile(source, f"<skbackprop epoch {layer_units}>", "exec")
-    exec(code, namespace)  # noqa: S102 (see above)
+    filename = (f"<skbackprop epoch {'-'.join(map(str, layer_units))} "
+                f"{'-'.join(activations)} {loss} {rule}{' decay' * decay}"
+                f"{' weighted' * weighted}>")
+    # registered so that a traceback through the generated code shows its lines
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 (see above)
     return namespace["epoch"]
 
 
@@ -238,3 +254,32 @@ def sgd_rows(rows, order, net, layer_units, activations, loss, learning_rate,
                            update_rule(momentum, nesterov), bool(alpha),
                            sample_weight is not None)
     return epoch(X, Y, sample_weight, order, *net, learning_rate, momentum, alpha)
+
+
+class RowStep:
+    """The step seam's per-row implementation: SGD one row at a time on Python
+    floats. ``params`` and ``velocity`` are the flat parameter vector and its SGD
+    velocities (arrays); training works on list copies of them, written back after
+    every epoch however it ends, so ``coefs`` and ``intercepts`` (views into
+    ``params``) always hold the weights of the last completed row."""
+
+    def __init__(self, model, settings, data, params, optimizer_state):
+        self.model, self.settings = model, settings
+        self.params = params
+        self.optimizer_state = optimizer_state
+        self.coefs, self.intercepts = unpack(params, model.layer_units)
+        sw = data.sample_weight
+        self.rows = (data.X.tolist(), data.Y.tolist(), None if sw is None else sw.tolist())
+        self.velocity = optimizer_state["velocities"][0]
+        self.net = [params.tolist(), self.velocity.tolist()]
+
+    def updates(self, order, rng, learning_rate):
+        """Train on the rows in ``order``; each row's (sample weight, loss)."""
+        s = self.settings
+        try:
+            return sgd_rows(self.rows, order.tolist(), self.net, self.model.layer_units,
+                            self.model.activations, self.model.loss, learning_rate,
+                            s.momentum, s.nesterovs_momentum, self.model.alpha)
+        finally:
+            self.params[:] = self.net[0]
+            self.velocity[:] = self.net[1]

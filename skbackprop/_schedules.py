@@ -6,14 +6,20 @@ time-based schedules set
     constant    eta = eta_0
     invscaling  eta = eta_0 / (t + 1) ** power_t                   (as sklearn's MLP)
     step        eta = eta_0 * lr_decay ** floor(e / lr_step_epochs)
-    cosine      eta = eta_0 * (1 + cos(pi * min(e, max_iter) / max_iter)) / 2
+    cosine      eta = eta_0 * (1 + cos(pi * (e mod max_iter) / max_iter)) / 2
+
+Cosine restarts every ``max_iter`` epochs (a warm restart): within a ``fit`` it falls
+from eta_0 towards 0 as before, and ``partial_fit`` calls past ``max_iter`` epochs
+start a new period at eta_0 instead of training on a learning rate of 0.
 
 The plateau schedule 'adaptive' (eta / 5 after ``n_iter_no_change`` epochs without
-improvement) reacts to the same count as the stopping rule, so it lives beside it in
-the training loop.
+improvement, while eta > 1e-6) reacts to the monitor's patience count, so
+``LearningRate`` applies both kinds for the training loop.
 """
 
 import math
+
+ADAPTIVE_FLOOR = 1e-6
 
 
 def constant(eta_0, epoch, samples_seen, **settings):
@@ -29,7 +35,7 @@ def step(eta_0, epoch, samples_seen, *, lr_step_epochs, lr_decay, **settings):
 
 
 def cosine(eta_0, epoch, samples_seen, *, max_iter, **settings):
-    return eta_0 * 0.5 * (1 + math.cos(math.pi * min(epoch, max_iter) / max_iter))
+    return eta_0 * 0.5 * (1 + math.cos(math.pi * (epoch % max_iter) / max_iter))
 
 
 TIME_BASED = {
@@ -38,3 +44,38 @@ TIME_BASED = {
     "step": step,
     "cosine": cosine,
 }
+
+
+class LearningRate:
+    """The learning rate of a stochastic fit, from ``value`` on: ``after_epoch``
+    applies a time-based schedule, ``on_plateau`` the 'adaptive' rule."""
+
+    def __init__(self, settings, value):
+        self.settings = settings
+        self.value = value
+
+    def after_epoch(self, epochs, samples_seen):
+        """Set the next epoch's rate after ``epochs`` epochs and ``samples_seen``
+        training rows."""
+        s = self.settings
+        if s.learning_rate in TIME_BASED:
+            self.value = TIME_BASED[s.learning_rate](
+                s.learning_rate_init, epochs, samples_seen, power_t=s.power_t,
+                lr_step_epochs=s.lr_step_epochs, lr_decay=s.lr_decay,
+                max_iter=s.max_iter)
+
+    def on_plateau(self, watched):
+        """After ``n_iter_no_change`` epochs without improvement of the ``watched``
+        quantity: divide the rate by 5 ('adaptive', while above the floor) and go on
+        (False), or stop (True)."""
+        s = self.settings
+        msg = (f"{watched} did not improve more than tol={s.tol:f} for "
+               f"{s.n_iter_no_change} consecutive epochs.")
+        if s.learning_rate == "adaptive" and self.value > ADAPTIVE_FLOOR:
+            self.value /= 5.0
+            if s.verbose:
+                print(f"{msg} Setting learning rate to {self.value:f}")
+            return False
+        if s.verbose:
+            print(f"{msg} Stopping.")
+        return True

@@ -11,8 +11,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
+from sklearn.base import clone
+from sklearn.utils import check_random_state
 
 from ._activations import ACTIVATIONS
+from ._data import training_data
 from ._losses import get_loss
 from ._network import loss_and_gradients, network_units
 
@@ -52,6 +55,27 @@ def _unit_names(layer_units):
 def _dense(A):
     """The inputs may be a scipy sparse matrix; the tables want plain arrays."""
     return A.toarray() if issparse(A) else A
+
+
+def training_problem(estimator, X, y, sample_weight=None, classes=None):
+    """What training differentiates, for the teaching tools: ``(model, X, Y,
+    sample_weight)`` with the data validated and encoded as fit would, and
+    ``model`` holding the weights: ``estimator`` if fitted, else a clone given the
+    starting weights a fit would use (drawn, or with ``warm_start=True`` those
+    assigned to ``coefs_`` and ``intercepts_``); ``estimator`` is left untouched.
+    ``classes`` (classifiers) as in partial_fit: for rows that miss some."""
+    fitted = estimator.__sklearn_is_fitted__()
+    model = estimator if fitted else clone(estimator)
+    if classes is not None:
+        model._set_classes(classes)
+    if not fitted and estimator.warm_start and hasattr(estimator, "coefs_"):
+        model.coefs_, model.intercepts_ = estimator.coefs_, estimator.intercepts_
+    data = training_data(model, X, y, sample_weight, reset=not fitted,
+                         incremental=fitted or classes is not None)
+    if not fitted:
+        rng = check_random_state(model.random_state)
+        model.coefs_, model.intercepts_ = model._start(data, rng, True, False)[1]
+    return model, data.X, data.Y, data.sample_weight
 
 
 def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
@@ -101,7 +125,7 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     dL/dw(h1->o1) = sum over samples of delta(o1) x out(h1) = -3.68 x 1.6 + 1e-05 (L2)
     = -5.88799;  w(h1->o1) <- 0.1 - 0.002 x -5.88799 = 0.111776
     """
-    model, X, Y, sample_weight = estimator._training_problem(X, y, sample_weight,
+    model, X, Y, sample_weight = training_problem(estimator, X, y, sample_weight,
                                                              classes)
     activations = model._layer_activations()
     loss = model._loss_name()

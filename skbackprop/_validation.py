@@ -6,7 +6,9 @@ keeps its message (sklearn's own checks look for it) and adds how to fix it.
 integer-coded categories, which would otherwise be used as if they were numbers.
 """
 
+import math
 import re
+from numbers import Number
 
 import numpy as np
 
@@ -102,3 +104,29 @@ def _numeric_dtype(dtype):
     except TypeError:
         return False
     return kind in "biuf"
+
+
+def check_label_types(y):
+    """A classifier's labels held as Python objects must be of one kind and none
+    missing; sklearn would call them 'unknown' or fail to sort them."""
+    values = np.asarray(y)
+    if values.dtype.kind != "O" or values.ndim == 0 or values.size == 0:
+        return
+    flat = values.ravel()
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in flat):
+        raise ValueError(
+            "y has missing labels (None or NaN) among its classes.\nFix: drop those "
+            "rows, or give them a class of their own, e.g. "
+            "y = pd.Series(y).fillna('missing').")
+    kinds = sorted({"number" if isinstance(v, Number) else type(v).__name__
+                    for v in flat})
+    if len(kinds) > 1:
+        raise ValueError(
+            f"Unknown label type: y mixes labels of different types ({', '.join(kinds)}), which cannot be "
+            "ordered into classes.\nFix: convert the labels to one type, e.g. "
+            "y.astype(str).")
+    if kinds == ["number"]:
+        raise ValueError(
+            "Unknown label type: y holds numbers as Python objects (dtype=object), which sklearn cannot "
+            "tell apart from other objects.\nFix: convert it, e.g. y.astype(int) for "
+            "class numbers (or y.astype(str)).")

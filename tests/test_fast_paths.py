@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 from math_helpers import make_targets
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.sparse import csr_matrix
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, _rowwise
 from skbackprop._init import initialize
-from skbackprop._network import loss_and_gradients, make_workspace
+from skbackprop._network import loss_and_gradients, make_workspace, network_units
 from skbackprop._optimizers import adam_init, adam_step, sgd_init, sgd_step
+from skbackprop._start import Model
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -181,21 +183,30 @@ def test_per_row_path_equals_the_array_path(case, weighted, monkeypatch):
                     rtol=1e-10, atol=1e-14)
 
 
+def _trains_row_by_row(reg, X):
+    """Whether a fit of ``reg`` (fitted, for its network) on X goes to _rowwise."""
+    n_hidden = len(reg.coefs_) - 1
+    model = Model(network_units(reg.coefs_), reg._layer_activations(), reg._loss_name(),
+                  reg.alpha, reg._dropout(n_hidden))
+    return _rowwise.accepts(model, reg, reg._batch_size(X.shape[0]), X)
+
+
 def test_per_row_path_is_taken_only_where_it_applies():
     reg = BackpropRegressor(hidden_layer_sizes=(3,), solver="sgd", batch_size=1)
     X, y = np.ones((4, 2)), np.ones(4)
     reg.fit(X, y)
-    ws = make_workspace(reg.coefs_, reg.intercepts_, reg._layer_activations(), 1)
-    assert reg._trains_row_by_row(X, ws)
-    assert not reg._trains_row_by_row(X.astype(np.float32), ws)
-    assert not reg.set_params(solver="adam")._trains_row_by_row(X, ws)
-    assert not reg.set_params(solver="sgd", clip_norm=1.0)._trains_row_by_row(X, ws)
+    assert _trains_row_by_row(reg, X)
+    assert not _trains_row_by_row(reg, X.astype(np.float32))
+    assert not _trains_row_by_row(reg, csr_matrix(X))
+    assert not _trains_row_by_row(reg.set_params(batch_size=2), X)
+    assert not _trains_row_by_row(reg.set_params(batch_size=1, solver="adam"), X)
+    assert not _trains_row_by_row(reg.set_params(solver="sgd", clip_norm=1.0), X)
+    assert not _trains_row_by_row(reg.set_params(clip_norm=None, dropout=0.1), X)
     # 2-h-1 has 4 h + 1 weights and biases: 397 written out, 401 too many
     assert _rowwise.supports([2, 99, 1], ["relu", "identity"], "squared_error")
     assert _rowwise.MAX_PARAMETERS == 400
-    reg.set_params(clip_norm=None, hidden_layer_sizes=(100,)).fit(X, y)
-    ws = make_workspace(reg.coefs_, reg.intercepts_, reg._layer_activations(), 1)
-    assert not reg._trains_row_by_row(X, ws)
+    reg.set_params(dropout=0.0, hidden_layer_sizes=(100,)).fit(X, y)
+    assert not _trains_row_by_row(reg, X)
     assert not _rowwise.supports([2, 3, 1], ["gelu", "identity"], "squared_error")
     assert not _rowwise.supports([2, 3, 3], ["relu", "softmax"], "log_loss")
     assert not _rowwise.supports([2, 3, 1], ["relu", "identity"], "binary_log_loss")

@@ -12,6 +12,7 @@ from skbackprop import (
     _activations,
     check_gradients,
 )
+from skbackprop._trace import training_problem
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(25, 3))
@@ -79,7 +80,7 @@ def test_given_start_weights_are_the_ones_checked():
     est.coefs_ = [np.full((2, 2), 0.1), np.full((2, 1), 0.1)]
     est.intercepts_ = [np.zeros(2), np.zeros(1)]
     x, y = np.array([[8.0, 8.0]]), np.array([4.0])
-    model = est._training_problem(x, y)[0]
+    model = training_problem(est, x, y)[0]
     assert model is not est
     assert all((W == 0.1).all() for W in model.coefs_)
     report = check_gradients(est, x, y, eps=1e-4)

@@ -1,0 +1,65 @@
+"""The lbfgs driver: scipy's L-BFGS-B on the full-batch loss, with the same monitor,
+guard and callback tasks as the stochastic loop.
+
+Every iteration scipy accepts is one epoch for the monitor (a history row, the
+validation score, early stopping's patience and best weights). scipy works on one
+flat float64 parameter vector (``_network.pack``).
+"""
+
+import math
+import time
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._guard import Diverged
+from ._network import loss_and_gradients, pack, unpack
+from ._optimizers import lbfgs_minimize
+
+
+def run_lbfgs(settings, model, data, monitor, guard, tasks, coefs, intercepts):
+    """Minimise the training loss from ``coefs`` and ``intercepts``. Returns the final
+    ``(coefs, intercepts, loss, warnings)``; raises ``Diverged`` if the loss is not
+    finite at the end."""
+    X, Y, sw = data.X, data.Y, data.sample_weight
+    units = model.layer_units
+    started, task = time.perf_counter(), tasks.begin()
+
+    def loss_and_gradient(theta):
+        c, i = unpack(theta, units)
+        # a trial point of the line search may overflow: scipy steps back from it
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            value, coef_grads, intercept_grads = loss_and_gradients(
+                X, Y, sw, c, i, model.activations, model.loss, model.alpha)
+        return value, pack(coef_grads, intercept_grads)
+
+    def after_iteration(theta, value):
+        nonlocal started, task
+        weights = _copies(*unpack(theta.astype(X.dtype), units))
+        guard.check_epoch(float(value))
+        # the loss is the new iterate's; its fresh copies can be the snapshot
+        plateau = monitor.end_epoch(float(value), np.nan, started, weights, weights)
+        stop = tasks.end(task, *weights) or plateau
+        started, task = time.perf_counter(), tasks.begin()  # the next iteration's
+        if stop:
+            raise StopIteration  # scipy ends the minimisation here
+
+    result = lbfgs_minimize(loss_and_gradient, pack(coefs, intercepts).astype(np.float64),
+                            settings.max_iter, settings.max_fun, settings.tol,
+                            after_iteration)
+    tasks.close(task)  # scipy opened no iteration after the last: close it empty
+    loss = float(result.fun)
+    if not math.isfinite(loss):
+        raise Diverged(f"lbfgs ended on a training loss of {loss}")
+    warnings = []
+    if result.status not in (0, 99):  # 99: StopIteration from a callback or us
+        message = (f"lbfgs failed to converge after {monitor.epochs} iterations "
+                   f"(status={result.status}): {result.message}. Increase max_iter or "
+                   "max_fun, or scale the data (e.g. StandardScaler).")
+        warnings.append((message, ConvergenceWarning))
+    return *_copies(*unpack(result.x.astype(X.dtype), units)), loss, warnings
+
+
+def _copies(coefs, intercepts):
+    """Arrays of their own (``unpack`` gives views into scipy's vector)."""
+    return [W.copy() for W in coefs], [b.copy() for b in intercepts]
