@@ -144,7 +144,7 @@ def _split_error(data, fraction, stratify, error):
     if stratify is not None:
         labels, counts = np.unique(stratify, return_counts=True)
         if counts.min() < 2:
-            rare = ", ".join(repr(label) for label in labels[counts < 2])
+            rare = ", ".join(repr(label) for label in labels[counts < 2].tolist())
             return ValueError(
                 f"early_stopping holds out a stratified validation set, but class "
                 f"{rare} has a single sample, which cannot be in both the training "

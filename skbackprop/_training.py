@@ -135,10 +135,11 @@ class Training:
                 kept = ("a network of zeros, as no weights seen predict finite values "
                         "on the training data")
         message += f" Kept {kept}; n_iter_={n_iter} counts the completed epochs."
-        if diverged:
-            message += (" Scale X and y (e.g. StandardScaler)." if s.solver == "lbfgs"
-                        else f" Lower learning_rate_init (now {s.learning_rate_init}), "
-                        "set clip_norm, or scale X and y (e.g. StandardScaler).")
+        if diverged:  # no step size helps a start that already overflows
+            step_helps = s.solver != "lbfgs" and np.isfinite(self.start_loss)
+            message += (f" Lower learning_rate_init (now {s.learning_rate_init}), set "
+                        "clip_norm, or scale X and y (e.g. StandardScaler)." if step_helps
+                        else " Scale X and y (e.g. StandardScaler).")
         self.warnings.append((message, ConvergenceWarning if diverged else UserWarning))
         return coefs, intercepts
 

@@ -99,6 +99,7 @@ def _numeric_dtype(dtype):
     """Numbers or booleans (numpy or pandas nullable); not categories, text, dates."""
     if str(dtype) == "category":
         return False
+    dtype = getattr(dtype, "subtype", dtype)  # pandas sparse columns: their values' type
     try:
         kind = np.dtype(getattr(dtype, "numpy_dtype", dtype)).kind
     except TypeError:

@@ -1,0 +1,124 @@
+"""The training data (_data): weights, validation data and labels, checked with a fix."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
+from skbackprop import BackpropClassifier
+
+QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.mark.parametrize("class_weight", [{0: 0, 1: 0, 2: 0}, [{0: 0, 1: 0}] * 2])
+def test_all_zero_class_weights_are_refused_like_sample_weights(iris, class_weight):
+    """Were a 0/0 RuntimeWarning, a misleading divergence warning and no loss_."""
+    X, y = iris
+    if isinstance(class_weight, list):
+        y = np.column_stack([y == 0, y == 1]).astype(int)
+    clf = BackpropClassifier(max_iter=3, class_weight=class_weight)
+    with pytest.raises(ValueError, match="at least one non-zero") as error:
+        clf.fit(X, y)
+    assert "class_weight" in str(error.value) and "Fix:" in str(error.value)
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        BackpropClassifier(max_iter=3).fit(X, y, sample_weight=np.zeros(len(X)))
+
+
+def test_negative_class_weights_are_refused_like_sample_weights(iris):
+    """A weight of -1 trained a loss falling without bound (0.88 -> -2.89)."""
+    X, y = iris
+    with pytest.raises(ValueError, match="Negative values in data passed to "
+                                         "`class_weight`: class 0 has weight -1"):
+        BackpropClassifier(class_weight={0: -1, 1: 1, 2: 1}).fit(X, y)
+    with pytest.raises(ValueError, match="Negative values in data passed to "
+                                         "`sample_weight`"):
+        BackpropClassifier().fit(X, y, sample_weight=-np.ones(len(X)))
+
+
+@QUIET
+def test_a_zero_class_weight_ignores_that_class(iris):
+    X, y = iris
+    keep = y != 2
+    weighted = BackpropClassifier(max_iter=5, random_state=0,
+                                  class_weight={0: 1, 1: 1, 2: 0}).fit(X, y)
+    explicit = BackpropClassifier(max_iter=5, random_state=0).fit(
+        X, y, sample_weight=keep.astype(float))
+    assert_allclose(weighted.coefs_[0], explicit.coefs_[0], rtol=1e-12)
+
+
+def test_sample_weight_val_needs_validation_data(iris):
+    """Was silently ignored."""
+    X, y = iris
+    with pytest.raises(ValueError, match="sample_weight_val was given without X_val"):
+        BackpropClassifier().fit(X, y, sample_weight_val=np.ones(5))
+
+
+def test_a_wrong_length_sample_weight_val_is_named(iris):
+    """Was reported as `sample_weight`."""
+    X, y = iris
+    with pytest.raises(ValueError, match=r"sample_weight_val\.shape == \(3,\), "
+                                         r"expected \(75,\)") as error:
+        BackpropClassifier().fit(X[::2], y[::2], X_val=X[1::2], y_val=y[1::2],
+                                 sample_weight_val=np.ones(3))
+    assert "Fix: pass one weight per row of X_val." in str(error.value)
+
+
+def test_early_stopping_with_a_one_member_class_names_the_class(iris):
+    """Said 'increase validation_fraction', which cannot help."""
+    X, y = iris
+    with pytest.raises(ValueError, match="class 1 has a single sample") as error:
+        BackpropClassifier(early_stopping=True).fit(X[:51], y[:51])
+    message = str(error.value)
+    assert "pass X_val and y_val" in message and "validation_fraction" not in message
+    # the fix it names works
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        BackpropClassifier(early_stopping=True, max_iter=3).fit(
+            X[:51], y[:51], X_val=X[100:110], y_val=np.r_[y[:5], y[50:55]])
+
+
+@pytest.mark.parametrize(("labels", "match"), [
+    (np.array(["a", None, "b", "a"], dtype=object), "missing labels"),
+    (np.array(["a", 1.0, "b", "a"], dtype=object), "mixes labels of different types"),
+    (np.array([1.0, 2.0, 1.0, 2.0], dtype=object), "numbers as Python objects"),
+    (pd.Series(["a", np.nan, "b", "a"]), "missing labels"),
+])
+def test_labels_python_cannot_order_get_a_fix(iris, labels, match):
+    """Were a raw TypeError or 'Unknown label type: unknown' with no fix."""
+    with pytest.raises(ValueError, match=match) as error:
+        BackpropClassifier().fit(iris[0][:4], labels)
+    assert "Fix:" in str(error.value)
+
+
+@QUIET
+def test_pandas_sparse_numeric_columns_are_accepted(iris):
+    """Were refused as 'not numbers' with advice to one-hot encode."""
+    y = iris[1]
+    colors = pd.DataFrame({"color": np.array(list("rgb"))[np.arange(150) % 3]})
+    sparse = pd.get_dummies(colors, sparse=True, dtype=float)
+    dense = pd.get_dummies(colors, dtype=float)
+    ours = BackpropClassifier(max_iter=5, random_state=0).fit(sparse, y)
+    same = BackpropClassifier(max_iter=5, random_state=0).fit(dense, y)
+    assert_allclose(ours.coefs_[0], same.coefs_[0], rtol=1e-12)
+    MLPClassifier(max_iter=5).fit(sparse, y)  # sklearn accepts it too
+    assert (ours.predict(sparse) == same.predict(dense)).all()
+
+
+def test_large_features_get_one_warning_at_the_callers_line(iris):
+    X, y = iris
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        BackpropClassifier(max_iter=2).fit(X * 1e6, y)
+    assert any("X has values up to 7.9e+06" in str(w.message) for w in record)
+    scale = [w for w in record if "X has values" in str(w.message)]
+    assert len(scale) == 1 and scale[0].filename == __file__

@@ -1,0 +1,128 @@
+"""The divergence guard (_guard): one reference, every solver, finite models."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._data import Data
+from skbackprop._guard import DIVERGENCE_FACTOR, Diverged, Guard, scored_loss
+from skbackprop._start import Model
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def test_guard_reference_and_limits():
+    guard = Guard(2.0, earlier_losses=[1.0, 3.0])
+    assert guard.reference == 3.0  # the worst loss a continued model had recorded
+    guard.check_epoch(3.0 * DIVERGENCE_FACTOR)  # at the limit: fine
+    with pytest.raises(Diverged, match="training loss reached"):
+        guard.check_epoch(3.0 * DIVERGENCE_FACTOR * 1.01)
+    with pytest.raises(Diverged, match="batch's loss became nan"):
+        guard.check_update(np.nan)
+    with pytest.raises(Diverged, match="starting network's training loss is inf"):
+        Guard(np.inf)
+
+
+def test_scored_loss_is_the_loss_an_epoch_reports():
+    """Over up to 1000 rows, with the L2 term: as the first epoch of full-batch SGD
+    with no update (learning rate ~0) reports it."""
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(1500, 3)), rng.normal(size=1500)
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=1000,
+                            learning_rate_init=1e-300, alpha=0.5, max_iter=1,
+                            shuffle=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:1000], y[:1000])
+    model = Model([3, 4, 1], ["relu", "identity"], "squared_error", 0.5, [0.0])
+    data = Data(X, y[:, None], y, None)
+    assert scored_loss(model, reg.coefs_, reg.intercepts_, data) == pytest.approx(
+        reg.loss_curve_[0], rel=1e-12)
+
+
+def test_a_start_that_fits_the_first_row_trains_normally():
+    """The reference was the first batch's loss: with batch_size=1 and a start that
+    fits row 0 (loss ~1e-8) an ordinary epoch loss stopped training at once."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2))
+    y = X[:, 0] + 0.5 * X[:, 1]
+    reg = BackpropRegressor(hidden_layer_sizes=(2,), activation="identity",
+                            solver="sgd", batch_size=1, shuffle=False, max_iter=20,
+                            learning_rate_init=0.01, warm_start=True, random_state=0)
+    reg.coefs_ = [np.array([[1.0, 0.0], [0.0, 0.5]]), np.array([[0.0], [0.0]])]
+    reg.intercepts_ = [np.zeros(2), np.array([y[0] - 1e-4])]  # row 0: error 1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            reg.fit(X, y)
+        except ConvergenceWarning as warning:
+            assert "Maximum iterations" in str(warning)
+    assert not reg.diverged_
+    assert reg.n_iter_ > 5
+    assert reg.loss_ < reg.loss_curve_[0]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_every_solver_reports_divergence_the_same_way(iris, solver):
+    """Targets whose squared error overflows: lbfgs ended with diverged_=False,
+    loss_=nan and scipy's 'ABNORMAL'; sgd left loss_ unset."""
+    X, _ = iris
+    reg = BackpropRegressor(solver=solver, max_iter=30, random_state=0)
+    with pytest.warns(ConvergenceWarning) as record:
+        reg.fit(X, X[:, 0] * 1e200)
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1, messages
+    assert "starting network's training loss is inf" in messages[0]
+    assert "Scale X and y (e.g. StandardScaler)." in messages[0]
+    assert "learning_rate_init" not in messages[0]  # no step size helps here
+    assert reg.diverged_ and reg.n_iter_ == 0
+    assert reg.loss_ == np.inf  # set: the loss of the weights kept
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_a_diverged_poisson_model_predicts_finite_values(iris):
+    """The exp output overflowed from the start: 123 of 150 training predictions
+    were inf, with RuntimeWarnings from the package."""
+    X, _ = iris
+    reg = BackpropRegressor(loss="poisson", random_state=0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        reg.fit(X * 1e4, X[:, 0])
+    assert reg.diverged_
+    assert not [w for w in record if w.category is RuntimeWarning]
+    assert np.isfinite(reg.predict(X * 1e4)).all()
+    kept = [str(w.message) for w in record if w.category is ConvergenceWarning]
+    assert len(kept) == 1 and "network of zeros" in kept[0]
+
+
+def test_absurd_input_scale_is_named(iris):
+    """Adam on X * 1e150 trained silently to a loss of 1e299."""
+    X, _ = iris
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        BackpropRegressor(max_iter=20, random_state=0).fit(X * 1e150, X[:, 0])
+    messages = " ".join(str(w.message) for w in record)
+    assert "X has values up to 7.9e+150" in messages
+    assert "StandardScaler" in messages
+    assert all(w.filename == __file__ for w in record)
+
+
+def test_a_diverging_fit_keeps_the_best_weights(iris):
+    X, y = iris
+    X = StandardScaler().fit_transform(X)
+    clf = BackpropClassifier(solver="sgd", learning_rate_init=50.0, max_iter=30,
+                             momentum=0.99, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Lower learning_rate_init"):
+        clf.fit(X, y)
+    assert clf.diverged_
+    assert len(clf.loss_curve_) == clf.n_iter_ == len(clf.history_)
+    assert np.isfinite(clf.predict_proba(X)).all()
