@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'not slow'
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 bench_core = pytest.importorskip("bench_core")
 

@@ -18,6 +18,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 
+pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'not slow'
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -8,6 +8,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from reference_backprop import lab_full_batch, per_row_sgd_epoch
 
+pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'not slow'
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

@@ -8,6 +8,8 @@ from numpy.testing import assert_allclose
 
 from skbackprop.__main__ import main
 
+pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'not slow'
+
 
 @pytest.fixture(scope="module")
 def results():

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'not slow'
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 SNIPPETS = [textwrap.dedent(snippet) for snippet in re.findall(  # (some sit in lists)
     r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)]

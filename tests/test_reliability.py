@@ -214,6 +214,7 @@ def test_same_random_state_same_bits(digits, params):
         assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_grid_search_in_two_processes_matches_sequential(digits):
     X, y = digits
     grid = {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(8,), (16,)]}

@@ -151,7 +151,7 @@ def test_an_interrupt_anywhere_leaves_a_consistent_model(iris, name, tmp_path):
     scenario = _scenarios(*iris)[name]
     with Interrupter() as counter:
         _quietly(scenario.call, scenario.make())
-    points = np.unique(np.random.RandomState(0).randint(1, counter.count + 1, size=50))
+    points = np.unique(np.random.RandomState(0).randint(1, counter.count + 1, size=100))
     raised = 0
     for at in points:
         model, before, raised_here = _interrupted(scenario, at)
