@@ -144,6 +144,15 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     A_out = record["outputs"][-1]
     with np.errstate(divide="ignore", invalid="ignore"):  # where a probability is 0 or 1
         record["upstream"][-1] = get_loss(loss).dL_dA(Y, A_out) * scale[:, np.newaxis]
+    unit_rows = _unit_rows(record, names, activations, n)
+    param_rows, factor_rows = _param_rows(model, record, names, coef_grads,
+                                          intercept_grads, learning_rate, sample_weight)
+    return BackpropTrace(pd.DataFrame(unit_rows), pd.DataFrame(param_rows),
+                         pd.DataFrame(factor_rows), float(value), learning_rate)
+
+
+def _unit_rows(record, names, activations, n):
+    """One row per (sample, unit): z, a and, past the inputs, dL/da, da/dz, delta."""
     unit_rows = []
     for layer, layer_names in enumerate(names):
         A = _dense(record["outputs"][layer])
@@ -162,6 +171,14 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
                                doutput_dnet=float(local[r, j]), delta=float(delta[r, j]))
                 unit_rows.append(row)
 
+    return unit_rows
+
+
+def _param_rows(model, record, names, coef_grads, intercept_grads, learning_rate,
+                sample_weight):
+    """One row per parameter (value, gradient, L2 term, updated value) and one per
+    (parameter, sample) with its chain-rule factors."""
+    n = record["outputs"][0].shape[0]
     param_rows, factor_rows = [], []
     for layer in range(1, len(names)):
         W, b = model.coefs_[layer - 1], model.intercepts_[layer - 1]
@@ -186,8 +203,7 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
                     "name": name, "sample": r, "delta": float(deltas[r]),
                     "input": float(inputs[r]), "product": float(deltas[r] * inputs[r]),
                 })
-    return BackpropTrace(pd.DataFrame(unit_rows), pd.DataFrame(param_rows),
-                         pd.DataFrame(factor_rows), float(value), learning_rate)
+    return param_rows, factor_rows
 
 
 def render(trace, max_params=None):
