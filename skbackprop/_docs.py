@@ -34,8 +34,9 @@ default='constant'
         time ``n_iter_no_change`` epochs in a row fail to improve by ``tol``
         (training stops once it is at or below 1e-6); 'step' sets
         ``learning_rate_init * lr_decay ** (e // lr_step_epochs)``; 'cosine' sets
-        ``learning_rate_init * (1 + cos(pi * e / max_iter)) / 2``, reaching 0 at
-        ``max_iter``.
+        ``learning_rate_init * (1 + cos(pi * (e % max_iter) / max_iter)) / 2``:
+        towards 0 within a fit, restarting every ``max_iter`` epochs across
+        ``partial_fit`` calls.
 
     learning_rate_init : float, default=0.001
         Step size of the stochastic solvers.
