@@ -7,8 +7,26 @@ without this a test's starting weights would depend on which tests ran before it
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
 
 
 @pytest.fixture(autouse=True)
 def _seed_global_numpy_random_state():
     np.random.seed(0)
+
+
+@pytest.fixture
+def wavy():
+    """A smooth nonlinear regression problem: 200 rows, 2 features."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(200, 2))
+    y = np.sin(2 * X[:, 0]) + 0.5 * X[:, 1] ** 2
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The first 600 digits, standardised."""
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X[:600]), y[:600]

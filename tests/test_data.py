@@ -5,12 +5,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from math_helpers import imbalanced, split
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -122,3 +123,81 @@ def test_large_features_get_one_warning_at_the_callers_line(iris):
     assert any("X has values up to 7.9e+06" in str(w.message) for w in record)
     scale = [w for w in record if "X has values" in str(w.message)]
     assert len(scale) == 1 and scale[0].filename == __file__
+
+
+
+
+def test_class_weight_equals_sample_weight():
+    X, y = imbalanced()
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    by_class = BackpropClassifier(class_weight={0: 1.0, 1: 9.0}, **params).fit(X, y)
+    by_sample = BackpropClassifier(**params).fit(X, y, sample_weight=np.where(y, 9.0, 1.0))
+    assert_allclose(by_class.coefs_[0], by_sample.coefs_[0], rtol=1e-10)
+    # balanced: n / (2 * count) = 300 / 60 = 5 for class 1, 300 / 540 for class 0
+    balanced = BackpropClassifier(class_weight="balanced", **params).fit(X, y)
+    manual = BackpropClassifier(**params).fit(
+        X, y, sample_weight=np.where(y, 5.0, 300 / 540))
+    assert_allclose(balanced.coefs_[0], manual.coefs_[0], rtol=1e-10)
+
+
+def test_class_weight_multiplies_sample_weight():
+    X, y = imbalanced()
+    sw = np.random.RandomState(1).uniform(0.5, 2, size=len(y))
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    both = BackpropClassifier(class_weight={1: 3.0}, **params).fit(X, y, sample_weight=sw)
+    product = BackpropClassifier(**params).fit(X, y, sample_weight=sw * np.where(y, 3, 1))
+    assert_allclose(both.coefs_[0], product.coefs_[0], rtol=1e-10)
+
+
+@QUIET
+def test_balanced_class_weight_raises_minority_recall():
+    from sklearn.metrics import recall_score
+    X, y = imbalanced()
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    plain = BackpropClassifier(**params).fit(X, y)
+    balanced = BackpropClassifier(class_weight="balanced", **params).fit(X, y)
+    assert recall_score(y, balanced.predict(X)) > recall_score(y, plain.predict(X)) + 0.2
+
+
+def test_class_weight_in_partial_fit():
+    X, y = imbalanced()
+    clf = BackpropClassifier(class_weight="balanced", hidden_layer_sizes=(3,))
+    with pytest.raises(ValueError, match="compute_class_weight"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    clf.set_params(class_weight={1: 5.0}).partial_fit(X, y, classes=[0, 1])
+    assert clf.n_iter_ == 1
+
+
+@QUIET
+def test_given_validation_data_replaces_the_split(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    params = dict(hidden_layer_sizes=(10,), early_stopping=True, random_state=0,
+                  max_iter=300, learning_rate_init=0.01)
+    reg = BackpropRegressor(**params).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    # the whole training set was trained on: t_ counts 150 rows per epoch
+    assert reg.t_ == 150 * reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+    with pytest.raises(ValueError, match="X_val and y_val together"):
+        BackpropRegressor(**params).fit(X_tr, y_tr, X_val=X_val)
+    with pytest.raises(ValueError, match="features"):
+        BackpropRegressor(**params).fit(X_tr, y_tr, X_val=X_val[:, :1], y_val=y_val)
+
+
+@QUIET
+def test_validation_sample_weights_count():
+    X, y = imbalanced()
+    params = dict(hidden_layer_sizes=(5,), random_state=0, max_iter=5)
+    sw_val = np.where(y[::3] == 1, 10.0, 1.0)
+    clf = BackpropClassifier(**params).fit(X, y, X_val=X[::3], y_val=y[::3],
+                                           sample_weight_val=sw_val)
+    from sklearn.metrics import accuracy_score
+    expected = accuracy_score(y[::3], clf.predict(X[::3]), sample_weight=sw_val)
+    assert clf.validation_scores_[-1] == pytest.approx(expected)
+
+
+@QUIET
+def test_validation_labels_must_be_known_classes(wavy):
+    X, y = imbalanced()
+    with pytest.raises(ValueError, match="classes not in"):
+        BackpropClassifier(max_iter=2).fit(X, y, X_val=X[:5], y_val=[0, 1, 2, 0, 1])

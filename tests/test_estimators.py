@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from math_helpers import imbalanced
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import (
@@ -446,3 +447,172 @@ def test_pandas_text_and_categorical_targets(dtype):
     assert clf.classes_.tolist() == ["not placed", "placed"]
     assert clf.score(X, labels) > 0.9
     assert set(clf.predict(X).tolist()) <= {"not placed", "placed"}
+
+
+@QUIET
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu", "softplus", "gelu"])
+def test_new_activations_learn_a_nonlinear_function(wavy, activation):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(30,), activation=activation,
+                            solver="lbfgs", random_state=0, max_iter=500).fit(X, y)
+    assert reg.score(X, y) > 0.95
+
+
+@QUIET
+def test_activation_per_hidden_layer(wavy):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(10, 8), activation=["tanh", "gelu"],
+                            solver="lbfgs", random_state=0, max_iter=300).fit(X, y)
+    assert reg._layer_activations() == ["tanh", "gelu", "identity"]
+    # by hand: tanh layer, gelu layer, identity output
+    from scipy.special import ndtr
+    H1 = np.tanh(X @ reg.coefs_[0] + reg.intercepts_[0])
+    Z2 = H1 @ reg.coefs_[1] + reg.intercepts_[1]
+    H2 = Z2 * ndtr(Z2)
+    assert_allclose(reg.predict(X), (H2 @ reg.coefs_[2] + reg.intercepts_[2]).ravel(),
+                    rtol=1e-10)
+    # the list is fixed at fit: changing the parameter does not change predictions
+    before = reg.predict(X)
+    reg.set_params(activation="relu")
+    assert_allclose(reg.predict(X), before)
+
+
+@pytest.mark.parametrize("activation", [["tanh"], ["tanh", "swish"]])
+def test_activation_list_is_checked(wavy, activation):
+    X, y = wavy
+    with pytest.raises(ValueError, match="one per hidden layer"):
+        BackpropRegressor(hidden_layer_sizes=(4, 4), activation=activation).fit(X, y)
+
+
+def test_activation_list_in_grid_search(wavy):
+    X, y = wavy
+    grid = GridSearchCV(
+        BackpropRegressor(hidden_layer_sizes=(8, 8), solver="lbfgs", random_state=0),
+        {"activation": [["relu", "relu"], ["tanh", "elu"]]}, cv=2)
+    with pytest.warns(Warning):
+        grid.fit(X, y)
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    best = grid.best_params_["activation"]
+    # the refit model really uses the chosen list, layer by layer
+    assert grid.best_estimator_._layer_activations() == [*best, "identity"]
+    other = ["tanh", "elu"] if best == ["relu", "relu"] else ["relu", "relu"]
+    assert grid.cv_results_["mean_test_score"][grid.best_index_] >= max(
+        grid.cv_results_["mean_test_score"])
+    assert other in list(grid.cv_results_["param_activation"])
+
+
+@QUIET
+@pytest.mark.parametrize("loss", ["huber", "absolute_error"])
+def test_robust_losses_resist_outliers(loss):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(300, 1))
+    y = 2 * X[:, 0] + 0.05 * rng.standard_normal(300)
+    y_dirty = y.copy()
+    y_dirty[:30] += 20  # 10% gross outliers, all upwards
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0, max_iter=500)
+    robust = BackpropRegressor(loss=loss, huber_delta=0.5, **params).fit(X, y_dirty)
+    plain = BackpropRegressor(**params).fit(X, y_dirty)
+    clean_error = np.median(np.abs(robust.predict(X[30:]) - y[30:]))
+    plain_error = np.median(np.abs(plain.predict(X[30:]) - y[30:]))
+    assert robust.out_activation_ == "identity"
+    assert clean_error < 0.2 < plain_error  # squared error is dragged up by ~2
+
+
+@QUIET
+def test_huber_loss_value_is_the_one_reported(wavy):
+    X, y = wavy
+    reg = BackpropRegressor(loss="huber", huber_delta=0.3, hidden_layer_sizes=(5,),
+                            solver="lbfgs", alpha=0.0, random_state=0, max_iter=50)
+    reg.fit(X, y)
+    r = np.abs(y - reg.predict(X))
+    expected = np.where(r <= 0.3, 0.5 * r**2, 0.3 * (r - 0.15)).mean()
+    assert reg.loss_ == pytest.approx(expected, rel=1e-9)
+
+
+@QUIET
+def test_new_features_inside_a_pipeline(wavy):
+    X, y = wavy
+    pipe = make_pipeline(StandardScaler(), BackpropRegressor(
+        loss="huber", activation=["elu"], hidden_layer_sizes=(20,), solver="lbfgs",
+        random_state=0))
+    assert pipe.fit(X, y).score(X, y) > 0.9
+
+
+def test_classifier_with_gelu():
+    from sklearn.datasets import load_iris
+    X, y = load_iris(return_X_y=True)
+    clf = make_pipeline(StandardScaler(), BackpropClassifier(
+        activation="gelu", hidden_layer_sizes=(10,), solver="lbfgs", random_state=0,
+        max_iter=500))
+    assert clf.fit(X, y).score(X, y) > 0.95
+
+
+@QUIET
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_float32_training_end_to_end(wavy, solver):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(16,), solver=solver, random_state=0, max_iter=30)
+    f32 = BackpropRegressor(dtype="float32", **params).fit(X, y)  # float64 input
+    f64 = BackpropRegressor(dtype="float64", **params).fit(X.astype(np.float32), y)
+    assert all(p.dtype == np.float32 for p in f32.coefs_ + f32.intercepts_)
+    assert all(p.dtype == np.float64 for p in f64.coefs_ + f64.intercepts_)
+    assert f32.predict(X).dtype == np.float32
+    if solver != "lbfgs":  # the same path, to float32 precision
+        assert_allclose(f32.loss_curve_, f64.loss_curve_, rtol=2e-4)
+    assert abs(f32.score(X, y) - f64.score(X, y)) < 0.01
+
+
+def test_dtype_none_keeps_the_input_float_type(wavy):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=2)
+    with pytest.warns(Warning):
+        reg.fit(X.astype(np.float32), y)
+    assert reg.coefs_[0].dtype == np.float32
+    with pytest.warns(Warning):
+        reg.fit(X.astype(int), y)
+    assert reg.coefs_[0].dtype == np.float64
+
+
+# every new parameter, through every path
+NEW_PARAMETERS = [
+    dict(dropout=0.2),
+    dict(dtype="float32"),
+    dict(learning_rate="cosine"),
+    dict(learning_rate="step", lr_step_epochs=2),
+    dict(activation=["gelu"]),
+    dict(early_stopping=True, scoring="loss"),
+    dict(weight_init="he_uniform"),
+    dict(class_weight={0: 1.0, 1: 3.0}),
+]
+
+
+@QUIET
+@pytest.mark.parametrize("params", NEW_PARAMETERS, ids=lambda p: ",".join(p))
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_new_parameters_work_through_fit_warm_start_partial_fit_and_search(
+        params, solver):
+    X, y = imbalanced()
+    if solver == "lbfgs" and "dropout" in params:
+        pytest.skip("dropout is refused for lbfgs (tested above)")
+    base = BackpropClassifier(hidden_layer_sizes=(6,), solver=solver, max_iter=8,
+                              random_state=0, **params)
+    model = clone(base).fit(X, y)
+    proba = model.predict_proba(X)
+    assert np.isfinite(proba).all() and proba.shape == (300, 2)
+    assert len(model.history_) == model.n_iter_ > 0
+    # warm start continues from the fitted weights
+    before = [W.copy() for W in model.coefs_]
+    model.set_params(warm_start=True).fit(X, y)
+    assert len(model.history_) > model.n_iter_
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.coefs_))
+    # partial_fit, where the solver and the parameters allow it
+    if solver != "lbfgs" and not params.get("early_stopping"):
+        stepped = clone(base)
+        stepped.partial_fit(X, y, classes=[0, 1], epochs=2)
+        assert stepped.n_iter_ == 2
+    # inside a Pipeline in a grid search; the parameter survives clone
+    pipe = make_pipeline(StandardScaler(), clone(base))
+    grid = GridSearchCV(pipe, {"backpropclassifier__alpha": [1e-4, 1e-1]}, cv=2)
+    grid.fit(X, y)
+    final = grid.best_estimator_[-1]
+    assert all(final.get_params()[k] == v for k, v in params.items())

@@ -1,9 +1,11 @@
-"""The divergence guard (_guard): one reference, every solver, finite models."""
+"""The divergence guard (_guard): one reference, every solver, finite models, no
+false alarm, extreme inputs."""
 
 import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
@@ -126,3 +128,74 @@ def test_a_diverging_fit_keeps_the_best_weights(iris):
     assert clf.diverged_
     assert len(clf.loss_curve_) == clf.n_iter_ == len(clf.history_)
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def weights_finite(model):
+    return all(np.isfinite(p).all() for p in model.coefs_ + model.intercepts_)
+
+
+def test_a_finite_blow_up_is_caught(digits):
+    """sklearn 1.9.1 at learning_rate_init=10 on digits runs its loss from ~1e6 to
+    ~1e7 and returns the worst weights silently."""
+    X, y = digits
+    clf = BackpropClassifier(solver="sgd", learning_rate_init=10.0, max_iter=20,
+                             random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Lower learning_rate_init") as record:
+        clf.fit(X, y)
+    assert "training loss reached" in str(record[0].message)
+    assert clf.diverged_
+    assert weights_finite(clf)
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    # the weights kept are those of the best epoch (or the start), not the blown-up
+    assert len(clf.loss_curve_) == clf.n_iter_
+    if clf.best_epoch_:
+        assert clf.loss_curve_[clf.best_epoch_ - 1] == min(clf.loss_curve_)
+
+
+def test_non_finite_loss_stops_at_once():
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    y = np.exp(40 * X[:, 0])  # huge targets: squared error overflows quickly
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1.0,
+                            max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.warns(ConvergenceWarning, match="Kept the (best|starting) weights"):
+            reg.fit(X, y)
+    assert reg.diverged_ and reg.n_iter_ < 50
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_no_false_alarm_on_a_healthy_fit(digits):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = BackpropClassifier(hidden_layer_sizes=(30,), max_iter=300,
+                                 random_state=0).fit(X, y)
+    assert not clf.diverged_
+
+
+def test_clip_norm_prevents_the_blow_up(digits):
+    X, y = digits
+    clf = BackpropClassifier(solver="sgd", learning_rate_init=10.0, max_iter=20,
+                             clip_norm=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert not clf.diverged_
+    assert clf.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e6])
+def test_extreme_inputs_give_valid_probabilities_without_warnings(digits, scale):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = BackpropClassifier(hidden_layer_sizes=(10,), max_iter=3,
+                                 random_state=0).fit(X * scale, y)
+        proba = clf.predict_proba(X * scale)
+        log_proba = clf.predict_log_proba(X * scale)
+    assert np.all((proba >= 0) & (proba <= 1))
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.isfinite(log_proba).all()

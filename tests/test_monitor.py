@@ -5,12 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from math_helpers import split
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._monitor import HISTORY_COLUMNS, Monitor, Row
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -97,3 +98,88 @@ def test_an_interrupt_before_the_first_epoch_leaves_the_model_as_it_was(digits,
         clf.partial_fit(X, y)
     assert (clf.n_iter_, clf.loss_curve_) == before[:2]
     assert_array_equal(clf.coefs_[0], before[2])
+
+
+
+
+@QUIET
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_history_rows_are_the_recorded_epochs(wavy, solver):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=15,
+                            random_state=0, learning_rate_init=0.01)
+    reg.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    h = reg.history_
+    assert list(h.columns) == ["epoch", "train_loss", "val_loss", "val_score",
+                               "learning_rate", "seconds"]
+    assert len(h) == reg.n_iter_ == len(reg.loss_curve_)
+    assert_allclose(h["train_loss"], reg.loss_curve_)
+    assert_allclose(h["val_score"], reg.validation_scores_)
+    assert (h["seconds"] > 0).all()
+    if solver == "lbfgs":
+        assert h["learning_rate"].isna().all()
+    else:
+        assert_allclose(h["learning_rate"], 0.01)
+    # the last row is the final network, scored independently
+    pred = reg.predict(X_val)
+    assert h["val_loss"].iloc[-1] == pytest.approx(0.5 * np.mean((y_val - pred) ** 2),
+                                                   rel=1e-9)
+    assert h["val_score"].iloc[-1] == pytest.approx(reg.score(X_val, y_val), rel=1e-9)
+
+
+def test_history_without_validation_and_across_partial_fit(wavy):
+    X, y = wavy
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), random_state=0)
+    reg.partial_fit(X, y, epochs=3)
+    reg.partial_fit(X, y)
+    h = reg.history_
+    assert list(h["epoch"]) == [1, 2, 3, 4] and reg.n_iter_ == 4 and reg.t_ == 800
+    assert h["val_loss"].isna().all() and h["val_score"].isna().all()
+    assert not hasattr(BackpropRegressor(), "history_")
+
+
+@QUIET
+def test_early_stopping_on_validation_loss(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(60,), early_stopping=True,
+                            scoring="loss", n_iter_no_change=5, random_state=0,
+                            learning_rate_init=0.05, max_iter=500)
+    reg.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    val_loss = reg.history_["val_loss"].to_numpy()
+    best = int(np.argmin(val_loss))
+    assert reg.best_epoch_ == best + 1
+    assert reg.best_validation_loss_ == pytest.approx(val_loss[best])
+    assert reg.n_iter_ < 500
+    # the kept weights are the best epoch's: their validation loss is the minimum
+    pred = reg.predict(X_val)
+    assert 0.5 * np.mean((y_val - pred) ** 2) == pytest.approx(val_loss[best], rel=1e-9)
+
+
+@QUIET
+def test_best_weights_are_restored_even_without_an_early_stop(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(40,), early_stopping=True,
+                            n_iter_no_change=1000, max_iter=60, random_state=0,
+                            learning_rate_init=0.2, solver="sgd")  # noisy curve
+    reg.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    scores = reg.validation_scores_
+    assert reg.n_iter_ == 60  # ran to max_iter
+    assert int(np.argmax(scores)) + 1 == reg.best_epoch_ < 60
+    assert reg.score(X_val, y_val) == pytest.approx(max(scores), rel=1e-12)
+
+
+@QUIET
+def test_lbfgs_early_stopping(wavy):
+    X, y = wavy
+    X_tr, y_tr, X_val, y_val = split(X, y)
+    reg = BackpropRegressor(hidden_layer_sizes=(80,), solver="lbfgs", alpha=0.0,
+                            early_stopping=True, n_iter_no_change=10, max_iter=2000,
+                            random_state=0)
+    y_noisy = y_tr + np.random.RandomState(1).normal(scale=0.5, size=150)
+    reg.fit(X_tr, y_noisy, X_val=X_val, y_val=y_val)  # overfits the noise
+    assert reg.n_iter_ < 2000
+    assert reg.n_iter_ == reg.best_epoch_ + 11
+    assert reg.score(X_val, y_val) == pytest.approx(max(reg.validation_scores_))

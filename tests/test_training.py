@@ -1,4 +1,5 @@
-"""One fit as a whole (_training): interrupts anywhere leave one consistent record.
+"""One fit as a whole (_training): interrupts anywhere leave one consistent record;
+warm start and partial_fit continue a fit; the same random_state gives the same bits.
 
 The fault injector raises KeyboardInterrupt at the N-th line that Python executes
 inside the skbackprop package during a call (``sys.settrace``), for N drawn across
@@ -12,13 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import load_iris
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor, load, save
+from skbackprop._steps import ArrayStep
+
+QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 PACKAGE = str(Path(skbackprop.__file__).resolve().parent)
 
@@ -163,3 +169,137 @@ def test_an_interrupt_anywhere_leaves_a_consistent_model(iris, name, tmp_path):
             _quietly(further, scenario.X, scenario.y)
             assert np.isfinite(model.loss_)
     assert 0 < raised < len(points)  # some interrupts re-raised, some returned
+
+
+class InterruptAt:
+    """A callback that presses Ctrl-C at the end of epoch ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch, self.seen = epoch, 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context):
+        if context.task_name == "epoch":
+            self.seen += 1
+            if self.seen == self.epoch:
+                raise KeyboardInterrupt
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_an_interrupt_leaves_a_consistent_usable_model(digits, solver):
+    X, y = digits
+    clf = BackpropClassifier(hidden_layer_sizes=(20,), solver=solver, max_iter=50,
+                             random_state=0).set_callbacks(InterruptAt(5))
+    with pytest.warns(UserWarning, match="interrupted by the user"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 5 and len(clf.history_) == 5
+    assert clf.predict(X).shape == (600,)
+    # the weights kept are those with the lowest loss: for the stochastic solvers
+    # the weights entering the best epoch (its loss is measured before each update),
+    # for lbfgs the iterate of the best iteration
+    best = int(np.argmin(clf.loss_curve_)) + 1
+    assert clf.best_epoch_ == best
+    epochs = best if solver == "lbfgs" else best - 1
+    assert epochs >= 1
+    refit = BackpropClassifier(hidden_layer_sizes=(20,), solver=solver, max_iter=epochs,
+                               random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit.fit(X, y)
+    for a, b in zip(clf.coefs_, refit.coefs_):
+        assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_an_interrupt_inside_a_step(digits, monkeypatch):
+    """Ctrl-C in the middle of epoch 3's backprop: the half-done epoch is dropped."""
+    X, y = digits
+    clf = BackpropClassifier(hidden_layer_sizes=(10,), batch_size=100, max_iter=20,
+                             random_state=0)
+    calls = {"n": 0}
+    step = ArrayStep.step
+
+    def flaky_step(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 15:  # epoch 3 (6 batches of 100 per epoch)
+            raise KeyboardInterrupt
+        return step(self, *args)
+
+    monkeypatch.setattr(ArrayStep, "step", flaky_step)
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def fitted_weights(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    return est.coefs_ + est.intercepts_
+
+
+@pytest.mark.parametrize("params", [
+    dict(solver="adam"), dict(solver="sgd", batch_size=16),
+    dict(dropout=0.3), dict(early_stopping=True), dict(solver="lbfgs"),
+])
+def test_same_random_state_same_bits(digits, params):
+    X, y = digits
+    est = BackpropClassifier(hidden_layer_sizes=(15,), max_iter=10, random_state=7,
+                             **params)
+    first = fitted_weights(est, X, y)
+    again = fitted_weights(clone(est), X, y)
+    for a, b in zip(first, again):
+        assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_grid_search_in_two_processes_matches_sequential(digits):
+    X, y = digits
+    grid = {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(8,), (16,)]}
+    est = BackpropClassifier(max_iter=15, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = GridSearchCV(est, grid, cv=2, n_jobs=1).fit(X, y)
+        two = GridSearchCV(est, grid, cv=2, n_jobs=2).fit(X, y)
+    assert_array_equal(one.cv_results_["mean_test_score"],
+                       two.cv_results_["mean_test_score"])
+    for a, b in zip(one.best_estimator_.coefs_, two.best_estimator_.coefs_):
+        assert_array_equal(a, b)
+
+
+@QUIET
+def test_warm_start_keeps_optimizer_state_and_resets_counters(wavy):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(6,), solver="adam", shuffle=False, random_state=0)
+    once = BackpropRegressor(max_iter=10, **params).fit(X, y)
+    twice = BackpropRegressor(max_iter=5, warm_start=True, **params).fit(X, y)
+    twice.fit(X, y)
+    # Adam's moments carried over: 5 + 5 epochs equal 10 in one go
+    for a, b in zip(once.coefs_, twice.coefs_):
+        assert_allclose(a, b, rtol=1e-12)
+    assert twice._optimizer_state["t"] == once._optimizer_state["t"]
+    assert twice.n_iter_ == 5 and len(twice.loss_curve_) == 10
+    assert twice.best_loss_ == min(twice.loss_curve_[5:])  # counters restarted
+
+
+@QUIET
+def test_partial_fit_epochs(wavy):
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(5,), shuffle=False, random_state=0)
+    a = BackpropRegressor(**params)
+    a.partial_fit(X, y, epochs=4)
+    b = BackpropRegressor(**params)
+    for _ in range(4):
+        b.partial_fit(X, y)
+    assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-12)
+    assert a.n_iter_ == b.n_iter_ == 4
+    with pytest.raises(ValueError):
+        a.partial_fit(X, y, epochs=0)

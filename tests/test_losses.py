@@ -1,0 +1,100 @@
+"""Losses (_losses): values against sklearn's metrics and hand-worked numbers, dL/dz
+as the chain rule, the L2 convention, finite log losses at saturated logits."""
+
+
+import numpy as np
+import pytest
+from math_helpers import OUTPUTS, make_targets
+from numpy.testing import assert_allclose
+from sklearn.metrics import log_loss as sk_log_loss
+from sklearn.metrics import mean_poisson_deviance, mean_squared_error
+
+from skbackprop._activations import ACTIVATIONS
+from skbackprop._losses import get_loss, huber, loss_value, output_delta
+from skbackprop._network import loss_and_gradients
+
+
+@pytest.mark.parametrize("loss,out,k", OUTPUTS)
+def test_output_delta_is_the_chain_rule(loss, out, k):
+    """On the canonical link the fused a - y equals dl/da * f'(z) term by term."""
+    rng = np.random.RandomState(1)
+    Y = make_targets(loss, rng, 5, k)
+    A = ACTIVATIONS[out].forward(rng.normal(size=(5, k)))
+    A = np.clip(A, 1e-3, None) if out == "relu" else A
+    expected = ACTIVATIONS[out].derivative(A, get_loss(loss).dL_dA(Y, A))
+    assert_allclose(output_delta(loss, out, Y, A), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_l2_term_and_its_gradient_follow_the_convention():
+    """L2 term = alpha ||W||^2 / (2 sum of weights); biases are not penalised."""
+    rng = np.random.RandomState(0)
+    X, Y = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    coefs = [rng.normal(size=(2, 3)), rng.normal(size=(3, 1))]
+    intercepts = [rng.normal(size=3), rng.normal(size=1)]
+    acts = ["tanh", "identity"]
+    sw = np.array([1.0, 2.0, 0.5, 0.5])  # sums to 4
+    base = loss_and_gradients(X, Y, sw, coefs, intercepts, acts, "squared_error", 0.0)
+    reg = loss_and_gradients(X, Y, sw, coefs, intercepts, acts, "squared_error", 0.8)
+    squares = sum((W**2).sum() for W in coefs)
+    assert reg[0] - base[0] == pytest.approx(0.8 * squares / (2 * 4))
+    for W, g0, g1 in zip(coefs, base[1], reg[1]):
+        assert_allclose(g1 - g0, 0.8 * W / 4, rtol=1e-12)
+    for b0, b1 in zip(base[2], reg[2]):
+        assert_allclose(b1, b0, rtol=1e-12)
+
+
+def test_loss_values_match_sklearn_metrics():
+    rng = np.random.RandomState(0)
+    n = 50
+    # squared error: 1/2 * mean over samples of the sum over outputs
+    Y, A = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    expected = 0.5 * 3 * mean_squared_error(Y, A)
+    assert loss_value("squared_error", Y, A, A) == pytest.approx(expected, rel=1e-12)
+    # binary log loss from logits
+    Z = rng.normal(scale=3, size=(n, 1))
+    P = ACTIVATIONS["logistic"].forward(Z.copy())
+    y = (rng.uniform(size=n) > 0.5).astype(float)
+    assert loss_value("binary_log_loss", y[:, None], Z, P) == pytest.approx(
+        sk_log_loss(y, P.ravel()), rel=1e-10
+    )
+    # multilabel: summed over labels
+    Z3 = rng.normal(size=(n, 3))
+    P3 = ACTIVATIONS["logistic"].forward(Z3.copy())
+    Y3 = (rng.uniform(size=(n, 3)) > 0.5).astype(float)
+    expected = sum(sk_log_loss(Y3[:, j], P3[:, j]) for j in range(3))
+    assert loss_value("binary_log_loss", Y3, Z3, P3) == pytest.approx(expected, rel=1e-10)
+    # softmax cross-entropy
+    S = ACTIVATIONS["softmax"].forward(Z3.copy())
+    labels = rng.randint(3, size=n)
+    assert loss_value("log_loss", np.eye(3)[labels], Z3, S) == pytest.approx(
+        sk_log_loss(labels, S, labels=[0, 1, 2]), rel=1e-10
+    )
+    # poisson: half the mean Poisson deviance
+    counts = rng.poisson(3, size=(n, 1)).astype(float)
+    Zp = rng.normal(size=(n, 1))
+    mu = np.exp(Zp)
+    assert loss_value("poisson", counts, Zp, mu) == pytest.approx(
+        0.5 * mean_poisson_deviance(counts.ravel(), mu.ravel()), rel=1e-10
+    )
+
+
+def test_robust_regression_losses_by_hand():
+    Y = np.array([[0.0], [0.0], [0.0]])
+    A = np.array([[0.5], [-2.0], [3.0]])
+    # huber, delta = 1: 0.5^2/2, 1 * (2 - 1/2), 1 * (3 - 1/2)
+    assert loss_value(huber(1.0), Y, A, A) == pytest.approx((0.125 + 1.5 + 2.5) / 3)
+    assert_allclose(huber(1.0).dL_dA(Y, A), [[0.5], [-1.0], [1.0]])
+    assert loss_value("absolute_error", Y, A, A) == pytest.approx(5.5 / 3)
+    assert_allclose(get_loss("absolute_error").dL_dA(Y, A), [[1.0], [-1.0], [1.0]])
+    # neither has a fused link: the output delta is dl/da through the identity
+    assert_allclose(output_delta(huber(1.0), "identity", Y, A), [[0.5], [-1.0], [1.0]])
+
+
+def test_log_losses_stay_finite_for_saturated_logits():
+    Z = np.array([[-800.0], [800.0]])
+    P = ACTIVATIONS["logistic"].forward(Z.copy())  # rounds to exactly 0 and 1
+    Y = np.array([[1.0], [0.0]])
+    assert loss_value("binary_log_loss", Y, Z, P) == pytest.approx(800.0)
+    Zs = np.array([[0.0, 1000.0, -1000.0]])
+    S = ACTIVATIONS["softmax"].forward(Zs.copy())
+    assert loss_value("log_loss", np.array([[1.0, 0, 0]]), Zs, S) == pytest.approx(1000.0)
