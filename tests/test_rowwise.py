@@ -178,3 +178,18 @@ def test_written_out_epoch_keeps_the_rows_done_when_interrupted():
         _rowwise.sgd_rows((X, Y, None), [4, 0, 7, 1], interrupted, *args)
     assert interrupted == done and len(losses) == 2
     assert done[0] != theta
+
+
+def test_a_traceback_through_the_written_out_epoch_shows_its_lines():
+    """The generated source is registered with linecache under its own name."""
+    import traceback
+
+    epoch = _rowwise.compiled_epoch((2, 2, 1), ("identity", "identity"),
+                                    "squared_error", "plain", False, False)
+    theta, velocity = [0.1] * 9, [0.0] * 9
+    try:  # a row whose input is not a number fails inside the generated code
+        epoch([[None, 1.0]], [[1.0]], None, [0], theta, velocity, 0.1, 0.0, 0.0)
+    except TypeError:
+        text = traceback.format_exc()
+    assert "<skbackprop epoch 2-2-1 identity-identity squared_error plain>" in text
+    assert "z1_0 = a0_0 * w1_0_0 + a0_1 * w1_1_0 + b1_0" in text
