@@ -26,6 +26,12 @@ def fitted_regressor():
             pd.DataFrame(X, columns=["a", "b", "c"]), Y_REAL)
 
 
+def fitted_warm_classifier():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return BackpropClassifier(max_iter=2, warm_start=True).fit(X, Y_CLASS)
+
+
 def fitted_classifier():
     return BackpropClassifier().partial_fit(X, Y_CLASS, classes=[0, 1])
 
@@ -99,6 +105,29 @@ BAD_INPUTS = [
      ValueError, ("X_val and y_val together", "X_val and y_val together")),
     ("dropout with lbfgs", lambda: BackpropRegressor(solver="lbfgs", dropout=0.5).fit(
         X, Y_REAL), ValueError, ("breaks lbfgs", "solver='adam'")),
+    ("sample_weight_val without X_val", lambda: BackpropRegressor().fit(
+        X, Y_REAL, sample_weight_val=np.ones(5)),
+     ValueError, ("without X_val and y_val", "pass X_val and y_val with it")),
+    ("sample_weight_val of the wrong shape", lambda: BackpropRegressor().fit(
+        X, Y_REAL, X_val=X, y_val=Y_REAL, sample_weight_val=np.ones(5)),
+     ValueError, ("sample_weight_val.shape", "one weight per row of X_val")),
+    ("negative class_weight", lambda: BackpropClassifier(class_weight={0: -1}).fit(
+        X, Y_CLASS), ValueError, ("`class_weight`: class 0", "numbers >= 0")),
+    ("all-zero class_weight", lambda: BackpropClassifier(
+        class_weight={0: 0, 1: 0}).fit(X, Y_CLASS),
+     ValueError, ("non-zero", "positive class_weight")),
+    ("a one-member class with early_stopping", lambda: BackpropClassifier(
+        early_stopping=True).fit(X, np.r_[Y_CLASS[:-1], 2]),
+     ValueError, ("single sample", "pass X_val and y_val")),
+    ("missing labels (None)", lambda: BackpropClassifier().fit(
+        X, np.array(["a", "b", None, "a"] * 5, dtype=object)),
+     ValueError, ("missing labels", "fillna")),
+    ("numbers as object labels", lambda: BackpropClassifier().fit(
+        X, Y_CLASS.astype(float).astype(object)),
+     ValueError, ("numbers as Python objects", "y.astype(int)")),
+    ("warm start after changing the layers", lambda: fitted_warm_classifier().set_params(
+        hidden_layer_sizes=(7,)).fit(X, Y_CLASS),
+     ValueError, ("warm_start=True continues", "warm_start=False")),
 ]
 
 
