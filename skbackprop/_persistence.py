@@ -20,6 +20,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._monitor import HISTORY_COLUMNS
+
 FORMAT = "skbackprop-model"
 FORMAT_VERSION = 1
 METADATA = "metadata.json"
@@ -138,10 +140,27 @@ def load(path):
         raise ValueError(f"{path} holds a {metadata.get('class')!r}; only "
                          f"{sorted(_classes())} can be loaded.")
     estimator = cls.__new__(cls)
-    for name, value in metadata["state"].items():
-        setattr(estimator, name, _decode(value, arrays))
+    state = {name: _decode(value, arrays) for name, value in metadata["state"].items()}
+    for name, value in _upgraded(state).items():
+        setattr(estimator, name, value)
     _check_weights(estimator, path)
     return estimator
+
+
+# Fitted state that format-1 files written before the training engine's split hold
+# and models no longer keep: a copy of the best weights, the first batch's loss
+# scale, the resolved dropout rates.
+_RETIRED = ("_best_coefs", "_best_intercepts", "_loss_scale", "_dropout_rates")
+
+
+def _upgraded(state):
+    """Format-1 state as today's estimators keep it: ``_history`` as one row per
+    epoch (it was a dict of columns), and no retired attributes."""
+    history = state.get("_history")
+    if isinstance(history, dict):
+        columns = [history[c] for c in HISTORY_COLUMNS]
+        state["_history"] = [(int(row[0]), *map(float, row[1:])) for row in zip(*columns)]
+    return {k: v for k, v in state.items() if k not in _RETIRED}
 
 
 def _encode(value, arrays, name):

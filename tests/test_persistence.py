@@ -4,6 +4,7 @@ import json
 import pickle
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -231,3 +232,31 @@ def test_fitted_state_is_plain_data_pickle_and_skops(kind):
         f"skbackprop.{type(est).__module__.split('.')[-1]}.{type(est).__name__}"]
     loaded = skops_io.loads(data, trusted=[type(est)])
     assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+# ----------------------------------------------------- files of earlier releases
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.mark.parametrize("name", ["classifier", "regressor"])
+def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
+    """Written by 0ca50f5 (tests/data/format1_*.npz), whose fitted state held
+    ``_history`` as a dict of columns and a best-weights copy."""
+    model = load(DATA / f"format1_{name}.npz")
+    with np.load(DATA / "format1_predictions.npz") as expected:
+        X = expected["X"]
+        if name == "classifier":
+            assert_array_equal(model.predict_proba(X), expected["proba"])
+        else:
+            assert_array_equal(model.predict(X), expected["regression"])
+    assert len(model.history_) == len(model.loss_curve_) == model.n_iter_ == 5
+    y = np.arange(len(X)) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name == "classifier":
+            model.set_params(early_stopping=False, warm_start=True).fit(X, y)
+        else:
+            model.partial_fit(X, y)
+    assert len(model.history_) == len(model.loss_curve_)
+    assert_array_equal(model.history_["train_loss"], model.loss_curve_)
+    assert not hasattr(model, "_best_coefs")
