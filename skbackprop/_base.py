@@ -278,6 +278,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     def _check_call(self, incremental, epochs):
         """Refuse settings that cannot work together, before touching the data."""
+        if incremental and self.__sklearn_is_fitted__():
+            self._validate_params()  # sklearn's _fit_context skips this here
         if not (isinstance(epochs, Integral) and epochs >= 1):
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
         if self.early_stopping and incremental:

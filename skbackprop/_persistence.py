@@ -20,6 +20,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._files import ModelFileError, atomic_write, check_regular_file
 from ._monitor import HISTORY_COLUMNS
 
 FORMAT = "skbackprop-model"
@@ -45,8 +46,12 @@ def save(estimator, path):
     ----------
     estimator : BackpropRegressor or BackpropClassifier
         A fitted estimator.
-    path : str or path-like
-        Where to write (the name is used as given; ``.npz`` is customary).
+    path : str, path-like or binary file object
+        Where to write (the name is used as given; ``.npz`` is customary). A path
+        is written atomically: to a temporary file beside it, then renamed over it,
+        so an interrupted save leaves the old file or the new one, never neither. A
+        path that is a symbolic link is replaced by the new file; the file it
+        pointed to is left unchanged.
 
     Examples
     --------
@@ -81,8 +86,10 @@ def save(estimator, path):
     }
     metadata["sha256"] = _digest(metadata, arrays)
     arrays[METADATA] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
-    with open(path, "wb") as file:
-        np.savez(file, allow_pickle=False, **arrays)
+    if hasattr(path, "write"):  # an open binary file, io.BytesIO, ...
+        np.savez(path, allow_pickle=False, **arrays)
+    else:
+        atomic_write(path, lambda file: np.savez(file, allow_pickle=False, **arrays))
 
 
 def load(path):
@@ -90,7 +97,7 @@ def load(path):
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or binary file object
 
     Returns
     -------
@@ -99,45 +106,53 @@ def load(path):
 
     Raises
     ------
-    ValueError
-        If the file is truncated, not written by ``save``, edited after saving, of
-        another format version, or its weights do not fit together.
+    ModelFileError
+        (a ValueError) If the file is not a regular file, is truncated, not written
+        by ``save``, edited after saving, of another format version, or its weights
+        do not fit together.
     """
+    if not hasattr(path, "read"):
+        check_regular_file(path)
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path} is truncated or not a skbackprop model file (not a complete zip "
+            "archive, which skbackprop.save writes). Fix: use an intact copy, or save "
+            "the model again with skbackprop.save.")
+    if hasattr(path, "seek"):
+        path.seek(0)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise ValueError(
+        raise ModelFileError(
             f"{path} is truncated or not a skbackprop model file ({error}). Fix: save "
             "the model again with skbackprop.save.") from error
     if not all(isinstance(a, np.ndarray) for a in arrays.values()):
-        raise ValueError(f"{path} holds members that are not NumPy arrays: not a "
+        raise ModelFileError(f"{path} holds members that are not NumPy arrays: not a "
                          "skbackprop model file. Nothing in it was loaded.")
     if METADATA not in arrays:
-        raise ValueError(f"{path} is a NumPy archive but not a skbackprop model file "
+        raise ModelFileError(f"{path} is a NumPy archive but not a skbackprop model file "
                          "(no metadata). Fix: save the model with skbackprop.save.")
     try:
         metadata = json.loads(arrays.pop(METADATA).tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: the model's metadata is damaged ({error}).") from error
+        raise ModelFileError(f"{path}: the model's metadata is damaged ({error}).") from error
     if metadata.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a skbackprop model file.")
+        raise ModelFileError(f"{path} is not a skbackprop model file.")
     if metadata.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
+        raise ModelFileError(
             f"{path} was written in skbackprop model format "
             f"{metadata.get('format_version')!r}; this skbackprop reads format "
             f"{FORMAT_VERSION}. Fix: load it with the skbackprop version that saved "
             "it, or refit and save again.")
     stored = metadata.pop("sha256", None)
     if stored != _digest(metadata, arrays):
-        raise ValueError(
+        raise ModelFileError(
             f"{path} has been modified or damaged since it was saved (its SHA-256 "
             "digest does not match). Fix: use an intact copy, or refit and save.")
     cls = _classes().get(metadata.get("class"))
     if cls is None:
-        raise ValueError(f"{path} holds a {metadata.get('class')!r}; only "
+        raise ModelFileError(f"{path} holds a {metadata.get('class')!r}; only "
                          f"{sorted(_classes())} can be loaded.")
     estimator = cls.__new__(cls)
     state = {name: _decode(value, arrays) for name, value in metadata["state"].items()}
@@ -189,10 +204,16 @@ def _encode(value, arrays, name):
     if isinstance(value, dict):
         return {"dict": [[_encode(k, arrays, name), _encode(v, arrays, f"{name}[{k!r}]")]
                          for k, v in value.items()]}
+    fixes = {
+        "random_state": "set_params(random_state=<an int>) before saving (a "
+                        "RandomState object is not stored)",
+        "weight_init": "set_params(weight_init='glorot_uniform') (or another name) "
+                       "before saving: a function is not stored",
+    }
     raise TypeError(
         f"{name} is a {type(value).__name__}, which skbackprop.save does not store "
-        "(only arrays, numbers, strings, lists and dicts). Fix: set it to a plain "
-        "value first (e.g. weight_init='glorot_uniform' instead of a function).")
+        "(only arrays, numbers, strings, lists and dicts). Fix: "
+        + fixes.get(name, "set it to a plain value first") + ".")
 
 
 def _decode(value, arrays):
@@ -225,5 +246,5 @@ def _check_weights(estimator, path):
         W.shape == (fan_in, fan_out)
         for W, fan_in, fan_out in zip(coefs, units[:-1], units[1:]))
     if not shapes_ok or units[-1] != estimator.n_outputs_:
-        raise ValueError(f"{path}: the saved weights do not fit together "
+        raise ModelFileError(f"{path}: the saved weights do not fit together "
                          f"({[W.shape for W in coefs]}).")

@@ -616,3 +616,19 @@ def test_new_parameters_work_through_fit_warm_start_partial_fit_and_search(
     grid.fit(X, y)
     final = grid.best_estimator_[-1]
     assert all(final.get_params()[k] == v for k, v in params.items())
+
+
+@pytest.mark.parametrize("params", [dict(alpha=-1), dict(momentum=5),
+                                    dict(learning_rate_init=-1)])
+def test_partial_fit_validates_parameters_set_after_fitting(iris, params):
+    """sklearn skips parameter validation in partial_fit on a fitted model, so these
+    trained silently (loss 4.8 -> 54 for learning_rate_init=-1)."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = iris
+    clf = BackpropClassifier(solver="sgd", max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        clf.set_params(**params).partial_fit(X, y)
