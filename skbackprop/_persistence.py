@@ -1,32 +1,41 @@
-"""Save and load fitted estimators in a format that never runs code on load.
+"""Save and load fitted estimators: an explicit schema, checked before it is used.
 
-A file is one NumPy ``.npz`` archive (a zip of ``.npy`` arrays, read with
-``allow_pickle=False``): every array of the fitted state, plus a JSON document
-(stored as bytes in the array ``metadata.json``) with the estimator's class,
-parameters and other fitted attributes, the format version, and a SHA-256 digest of
-everything else. Loading accepts only ``BackpropRegressor`` and
-``BackpropClassifier``, checks the format version and the digest (a truncated or
-edited file is refused), and checks that the weights fit together before returning a
-model that predicts bit-identically to the saved one.
+A model file (format 2) is a zip of uncompressed members (``_archive``): one JSON
+document, ``metadata.json``, with the class, the parameters, the fitted attributes
+of the schema (``_schema``: exactly those, nothing from ``vars()``), the dtype and
+shape of every array, and a SHA-256 digest (an HMAC with ``key=``) of all of it; and
+one ``.npy`` member per array. Loading reads the directory and the metadata first,
+checks the declared arrays and every parameter and attribute against the schema on
+stand-ins of the declared shapes, then reads the arrays (within the file's own
+size), checks the digest, and checks the values (finite weights, consistent
+classes, optimizer state) before it builds the estimator. Every refusal is a
+``ModelFileError``; nothing in a file is ever executed or unpickled.
 
-The digest detects corruption and edits, not a forger who recomputes it; what keeps
-a hostile file harmless is that nothing in it is ever executed or unpickled.
+Without a key the digest detects damage and edits, not a forger, who can recompute
+it; the checks make sure a forged file still gives a model that can predict, not
+that it predicts well. With ``key=`` (a secret shared by those who save and load),
+``load`` refuses any file not signed with that key. Files of format 1 (written
+before the schema, up to skbackprop 0.1.0) still load, through the same checks.
 """
 
-import hashlib
+import hmac
 import json
-import zipfile
-from numbers import Integral, Real
 
 import numpy as np
 
+from ._archive import Archive, write_archive
+from ._codec import decode, digest, encode, plain_param
 from ._files import ModelFileError, atomic_write, check_regular_file
 from ._monitor import HISTORY_COLUMNS
+from ._schema import check_state, fitted_state
 
 FORMAT = "skbackprop-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA = "metadata.json"
-_SKIPPED = ("_skl_",)  # callbacks (set_callbacks) are run-time hooks, not state
+# fitted state of format-1 files that models no longer keep: a copy of the best
+# weights, the first batch's loss scale, the resolved dropout rates
+_RETIRED = ("_best_coefs", "_best_intercepts", "_loss_scale", "_dropout_rates",
+            "_fit_completed")
 
 
 def _classes():
@@ -36,11 +45,12 @@ def _classes():
     return {cls.__name__: cls for cls in (BackpropRegressor, BackpropClassifier)}
 
 
-def save(estimator, path):
-    """Save a fitted ``BackpropRegressor`` or ``BackpropClassifier`` to ``path``.
+def save(estimator, path, key=None):
+    """Save a fitted ``BackpropRegressor`` or ``BackpropClassifier``.
 
-    The file is a NumPy ``.npz`` archive holding only arrays and a JSON document;
-    ``load`` reads it without unpickling or executing anything.
+    The file is a zip of ``.npy`` arrays and one JSON document holding exactly the
+    model's parameters and fitted attributes; ``load`` reads it without unpickling or
+    executing anything.
 
     Parameters
     ----------
@@ -52,6 +62,9 @@ def save(estimator, path):
         so an interrupted save leaves the old file or the new one, never neither. A
         path that is a symbolic link is replaced by the new file; the file it
         pointed to is left unchanged.
+    key : bytes or str, default=None
+        A secret: sign the file with an HMAC-SHA256, so that ``load(..., key=key)``
+        accepts it and refuses files not signed with this key.
 
     Examples
     --------
@@ -74,30 +87,34 @@ def save(estimator, path):
             f"{type(estimator).__name__}. Fix: use joblib or skops.io for other "
             "estimators (and pipelines).")
     check_is_fitted(estimator)
+    params, attributes = fitted_state(estimator)
     arrays = {}
-    state = {name: _encode(value, arrays, name)
-             for name, value in vars(estimator).items()
-             if not name.startswith(_SKIPPED)}
     metadata = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format": FORMAT, "format_version": FORMAT_VERSION,
         "class": type(estimator).__name__,
-        "state": state,
+        "params": {k: encode(plain_param(v), arrays, k) for k, v in params.items()},
+        "attributes": {k: encode(v, arrays, k) for k, v in attributes.items()},
     }
-    metadata["sha256"] = _digest(metadata, arrays)
-    arrays[METADATA] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    metadata["arrays"] = {k: [a.dtype.str, list(a.shape)] for k, a in arrays.items()}
+    metadata["sha256"] = digest(metadata, arrays)
+    if key is not None:
+        metadata["hmac_sha256"] = digest({**metadata}, arrays, _key(key))
+    documents = {METADATA: metadata}
     if hasattr(path, "write"):  # an open binary file, io.BytesIO, ...
-        np.savez(path, allow_pickle=False, **arrays)
+        write_archive(path, documents, arrays)
     else:
-        atomic_write(path, lambda file: np.savez(file, allow_pickle=False, **arrays))
+        atomic_write(path, lambda file: write_archive(file, documents, arrays))
 
 
-def load(path):
+def load(path, key=None):
     """Load an estimator saved by ``save``; nothing in the file is executed.
 
     Parameters
     ----------
     path : str, path-like or binary file object
+    key : bytes or str, default=None
+        The secret the file was signed with (``save(..., key=...)``); a file not
+        signed with it is refused.
 
     Returns
     -------
@@ -108,64 +125,124 @@ def load(path):
     ------
     ModelFileError
         (a ValueError) If the file is not a regular file, is truncated, not written
-        by ``save``, edited after saving, of another format version, or its weights
-        do not fit together.
+        by ``save``, edited after saving, not signed with ``key``, or holds values
+        that are not a model of its class; the message says which and what to do.
     """
+    where = "the file object" if hasattr(path, "read") else str(path)
     if not hasattr(path, "read"):
         check_regular_file(path)
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(
-            f"{path} is truncated or not a skbackprop model file (not a complete zip "
-            "archive, which skbackprop.save writes). Fix: use an intact copy, or save "
-            "the model again with skbackprop.save.")
-    if hasattr(path, "seek"):
-        path.seek(0)
+    archive = Archive(path, where)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        if METADATA in archive.members:
+            return _load_v2(archive, key)
+        if f"{METADATA}.npy" in archive.members:
+            return _load_v1(archive, key)
+        archive.refuse("has no skbackprop metadata")
+    finally:
+        archive.close()
+
+
+def _key(key):
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+def _class_of(metadata, archive, version):
+    """The estimator class a file's metadata names, after its format checks."""
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        archive.refuse("is not a skbackprop model file")
+    if metadata.get("format_version") != version:
         raise ModelFileError(
-            f"{path} is truncated or not a skbackprop model file ({error}). Fix: save "
-            "the model again with skbackprop.save.") from error
-    if not all(isinstance(a, np.ndarray) for a in arrays.values()):
-        raise ModelFileError(f"{path} holds members that are not NumPy arrays: not a "
-                         "skbackprop model file. Nothing in it was loaded.")
-    if METADATA not in arrays:
-        raise ModelFileError(f"{path} is a NumPy archive but not a skbackprop model file "
-                         "(no metadata). Fix: save the model with skbackprop.save.")
-    try:
-        metadata = json.loads(arrays.pop(METADATA).tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"{path}: the model's metadata is damaged ({error}).") from error
-    if metadata.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a skbackprop model file.")
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} was written in skbackprop model format "
-            f"{metadata.get('format_version')!r}; this skbackprop reads format "
+            f"{archive.where} was written in skbackprop model format "
+            f"{metadata.get('format_version')!r}; this skbackprop reads formats 1 and "
             f"{FORMAT_VERSION}. Fix: load it with the skbackprop version that saved "
             "it, or refit and save again.")
-    stored = metadata.pop("sha256", None)
-    if stored != _digest(metadata, arrays):
-        raise ModelFileError(
-            f"{path} has been modified or damaged since it was saved (its SHA-256 "
-            "digest does not match). Fix: use an intact copy, or refit and save.")
     cls = _classes().get(metadata.get("class"))
     if cls is None:
-        raise ModelFileError(f"{path} holds a {metadata.get('class')!r}; only "
-                         f"{sorted(_classes())} can be loaded.")
-    estimator = cls.__new__(cls)
-    state = {name: _decode(value, arrays) for name, value in metadata["state"].items()}
-    for name, value in _upgraded(state).items():
-        setattr(estimator, name, value)
-    _check_weights(estimator, path)
-    return estimator
+        raise ModelFileError(f"{archive.where} holds a {metadata.get('class')!r}; only "
+                             f"{sorted(_classes())} can be loaded.")
+    return cls
 
 
-# Fitted state that format-1 files written before the training engine's split hold
-# and models no longer keep: a copy of the best weights, the first batch's loss
-# scale, the resolved dropout rates.
-_RETIRED = ("_best_coefs", "_best_intercepts", "_loss_scale", "_dropout_rates")
+def _load_v2(archive, key):
+    metadata = archive.json(METADATA)
+    cls = _class_of(metadata, archive, FORMAT_VERSION)
+    declared = metadata.get("arrays")
+    if not isinstance(declared, dict) or set(archive.members) != {
+            METADATA, *(f"{name}.npy" for name in declared)}:
+        archive.refuse("holds other members than its metadata declares")
+    stand_ins = {}
+    for name, spec in declared.items():
+        dtype, shape, member = archive.header(name)
+        member.close()
+        if spec != [dtype.str, list(shape)]:
+            archive.refuse(f"declares {name!r} as {spec}, but it is {dtype.str} {shape}")
+        stand_ins[name] = np.broadcast_to(np.zeros((), dtype), shape)
+    check_state(cls, *_state(metadata, stand_ins, archive), values=False)
+    arrays = {name: archive.array(name) for name in declared}
+    _check_digest(metadata, arrays, key, archive)
+    params, attributes = _state(metadata, arrays, archive)
+    check_state(cls, params, attributes)
+    return _build(cls, params, attributes)
+
+
+def _state(metadata, arrays, archive):
+    """``(params, attributes)`` decoded from format-2 metadata."""
+    try:
+        params = {k: decode(v, arrays) for k, v in metadata["params"].items()}
+        attributes = {k: decode(v, arrays) for k, v in metadata["attributes"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        archive.refuse(f"has metadata this format does not describe ({error!r})")
+    return params, attributes
+
+
+def _check_digest(metadata, arrays, key, archive):
+    signature = metadata.pop("hmac_sha256", None)
+    stored = metadata.pop("sha256", None)
+    if stored != digest(metadata, arrays):
+        raise ModelFileError(
+            f"{archive.where} has been modified or damaged since it was saved (its "
+            "SHA-256 digest does not match). Fix: use an intact copy, or refit and "
+            "save.")
+    if key is not None:
+        expected = digest({**metadata, "sha256": stored}, arrays, _key(key))
+        if not isinstance(signature, str) or not hmac.compare_digest(signature, expected):
+            raise ModelFileError(
+                f"{archive.where} is not signed with this key ("
+                + ("it is not signed at all" if signature is None else "another key or "
+                   "an edit") + "). Fix: load only models saved with "
+                "skbackprop.save(model, path, key=<the same key>).")
+
+
+def _load_v1(archive, key):
+    """A format-1 file: the state as ``vars()`` held it, in an npz archive."""
+    try:
+        metadata = json.loads(archive.array(METADATA).tobytes().decode())
+    except (ValueError, UnicodeDecodeError) as error:
+        archive.refuse(f"has damaged metadata ({error})")
+    cls = _class_of(metadata, archive, 1)
+    if key is not None:
+        raise ModelFileError(f"{archive.where} is a format-1 file, which cannot be "
+                             "signed. Fix: load it without key= and save it again "
+                             "with key=.")
+    names = [n.removesuffix(".npy") for n in archive.members if n != f"{METADATA}.npy"]
+    arrays = {name: archive.array(name) for name in names}
+    stored = metadata.pop("sha256", None)
+    if stored != digest(metadata, arrays):
+        raise ModelFileError(
+            f"{archive.where} has been modified or damaged since it was saved (its "
+            "SHA-256 digest does not match). Fix: use an intact copy, or refit and "
+            "save.")
+    try:
+        state = {k: decode(v, arrays) for k, v in metadata["state"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        archive.refuse(f"has metadata this format does not describe ({error!r})")
+    param_names = set(cls().get_params())
+    params = {k: v for k, v in state.items() if k in param_names}
+    attributes = {k: v for k, v in _upgraded(state).items() if k not in param_names}
+    for name in ("_optimizer_solver", "_optimizer_state", "_learning_rate"):
+        attributes.setdefault(name, None)  # lbfgs models of format 1 lack them
+    check_state(cls, params, attributes)
+    return _build(cls, params, attributes)
 
 
 def _upgraded(state):
@@ -173,78 +250,21 @@ def _upgraded(state):
     epoch (it was a dict of columns), and no retired attributes."""
     history = state.get("_history")
     if isinstance(history, dict):
-        columns = [history[c] for c in HISTORY_COLUMNS]
-        state["_history"] = [(int(row[0]), *map(float, row[1:])) for row in zip(*columns)]
+        columns = [history.get(c, []) for c in HISTORY_COLUMNS]
+        state["_history"] = [tuple(row) for row in zip(*columns)]
     return {k: v for k, v in state.items() if k not in _RETIRED}
 
 
-def _encode(value, arrays, name):
-    """``value`` as JSON, with every array moved to ``arrays`` under a new key."""
-    if isinstance(value, np.ndarray):
-        strings = value.dtype == object
-        if strings:
-            if not all(isinstance(v, str) for v in value.ravel()):
-                raise TypeError(f"{name} holds Python objects other than strings, "
-                                "which this format does not store.")
-            value = value.astype(str)
-        key = f"a{len(arrays)}"
-        arrays[key] = value
-        return {"array": key, "object": strings}
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, Integral):
-        return int(value)
-    if isinstance(value, Real):
-        return float(value)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, list | tuple):
-        items = [_encode(v, arrays, f"{name}[{i}]") for i, v in enumerate(value)]
-        return {"tuple" if isinstance(value, tuple) else "list": items}
-    if isinstance(value, dict):
-        return {"dict": [[_encode(k, arrays, name), _encode(v, arrays, f"{name}[{k!r}]")]
-                         for k, v in value.items()]}
-    fixes = {
-        "random_state": "set_params(random_state=<an int>) before saving (a "
-                        "RandomState object is not stored)",
-        "weight_init": "set_params(weight_init='glorot_uniform') (or another name) "
-                       "before saving: a function is not stored",
-    }
-    raise TypeError(
-        f"{name} is a {type(value).__name__}, which skbackprop.save does not store "
-        "(only arrays, numbers, strings, lists and dicts). Fix: "
-        + fixes.get(name, "set it to a plain value first") + ".")
+def _build(cls, params, attributes):
+    """The estimator of a checked state, with its lists as training keeps them."""
+    estimator = cls(**params)
+    attributes = dict(attributes)
+    attributes["loss_curve_"] = [float(v) for v in attributes["loss_curve_"]]
+    attributes["_history"] = [(int(r[0]), *map(float, r[1:]))
+                              for r in attributes["_history"]]
+    if attributes["validation_scores_"] is not None:
+        attributes["validation_scores_"] = [float(v) for v in
+                                            attributes["validation_scores_"]]
+    vars(estimator).update(attributes, _fit_completed=True)
+    return estimator
 
-
-def _decode(value, arrays):
-    if not isinstance(value, dict):
-        return value
-    if "array" in value:
-        array = arrays[value["array"]]
-        return array.astype(object) if value["object"] else array
-    if "list" in value:
-        return [_decode(v, arrays) for v in value["list"]]
-    if "tuple" in value:
-        return tuple(_decode(v, arrays) for v in value["tuple"])
-    return {_decode(k, arrays): _decode(v, arrays) for k, v in value["dict"]}
-
-
-def _digest(metadata, arrays):
-    """SHA-256 of the JSON metadata and of every array's name, dtype, shape and bytes."""
-    h = hashlib.sha256(json.dumps(metadata, sort_keys=True).encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def _check_weights(estimator, path):
-    coefs, intercepts = estimator.coefs_, estimator.intercepts_
-    units = [estimator.n_features_in_] + [b.shape[0] for b in intercepts]
-    shapes_ok = len(coefs) == len(intercepts) == estimator.n_layers_ - 1 and all(
-        W.shape == (fan_in, fan_out)
-        for W, fan_in, fan_out in zip(coefs, units[:-1], units[1:]))
-    if not shapes_ok or units[-1] != estimator.n_outputs_:
-        raise ModelFileError(f"{path}: the saved weights do not fit together "
-                         f"({[W.shape for W in coefs]}).")

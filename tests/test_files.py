@@ -53,11 +53,11 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary(model, tmp_pat
     save(clf, path)
     before = path.read_bytes()
 
-    def disk_full(file, **arrays):
+    def disk_full(file, documents, arrays):
         file.write(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_persistence.np, "savez", disk_full)
+    monkeypatch.setattr(_persistence, "write_archive", disk_full)
     with pytest.raises(OSError, match="No space"):
         save(clf, path)
     assert path.read_bytes() == before

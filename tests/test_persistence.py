@@ -1,5 +1,6 @@
 """Safe persistence: skbackprop.save / load, pickle and skops.io (issue 6, item 3)."""
 
+import io
 import json
 import pickle
 import warnings
@@ -12,8 +13,10 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from skbackprop import BackpropClassifier, BackpropRegressor, load, save
-from skbackprop._persistence import METADATA, _digest
+from skbackprop import BackpropClassifier, BackpropRegressor, ModelFileError, load, save
+from skbackprop._archive import write_archive
+from skbackprop._codec import digest
+from skbackprop._persistence import METADATA
 
 
 def fitted(kind):
@@ -75,120 +78,109 @@ def test_saved_model_predicts_bit_identically_and_trains_on(kind, tmp_path):
             assert_array_equal(a, b)
 
 
+def read_raw(path):
+    """(metadata, arrays) of a format-2 file, read here with zipfile and numpy."""
+    with zipfile.ZipFile(path) as archive:
+        metadata = json.loads(archive.read(METADATA))
+        arrays = {name.removesuffix(".npy"): np.load(io.BytesIO(archive.read(name)),
+                                                     allow_pickle=False)
+                  for name in archive.namelist() if name != METADATA}
+    return metadata, arrays
+
+
+def write_raw(path, metadata, arrays, resign=False):
+    """Write a format-2 file as given; ``resign``: with a consistent digest (the
+    content checks must still refuse what is wrong)."""
+    if resign:
+        metadata.pop("sha256", None)
+        metadata["arrays"] = {k: [a.dtype.str, list(a.shape)] for k, a in arrays.items()}
+        metadata["sha256"] = digest(metadata, arrays)
+    write_archive(path, {METADATA: metadata}, arrays)
+
+
+def saved(tmp_path, kind="regressor"):
+    est = fitted(kind)[0]
+    path = tmp_path / "m.npz"
+    save(est, path)
+    return path
+
+
 def test_the_file_is_arrays_and_json_only(tmp_path):
-    est, _, _ = fitted("strings")
-    save(est, tmp_path / "m.npz")
-    with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:  # no pickles inside
-        assert all(archive[name].dtype != object for name in archive.files)
-        metadata = json.loads(archive[METADATA].tobytes())
-    assert metadata["class"] == "BackpropClassifier" and metadata["format_version"] == 1
-
-
-def rewrite(path, change):
-    """Rewrite the archive at path with ``change(arrays)`` applied."""
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    change(arrays)
-    with open(path, "wb") as file:
-        np.savez(file, **arrays)
-
-
-def metadata_of(arrays):
-    return json.loads(arrays[METADATA].tobytes())
-
-
-def with_metadata(arrays, metadata, resign=False):
-    if resign:  # a consistent digest: the content checks still apply
-        metadata.pop("sha256")
-        others = {k: v for k, v in arrays.items() if k != METADATA}
-        metadata["sha256"] = _digest(metadata, others)
-    arrays[METADATA] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    path = saved(tmp_path, "strings")
+    metadata, arrays = read_raw(path)  # no pickles inside (allow_pickle=False)
+    assert all(a.dtype != object for a in arrays.values())
+    assert metadata["class"] == "BackpropClassifier" and metadata["format_version"] == 2
+    assert set(metadata) == {"format", "format_version", "class", "params",
+                             "attributes", "arrays", "sha256"}
 
 
 def test_truncated_file_is_refused(tmp_path):
-    est, _, _ = fitted("regressor")
-    path = tmp_path / "m.npz"
-    save(est, path)
+    path = saved(tmp_path)
     path.write_bytes(path.read_bytes()[:-200])
-    with pytest.raises(ValueError, match="truncated or not a skbackprop model file"):
+    with pytest.raises(ModelFileError, match="truncated or not a skbackprop model file"):
         load(path)
 
 
 def test_edited_weights_are_refused(tmp_path):
-    est, _, _ = fitted("regressor")
-    path = tmp_path / "m.npz"
-    save(est, path)
-
-    def nudge(arrays):
-        key = metadata_of(arrays)["state"]["coefs_"]["list"][0]["array"]
-        arrays[key] = arrays[key] + 1e-9
-
-    rewrite(path, nudge)
-    with pytest.raises(ValueError, match="modified or damaged"):
+    path = saved(tmp_path)
+    metadata, arrays = read_raw(path)
+    key = metadata["attributes"]["coefs_"]["list"][0]["array"]
+    arrays[key] = arrays[key] + 1e-9
+    write_raw(path, metadata, arrays)
+    with pytest.raises(ModelFileError, match="modified or damaged"):
         load(path)
 
 
 def test_edited_metadata_is_refused(tmp_path):
-    est, _, _ = fitted("regressor")
-    path = tmp_path / "m.npz"
-    save(est, path)
-
-    def edit(arrays):
-        metadata = metadata_of(arrays)
-        metadata["state"]["n_iter_"] = 1000
-        with_metadata(arrays, metadata)
-
-    rewrite(path, edit)
-    with pytest.raises(ValueError, match="modified or damaged"):
+    path = saved(tmp_path)
+    metadata, arrays = read_raw(path)
+    metadata["attributes"]["loss_"] = 0.0
+    write_raw(path, metadata, arrays)
+    with pytest.raises(ModelFileError, match="modified or damaged"):
+        load(path)
+    metadata["attributes"]["n_iter_"] = 1000  # refused before any array is read
+    write_raw(path, metadata, arrays)
+    with pytest.raises(ModelFileError, match="disagree in length"):
         load(path)
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("format_version", 2, "format 2; this skbackprop reads format 1"),
+    ("format_version", 3, "format 3; this skbackprop reads formats 1 and 2"),
     ("class", "os.system", "only"),
     ("format", "something-else", "not a skbackprop model file"),
 ])
 def test_wrong_version_class_or_format_is_refused(tmp_path, field, value, message):
-    est, _, _ = fitted("regressor")
-    path = tmp_path / "m.npz"
-    save(est, path)
-
-    def edit(arrays):
-        metadata = metadata_of(arrays)
-        metadata[field] = value
-        with_metadata(arrays, metadata, resign=True)
-
-    rewrite(path, edit)
-    with pytest.raises(ValueError, match=message):
+    path = saved(tmp_path)
+    metadata, arrays = read_raw(path)
+    metadata[field] = value
+    write_raw(path, metadata, arrays, resign=True)
+    with pytest.raises(ModelFileError, match=message):
         load(path)
 
 
 def test_weights_that_do_not_fit_together_are_refused(tmp_path):
-    est, _, _ = fitted("regressor")
-    path = tmp_path / "m.npz"
-    save(est, path)
-
-    def drop_a_layer(arrays):
-        metadata = metadata_of(arrays)
-        metadata["state"]["coefs_"]["list"].pop()
-        with_metadata(arrays, metadata, resign=True)
-
-    rewrite(path, drop_a_layer)
-    with pytest.raises(ValueError, match="do not fit together"):
+    path = saved(tmp_path)
+    metadata, arrays = read_raw(path)
+    metadata["attributes"]["coefs_"]["list"].pop()
+    write_raw(path, metadata, arrays, resign=True)
+    with pytest.raises(ModelFileError, match="do not fit together"):
         load(path)
 
 
 def test_other_files_are_refused(tmp_path):
     np.savez(tmp_path / "plain.npz", x=np.zeros(3))
-    with pytest.raises(ValueError, match="not a skbackprop model file"):
+    with pytest.raises(ModelFileError, match="no skbackprop metadata"):
         load(tmp_path / "plain.npz")
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(ValueError, match="truncated or not a skbackprop model file"):
+    with pytest.raises(ModelFileError, match="truncated or not a skbackprop model file"):
         load(tmp_path / "text.npz")
-    for member in ["x.npy", METADATA + ".npy"]:  # a pickle inside, never unpickled
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(ModelFileError, match="truncated or not a skbackprop model file"):
+        load(tmp_path / "array.npy")
+    for member in ["x.npy", METADATA + ".npy", METADATA]:  # a pickle, never unpickled
         with zipfile.ZipFile(tmp_path / "evil.npz", "w") as archive:
             archive.writestr(member, pickle.dumps(object()))
-        with pytest.raises(ValueError, match="not a skbackprop model file"):
+        with pytest.raises(ModelFileError):
             load(tmp_path / "evil.npz")
 
 
