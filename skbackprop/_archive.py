@@ -72,13 +72,14 @@ class Archive:
         info = self.members.get(f"{name}.npy")
         if info is None:
             self.refuse(f"lacks the array {name!r}")
-        member = self.zip.open(info)
         try:
+            member = self.zip.open(info)
             version = np.lib.format.read_magic(member)
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                     else np.lib.format.read_array_header_2_0)
             shape, fortran, dtype = read(member, max_header_size=10_000)
-        except (ValueError, TypeError, SyntaxError, EOFError) as error:
+        except (ValueError, TypeError, SyntaxError, EOFError, OSError,
+                zipfile.BadZipFile) as error:
             self.refuse(f"has a damaged array header in {name!r} ({error})")
         nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
         if (fortran or dtype.kind not in ALLOWED_KINDS or not dtype.isnative

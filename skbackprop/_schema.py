@@ -228,5 +228,5 @@ _KINDS = {
     "optimizer or None": lambda v: v is None or isinstance(v, dict),
 }
 _ARTICLES = {kind: kind.replace("count", "a count >= 0").replace("real", "a number")
-             .replace("weights", "a list of finite float32/float64 arrays in native "
-                      "byte order") for kind in _KINDS}
+             for kind in _KINDS}
+_ARTICLES["weights"] = "a list of finite float32/float64 arrays in native byte order"
