@@ -63,14 +63,17 @@ def decode(value, arrays):
     if set(value) == {"array", "object"}:
         array = arrays[value["array"]]
         return array.astype(object) if value["object"] is True else array
+    if len(value) != 1:
+        raise ValueError(f"unexpected {sorted(value)} in the metadata")
     kind, content = next(iter(value.items()))
-    if len(value) != 1 or kind not in ("list", "tuple", "dict") or not isinstance(
-            content, list):
+    if kind not in ("list", "tuple", "dict") or not isinstance(content, list):
         raise ValueError(f"unexpected {sorted(value)} in the metadata")
     if kind == "list":
         return [decode(v, arrays) for v in content]
     if kind == "tuple":
         return tuple(decode(v, arrays) for v in content)
+    if not all(isinstance(pair, list) and len(pair) == 2 for pair in content):
+        raise ValueError("unexpected dict entries in the metadata")
     return {decode(k, arrays): decode(v, arrays) for k, v in content}
 
 

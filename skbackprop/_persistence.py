@@ -156,7 +156,8 @@ def _class_of(metadata, archive, version):
             f"{metadata.get('format_version')!r}; this skbackprop reads formats 1 and "
             f"{FORMAT_VERSION}. Fix: load it with the skbackprop version that saved "
             "it, or refit and save again.")
-    cls = _classes().get(metadata.get("class"))
+    name = metadata.get("class")
+    cls = _classes().get(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelFileError(f"{archive.where} holds a {metadata.get('class')!r}; only "
                              f"{sorted(_classes())} can be loaded.")
@@ -233,12 +234,12 @@ def _load_v1(archive, key):
             "SHA-256 digest does not match). Fix: use an intact copy, or refit and "
             "save.")
     try:
-        state = {k: decode(v, arrays) for k, v in metadata["state"].items()}
+        state = _upgraded({k: decode(v, arrays) for k, v in metadata["state"].items()})
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         archive.refuse(f"has metadata this format does not describe ({error!r})")
     param_names = set(cls().get_params())
     params = {k: v for k, v in state.items() if k in param_names}
-    attributes = {k: v for k, v in _upgraded(state).items() if k not in param_names}
+    attributes = {k: v for k, v in state.items() if k not in param_names}
     for name in ("_optimizer_solver", "_optimizer_state", "_learning_rate"):
         attributes.setdefault(name, None)  # lbfgs models of format 1 lack them
     check_state(cls, params, attributes)

@@ -172,7 +172,8 @@ def _check_optimizer(a, values):
         return
     n_params = sum(p.size for p in a["coefs_"] + a["intercepts_"])
     keys = {"sgd": {"velocities"}, "adam": {"t", "ms", "vs"}}.get(solver)
-    if keys is None or not isinstance(state, dict) or set(state) != keys:
+    if keys is None or not isinstance(state, dict) or set(state) != keys or not all(
+            isinstance(state[k], list) for k in keys - {"t"}):
         refuse(f"the saved optimizer state does not belong to solver {solver!r}")
     vectors = [v for k in sorted(keys - {"t"}) for v in state[k]]
     dtype = a["coefs_"][0].dtype
@@ -188,10 +189,6 @@ def _is_count(v):
     return isinstance(v, Integral) and not isinstance(v, bool) and v >= 0
 
 
-def _is_real(v):
-    return isinstance(v, Real) and not isinstance(v, bool) and not math.isnan(v)
-
-
 def _is_array(v, kinds, ndim):
     return isinstance(v, np.ndarray) and v.dtype.kind in kinds and v.ndim == ndim and (
         v.dtype.isnative)
@@ -200,8 +197,9 @@ def _is_array(v, kinds, ndim):
 def _is_weights(v, values=True):
     """Finite (with ``values``) float32/float64 arrays in native byte order."""
     return isinstance(v, list) and all(
-        _is_array(p, "f", p.ndim) and p.dtype.itemsize in (4, 8) and p.ndim in (1, 2)
-        and (not values or np.isfinite(p).all()) for p in v)
+        isinstance(p, np.ndarray) and p.ndim in (1, 2) and _is_array(p, "f", p.ndim)
+        and p.dtype.itemsize in (4, 8) and (not values or np.isfinite(p).all())
+        for p in v)
 
 
 def _is_reals(v):
@@ -213,7 +211,8 @@ _KINDS = {
     "count": _is_count,
     "count or None": lambda v: v is None or _is_count(v),
     "real": lambda v: isinstance(v, Real) and not isinstance(v, bool),
-    "real or None": lambda v: v is None or _is_real(v) or v in (np.inf, -np.inf),
+    "real or None": lambda v: v is None or (isinstance(v, Real) and not isinstance(
+        v, bool)),
     "reals": _is_reals,
     "reals or None": lambda v: v is None or _is_reals(v),
     "str": lambda v: isinstance(v, str),
@@ -224,7 +223,8 @@ _KINDS = {
         isinstance(x, str) for x in v)),
     "history": lambda v: isinstance(v, list) and all(
         isinstance(r, tuple | list) and len(r) == len(HISTORY_COLUMNS) and all(
-            isinstance(x, Real) and not isinstance(x, bool) for x in r) for r in v),
+            isinstance(x, Real) and not isinstance(x, bool) for x in r)
+        and math.isfinite(r[0]) and float(r[0]).is_integer() for r in v),
     "optimizer or None": lambda v: v is None or isinstance(v, dict),
 }
 _ARTICLES = {kind: kind.replace("count", "a count >= 0").replace("real", "a number")

@@ -229,3 +229,45 @@ def test_hmac_accepts_only_its_own_key(models, tmp_path):
     metadata, arrays = raw(model)  # a forger without the key re-signs nothing
     with pytest.raises(ModelFileError, match="not signed"):
         load(forged(metadata, arrays), key=b"team secret")
+
+
+def _paths(node, prefix=()):
+    """Every path into a JSON tree."""
+    yield prefix
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
+        node, list) else ()
+    for key, child in children:
+        yield from _paths(child, (*prefix, key))
+
+
+JUNK = [None, -1, 0, 1e308, float("nan"), "x", "", [], {}, [1, 2], {"list": 3},
+        {"array": "a0", "object": "yes"}, {"array": "zz", "object": False},
+        {"tuple": [{"dict": 1}]}, True]
+
+
+@pytest.mark.parametrize("which", ["classifier", "regressor"])
+def test_random_metadata_edits_get_a_model_file_error_or_a_working_model(models, which):
+    """300 edits at random places of the metadata, each with a recomputed digest:
+    load raises ModelFileError, or gives a model whose predictions are finite; no
+    other exception escapes."""
+    model, X = models[0][which], models[1]
+    metadata, arrays = raw(model)
+    paths = [p for p in _paths(metadata) if p and p[0] not in ("sha256", "arrays")]
+    rng = np.random.RandomState(0)
+    outcomes = {"refused": 0, "loaded": 0}
+    for _ in range(300):
+        edited = json.loads(json.dumps(metadata))
+        path = paths[rng.randint(len(paths))]
+        node = edited
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = JUNK[rng.randint(len(JUNK))]
+        try:
+            loaded = load(forged(edited, dict(arrays)))
+        except ModelFileError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["loaded"] += 1
+        output = loaded.predict_proba(X) if which == "classifier" else loaded.predict(X)
+        assert np.isfinite(output).all()
+    assert outcomes["refused"] > 200
