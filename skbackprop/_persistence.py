@@ -197,6 +197,7 @@ def _state(metadata, arrays, archive):
 
 
 def _check_digest(metadata, arrays, key, archive):
+    """Refuse a file whose digest (or, with ``key``, signature) does not match."""
     signature = metadata.pop("hmac_sha256", None)
     stored = metadata.pop("sha256", None)
     if stored != digest(metadata, arrays):
@@ -227,12 +228,7 @@ def _load_v1(archive, key):
                              "with key=.")
     names = [n.removesuffix(".npy") for n in archive.members if n != f"{METADATA}.npy"]
     arrays = {name: archive.array(name) for name in names}
-    stored = metadata.pop("sha256", None)
-    if stored != digest(metadata, arrays):
-        raise ModelFileError(
-            f"{archive.where} has been modified or damaged since it was saved (its "
-            "SHA-256 digest does not match). Fix: use an intact copy, or refit and "
-            "save.")
+    _check_digest(metadata, arrays, None, archive)
     try:
         state = _upgraded({k: decode(v, arrays) for k, v in metadata["state"].items()})
     except (KeyError, TypeError, ValueError, AttributeError) as error:
