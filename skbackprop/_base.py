@@ -13,8 +13,9 @@ What a subclass provides (and nothing here branches on which one it is): the
 targets' kind and encoding (``_y_numeric``, ``_check_target_kind``,
 ``_encode_targets``, ``_decode``), the loss and output activation (``_loss_name``,
 ``_output_activation``), the score (``_score_function``) and, optionally, class
-weights, stratification and partial_fit's classes (``_class_sample_weight``,
-``_stratify``, ``_set_classes``).
+weights, stratification, partial_fit's classes and fitted attributes of its own
+for model files (``_class_sample_weight``, ``_stratify``, ``_set_classes``,
+``_fitted_schema``).
 """
 
 from numbers import Integral, Real
@@ -218,6 +219,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     # ------------------------------------------------------- what subclasses provide
     _y_numeric: ClassVar[bool]  # whether y must be numbers (regression)
+    _fitted_schema: ClassVar[dict] = {}  # fitted attributes of its own (_schema)
     _score_function: ClassVar  # score(y_true, y_pred, sample_weight=None)
 
     def _check_target_kind(self, y):

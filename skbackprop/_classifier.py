@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import (
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._losses import logsumexp
+from ._schema import CLASSIFIER_ATTRIBUTES
 from ._validation import check_label_types, explained
 
 
@@ -174,6 +175,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     _score_function = staticmethod(accuracy_score)
     _y_numeric = False
+    _fitted_schema: ClassVar[dict] = CLASSIFIER_ATTRIBUTES
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,7 +1,7 @@
 """What a fitted model is, as data: the schema a model file holds, and its checks.
 
 A fitted estimator is its parameters (``get_params``) and the fitted attributes
-listed in ``ATTRIBUTES`` (plus ``CLASSIFIER_ATTRIBUTES`` for a classifier), each of
+listed in ``ATTRIBUTES`` (plus its class's own ``_fitted_schema``), each of
 a declared kind, and nothing else. ``fitted_state`` reads exactly those from an
 estimator; ``check_state`` checks a state read from a file before any of it is
 used: the parameters through the estimator's own ``_parameter_constraints``, every
@@ -44,10 +44,7 @@ Y_TYPES = ("binary", "multiclass", "multilabel-indicator")
 
 def schema(cls):
     """The fitted attributes of ``cls``: (required, optional), name -> kind."""
-    required = dict(ATTRIBUTES)
-    if "class_weight" in cls().get_params():  # the classifier
-        required.update(CLASSIFIER_ATTRIBUTES)
-    return required, OPTIONAL_ATTRIBUTES
+    return {**ATTRIBUTES, **cls._fitted_schema}, OPTIONAL_ATTRIBUTES
 
 
 def fitted_state(estimator):
