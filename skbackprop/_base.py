@@ -272,10 +272,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         outcome = Training(self, model, data, validation, weights, rng, first=first,
                            incremental=incremental).run(epochs)
         vars(self).update(outcome.attributes)  # every fitted attribute at once
-        for message, category in outcome.warnings:
-            warn(message, category)
-        callbacks.call_on_fit_task_end(estimator=self, X=data.X, y=data.y,
-                                       metadata=metadata, reconstruction_attributes={})
+        try:  # (a warning may be an error under the user's filters)
+            for message, category in outcome.warnings:
+                warn(message, category)
+        finally:
+            callbacks.call_on_fit_task_end(estimator=self, X=data.X, y=data.y,
+                                           metadata=metadata, reconstruction_attributes={})
         return self
 
     def _check_call(self, incremental, epochs):

@@ -136,3 +136,17 @@ def test_callbacks_survive_clone_and_leave_the_fitted_model_plain(iris):
         clone(clf).fit(X, y)
     assert rec.events.count(("end", "epoch")) == 2  # clone kept the callback
     assert not hasattr(clf, "_callback_fit_ctx")
+
+
+def test_a_warning_raised_as_an_error_still_closes_the_fit_task(iris):
+    """Under warnings-as-errors the ConvergenceWarning escapes fit, after the model
+    is stored: the callbacks still see the fit end (and tear down)."""
+    X, y = iris
+    rec = Recorder()
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=2).set_callbacks(rec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning):
+            clf.fit(X, y)
+    assert rec.events[-2:] == [("end", "fit"), "teardown"]
+    assert clf.n_iter_ == 2 and len(clf.history_) == 2  # stored before the warning
