@@ -95,7 +95,8 @@ def _sample_weight(sample_weight, X, name):
 def _check_scale(X):
     """Warn about features so large that the network cannot train on them."""
     values = X.data if issparse(X) else X
-    largest = float(np.max(np.abs(values), initial=0.0))
+    # max and -min: two passes over X, no copy of it (np.abs would allocate one)
+    largest = max(float(np.max(values, initial=0.0)), -float(np.min(values, initial=0.0)))
     if largest > SCALE_LIMIT:
         warn(f"X has values up to {largest:.3g} in magnitude. A network trains on "
              "features of order 1: at this scale its units saturate or its loss "

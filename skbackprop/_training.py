@@ -85,10 +85,7 @@ class Training:
             coefs, intercepts, loss, warnings = run_lbfgs(
                 s, m, data, self.monitor, guard, self.tasks, *self.weights)
             self.warnings += warnings
-            curve = self.previous.get("loss_curve_", []) + [
-                row.train_loss for row in self.monitor.rows[:self.monitor.epochs]]
-            attributes = {"loss_": loss} if s.early_stopping else {
-                "loss_": loss, "best_loss_": min([loss, *curve])}
+            attributes = {"loss_": loss}
         else:
             coefs, intercepts = self._stochastic(epochs, guard)
         if s.early_stopping:  # end on the best epoch's weights
@@ -153,6 +150,10 @@ class Training:
         if self.step is not None:
             new.update(_optimizer_state=self.step.optimizer_state,
                        _optimizer_solver=s.solver, _learning_rate=self.schedule.value)
+        elif self.first:  # lbfgs: no optimizer state, nor an earlier fit's
+            new.update(_optimizer_state=None, _optimizer_solver=None, _learning_rate=None)
+        if "loss_" in attributes and not s.early_stopping:  # lbfgs ran to its end
+            new["best_loss_"] = min([attributes["loss_"], *new["loss_curve_"]])
         if self.errors and not self.diverged:
             message = (f"Training met floating-point "
                        f"{' and '.join(sorted(set(self.errors)))} but its loss stayed "

@@ -252,3 +252,17 @@ def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
     assert len(model.history_) == len(model.loss_curve_)
     assert_array_equal(model.history_["train_loss"], model.loss_curve_)
     assert not hasattr(model, "_best_coefs")
+
+
+def test_a_refit_with_lbfgs_and_other_layers_saves_and_loads(tmp_path):
+    """The adam moments of the earlier fit stayed on the model, sized for the old
+    layers, and load refused the file as inconsistent."""
+    est, X, y = fitted("regressor")
+    est.set_params(solver="lbfgs", hidden_layer_sizes=(3,), early_stopping=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est._optimizer_state is None and est._optimizer_solver is None
+    save(est, tmp_path / "m.npz")
+    assert_array_equal(load(tmp_path / "m.npz").predict(X), est.predict(X))
+    assert est.best_loss_ == min([est.loss_, *est.loss_curve_])
