@@ -7,13 +7,19 @@ place by ``f'(Z)``, giving ``dL/dZ``. Where ``f'`` is a function of the output i
 written through ``A``, and the net input is not kept (``Z`` is None); only GELU, whose
 output does not determine its input, asks the forward pass to keep ``Z``
 (``needs_input``).
+
+Every function works on arrays of any Array API namespace (``_xp``). "In place"
+holds for NumPy, and for namespaces whose arrays are mutable; callers use the
+returned array, which is where the result is.
 """
 
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit, ndtr
+
+from . import _xp
+from ._xp import SQRT_2PI, eager, expit, into, namespace, ndtr, row_sums
 
 
 class Activation(NamedTuple):
@@ -46,7 +52,7 @@ def logistic_derivative(A, delta, Z=None):
 
 def tanh(Z):
     """f(z) = tanh(z)."""
-    return np.tanh(Z, out=Z)
+    return into(Z, namespace(Z).tanh, Z)
 
 
 def tanh_derivative(A, delta, Z=None):
@@ -57,17 +63,17 @@ def tanh_derivative(A, delta, Z=None):
 
 def relu(Z):
     """f(z) = max(z, 0)."""
-    return np.maximum(Z, 0, out=Z)
+    return into(Z, namespace(Z).clip, Z, 0.0, None)
 
 
 def relu_derivative(A, delta, Z=None):
     """f'(z) = 1 if z > 0 else 0, i.e. [A > 0] (the subgradient 0 is taken at z = 0)."""
-    return np.multiply(delta, A > 0, out=delta)
+    return namespace(A).where(A > 0, delta, 0.0)
 
 
 def exp(Z):
     """f(z) = exp(z): the output of a Poisson regression (log link)."""
-    return np.exp(Z, out=Z)
+    return into(Z, namespace(Z).exp, Z)
 
 
 def exp_derivative(A, delta, Z=None):
@@ -88,18 +94,27 @@ def softmax(Z):
     first (softmax is unchanged by a shift per row). The two global bounds cost far
     less than a maximum per row.
     """
-    bound = _SAFE_EXP.get(Z.dtype.type) or 0.8 * np.log(np.finfo(Z.dtype).max)
-    if not (Z.max() < bound and Z.min() > -bound):  # also NaN: the careful way
-        Z -= Z.max(axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    Z /= np.matmul(Z, np.ones(Z.shape[1], Z.dtype))[:, np.newaxis]  # row sums
+    xp = namespace(Z)
+    if not _within_exp_range(Z, xp):  # also NaN, and off the host: the careful way
+        Z -= xp.max(Z, axis=1, keepdims=True)
+    Z = into(Z, xp.exp, Z)
+    Z /= row_sums(Z)
     return Z
+
+
+def _within_exp_range(Z, xp):
+    """Whether every |z| is below the bound of ``softmax`` (checked on NumPy only:
+    elsewhere reading the answer back would stall the device)."""
+    if not eager(xp):
+        return False
+    bound = _SAFE_EXP.get(Z.dtype.type) or 0.8 * np.log(np.finfo(Z.dtype).max)
+    return bool(Z.max() < bound and Z.min() > -bound)
 
 
 def softmax_derivative(A, delta, Z=None):
     """Row by row, dL/dz_k = A_k (dL/dA_k - sum_j A_j dL/dA_j) (the softmax Jacobian
     applied to delta)."""
-    delta -= (delta * A).sum(axis=1, keepdims=True)
+    delta -= namespace(A).sum(delta * A, axis=1, keepdims=True)
     delta *= A
     return delta
 
@@ -108,38 +123,34 @@ LEAKY_SLOPE = 0.01
 
 
 def leaky_relu(Z):
-    """f(z) = z if z > 0 else 0.01 z."""
-    return np.multiply(Z, np.where(Z > 0, 1.0, LEAKY_SLOPE).astype(Z.dtype), out=Z)
+    """f(z) = z if z > 0 else 0.01 z, i.e. max(z, 0.01 z)."""
+    return into(Z, namespace(Z).maximum, Z, LEAKY_SLOPE * Z)
 
 
 def leaky_relu_derivative(A, delta, Z=None):
     """f'(z) = 1 if z > 0 else 0.01, i.e. by the sign of A."""
-    return np.multiply(delta, np.where(A > 0, 1.0, LEAKY_SLOPE).astype(delta.dtype),
-                       out=delta)
+    return namespace(A).where(A > 0, delta, LEAKY_SLOPE * delta)
 
 
 def elu(Z):
-    """f(z) = z if z > 0 else exp(z) - 1."""
-    negative = Z <= 0
-    Z[negative] = np.expm1(Z[negative])
-    return Z
+    """f(z) = z if z > 0 else exp(z) - 1 (exp taken of min(z, 0): no overflow)."""
+    xp = namespace(Z)
+    return xp.where(Z > 0, Z, xp.expm1(xp.clip(Z, None, 0.0)))
 
 
 def elu_derivative(A, delta, Z=None):
     """f'(z) = 1 if z > 0 else exp(z) = A + 1."""
-    negative = A <= 0
-    delta[negative] *= A[negative] + 1
-    return delta
+    return namespace(A).where(A > 0, delta, delta * (A + 1))
 
 
 def softplus(Z):
     """f(z) = log(1 + exp(z)), computed without overflow."""
-    return np.logaddexp(0, Z, out=Z)
+    return _xp.softplus(Z, out=Z)
 
 
 def softplus_derivative(A, delta, Z=None):
     """f'(z) = sigmoid(z) = 1 - exp(-A) (as exp(A) = 1 + exp(z))."""
-    delta *= -np.expm1(-A)
+    delta *= -namespace(A).expm1(-A)
     return delta
 
 
@@ -151,7 +162,7 @@ def gelu(Z):
 
 def gelu_derivative(A, delta, Z):
     """f'(z) = Phi(z) + z phi(z), phi the standard normal density."""
-    delta *= ndtr(Z) + Z * np.exp(-0.5 * Z**2) / np.sqrt(2 * np.pi)
+    delta *= ndtr(Z) + Z * namespace(Z).exp(-0.5 * Z**2) / SQRT_2PI
     return delta
 
 

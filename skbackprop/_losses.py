@@ -13,15 +13,18 @@ which the chain rule ``dl/dz = dl/da * f'(z)`` collapses to ``a - y``.
 Log losses are computed from the logits ``Z`` (log-sum-exp form), so they stay finite
 where probabilities round to 0 or 1; the value is exactly the function whose gradient
 ``a - y`` is used, with no clipping.
+
+Every function works on arrays of any Array API namespace (``_xp``); a loss value
+is a Python float for NumPy arrays and a 0-d array elsewhere (``_xp.scalar``).
 """
 
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import xlogy
 
 from ._activations import ACTIVATIONS
+from ._xp import eager, into, namespace, rowdot, scalar, softplus, squared_norm, xlogy
 
 
 class Loss(NamedTuple):
@@ -33,7 +36,7 @@ class Loss(NamedTuple):
 def squared_error(Y, Z, A):
     """l = 1/2 sum_k (y_k - a_k)^2."""
     R = A - Y
-    return 0.5 * np.einsum("ij,ij->i", R, R)
+    return 0.5 * rowdot(R, R)
 
 
 def squared_error_dA(Y, A):
@@ -43,7 +46,7 @@ def squared_error_dA(Y, A):
 
 def poisson(Y, Z, A):
     """Half Poisson deviance, l = sum_k y log(y / a) - y + a, with log a = z (exp link)."""
-    return (xlogy(Y, Y) - Y * Z - Y + A).sum(axis=1)
+    return namespace(A).sum(xlogy(Y, Y) - Y * Z - Y + A, axis=1)
 
 
 def poisson_dA(Y, A):
@@ -54,7 +57,7 @@ def poisson_dA(Y, A):
 def binary_log_loss(Y, Z, A):
     """l = -sum_k [y log a + (1 - y) log(1 - a)] with a = sigmoid(z),
     computed as sum_k log(1 + exp(z)) - y z."""
-    return (np.logaddexp(0, Z) - Y * Z).sum(axis=1)
+    return namespace(Z).sum(softplus(Z) - Y * Z, axis=1)
 
 
 def binary_log_loss_dA(Y, A):
@@ -65,8 +68,9 @@ def binary_log_loss_dA(Y, A):
 def logsumexp(Z):
     """log sum_k exp(z_k) for every row, as m + log sum_k exp(z_k - m) with m the row
     maximum, so that no exp overflows. Shape (n, 1)."""
-    m = Z.max(axis=1, keepdims=True)
-    return m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True))
+    xp = namespace(Z)
+    m = xp.max(Z, axis=1, keepdims=True)
+    return m + xp.log(xp.sum(xp.exp(Z - m), axis=1, keepdims=True))
 
 
 def log_loss(Y, Z, A):
@@ -74,17 +78,16 @@ def log_loss(Y, Z, A):
 
     Computed from the probability a_y where it is a normal float, and where it
     underflows from the logits, as logsumexp(z) - z_y: finite and exact either way.
+    (On NumPy, when no a_y underflows, the logits are not looked at; elsewhere
+    checking that would stall the device, and both are computed.)
     """
-    a_y = np.einsum("ij,ij->i", Y, A)
-    tiny = _TINY.get(A.dtype.type) or np.finfo(A.dtype).tiny
-    if a_y.min() >= tiny:  # the common case, in one pass (False for NaN too)
-        return -np.log(a_y)
-    loss = -np.log(np.maximum(a_y, tiny))
-    underflow = a_y < tiny
-    if underflow.any():
-        Z_u = Z[underflow]
-        loss[underflow] = logsumexp(Z_u)[:, 0] - np.einsum("ij,ij->i", Y[underflow], Z_u)
-    return loss
+    xp = namespace(A)
+    a_y = rowdot(Y, A)
+    tiny = _TINY.get(getattr(A.dtype, "type", None)) or xp.finfo(A.dtype).smallest_normal
+    if eager(xp) and a_y.min() >= tiny:  # the common case (False for NaN too)
+        return -xp.log(a_y)
+    return xp.where(a_y >= tiny, -xp.log(xp.clip(a_y, tiny, None)),
+                    logsumexp(Z)[:, 0] - rowdot(Y, Z))
 
 
 _TINY = {t: np.finfo(t).tiny for t in (np.float32, np.float64)}
@@ -101,23 +104,24 @@ def huber(delta):
     0, linear in the tails. dl/da = clip(a - y, -delta, delta)."""
 
     def value(Y, Z, A):
-        R = np.abs(A - Y)
-        return np.where(R <= delta, 0.5 * R**2, delta * (R - 0.5 * delta)).sum(axis=1)
+        xp = namespace(A)
+        R = xp.abs(A - Y)
+        return xp.sum(xp.where(R <= delta, 0.5 * R**2, delta * (R - 0.5 * delta)), axis=1)
 
     def dL_dA(Y, A):
-        return np.clip(A - Y, -delta, delta)
+        return namespace(A).clip(A - Y, -delta, delta)
 
     return Loss(value, dL_dA, None)
 
 
 def absolute_error(Y, Z, A):
     """l = sum_k |a_k - y_k|."""
-    return np.abs(A - Y).sum(axis=1)
+    return namespace(A).sum(namespace(A).abs(A - Y), axis=1)
 
 
 def absolute_error_dA(Y, A):
     """dl/da = sign(a - y) (0 at a = y)."""
-    return np.sign(A - Y)
+    return namespace(A).sign(A - Y)
 
 
 LOSSES = {
@@ -138,9 +142,10 @@ def get_loss(loss):
 def loss_value(loss, Y, Z, A, sample_weight=None):
     """Weighted mean over samples of the per-sample loss (no L2 term)."""
     values = get_loss(loss).value(Y, Z, A)
+    xp = namespace(values)
     if sample_weight is None:
-        return float(np.add.reduce(values) / values.shape[0])  # = values.mean()
-    return float(values @ sample_weight / sample_weight.sum())
+        return scalar(xp.sum(values) / values.shape[0])  # = the mean
+    return scalar(values @ sample_weight / xp.sum(sample_weight))
 
 
 def output_delta(loss, out_activation, Y, A, Z=None, out=None):
@@ -153,7 +158,7 @@ def output_delta(loss, out_activation, Y, A, Z=None, out=None):
     """
     spec = get_loss(loss)
     if out_activation == spec.link:
-        return np.subtract(A, Y, out=out)
+        return into(out, namespace(A).subtract, A, Y)
     return ACTIVATIONS[out_activation].derivative(A, spec.dL_dA(Y, A), Z)
 
 
@@ -161,5 +166,5 @@ def l2_penalty(coefs, alpha, sw_sum):
     """alpha * sum_l ||W_l||^2 / (2 sum_i s_i); its gradient is alpha * W_l / sum_i s_i."""
     if alpha == 0:
         return 0.0
-    squares = sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
-    return float(0.5 * alpha * squares / sw_sum)
+    squares = sum(squared_norm(W) for W in coefs)
+    return scalar(0.5 * alpha * squares / sw_sum)

@@ -13,6 +13,9 @@ biases ``b_l``) and ``activations[l]`` (the name of ``f_l``). With ``A_0 = X``:
 Dropout (training only) multiplies a layer's input by a mask, ``A_{l-1} * M_l`` with
 M_l = Bernoulli(1 - p) / (1 - p) (inverted dropout); the backward pass then uses
 ``A_{l-1} * M_l`` in dL/dW_l and multiplies ``delta_l W_l^T`` by ``M_l``.
+
+The passes work on arrays of any Array API namespace (``_xp``); the ``Workspace``
+of preallocated buffers is NumPy's optimisation of the same calls.
 """
 
 from itertools import pairwise
@@ -23,6 +26,7 @@ from scipy.sparse import issparse
 
 from ._activations import ACTIVATIONS
 from ._losses import l2_penalty, loss_value, output_delta
+from ._xp import column_sums, concat, copy, flat, into, namespace, scalar
 
 
 class Workspace(NamedTuple):
@@ -132,7 +136,7 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=
         if keep_all or keeps_net_input(name, layer == last):
             Z_kept = Z
             A_out = _rows(ws and ws.outputs, layer, n)
-            A = f.forward(Z.copy() if A_out is None else _copy_into(A_out, Z))
+            A = f.forward(copy(Z) if A_out is None else _copy_into(A_out, Z))
         else:
             A = f.forward(Z)
             Z_kept = A if layer == last else None  # identity output: Z is A
@@ -148,11 +152,12 @@ def _matmul(A, B, out=None):
     """A @ B, written into ``out`` if given; A may be a scipy sparse matrix. A product
     over a single inner index is an outer product, a_i b_j: a broadcast multiply
     gives the same numbers about twice as fast as BLAS."""
-    if not isinstance(A, np.ndarray) and issparse(A):
+    if issparse(A):
         return A @ B if out is None else _copy_into(out, A @ B)
+    xp = namespace(A, B)
     if A.shape[1] == 1:
-        return np.multiply(A, B, out=out)
-    return np.matmul(A, B, out=out)
+        return into(out, xp.multiply, A, B)
+    return into(out, xp.matmul, A, B)
 
 
 def _copy_into(out, Z):
@@ -186,23 +191,21 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
         record["deltas"], record["upstream"] = [None] * n_layers, [None] * n_layers
     for layer in reversed(range(n_layers)):
         if record is not None:
-            record["deltas"][layer] = delta.copy()
+            record["deltas"][layer] = copy(delta)
         A_in = outputs[layer] if masks is None else _layer_input(outputs[layer], masks, layer)
         coef_grads[layer] = _matmul(A_in.T, delta, out=ws and ws.coef_grads[layer])
         if alpha:
-            coef_grads[layer] += np.multiply(alpha / sw_sum, coefs[layer],
-                                             out=ws and ws.coef_scratch[layer])
-        # sum over rows of delta, as 1^T delta: BLAS's matrix-vector product is 1.5-5x
-        # faster than a reduction along axis 0 at batch shapes
-        ones = np.ones(n, delta.dtype) if ws is None else ws.ones[:n]
-        intercept_grads[layer] = np.matmul(ones, delta, out=ws and ws.intercept_grads[layer])
+            coef_grads[layer] += into(ws and ws.coef_scratch[layer],
+                                      namespace(delta).multiply, coefs[layer], alpha / sw_sum)
+        intercept_grads[layer] = column_sums(delta, ws and ws.ones,
+                                             out=ws and ws.intercept_grads[layer])
         if layer > 0:
             delta = _matmul(delta, coefs[layer].T, out=_rows(ws and ws.deltas, layer - 1, n))
             if masks is not None and masks[layer] is not None:
                 delta *= masks[layer]
             if record is not None:
-                record["upstream"][layer - 1] = delta.copy()
-            ACTIVATIONS[activations[layer - 1]].derivative(
+                record["upstream"][layer - 1] = copy(delta)
+            delta = ACTIVATIONS[activations[layer - 1]].derivative(
                 outputs[layer], delta, net_inputs[layer - 1]
             )
     return coef_grads, intercept_grads
@@ -226,7 +229,8 @@ def loss_and_gradients(
     if record is not None:
         record["outputs"], record["net_inputs"] = outputs, net_inputs
     A, Z_out = outputs[-1], net_inputs[-1]
-    sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    sw_sum = X.shape[0] if sample_weight is None else scalar(
+        namespace(sample_weight).sum(sample_weight))
     value = loss_value(loss, Y, Z_out, A, sample_weight)
     value += l2_penalty(coefs, alpha, sw_sum)
     delta = output_delta(loss, activations[-1], Y, A, Z_out,
@@ -234,7 +238,7 @@ def loss_and_gradients(
     if sample_weight is None:
         delta /= sw_sum
     else:
-        delta *= (sample_weight / sw_sum)[:, np.newaxis]
+        delta *= (sample_weight / sw_sum)[:, None]
     coef_grads, intercept_grads = backward(
         outputs, net_inputs, delta, coefs, activations, alpha, sw_sum, masks, workspace,
         record,
@@ -244,14 +248,15 @@ def loss_and_gradients(
 
 def pack(coefs, intercepts):
     """All parameters as one vector: every W_l (row-major), then every b_l."""
-    return np.concatenate([p.ravel() for p in coefs + intercepts])
+    return concat([flat(p) for p in coefs + intercepts])
 
 
 def unpack(theta, layer_units):
     """Inverse of ``pack`` for a network with the given units per layer."""
     coefs, intercepts, start = [], [], 0
     for fan_in, fan_out in pairwise(layer_units):
-        coefs.append(theta[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        coefs.append(namespace(theta).reshape(theta[start : start + fan_in * fan_out],
+                                              (fan_in, fan_out)))
         start += fan_in * fan_out
     for fan_out in layer_units[1:]:
         intercepts.append(theta[start : start + fan_out])

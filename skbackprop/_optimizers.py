@@ -5,17 +5,22 @@ state (a dict of arrays and numbers, so a fitted estimator stays plain data) and
 ``*_step(params, grads, state, learning_rate, ...)`` updates every parameter array in
 place from its gradient. Learning-rate schedules and stopping rules belong to the
 training loop, not here.
+
+The updates work on arrays of any Array API namespace (``_xp``): on NumPy they
+write into the ``scratch`` buffers (no allocation), elsewhere each intermediate is a
+new array and the parameters and moments are updated in place.
 """
 
 import math
 
-import numpy as np
 import scipy.optimize
+
+from ._xp import eager, into, namespace, squared_norm, write
 
 
 def sgd_init(params):
     """State of SGD with momentum: one velocity per parameter array, starting at 0."""
-    return {"velocities": [np.zeros_like(p) for p in params]}
+    return {"velocities": [namespace(p).zeros_like(p) for p in params]}
 
 
 def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True,
@@ -29,19 +34,20 @@ def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True,
     With ``momentum=0`` this is plain gradient descent, ``w <- w - eta g``, computed
     as such (two array operations instead of five; the same numbers). The gradients
     are consumed (their arrays serve as scratch space), as is ``scratch`` (arrays
-    shaped like the parameters; allocated if not given).
+    shaped like the parameters; NumPy only, allocated if not given).
     """
-    scratch = scratch or [np.empty_like(p) for p in params]
+    scratch = scratch or [None] * len(params)
     for p, g, v, s in zip(params, grads, state["velocities"], scratch):
+        xp = namespace(p)
         if momentum == 0:
-            np.multiply(g, -learning_rate, out=v)  # v = -eta g
+            write(v, xp.multiply, g, -learning_rate)  # v = -eta g
             p += v
             continue
-        np.multiply(learning_rate, g, out=s)  # s = eta g
+        s = into(s, xp.multiply, g, learning_rate)  # s = eta g
         v *= momentum
         v -= s
         if nesterov:
-            np.multiply(momentum, v, out=g)
+            g = into(g, xp.multiply, v, momentum)
             g -= s
             p += g
         else:
@@ -52,8 +58,8 @@ def adam_init(params):
     """State of Adam: step count and first and second moment estimates, at 0."""
     return {
         "t": 0,
-        "ms": [np.zeros_like(p) for p in params],
-        "vs": [np.zeros_like(p) for p in params],
+        "ms": [namespace(p).zeros_like(p) for p in params],
+        "vs": [namespace(p).zeros_like(p) for p in params],
     }
 
 
@@ -68,20 +74,22 @@ def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
         w <- w - eta_t m / (sqrt(v) + epsilon)
 
     The gradients are consumed (their arrays serve as scratch space), as is
-    ``scratch`` (arrays shaped like the parameters; allocated if not given).
+    ``scratch`` (arrays shaped like the parameters; NumPy only, allocated if not
+    given).
     """
     state["t"] += 1
     t = state["t"]
     step = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-    scratch = scratch or [np.empty_like(p) for p in params]
+    scratch = scratch or [None] * len(params)
     for p, g, m, v, s in zip(params, grads, state["ms"], state["vs"], scratch):
+        xp = namespace(p)
         m *= beta_1
-        m += np.multiply(1 - beta_1, g, out=s)
+        m += into(s, xp.multiply, g, 1 - beta_1)
         v *= beta_2
-        np.square(g, out=g)
-        v += np.multiply(1 - beta_2, g, out=g)
-        np.multiply(step, m, out=s)  # s = eta_t m
-        np.sqrt(v, out=g)
+        g = into(g, xp.square, g)
+        v += into(g, xp.multiply, g, 1 - beta_2)
+        s = into(s, xp.multiply, m, step)  # s = eta_t m
+        g = into(g, xp.sqrt, v)
         g += epsilon
         s /= g
         p -= s
@@ -91,10 +99,16 @@ def clip_gradient_norm(grads, max_norm):
     """Scale all gradients by one factor so that their joint L2 norm
     sqrt(sum ||g||^2) is at most ``max_norm`` (in place); a smaller norm is left
     alone. Returns the norm before clipping."""
-    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-    if norm > max_norm:
-        for g in grads:
-            g *= max_norm / norm
+    xp = namespace(*grads)
+    norm = xp.sqrt(sum(squared_norm(g) for g in grads))
+    if eager(xp):  # on the host: leave a small gradient untouched
+        if norm > max_norm:
+            for g in grads:
+                g *= max_norm / norm
+        return float(norm)
+    scale = xp.clip(max_norm / norm, None, 1.0)  # min(1, max_norm / norm), no wait
+    for g in grads:
+        g *= scale
     return norm
 
 

@@ -1,0 +1,212 @@
+"""Array namespaces: what the math core needs beyond the Array API standard.
+
+The math core is written once, in the functions of the Array API standard
+(``xp.exp``, ``xp.sum``, ``@``, ``xp.where`` ...), on arrays of any namespace: NumPy,
+PyTorch (CPU or GPU), CuPy, array-api-strict. ``namespace(*arrays)`` gives the
+namespace of its arguments: NumPy itself for NumPy arrays (so that the NumPy path
+calls NumPy's ufuncs directly, with no wrapper in between), else
+``array_api_compat``'s (the copy scikit-learn vendors, so that namespaces compare
+equal with scikit-learn's own).
+
+The primitives below are the few operations the standard lacks or spells in a way
+that costs NumPy speed. Each is one operation with one meaning; where NumPy has a
+faster way to the same numbers (a ufunc writing into a buffer, a BLAS product with
+a vector of ones, ``einsum``), NumPy takes it:
+
+- ``into(out, func, *args)``: ``func(*args)``, written into ``out`` when ``out`` is a
+  NumPy buffer (the workspace's), else allocated; ``write(target, func, *args)``
+  overwrites ``target`` in any namespace;
+- ``expit``, ``ndtr``, ``xlogy``, ``softplus``: the special functions;
+- ``rowdot``, ``row_sums``, ``column_sums``, ``squared_norm``: reductions;
+- ``copy``, ``flat``, ``concat``, ``astype``, ``scalar``: plumbing;
+- ``eager(xp)``: whether a shortcut decided by the data (``if Z.max() < bound``) is
+  worth its cost; on a GPU, reading a value back stalls the device, so the shortcut
+  is skipped and the always-safe formula computed;
+- ``to_numpy``, ``to_namespace``, ``device``: moving arrays between host and device.
+"""
+
+import math
+
+import numpy as np
+import scipy.special
+from scipy.sparse import issparse
+from sklearn.externals import array_api_compat
+from sklearn.utils._array_api import _convert_to_numpy, _is_numpy_namespace
+
+_HOST_TYPES = (np.ndarray, np.generic, int, float)
+
+
+def namespace(*arrays):
+    """The namespace of ``arrays`` (None, sparse matrices and Python numbers are
+    ignored): ``numpy`` when every array is a NumPy array."""
+    others = [a for a in arrays
+              if a is not None and not isinstance(a, _HOST_TYPES) and not issparse(a)]
+    return np if not others else array_api_compat.array_namespace(*others)
+
+
+def is_numpy(xp):
+    """Whether ``xp`` is NumPy (the module itself or a wrapper of it)."""
+    return xp is np or _is_numpy_namespace(xp)
+
+
+def eager(xp):
+    """Whether a shortcut decided by the data is cheap: reading a value back from
+    a NumPy array costs nothing; from a GPU it waits for the device."""
+    return xp is np
+
+
+def device(array):
+    """The device an array lives on ("cpu" for NumPy arrays and sparse matrices)."""
+    if isinstance(array, np.ndarray) or issparse(array):
+        return "cpu"
+    return array_api_compat.device(array)
+
+
+def into(out, func, *args):
+    """``func(*args)``; written into ``out`` when it is a NumPy array (same numbers,
+    no allocation), else a new array."""
+    if isinstance(out, np.ndarray):
+        return func(*args, out=out)
+    return func(*args)
+
+
+def write(target, func, *args):
+    """Overwrite the array ``target`` with ``func(*args)``; returns ``target``."""
+    if isinstance(target, np.ndarray):
+        return func(*args, out=target)
+    target[...] = func(*args)
+    return target
+
+
+def copy(array):
+    """A copy of ``array`` in its namespace and on its device."""
+    if isinstance(array, np.ndarray):
+        return array.copy()
+    return namespace(array).asarray(array, copy=True)
+
+
+def astype(array, dtype):
+    """``array`` as ``dtype`` (no copy when it already is)."""
+    if isinstance(array, np.ndarray):
+        return array.astype(dtype, copy=False)
+    return namespace(array).astype(array, dtype, copy=False)
+
+
+def flat(array):
+    """The elements of ``array`` as a vector (row-major); a view where possible."""
+    if isinstance(array, np.ndarray):
+        return array.ravel()
+    return namespace(array).reshape(array, (-1,))
+
+
+def concat(arrays):
+    """The vectors ``arrays`` one after another."""
+    xp = namespace(*arrays)
+    return np.concatenate(arrays) if xp is np else xp.concat(arrays)
+
+
+def scalar(value):
+    """A 0-d result as returned to the training loop: a Python float from NumPy,
+    the 0-d array itself elsewhere (converting it would wait for the device)."""
+    return float(value) if isinstance(value, _HOST_TYPES) else value
+
+
+# ----------------------------------------------------------------- special functions
+def expit(Z, out=None):
+    """The logistic function 1 / (1 + exp(-z)) (scipy's ufunc on NumPy, without
+    overflow; elsewhere the formula, where exp(-z) = inf gives 1 / inf = 0)."""
+    if isinstance(Z, np.ndarray):
+        return scipy.special.expit(Z, out=out)
+    return 1 / (1 + namespace(Z).exp(-Z))
+
+
+def ndtr(Z):
+    """The standard normal CDF Phi(z). The standard has no erf: scipy.special
+    computes it natively for NumPy, PyTorch, CuPy and JAX (with SCIPY_ARRAY_API=1,
+    which array API dispatch requires); any other namespace goes through the host."""
+    if isinstance(Z, np.ndarray):
+        return scipy.special.ndtr(Z)
+    xp = namespace(Z)
+    try:
+        result = scipy.special.ndtr(Z)
+        if namespace(result) is xp and device(result) == device(Z):
+            return result
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return to_namespace(scipy.special.ndtr(to_numpy(Z)), xp, device(Z))
+
+
+def xlogy(X, Y):
+    """x log(y), 0 where x = 0."""
+    if isinstance(X, np.ndarray):
+        return scipy.special.xlogy(X, Y)
+    xp = namespace(X, Y)
+    return xp.where(X == 0, 0.0, X * xp.log(Y))
+
+
+def softplus(Z, out=None):
+    """log(1 + exp(z)) without overflow, as logaddexp(0, z)."""
+    if isinstance(Z, np.ndarray):
+        return np.logaddexp(0, Z, out=out)
+    xp = namespace(Z)
+    return xp.logaddexp(Z, xp.zeros_like(Z))
+
+
+# ------------------------------------------------------------------------ reductions
+def rowdot(A, B):
+    """sum_k a_ik b_ik for every row i."""
+    if isinstance(A, np.ndarray):
+        return np.einsum("ij,ij->i", A, B)
+    return namespace(A, B).sum(A * B, axis=1)
+
+
+def row_sums(Z):
+    """sum_k z_ik for every row, shape (n, 1). NumPy: as Z 1, a BLAS product."""
+    if isinstance(Z, np.ndarray):
+        return np.matmul(Z, np.ones(Z.shape[1], Z.dtype))[:, np.newaxis]
+    return namespace(Z).sum(Z, axis=1, keepdims=True)
+
+
+def column_sums(delta, ones=None, out=None):
+    """sum_i delta_ik for every column. NumPy: as 1^T delta (``ones``, if given, a
+    vector of at least n ones), BLAS's matrix-vector product being 1.5-5x faster
+    than a reduction along axis 0 at batch shapes."""
+    if isinstance(delta, np.ndarray):
+        n = delta.shape[0]
+        ones = np.ones(n, delta.dtype) if ones is None else ones[:n]
+        return np.matmul(ones, delta, out=out)
+    return namespace(delta).sum(delta, axis=0)
+
+
+def squared_norm(W):
+    """sum of squares of every element of W."""
+    if isinstance(W, np.ndarray):
+        return np.dot(W.ravel(), W.ravel())
+    xp = namespace(W)
+    return xp.sum(W * W)
+
+
+# ---------------------------------------------------------------- host and devices
+def to_numpy(array):
+    """``array`` as a NumPy array on the host (NumPy arrays, sparse matrices and
+    None as they are)."""
+    if array is None or isinstance(array, np.ndarray) or issparse(array):
+        return array
+    if isinstance(array, np.generic | int | float):
+        return np.asarray(array)
+    return _convert_to_numpy(array, namespace(array))
+
+
+def to_namespace(array, xp, device):
+    """``array`` (NumPy, or None) in namespace ``xp`` on ``device``."""
+    if array is None or is_numpy(xp):
+        return array
+    return xp.asarray(array, device=device)
+
+
+def float_value(value):
+    """A 0-d array of any namespace as a Python float (waits for the device)."""
+    return float(value) if isinstance(value, _HOST_TYPES) else float(to_numpy(value))
+
+
+SQRT_2PI = math.sqrt(2 * math.pi)
