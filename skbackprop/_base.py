@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import _max_precision_float_dtype
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -46,6 +47,7 @@ from ._start import (
 from ._training import Training
 from ._validation import check_features, explained
 from ._warnings import warn
+from ._xp import astype, device, input_namespace, is_numpy, namespace, to_numpy
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -182,7 +184,28 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags
+
+    def __sklearn_array_api_convert__(self, converter):
+        """A copy whose network (weights and optimizer state) was moved by
+        ``converter``: scikit-learn's ``move_estimator_to(estimator, xp, device)``
+        calls this. Everything else (classes, history, counters) stays on the
+        host, where it always is."""
+        from sklearn.base import clone
+
+        moved = clone(self)
+        state = dict(vars(self))
+        for name in ("coefs_", "intercepts_"):
+            if name in state:
+                state[name] = [converter(a) for a in state[name]]
+        optimizer = state.get("_optimizer_state")
+        if optimizer:
+            state["_optimizer_state"] = {
+                k: [converter(a) for a in v] if isinstance(v, list) else v
+                for k, v in optimizer.items()}
+        vars(moved).update(state)
+        return moved
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None,
@@ -310,15 +333,16 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         model = Model(layer_units, self._layer_activations(), self._loss_name(),
                       self.alpha, self._dropout(len(sizes)))
         if not first:
+            self._check_namespace(data.X, "partial_fit" if incremental else "fit")
             return model, checked_weights(self.coefs_, self.intercepts_, layer_units,
                                           self.coefs_[0].dtype, copy=False,
-                                          warm_start=True)
+                                          warm_start=True, like=data.X)
         assigned = hasattr(self, "coefs_") and (self.warm_start or incremental)
         if hasattr(self, "coefs_") and not assigned and not hasattr(self, "loss_curve_"):
             warn("coefs_ were assigned before fitting but warm_start=False, so they are "
                  "ignored; set warm_start=True to start from them.")
         given = (self.coefs_, self.intercepts_) if assigned else None
-        return model, starting_weights(model, self.weight_init, data.X.dtype, rng, given)
+        return model, starting_weights(model, self.weight_init, data.X, rng, given)
 
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):
@@ -340,10 +364,17 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                  f"training samples; using batch_size={n_samples} (full batch).")
         return min(self.batch_size, n_samples)
 
-    def _compute_dtype(self):
-        """dtype argument of validate_data: the ``dtype`` parameter, or (None) keep
-        the input's float dtype as sklearn does."""
-        return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
+    def _compute_dtype(self, xp=np, device=None):
+        """dtype argument of validate_data in namespace ``xp``: the ``dtype``
+        parameter, or (None) keep the input's float dtype as sklearn does; float32
+        on a device without float64 (e.g. Apple's mps)."""
+        if is_numpy(xp):
+            return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
+        if _max_precision_float_dtype(xp, device) == xp.float32:
+            return xp.float32
+        if self.dtype is None:
+            return (xp.float64, xp.float32)
+        return getattr(xp, np.dtype(self.dtype).name)
 
     # ------------------------------------------------------------------ predicting
     def _raw_output(self, X):
@@ -352,20 +383,50 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             X, self.coefs_, self.intercepts_, self._layer_activations(), keep=False)
         return outputs[-1], net_inputs[-1]
 
-    def _validated_output(self, X):
-        """(A_L, Z_L) for X after the fitted-state and input checks of predict."""
+    def _validated_output(self, X, method):
+        """(A_L, Z_L) for X after the fitted-state and input checks of ``method``;
+        in X's namespace and on its device (the fitted weights' too)."""
         check_is_fitted(self)
         check_features(X)
+        self._check_namespace(X, method)
+        xp, where = input_namespace(X)
         try:
-            X = validate_data(
-                self, X, accept_sparse="csr", dtype=self._compute_dtype(), reset=False)
+            X = validate_data(self, X, accept_sparse="csr", reset=False,
+                              dtype=self._compute_dtype(xp, where))
         except (ValueError, TypeError) as error:
             raise explained(error) from error
+        if not is_numpy(xp):  # (NumPy mixes dtypes; the others compute in one)
+            X = astype(X, self.coefs_[0].dtype)
         return self._raw_output(X)
 
+    def _check_namespace(self, X, method):
+        """Refuse X from another array namespace or device than the fitted weights,
+        as scikit-learn's ``check_same_namespace`` does, with the fix."""
+        fitted, xp = namespace(self.coefs_[0]), input_namespace(X)[0]
+        if is_numpy(fitted) and is_numpy(xp):
+            return
+        if fitted == xp and device(self.coefs_[0]) == device(X):
+            return
+        name = type(self).__name__
+        found = f"{xp.__name__} arrays" if not is_numpy(xp) else (
+            "NumPy arrays (array API dispatch is off)" if is_numpy(namespace(X))
+            else f"{namespace(X).__name__} arrays with array API dispatch off")
+        raise ValueError(
+            f"Inputs passed to {name}.{method}() must use the same namespace and the "
+            f"same device as those passed to fit(). The network was fitted on "
+            f"{fitted.__name__} arrays on device {device(self.coefs_[0])!r}; got "
+            f"{found} on device {device(X)!r}.\nFix: move the estimator to X's "
+            "namespace and device with 'from sklearn.utils._array_api import "
+            "get_namespace_and_device, move_estimator_to; xp, _, device = "
+            "get_namespace_and_device(X); estimator = move_estimator_to(estimator, "
+            "xp, device)' (with sklearn.set_config(array_api_dispatch=True)), or "
+            "move X.")
+
     def _score_output(self, A, y, sample_weight):
-        """Score (accuracy or R^2) of output-layer values A against targets y."""
-        return self._score_function(y, self._decode(A), sample_weight=sample_weight)
+        """Score (accuracy or R^2) of output-layer values A (any namespace) against
+        targets y (on the host)."""
+        return self._score_function(y, to_numpy(self._decode(A)),
+                                    sample_weight=to_numpy(sample_weight))
 
     @property
     def history_(self):

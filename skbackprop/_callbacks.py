@@ -6,6 +6,8 @@ training loop opens one subtask per epoch (lbfgs: per iteration) through
 epoch: they receive a copy of the estimator holding copies of its weights.
 """
 
+from ._xp import copy
+
 
 def callback_metadata(sample_weight):
     """The metadata sklearn's callbacks receive with each task."""
@@ -37,8 +39,8 @@ class EpochTasks:
         return task.call_on_fit_task_end(
             estimator=self.estimator, **self._arguments(),
             reconstruction_attributes=lambda: {
-                "coefs_": [W.copy() for W in coefs],
-                "intercepts_": [b.copy() for b in intercepts],
+                "coefs_": [copy(W) for W in coefs],
+                "intercepts_": [copy(b) for b in intercepts],
                 "_fit_completed": True,
             })
 

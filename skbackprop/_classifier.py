@@ -22,6 +22,7 @@ from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._losses import logsumexp
 from ._schema import CLASSIFIER_ATTRIBUTES
 from ._validation import check_label_types, explained
+from ._xp import astype, concat, flat, follow, namespace, softplus, to_numpy
 
 
 def class_sample_weight(class_weight, y, incremental):
@@ -248,11 +249,14 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             )
 
     def _decode(self, A):
+        """Labels, on the host, from output-layer values A of any namespace (only
+        the chosen indices leave the device)."""
+        xp = namespace(A)
         if self._y_type == "multiclass":
-            return self.classes_[A.argmax(axis=1)]
+            return self.classes_[to_numpy(xp.argmax(A, axis=1))]
         if self._y_type == "binary":
-            return self.classes_[(A.ravel() > 0.5).astype(int)]
-        return (A > 0.5).astype(int)
+            return self.classes_[to_numpy(astype(flat(A) > 0.5, xp.int64))]
+        return to_numpy(astype(A > 0.5, xp.int64))
 
     def predict(self, X):
         """Predict class labels.
@@ -267,7 +271,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Predicted labels (an indicator matrix for multilabel targets).
         """
-        return self._decode(self._validated_output(X)[0])
+        A = self._validated_output(X, "predict")[0]
+        return follow(self._decode(A), A)
 
     def predict_proba(self, X):
         """Probability of each class.
@@ -283,8 +288,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Probabilities in the order of ``classes_``; rows sum to 1 except for
             multilabel targets (one independent probability per label).
         """
-        A = self._validated_output(X)[0]
-        return np.hstack([1 - A, A]) if self._y_type == "binary" else A
+        A = self._validated_output(X, "predict_proba")[0]
+        return concat([1 - A, A], axis=1) if self._y_type == "binary" else A
 
     def predict_log_proba(self, X):
         """Log of ``predict_proba``, computed from the logits so it stays finite.
@@ -299,12 +304,12 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        Z = self._validated_output(X)[1]
+        Z = self._validated_output(X, "predict_log_proba")[1]
         if self._y_type == "multiclass":
             return Z - logsumexp(Z)
-        log_p = -np.logaddexp(0, -Z)  # log sigmoid(z)
+        log_p = -softplus(-Z)  # log sigmoid(z) = -log(1 + exp(-z))
         if self._y_type == "binary":
-            return np.hstack([-np.logaddexp(0, Z), log_p])  # log(1 - sigmoid(z)) first
+            return concat([-softplus(Z), log_p], axis=1)  # log(1 - sigmoid(z)) first
         return log_p
 
     @available_if(stochastic_solver)

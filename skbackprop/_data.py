@@ -5,6 +5,13 @@
 encoded as the network's outputs ``Y`` (via the estimator's ``_encode_targets``),
 the raw targets ``y`` (for scores and callbacks), and the sample weights with the
 class weights multiplied in. Validation data, given or held out, is a ``Data`` too.
+
+With scikit-learn's array API dispatch on, X may be an array of any namespace and
+device (``sklearn.set_config(array_api_dispatch=True)``): X, Y and the sample
+weights then live there, in X's namespace and on X's device. The targets are
+checked and encoded on the host (class labels may be strings) and ``y`` stays
+there, for the scores; y and sample_weight may come from any namespace: they
+follow X.
 """
 
 from typing import NamedTuple
@@ -17,6 +24,16 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._validation import check_features, explained
 from ._warnings import warn
+from ._xp import (
+    astype,
+    input_namespace,
+    is_numpy,
+    namespace,
+    row_slice,
+    take_rows,
+    to_namespace,
+    to_numpy,
+)
 
 # Features beyond this magnitude make a network's first net inputs this large: every
 # logistic or tanh unit saturates and relu gradients are ~1e6 times a scaled input's.
@@ -26,10 +43,10 @@ SCALE_LIMIT = 1e6
 class Data(NamedTuple):
     """Rows to train or validate on."""
 
-    X: object  # (n_samples, n_features): ndarray or CSR matrix
-    Y: np.ndarray  # (n_samples, n_outputs): the encoded targets, in X's dtype
-    y: object  # the targets as given (for scores and callbacks)
-    sample_weight: np.ndarray | None  # class weights included
+    X: object  # (n_samples, n_features): ndarray, CSR matrix or another namespace's
+    Y: object  # (n_samples, n_outputs): the encoded targets, X's dtype and namespace
+    y: object  # the targets as given, on the host (for scores and callbacks)
+    sample_weight: object  # (n_samples,) or None; class weights included; as X
 
     @property
     def n_samples(self):
@@ -37,12 +54,14 @@ class Data(NamedTuple):
 
     def head(self, n):
         """The first ``n`` rows."""
-        sw = None if self.sample_weight is None else self.sample_weight[:n]
-        return Data(self.X[:n], self.Y[:n], self.y[:n], sw)
+        return Data(*(None if a is None else row_slice(a, 0, n) for a in self))
+
+    def take(self, rows):
+        """The rows with indices ``rows`` (a NumPy array), in that order."""
+        return Data(*(None if a is None else take_rows(a, rows) for a in self))
 
     def astype(self, dtype):
-        return self._replace(X=self.X.astype(dtype, copy=False),
-                             Y=self.Y.astype(dtype, copy=False))
+        return self._replace(X=astype(self.X, dtype), Y=astype(self.Y, dtype))
 
 
 def training_data(estimator, X, y, sample_weight, *, reset, incremental,
@@ -51,24 +70,29 @@ def training_data(estimator, X, y, sample_weight, *, reset, incremental,
     the features and, for a classifier, the classes), ``incremental`` for partial_fit,
     ``validation`` for validation data (checked against the training data's)."""
     check_features(X)
+    xp, device = input_namespace(X)
+    if not is_numpy(xp):  # the targets are checked and encoded on the host
+        y = to_numpy(y)
     estimator._check_target_kind(y)
     try:
         X, y = validate_data(estimator, X, y, accept_sparse="csr", multi_output=True,
                              y_numeric=estimator._y_numeric,
-                             dtype=estimator._compute_dtype(), reset=reset)
+                             dtype=estimator._compute_dtype(xp), reset=reset)
     except (ValueError, TypeError) as error:
         raise explained(error) from error
     sample_weight = _sample_weight(sample_weight, X, "sample_weight_val" if validation
                                    else "sample_weight")
+    y = to_numpy(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
-    Y = estimator._encode_targets(y, reset, incremental or validation).astype(X.dtype)
+    Y = estimator._encode_targets(y, reset, incremental or validation)
+    Y = astype(to_namespace(Y, xp, device), X.dtype)
     class_weight = estimator._class_sample_weight(y, incremental and not validation)
     if class_weight is not None:
-        class_weight = class_weight.astype(X.dtype)
+        class_weight = astype(to_namespace(class_weight, xp, device), X.dtype)
         sample_weight = class_weight if sample_weight is None else (
             sample_weight * class_weight)
-        if not sample_weight.any():
+        if not xp.any(sample_weight):
             raise ValueError(
                 "Sample weights must contain at least one non-zero number: class_weight "
                 "(times sample_weight) gives every sample weight 0.\nFix: give at least "
@@ -82,6 +106,9 @@ def _sample_weight(sample_weight, X, name):
     """Checked sample weights (None stays None); errors name the argument."""
     if sample_weight is None:
         return None
+    xp, device = input_namespace(X)
+    if not is_numpy(xp):  # from any namespace: it follows X
+        sample_weight = to_namespace(to_numpy(sample_weight), xp, device)
     try:
         return _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                     ensure_non_negative=True)
@@ -95,8 +122,11 @@ def _sample_weight(sample_weight, X, name):
 def _check_scale(X):
     """Warn about features so large that the network cannot train on them."""
     values = X.data if issparse(X) else X
-    # max and -min: two passes over X, no copy of it (np.abs would allocate one)
-    largest = max(float(np.max(values, initial=0.0)), -float(np.min(values, initial=0.0)))
+    # max and -min: two passes over X, no copy of it (abs would allocate one)
+    xp = namespace(values)
+    if values.shape[0] * values.shape[-1] == 0:
+        return
+    largest = max(float(xp.max(values)), -float(xp.min(values)), 0.0)
     if largest > SCALE_LIMIT:
         warn(f"X has values up to {largest:.3g} in magnitude. A network trains on "
              "features of order 1: at this scale its units saturate or its loss "
@@ -121,23 +151,17 @@ def given_validation(estimator, X_val, y_val, sample_weight_val, dtype):
 def split_validation(data, fraction, stratify, rng):
     """Hold out ``fraction`` of the rows: ``(train, validation)``, stratified by
     ``stratify`` (single-label classes) when given."""
-    arrays = [data.X, data.Y, data.y]
-    if data.sample_weight is not None:
-        arrays.append(data.sample_weight)
-    try:
-        parts = train_test_split(*arrays, random_state=rng, test_size=fraction,
-                                 stratify=stratify)
+    try:  # the rows are drawn on the host, as for NumPy arrays, whatever X is
+        train, held_out = train_test_split(np.arange(data.n_samples), random_state=rng,
+                                           test_size=fraction, stratify=stratify)
     except ValueError as error:
         raise _split_error(data, fraction, stratify, error) from error
-    train, held_out = parts[0::2], parts[1::2]
-    if data.sample_weight is None:
-        train, held_out = [*train, None], [*held_out, None]
-    if held_out[0].shape[0] < 2:
+    if held_out.shape[0] < 2:
         raise ValueError(
-            f"The validation set has {held_out[0].shape[0]} sample(s); early stopping "
+            f"The validation set has {held_out.shape[0]} sample(s); early stopping "
             "needs at least 2.\nFix: increase validation_fraction, provide more "
             "samples, or pass X_val and y_val.")
-    return Data(*train), Data(*held_out)
+    return data.take(train), data.take(held_out)
 
 
 def _split_error(data, fraction, stratify, error):

@@ -5,6 +5,7 @@ from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
 from ._network import network_units
+from ._xp import on_host
 
 
 class LossCurveDisplay:
@@ -182,6 +183,7 @@ class NetworkDisplay:
             gradients = [g.reshape(c.shape) for g, c in zip(gradients, coefs)]
         else:
             check_is_fitted(estimator)
+            estimator = on_host(estimator)  # (fitted on a device: drawn from the host)
             coefs, intercepts = estimator.coefs_, estimator.intercepts_
         display = cls(coefs=coefs, intercepts=intercepts, gradients=gradients)
         return display.plot(ax=ax)

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from ._losses import l2_penalty, loss_value
+from ._xp import all_finite, float_value, namespace, row_slice
 
 # An epoch loss this many times the reference is a blow-up, even while it is finite.
 DIVERGENCE_FACTOR = 1e4
@@ -37,8 +38,8 @@ def scored_loss(model, coefs, intercepts, data, rows=SCORED_ROWS):
         A, Z = model.output(coefs, intercepts, data.X)
         value = loss_value(model.loss, data.Y, Z, A, data.sample_weight)
         sw_sum = (data.n_samples if data.sample_weight is None
-                  else float(data.sample_weight.sum()))
-        return value + l2_penalty(coefs, model.alpha, sw_sum)
+                  else float_value(namespace(data.sample_weight).sum(data.sample_weight)))
+        return float_value(value + l2_penalty(coefs, model.alpha, sw_sum))
 
 
 class Guard:
@@ -58,8 +59,9 @@ class Guard:
             self.reference > 0 and loss > DIVERGENCE_FACTOR * self.reference)
 
     def check_update(self, loss):
-        """A batch's (or row's) loss: only a non-finite one stops at once."""
-        if not math.isfinite(loss):
+        """A batch's (or row's) loss: only a non-finite one stops at once. (A loss
+        still on a device is not read back: the epoch's check sees it.)"""
+        if isinstance(loss, float) and not math.isfinite(loss):
             raise Diverged(f"a batch's loss became {loss}")
 
     def check_epoch(self, loss):
@@ -75,12 +77,14 @@ class Guard:
 def finite_weights(model, coefs, intercepts, X, batch=10_000):
     """``(coefs, intercepts, kept)``: the weights if they are finite and predict
     finite values on every row of X (``kept`` True), else a network of zeros."""
-    finite = all(np.isfinite(p).all() for p in coefs + intercepts)
+    finite = all(all_finite(p) for p in coefs + intercepts)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start in range(0, X.shape[0] if finite else 0, batch):
-            if not np.isfinite(model.output(coefs, intercepts, X[start:start + batch])[0]).all():
+            rows = row_slice(X, start, start + batch)
+            if not all_finite(model.output(coefs, intercepts, rows)[0]):
                 finite = False
                 break
     if finite:
         return coefs, intercepts, True
-    return [np.zeros_like(W) for W in coefs], [np.zeros_like(b) for b in intercepts], False
+    xp = namespace(*coefs)
+    return [xp.zeros_like(W) for W in coefs], [xp.zeros_like(b) for b in intercepts], False

@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from ._xp import copy, float_value, to_numpy
+
 
 class Loop:
     """Stochastic training of one fit."""
@@ -27,7 +29,7 @@ class Loop:
         self.epochs_before, self.samples_before = epochs_before, samples_before
         self.order = np.arange(data.n_samples)
         self.weight_sum = (data.n_samples if data.sample_weight is None
-                           else data.sample_weight.sum())
+                           else to_numpy(data.sample_weight).sum())
         self.watched = (f"Validation {settings.scoring or 'score'}"
                         if monitor.watch_validation else "Training loss")
 
@@ -48,7 +50,7 @@ class Loop:
         # the epoch's loss is measured before each update: it describes the weights
         # entering the epoch, which are the ones to keep if it is the best
         entering = None if self.monitor.watch_validation else (
-            [W.copy() for W in coefs], [b.copy() for b in intercepts])
+            [copy(W) for W in coefs], [copy(b) for b in intercepts])
         if self.settings.shuffle:
             self.order = self.order[self.rng.permutation(self.data.n_samples)]
         loss = self.train(learning_rate)
@@ -70,9 +72,10 @@ class Loop:
 
     def train(self, learning_rate):
         """Every update of the epoch through the step; the epoch's training loss
-        (the weighted mean of the losses before each update)."""
+        (the weighted mean of the losses before each update). On a device the
+        batch losses are summed there and read back once, at the end."""
         total = 0.0
         for weight, loss in self.step.updates(self.order, self.rng, learning_rate):
             self.guard.check_update(loss)
             total += weight * loss
-        return total / self.weight_sum
+        return float_value(total) / self.weight_sum

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._losses import loss_value
+from ._xp import all_finite, copy, float_value
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
                    "seconds")
@@ -98,8 +99,8 @@ class Monitor:
             return np.nan, np.nan
         v = self.validation
         A, Z = self.model.output(coefs, intercepts, v.X)
-        loss = loss_value(self.model.loss, v.Y, Z, A, v.sample_weight)
-        score = self.score(A, v.y, v.sample_weight) if np.isfinite(A).all() else np.nan
+        loss = float_value(loss_value(self.model.loss, v.Y, Z, A, v.sample_weight))
+        score = self.score(A, v.y, v.sample_weight) if all_finite(A) else np.nan
         if self.settings.verbose:
             print(f"Validation score: {score:f}")
         return loss, score
@@ -117,7 +118,7 @@ class Monitor:
         best = (r.best_metric, r.best_epoch, r.best_weights)
         if metric > r.best_metric:
             best = (metric, row.epoch, described or (
-                [W.copy() for W in current[0]], [b.copy() for b in current[1]]))
+                [copy(W) for W in current[0]], [copy(b) for b in current[1]]))
         patience = r.no_improvement
         if self.watch_validation or s.solver != "lbfgs":  # lbfgs stops by itself
             patience = 0 if improved else patience + 1

@@ -13,6 +13,7 @@ from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._losses import get_loss, huber
 from ._validation import check_numeric_target
+from ._xp import flat
 
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "exp")
 
@@ -187,7 +188,7 @@ default=None
         return y.reshape(len(y), -1)
 
     def _decode(self, A):
-        return A.ravel() if A.shape[1] == 1 else A
+        return flat(A) if A.shape[1] == 1 else A
 
     def predict(self, X):
         """Predict with the fitted network.
@@ -202,7 +203,7 @@ default=None
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
-        return self._decode(self._validated_output(X)[0])
+        return self._decode(self._validated_output(X, "predict")[0])
 
     @available_if(stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)

@@ -33,7 +33,6 @@ import operator
 from functools import lru_cache
 
 import numpy as np
-from scipy.sparse import issparse
 
 from ._network import n_parameters, unpack
 
@@ -82,7 +81,7 @@ def accepts(model, settings, batch_size, X):
     """Whether a fit trains here: one row per update of plain SGD (no gradient
     clipping, no dropout) on dense float64 rows, for a network ``supports`` takes."""
     return (batch_size == 1 and settings.solver == "sgd" and settings.clip_norm is None
-            and not any(model.dropout) and X.dtype == np.float64 and not issparse(X)
+            and not any(model.dropout) and isinstance(X, np.ndarray) and X.dtype == np.float64
             and supports(model.layer_units, model.activations, model.loss))
 
 

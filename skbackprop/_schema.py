@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import (
 from ._files import ModelFileError
 from ._monitor import HISTORY_COLUMNS
 from ._start import hidden_layer_sizes, per_hidden_layer
+from ._xp import on_host
 
 # name -> kind; every fitted model has all of these
 ATTRIBUTES = {
@@ -48,8 +49,10 @@ def schema(cls):
 
 
 def fitted_state(estimator):
-    """``(params, attributes)`` of a fitted estimator: exactly the schema's names."""
+    """``(params, attributes)`` of a fitted estimator: exactly the schema's names,
+    its arrays on the host (NumPy) wherever it was fitted."""
     required, optional = schema(type(estimator))
+    estimator = on_host(estimator)
     # lbfgs leaves no optimizer state
     attributes = {name: getattr(estimator, name, None) if "optimizer" in name
                   or name == "_learning_rate" else getattr(estimator, name)

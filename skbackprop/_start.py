@@ -4,6 +4,10 @@
 dropout); ``starting_weights`` gives the weights a fit starts from: drawn by the
 initializer, or (warm start, partial_fit, weights assigned before a first fit)
 checked copies of the given ones, so the caller's arrays are never changed.
+
+Weights are drawn on the host with the fit's ``random_state``, as for NumPy input,
+and then moved to X's namespace and device: a fit on any namespace starts from the
+same numbers.
 """
 
 from itertools import pairwise
@@ -14,6 +18,7 @@ import numpy as np
 
 from ._init import initialize
 from ._network import forward
+from ._xp import device, host_dtype, is_numpy, namespace, to_namespace
 
 
 class Model(NamedTuple):
@@ -51,22 +56,28 @@ def per_hidden_layer(name, value, n_hidden, valid, allowed, kind):
     return [kind(v) for v in values]
 
 
-def starting_weights(model, weight_init, dtype, rng, given=None, warm_start=False):
-    """``(coefs, intercepts)`` to start from: ``given`` (a pair of lists of arrays)
-    checked against the model and copied to ``dtype``, or else drawn by
-    ``weight_init`` with ``rng``."""
+def starting_weights(model, weight_init, X, rng, given=None, warm_start=False):
+    """``(coefs, intercepts)`` to start from, in X's dtype, namespace and device:
+    ``given`` (a pair of lists of arrays) checked against the model and copied, or
+    else drawn by ``weight_init`` with ``rng``."""
     if given is not None:
-        return checked_weights(*given, model.layer_units, dtype, copy=True,
-                               warm_start=warm_start)
+        return checked_weights(*given, model.layer_units, X.dtype, copy=True,
+                               warm_start=warm_start, like=X)
     hidden = model.activations[:-1]
     # Glorot's bound depends on the layer's activation; the output layer takes the
     # last hidden layer's, as sklearn does (a network without hidden layers, its own).
     init_activations = hidden + [hidden[-1] if hidden else model.activations[-1]]
-    return initialize(model.layer_units, weight_init, init_activations, rng, dtype)
+    coefs, intercepts = initialize(model.layer_units, weight_init, init_activations,
+                                   rng, host_dtype(X))
+    xp, where = namespace(X), device(X)
+    return ([to_namespace(W, xp, where) for W in coefs],
+            [to_namespace(b, xp, where) for b in intercepts])
 
 
-def checked_weights(coefs, intercepts, layer_units, dtype, copy, warm_start=False):
-    """The weights as lists of C-contiguous ``dtype`` arrays (copies with ``copy``),
+def checked_weights(coefs, intercepts, layer_units, dtype, copy, warm_start=False,
+                    like=None):
+    """The weights as lists of C-contiguous ``dtype`` arrays (copies with ``copy``)
+    in the namespace and on the device of the array ``like`` (NumPy if None),
     after checking that they fit ``layer_units``; ``warm_start`` words the errors
     for a fitted model whose architecture was changed since."""
     n_layers = len(layer_units) - 1
@@ -79,8 +90,14 @@ def checked_weights(coefs, intercepts, layer_units, dtype, copy, warm_start=Fals
                 [(o,) for o in layer_units[1:]])
     if shapes != expected:
         raise ValueError(_mismatch(shapes, expected, layer_units, warm_start))
-    return ([np.array(W, dtype=dtype, order="C", copy=copy or None) for W in coefs],
-            [np.array(b, dtype=dtype, copy=copy or None) for b in intercepts])
+    xp = np if like is None else namespace(like)
+    if is_numpy(xp):
+        return ([np.array(W, dtype=dtype, order="C", copy=copy or None) for W in coefs],
+                [np.array(b, dtype=dtype, copy=copy or None) for b in intercepts])
+    where = device(like)
+    return ([xp.asarray(W, dtype=dtype, device=where, copy=copy or None) for W in coefs],
+            [xp.asarray(b, dtype=dtype, device=where, copy=copy or None)
+             for b in intercepts])
 
 
 def _mismatch(shapes, expected, layer_units, warm_start):

@@ -6,68 +6,110 @@ and return each update's (sample weight, loss before the update). Every step als
 exposes the flat parameter vector it trains (``params``), the per-layer views into it
 (``coefs``, ``intercepts``) and the optimizer's state. Implementations:
 
-- ``ArrayStep``: backprop on NumPy arrays, one batch per update, in a ``Workspace``
-  allocated once per fit (``_network``);
+- ``ArrayStep``: backprop on arrays, one batch per update: on NumPy in a
+  ``Workspace`` allocated once per fit (``_network``), on any other Array API
+  namespace (scikit-learn's array API dispatch) with the same calls allocating their
+  results on X's device;
 - ``_rowwise.RowStep``: one row per update of small networks, written out on Python
   floats.
 
-An Array API step or a compiled step plugs in here without touching the loop.
+A compiled step plugs in here without touching the loop.
+
+On a device, the rows of each batch, the shuffled order and the dropout masks are
+drawn on the host from the fit's random state, exactly as for NumPy, and moved to
+the device; so a fit in another namespace makes the same draws, and a float64 fit
+the same numbers, as on NumPy. Batch losses stay on the device (reading one back
+would wait for it): the loop reads the epoch's total once.
 """
 
 import numpy as np
 from scipy.sparse import issparse
 
 from . import _rowwise
-from ._network import loss_and_gradients, make_workspace
+from ._network import loss_and_gradients, make_workspace, pack, unpack
 from ._optimizers import adam_init, adam_step, clip_gradient_norm, sgd_init, sgd_step
+from ._xp import (
+    device,
+    host_dtype,
+    is_numpy,
+    namespace,
+    row_slice,
+    take_rows,
+    to_namespace,
+    to_numpy,
+)
 
 
 def make_step(model, settings, data, coefs, intercepts, batch_size,
               optimizer_state=None):
     """The step for this fit, training copies of ``coefs`` and ``intercepts``;
     ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
-    workspace = make_workspace(coefs, intercepts, model.activations, batch_size)
+    on_host = is_numpy(namespace(coefs[0]))
+    workspace = (make_workspace(coefs, intercepts, model.activations, batch_size)
+                 if on_host else None)
+    params = workspace.params if on_host else pack(coefs, intercepts)  # (a copy)
     if optimizer_state is None:
         init = sgd_init if settings.solver == "sgd" else adam_init
-        optimizer_state = init([workspace.params])
+        optimizer_state = init([params])
     if _rowwise.accepts(model, settings, batch_size, data.X):
-        return _rowwise.RowStep(model, settings, data, workspace.params, optimizer_state)
-    return ArrayStep(model, settings, data, workspace, optimizer_state)
+        return _rowwise.RowStep(model, settings, data, params, optimizer_state)
+    return ArrayStep(model, settings, data, params, optimizer_state, batch_size,
+                     workspace)
 
 
 class ArrayStep:
-    """Minibatch backprop and one optimizer update per batch, on NumPy arrays."""
+    """Minibatch backprop and one optimizer update per batch, on arrays of X's
+    namespace; NumPy's in ``workspace`` (None elsewhere)."""
 
-    def __init__(self, model, settings, data, workspace, optimizer_state):
+    def __init__(self, model, settings, data, params, optimizer_state, batch_size,
+                 workspace=None):
         self.model, self.settings, self.data = model, settings, data
-        self.workspace = workspace
-        self.params = workspace.params
-        self.coefs, self.intercepts = workspace.coefs, workspace.intercepts
-        self.optimizer_state = optimizer_state
+        self.params, self.optimizer_state = params, optimizer_state
+        self.batch_size, self.workspace = batch_size, workspace
+        self.units = model.layer_units
+        # the host's copy of the weights, to choose batches without the device
+        self.host_weight = (None if data.sample_weight is None
+                            else to_numpy(data.sample_weight))
+
+    @property
+    def coefs(self):
+        """The weights W_l: views into ``params``."""
+        return self.workspace.coefs if self.workspace else unpack(self.params, self.units)[0]
+
+    @property
+    def intercepts(self):
+        """The biases b_l: views into ``params``."""
+        return (self.workspace.intercepts if self.workspace
+                else unpack(self.params, self.units)[1])
 
     def updates(self, order, rng, learning_rate):
         """Train on the rows in ``order`` in batches; yields each batch's (sample
         weight, loss). Batches of weight 0 are skipped."""
-        data, batch_size = self.data, self.workspace.batch_size
+        data, batch_size = self.data, self.batch_size
+        rows = order if self.workspace or not self.settings.shuffle else (
+            _on_device(order, data.X))
         for start in range(0, data.n_samples, batch_size):
             stop = min(start + batch_size, data.n_samples)
-            sw = (None if data.sample_weight is None
-                  else data.sample_weight[order[start:stop]])
-            weight = (stop - start) if sw is None else sw.sum()
+            weight = stop - start
+            sw = None
+            if data.sample_weight is not None:
+                weight = self.host_weight[order[start:stop]].sum()
+                sw = take_rows(data.sample_weight, rows[start:stop])
             if weight > 0:
-                X, Y = self._batch(order, start, stop)
+                X, Y = self._batch(rows, start, stop)
                 yield weight, self.step(X, Y, sw, rng, learning_rate)
 
-    def _batch(self, order, start, stop):
-        """Rows ``order[start:stop]`` of X and Y: views when the rows are visited in
-        order, else gathered into the workspace (no array allocated per batch)."""
-        X, Y = self.data.X, self.data.Y
+    def _batch(self, rows, start, stop):
+        """Rows ``rows[start:stop]`` of X and Y: views when the rows are visited in
+        order, else gathered (into the workspace on NumPy: no array allocated per
+        batch)."""
+        X, Y, ws = self.data.X, self.data.Y, self.workspace
         if not self.settings.shuffle:
-            return X[start:stop], Y[start:stop]
-        rows = order[start:stop]
-        if issparse(X):
-            return X[rows], Y[rows]
-        n, ws = stop - start, self.workspace
+            return row_slice(X, start, stop), row_slice(Y, start, stop)
+        rows = rows[start:stop]
+        if ws is None or issparse(X):
+            return take_rows(X, rows), take_rows(Y, rows)
+        n = stop - start
         # mode="clip" (the rows are valid) lets take write straight into ``out``
         return (np.take(X, rows, axis=0, out=ws.X[:n], mode="clip"),
                 np.take(Y, rows, axis=0, out=ws.Y[:n], mode="clip"))
@@ -76,29 +118,42 @@ class ArrayStep:
         """Backprop on one batch and one optimizer update; returns the batch loss
         (of the network thinned by dropout, which is what is differentiated)."""
         m, s, ws = self.model, self.settings, self.workspace
-        loss, _, _ = loss_and_gradients(
-            X, Y, sample_weight, ws.coefs, ws.intercepts, m.activations, m.loss,
-            m.alpha, dropout_masks(m.dropout, ws.coefs, X.shape[0], rng, Y.dtype), ws)
-        # the gradients are views into ws.grad: one flat array, as the params
-        params, grads = [ws.params], [ws.grad]
+        coefs, intercepts = (ws.coefs, ws.intercepts) if ws else unpack(self.params,
+                                                                        self.units)
+        loss, coef_grads, intercept_grads = loss_and_gradients(
+            X, Y, sample_weight, coefs, intercepts, m.activations, m.loss, m.alpha,
+            dropout_masks(m.dropout, coefs, X.shape[0], rng), ws)
+        # on NumPy the gradients are views into ws.grad: one flat array, as params
+        params = [self.params]
+        grads = [ws.grad] if ws else [pack(coef_grads, intercept_grads)]
+        scratch = [ws.scratch] if ws else None
         if s.clip_norm is not None:
             clip_gradient_norm(grads, s.clip_norm)
         if s.solver == "sgd":
             sgd_step(params, grads, self.optimizer_state, learning_rate, s.momentum,
-                     s.nesterovs_momentum, [ws.scratch])
+                     s.nesterovs_momentum, scratch)
         else:
             adam_step(params, grads, self.optimizer_state, learning_rate, s.beta_1,
-                      s.beta_2, s.epsilon, [ws.scratch])
+                      s.beta_2, s.epsilon, scratch)
         return loss
 
 
-def dropout_masks(rates, coefs, n_rows, rng, dtype):
+def dropout_masks(rates, coefs, n_rows, rng):
     """Inverted-dropout masks, Bernoulli(1 - p) / (1 - p), on the input of every
-    layer after a hidden one; None where there is no dropout."""
+    layer after a hidden one; None where there is no dropout. They are drawn on the
+    host from ``rng`` whatever the namespace (the same masks as on NumPy) and moved
+    to the weights' device."""
     if not any(rates):
         return None
     masks = [None]  # the network's inputs are never dropped
     for p, W in zip(rates, coefs):
         keep = rng.random_sample((n_rows, W.shape[1])) >= p
-        masks.append(None if p == 0 else (keep / (1 - p)).astype(dtype))
+        mask = None if p == 0 else (keep / (1 - p)).astype(host_dtype(W))
+        masks.append(to_namespace(mask, namespace(W), device(W)))
     return masks
+
+
+def _on_device(order, like):
+    """The row order (NumPy) in the namespace and on the device of ``like``: moved
+    once per epoch, not once per batch."""
+    return to_namespace(order, namespace(like), device(like))

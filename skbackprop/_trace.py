@@ -18,6 +18,7 @@ from ._activations import ACTIVATIONS
 from ._data import training_data
 from ._losses import get_loss
 from ._network import loss_and_gradients, network_units
+from ._xp import host_input, on_host
 
 
 class BackpropTrace(NamedTuple):
@@ -63,7 +64,11 @@ def training_problem(estimator, X, y, sample_weight=None, classes=None):
     ``model`` holding the weights: ``estimator`` if fitted, else a clone given the
     starting weights a fit would use (drawn, or with ``warm_start=True`` those
     assigned to ``coefs_`` and ``intercepts_``); ``estimator`` is left untouched.
-    ``classes`` (classifiers) as in partial_fit: for rows that miss some."""
+    ``classes`` (classifiers) as in partial_fit: for rows that miss some.
+    Everything is computed on the host: a model fitted on a device, and arrays of
+    another namespace, are brought there first."""
+    estimator = on_host(estimator)
+    X, y, sample_weight = host_input(X), host_input(y), host_input(sample_weight)
     fitted = estimator.__sklearn_is_fitted__()
     model = estimator if fitted else clone(estimator)
     if classes is not None:

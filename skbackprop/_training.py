@@ -23,6 +23,7 @@ from ._loop import Loop
 from ._monitor import Monitor
 from ._schedules import LearningRate
 from ._steps import make_step
+from ._xp import copy
 
 # what a fit continues from a fitted model (warm start, partial_fit) ...
 PROGRESS = ("n_iter_", "t_", "loss_", "loss_curve_", "_history", "validation_scores_")
@@ -165,5 +166,5 @@ class Training:
 
 def _copy_state(state):
     """An optimizer state of its own (so an interrupted call changes nothing)."""
-    return {k: [a.copy() for a in v] if isinstance(v, list) else v
+    return {k: [copy(a) for a in v] if isinstance(v, list) else v
             for k, v in state.items()}

@@ -31,7 +31,11 @@ import numpy as np
 import scipy.special
 from scipy.sparse import issparse
 from sklearn.externals import array_api_compat
-from sklearn.utils._array_api import _convert_to_numpy, _is_numpy_namespace
+from sklearn.utils._array_api import (
+    _convert_to_numpy,
+    _is_numpy_namespace,
+    get_namespace_and_device,
+)
 
 _HOST_TYPES = (np.ndarray, np.generic, int, float)
 
@@ -42,6 +46,14 @@ def namespace(*arrays):
     others = [a for a in arrays
               if a is not None and not isinstance(a, _HOST_TYPES) and not issparse(a)]
     return np if not others else array_api_compat.array_namespace(*others)
+
+
+def input_namespace(X):
+    """``(xp, device)`` that an estimator computes in for input X: X's namespace
+    and device with scikit-learn's array API dispatch on, NumPy's without (sklearn's
+    ``get_namespace_and_device``)."""
+    xp, _, device_ = get_namespace_and_device(X)
+    return xp, device_
 
 
 def is_numpy(xp):
@@ -87,9 +99,25 @@ def copy(array):
 
 def astype(array, dtype):
     """``array`` as ``dtype`` (no copy when it already is)."""
-    if isinstance(array, np.ndarray):
+    if isinstance(array, np.ndarray) or issparse(array):
         return array.astype(dtype, copy=False)
     return namespace(array).astype(array, dtype, copy=False)
+
+
+def host_dtype(array):
+    """The NumPy float dtype of ``array``'s dtype (any namespace)."""
+    if isinstance(array, np.ndarray) or issparse(array):
+        return array.dtype
+    return np.dtype(f"float{namespace(array).finfo(array.dtype).bits}")
+
+
+def follow(values, like):
+    """Host ``values`` in the namespace and on the device of ``like``, as
+    scikit-learn returns predictions; labels that are not numbers (strings,
+    objects) stay NumPy arrays."""
+    if values.dtype.kind not in "biuf":
+        return values
+    return to_namespace(values, namespace(like), device(like))
 
 
 def flat(array):
@@ -99,10 +127,10 @@ def flat(array):
     return namespace(array).reshape(array, (-1,))
 
 
-def concat(arrays):
-    """The vectors ``arrays`` one after another."""
+def concat(arrays, axis=0):
+    """``arrays`` one after another along ``axis``."""
     xp = namespace(*arrays)
-    return np.concatenate(arrays) if xp is np else xp.concat(arrays)
+    return np.concatenate(arrays, axis=axis) if xp is np else xp.concat(arrays, axis=axis)
 
 
 def scalar(value):
@@ -189,12 +217,61 @@ def squared_norm(W):
 # ---------------------------------------------------------------- host and devices
 def to_numpy(array):
     """``array`` as a NumPy array on the host (NumPy arrays, sparse matrices and
-    None as they are)."""
+    None as they are; lists, DataFrames and the like through ``np.asarray``)."""
     if array is None or isinstance(array, np.ndarray) or issparse(array):
         return array
-    if isinstance(array, np.generic | int | float):
-        return np.asarray(array)
-    return _convert_to_numpy(array, namespace(array))
+    if array_api_compat.is_array_api_obj(array) and not isinstance(array, np.generic):
+        return _convert_to_numpy(array, namespace(array))
+    return np.asarray(array)
+
+
+def host_input(array):
+    """An input for the host: an array of another namespace as a NumPy array;
+    anything else (NumPy, sparse, lists, DataFrames with their column names) as
+    it is."""
+    if (array is None or isinstance(array, np.ndarray | np.generic) or issparse(array)
+            or not array_api_compat.is_array_api_obj(array)):
+        return array
+    return to_numpy(array)
+
+
+def on_host(estimator):
+    """A fitted estimator whose network is in NumPy arrays: ``estimator`` itself if
+    it is (or has none yet), else a copy with its weights and optimizer state
+    moved to the host (``__sklearn_array_api_convert__``)."""
+    coefs = getattr(estimator, "coefs_", None)
+    if coefs is None or all(isinstance(W, np.ndarray) for W in coefs):
+        return estimator
+    return estimator.__sklearn_array_api_convert__(to_numpy)
+
+
+def row_slice(array, start, stop):
+    """Rows ``start:stop`` of ``array`` (any namespace, or a sparse matrix): a view
+    where the namespace has them."""
+    if isinstance(array, np.ndarray) or issparse(array):
+        return array[start:stop]
+    stop = min(stop, array.shape[0])  # (the standard leaves stops past the end open)
+    return array[start:stop, ...]
+
+
+def all_finite(array):
+    """Whether every element of ``array`` is finite, as a Python bool."""
+    if isinstance(array, np.ndarray):
+        return bool(np.isfinite(array).all())
+    xp = namespace(array)
+    return bool(xp.all(xp.isfinite(array)))
+
+
+def take_rows(array, rows):
+    """The rows of ``array`` (any namespace, or a sparse matrix) with indices
+    ``rows``: a NumPy integer array, or one already in ``array``'s namespace and
+    on its device."""
+    if isinstance(array, np.ndarray) or issparse(array):
+        return array[rows]
+    xp = namespace(array)
+    if isinstance(rows, np.ndarray):
+        rows = xp.asarray(rows, device=device(array))
+    return xp.take(array, rows, axis=0)
 
 
 def to_namespace(array, xp, device):

@@ -3,7 +3,15 @@
 Estimators built with ``random_state=None`` draw from NumPy's global generator, so
 without this a test's starting weights would depend on which tests ran before it
 (and a tolerance could hold on one machine's test order and not another's).
+
+scikit-learn's array API dispatch needs scipy's own (``SCIPY_ARRAY_API=1``, read
+when scipy is first imported): it is set here, before anything imports scipy, so
+that the Array API tests run (pytest loads this file before collecting).
 """
+
+import os
+
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np
 import pytest
