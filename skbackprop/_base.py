@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
@@ -47,7 +48,15 @@ from ._start import (
 from ._training import Training
 from ._validation import check_features, explained
 from ._warnings import warn
-from ._xp import astype, device, input_namespace, is_numpy, namespace, to_numpy
+from ._xp import (
+    astype,
+    device,
+    input_namespace,
+    is_numpy,
+    namespace,
+    namespace_name,
+    to_numpy,
+)
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -408,14 +417,15 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         if fitted == xp and device(self.coefs_[0]) == device(X):
             return
         name = type(self).__name__
-        found = f"{xp.__name__} arrays" if not is_numpy(xp) else (
-            "NumPy arrays (array API dispatch is off)" if is_numpy(namespace(X))
-            else f"{namespace(X).__name__} arrays with array API dispatch off")
+        off = "" if get_config()["array_api_dispatch"] else (
+            " with array API dispatch off (sklearn.set_config(array_api_dispatch=True) "
+            "computes in X's namespace)")
         raise ValueError(
             f"Inputs passed to {name}.{method}() must use the same namespace and the "
             f"same device as those passed to fit(). The network was fitted on "
-            f"{fitted.__name__} arrays on device {device(self.coefs_[0])!r}; got "
-            f"{found} on device {device(X)!r}.\nFix: move the estimator to X's "
+            f"{namespace_name(fitted)} arrays on device '{device(self.coefs_[0])}'; "
+            f"got {namespace_name(namespace(X))} arrays on device '{device(X)}'{off}."
+            "\nFix: move the estimator to X's "
             "namespace and device with 'from sklearn.utils._array_api import "
             "get_namespace_and_device, move_estimator_to; xp, _, device = "
             "get_namespace_and_device(X); estimator = move_estimator_to(estimator, "

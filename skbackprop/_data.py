@@ -77,7 +77,7 @@ def training_data(estimator, X, y, sample_weight, *, reset, incremental,
     try:
         X, y = validate_data(estimator, X, y, accept_sparse="csr", multi_output=True,
                              y_numeric=estimator._y_numeric,
-                             dtype=estimator._compute_dtype(xp), reset=reset)
+                             dtype=estimator._compute_dtype(xp, device), reset=reset)
     except (ValueError, TypeError) as error:
         raise explained(error) from error
     sample_weight = _sample_weight(sample_weight, X, "sample_weight_val" if validation

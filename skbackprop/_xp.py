@@ -40,12 +40,23 @@ from sklearn.utils._array_api import (
 _HOST_TYPES = (np.ndarray, np.generic, int, float)
 
 
+_BY_TYPE = {}  # array type -> its namespace (array_namespace costs ~15 us a call)
+
+
 def namespace(*arrays):
     """The namespace of ``arrays`` (None, sparse matrices and Python numbers are
     ignored): ``numpy`` when every array is a NumPy array."""
     others = [a for a in arrays
               if a is not None and not isinstance(a, _HOST_TYPES) and not issparse(a)]
-    return np if not others else array_api_compat.array_namespace(*others)
+    if not others:
+        return np
+    kind = type(others[0])
+    if all(type(a) is kind for a in others):  # one type, one namespace
+        xp = _BY_TYPE.get(kind)
+        if xp is None:
+            xp = _BY_TYPE[kind] = array_api_compat.array_namespace(others[0])
+        return xp
+    return array_api_compat.array_namespace(*others)
 
 
 def input_namespace(X):
@@ -59,6 +70,11 @@ def input_namespace(X):
 def is_numpy(xp):
     """Whether ``xp`` is NumPy (the module itself or a wrapper of it)."""
     return xp is np or _is_numpy_namespace(xp)
+
+
+def namespace_name(xp):
+    """A namespace's short name, as users import it ("numpy", "torch", "cupy")."""
+    return "numpy" if is_numpy(xp) else xp.__name__.rsplit(".", 1)[-1]
 
 
 def eager(xp):
