@@ -7,14 +7,19 @@ the features around the loop are compared to 1e-10; then the conventions: output
 in X's namespace, the fitted weights there, a clear error for arrays of another
 namespace, persistence and the teaching tools on a device model, a Pipeline with a
 scaler. scikit-learn's own array API checks run in ``test_common.py``.
+
+The tensors are on the CPU; ``SKBACKPROP_TEST_DEVICE=cuda`` runs the same tests on
+a GPU (``benchmarks/gpu_check.sh`` does).
 """
 
+import os
 import warnings
 
 import numpy as np
 import pytest
 import sklearn
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_allclose as numpy_assert_allclose
+from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris, make_regression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -32,6 +37,9 @@ from skbackprop import (
 from skbackprop._xp import namespace, to_numpy
 
 torch = pytest.importorskip("torch")
+DEVICE = os.environ.get("SKBACKPROP_TEST_DEVICE", "cpu")
+if DEVICE == "cuda" and not torch.cuda.is_available():
+    pytest.skip("SKBACKPROP_TEST_DEVICE=cuda, but no CUDA GPU", allow_module_level=True)
 
 
 @pytest.fixture(autouse=True)
@@ -41,8 +49,13 @@ def dispatch():
         yield
 
 
+def assert_allclose(actual, desired, **tolerances):
+    """numpy's assert_allclose, for tensors on any device too."""
+    numpy_assert_allclose(to_numpy(actual), to_numpy(desired), **tolerances)
+
+
 def tensor(a):
-    return None if a is None else torch.asarray(np.asarray(a))
+    return None if a is None else torch.asarray(np.asarray(a), device=DEVICE)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +126,7 @@ def assert_same_fit(device_model, numpy_model, tol=1e-10):
     for got, want in zip(device_model.coefs_ + device_model.intercepts_,
                          numpy_model.coefs_ + numpy_model.intercepts_):
         assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
-        assert_allclose(got.numpy(), want, rtol=0, atol=tol)
+        assert_allclose(got, want, rtol=0, atol=tol)
     assert_allclose(device_model.loss_curve_, numpy_model.loss_curve_, rtol=tol)
     assert device_model.best_epoch_ == numpy_model.best_epoch_
     if numpy_model.validation_scores_ is not None:
@@ -133,7 +146,7 @@ def test_a_torch_float64_fit_trains_the_numpy_network(name, iris, regression):
     assert_same_fit(model, reference)
     predicted = model.predict(tensor(X))
     assert isinstance(predicted, torch.Tensor)
-    assert_allclose(predicted.numpy(), reference.predict(X), atol=1e-10)
+    assert_allclose(predicted, reference.predict(X), atol=1e-10)
     # (sklearn's metrics on tensors compute in torch's default dtype, float32)
     assert model.score(tensor(X), tensor(y)) == pytest.approx(reference.score(X, y),
                                                               rel=1e-6)
@@ -153,7 +166,7 @@ def test_validation_data_warm_start_and_partial_fit(iris):
     assert_same_fit(model, reference)
     for got, want in zip(model._optimizer_state["ms"], reference._optimizer_state["ms"]):
         assert isinstance(got, torch.Tensor)
-        assert_allclose(got.numpy(), want, atol=1e-10)
+        assert_allclose(got, want, atol=1e-10)
 
 
 def test_partial_fit_from_scratch_with_classes(iris):
@@ -174,7 +187,7 @@ def test_float32_tensors_train_in_float32(iris):
     assert proba.dtype == torch.float32
     with sklearn.config_context(array_api_dispatch=False):
         reference = BackpropClassifier(**SMALL, max_iter=20).fit(X.astype(np.float32), y)
-    assert_allclose(proba.numpy(), reference.predict_proba(X.astype(np.float32)),
+    assert_allclose(proba, reference.predict_proba(X.astype(np.float32)),
                     atol=1e-5)
     converted = BackpropClassifier(**SMALL, max_iter=2, dtype="float32").fit(
         tensor(X), tensor(y))
@@ -202,9 +215,9 @@ def test_classifier_outputs(iris, labels):
     else:
         assert isinstance(predicted, torch.Tensor)
     assert_array_equal(to_numpy(predicted), reference.predict(X))
-    assert_allclose(model.predict_proba(T).numpy(), reference.predict_proba(X),
+    assert_allclose(model.predict_proba(T), reference.predict_proba(X),
                     atol=1e-10)
-    assert_allclose(model.predict_log_proba(T).numpy(), reference.predict_log_proba(X),
+    assert_allclose(model.predict_log_proba(T), reference.predict_log_proba(X),
                     atol=1e-10)
 
 
@@ -241,22 +254,22 @@ def test_moving_a_model_to_the_device_and_back(iris):
     X, y = iris
     with sklearn.config_context(array_api_dispatch=False):
         reference = BackpropClassifier(**SMALL, max_iter=10).fit(X, y)
-    moved = move_estimator_to(reference, namespace(tensor(X)), "cpu")
+    moved = move_estimator_to(reference, namespace(tensor(X)), DEVICE)
     assert isinstance(moved.coefs_[0], torch.Tensor)
     assert isinstance(reference.coefs_[0], np.ndarray)  # a copy was moved
-    assert_allclose(moved.predict_proba(tensor(X)).numpy(), reference.predict_proba(X))
+    assert_allclose(moved.predict_proba(tensor(X)), reference.predict_proba(X))
     assert_array_equal(moved.classes_, reference.classes_)
     moved.partial_fit(tensor(X), tensor(y))  # trains on, with its moved adam state
     back = move_estimator_to(moved, np, "cpu")
     assert isinstance(back.coefs_[0], np.ndarray)
     assert isinstance(back._optimizer_state["ms"][0], np.ndarray)
-    assert_allclose(back.predict_proba(X), moved.predict_proba(tensor(X)).numpy())
+    assert_allclose(back.predict_proba(X), moved.predict_proba(tensor(X)))
 
 
 def test_save_writes_numpy_and_the_loaded_model_predicts_with_numpy(iris, tmp_path):
     X, y = iris
     model = BackpropClassifier(**SMALL, max_iter=10).fit(tensor(X), tensor(y))
-    expected = model.predict_proba(tensor(X)).numpy()
+    expected = model.predict_proba(tensor(X))
     save(model, tmp_path / "model.npz")
     assert isinstance(model.coefs_[0], torch.Tensor)  # the model itself is unchanged
     loaded = load(tmp_path / "model.npz")
@@ -283,7 +296,7 @@ def test_teaching_tools_and_displays_take_a_device_model(iris):
     from skbackprop import NetworkDisplay
 
     display = NetworkDisplay.from_estimator(model)
-    assert_allclose(display.weights_, np.concatenate([W.numpy().ravel()
+    assert_allclose(display.weights_, np.concatenate([to_numpy(W).ravel()
                                                       for W in model.coefs_]))
     LossCurveDisplay.from_estimator(model)
 
@@ -297,7 +310,7 @@ def test_divergence_on_the_device_keeps_finite_weights(iris):
     assert model.diverged_ and reference.diverged_
     assert model.n_iter_ == reference.n_iter_
     assert all(bool(torch.isfinite(W).all()) for W in model.coefs_)
-    assert_allclose(model.predict_proba(tensor(X)).numpy(), reference.predict_proba(X),
+    assert_allclose(model.predict_proba(tensor(X)), reference.predict_proba(X),
                     atol=1e-10)
 
 
@@ -308,7 +321,7 @@ def test_a_pipeline_with_a_scaler_fits_on_tensors(iris):
     pipeline = make_pipeline(StandardScaler(), BackpropClassifier(**SMALL))
     pipeline.fit(tensor(X), tensor(y))
     assert isinstance(pipeline[-1].coefs_[0], torch.Tensor)
-    assert_allclose(pipeline.predict_proba(tensor(X)).numpy(),
+    assert_allclose(pipeline.predict_proba(tensor(X)),
                     reference.predict_proba(X), atol=1e-10)
 
 
