@@ -36,15 +36,15 @@ from pathlib import Path
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")  # array API dispatch needs scipy's
 
-import numpy as np  # noqa: E402
-import sklearn  # noqa: E402
-import torch  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+import numpy as np
+import sklearn
+import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_suite import classification, regression  # noqa: E402
+from bench_suite import classification, regression
 
-from skbackprop import BackpropClassifier, BackpropRegressor  # noqa: E402
+from skbackprop import BackpropClassifier, BackpropRegressor
 
 
 def workloads(quick):
@@ -148,9 +148,9 @@ def run(device, quick, threads, cpu_epochs, device_epochs):
 
 def table(results, device, threads):
     lines = [
-        f"| workload (float32, adam) | ours, NumPy, {threads} threads | ours, {device} | "
+        (f"| workload (float32, adam) | ours, NumPy, {threads} threads | ours, {device} | "
         f"PyTorch loop, {device} | NumPy / ours-{device} | ours / PyTorch | loss: NumPy "
-        f"vs ours-{device} (rel. diff.) | final loss: ours-{device} / PyTorch |",
+        f"vs ours-{device} (rel. diff.) | final loss: ours-{device} / PyTorch |"),
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:

@@ -19,7 +19,17 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _xp
-from ._xp import SQRT_2PI, eager, expit, into, namespace, ndtr, row_sums
+from ._xp import (
+    SQRT_2PI,
+    eager,
+    expit,
+    indicator,
+    into,
+    maximum,
+    namespace,
+    ndtr,
+    row_sums,
+)
 
 
 class Activation(NamedTuple):
@@ -63,12 +73,13 @@ def tanh_derivative(A, delta, Z=None):
 
 def relu(Z):
     """f(z) = max(z, 0)."""
-    return into(Z, namespace(Z).clip, Z, 0.0, None)
+    return maximum(Z, 0, out=Z)
 
 
 def relu_derivative(A, delta, Z=None):
     """f'(z) = 1 if z > 0 else 0, i.e. [A > 0] (the subgradient 0 is taken at z = 0)."""
-    return namespace(A).where(A > 0, delta, 0.0)
+    delta *= indicator(A > 0, delta.dtype)
+    return delta
 
 
 def exp(Z):

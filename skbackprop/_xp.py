@@ -136,6 +136,15 @@ def follow(values, like):
     return to_namespace(values, namespace(like), device(like))
 
 
+def indicator(condition, dtype):
+    """[condition] as numbers to multiply by: NumPy's booleans as they are (its
+    multiply converts them on the fly, 3x faster than a ``where``), elsewhere as
+    ``dtype`` (the standard does not mix booleans and floats in arithmetic)."""
+    if isinstance(condition, np.ndarray):
+        return condition
+    return namespace(condition).astype(condition, dtype)
+
+
 def flat(array):
     """The elements of ``array`` as a vector (row-major); a view where possible."""
     if isinstance(array, np.ndarray):
@@ -178,6 +187,14 @@ def ndtr(Z):
     except (TypeError, RuntimeError, ValueError):
         pass
     return to_namespace(scipy.special.ndtr(to_numpy(Z)), xp, device(Z))
+
+
+def maximum(X, value, out=None):
+    """max(x, value) for every element, ``value`` a number (written into ``out``
+    on NumPy, where an integer ``value`` takes a loop 2x faster than a float's)."""
+    if isinstance(X, np.ndarray):
+        return np.maximum(X, value, out=out)
+    return namespace(X).clip(X, float(value), None)
 
 
 def xlogy(X, Y):
