@@ -11,7 +11,7 @@
 #            --implementation cp --platform manylinux_2_27_x86_64 \
 #            --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 #            -d .whl scikit-learn==1.9.1 array-api-strict==2.6.1
-# 2. Runs the Array API tests on cuda: ours (tests/test_array_api.py with
+# 2. Runs the Array API tests on cuda: ours (tests/test_dispatch.py with
 #    SKBACKPROP_TEST_DEVICE=cuda: float64 fits on the GPU equal NumPy's to 1e-10)
 #    and scikit-learn's checks (check_array_api_input and friends, which include
 #    torch on cuda when a GPU is there).
@@ -45,7 +45,7 @@ EOF
 
 status=0
 timeout 150 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" \
-    tests/test_array_api.py tests/test_xp.py 2>&1 | tee "$RESULTS/tests_ours.log" || status=1
+    tests/test_dispatch.py tests/test_xp.py 2>&1 | tee "$RESULTS/tests_ours.log" || status=1
 timeout 120 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" tests/test_common.py \
     -k "array_api" -rs 2>&1 | tee "$RESULTS/tests_sklearn.log" || status=1
 timeout 180 "$PY" benchmarks/bench_gpu.py --out "$RESULTS/gpu.json" 2>&1 \

@@ -23,17 +23,16 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._array_api import _max_precision_float_dtype
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import callback_metadata
 from ._data import given_validation, training_data
+from ._dispatch import check_namespace, compute_dtype, converted
 from ._init import INITIALIZERS
 from ._monitor import HISTORY_COLUMNS
 from ._network import forward
@@ -50,11 +49,8 @@ from ._validation import check_features, explained
 from ._warnings import warn
 from ._xp import (
     astype,
-    device,
     input_namespace,
     is_numpy,
-    namespace,
-    namespace_name,
     to_numpy,
 )
 
@@ -201,20 +197,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         ``converter``: scikit-learn's ``move_estimator_to(estimator, xp, device)``
         calls this. Everything else (classes, history, counters) stays on the
         host, where it always is."""
-        from sklearn.base import clone
-
-        moved = clone(self)
-        state = dict(vars(self))
-        for name in ("coefs_", "intercepts_"):
-            if name in state:
-                state[name] = [converter(a) for a in state[name]]
-        optimizer = state.get("_optimizer_state")
-        if optimizer:
-            state["_optimizer_state"] = {
-                k: [converter(a) for a in v] if isinstance(v, list) else v
-                for k, v in optimizer.items()}
-        vars(moved).update(state)
-        return moved
+        return converted(self, converter)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None,
@@ -374,16 +357,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         return min(self.batch_size, n_samples)
 
     def _compute_dtype(self, xp=np, device=None):
-        """dtype argument of validate_data in namespace ``xp``: the ``dtype``
-        parameter, or (None) keep the input's float dtype as sklearn does; float32
-        on a device without float64 (e.g. Apple's mps)."""
-        if is_numpy(xp):
-            return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
-        if _max_precision_float_dtype(xp, device) == xp.float32:
-            return xp.float32
-        if self.dtype is None:
-            return (xp.float64, xp.float32)
-        return getattr(xp, np.dtype(self.dtype).name)
+        """dtype argument of validate_data in namespace ``xp`` (``_dispatch``)."""
+        return compute_dtype(self.dtype, xp, device)
 
     # ------------------------------------------------------------------ predicting
     def _raw_output(self, X):
@@ -409,28 +384,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         return self._raw_output(X)
 
     def _check_namespace(self, X, method):
-        """Refuse X from another array namespace or device than the fitted weights,
-        as scikit-learn's ``check_same_namespace`` does, with the fix."""
-        fitted, xp = namespace(self.coefs_[0]), input_namespace(X)[0]
-        if is_numpy(fitted) and is_numpy(xp):
-            return
-        if fitted == xp and device(self.coefs_[0]) == device(X):
-            return
-        name = type(self).__name__
-        off = "" if get_config()["array_api_dispatch"] else (
-            " with array API dispatch off (sklearn.set_config(array_api_dispatch=True) "
-            "computes in X's namespace)")
-        raise ValueError(
-            f"Inputs passed to {name}.{method}() must use the same namespace and the "
-            f"same device as those passed to fit(). The network was fitted on "
-            f"{namespace_name(fitted)} arrays on device '{device(self.coefs_[0])}'; "
-            f"got {namespace_name(namespace(X))} arrays on device '{device(X)}'{off}."
-            "\nFix: move the estimator to X's "
-            "namespace and device with 'from sklearn.utils._array_api import "
-            "get_namespace_and_device, move_estimator_to; xp, _, device = "
-            "get_namespace_and_device(X); estimator = move_estimator_to(estimator, "
-            "xp, device)' (with sklearn.set_config(array_api_dispatch=True)), or "
-            "move X.")
+        """Refuse X from another namespace or device than the fitted network's."""
+        check_namespace(self, X, method)
 
     def _score_output(self, A, y, sample_weight):
         """Score (accuracy or R^2) of output-layer values A (any namespace) against

@@ -34,6 +34,7 @@ from skbackprop import (
     load,
     save,
 )
+from skbackprop._dispatch import compute_dtype
 from skbackprop._xp import namespace, to_numpy
 
 torch = pytest.importorskip("torch")
@@ -374,3 +375,12 @@ def test_callbacks_score_the_device_network_each_epoch(iris, solver):
     assert model.n_iter_ == 3  # the callback stopped it, as on NumPy
     for a, b in zip(got.scores, expected.scores, strict=True):
         assert_allclose(a, b, atol=1e-10)
+
+
+def test_compute_dtype_in_each_namespace():
+    xp = namespace(tensor([1.0]))
+    assert compute_dtype(None) == (np.float64, np.float32)
+    assert compute_dtype("float32") == np.float32
+    assert compute_dtype(None, xp, DEVICE) == (xp.float64, xp.float32)
+    assert compute_dtype("float32", xp, DEVICE) == xp.float32
+    assert compute_dtype("float64", xp, DEVICE) == xp.float64
