@@ -277,7 +277,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         model, weights = self._start(data, rng, first, incremental)
         dtype = weights[0][0].dtype  # a fitted model keeps its dtype
         data = data.astype(dtype)
-        validation = given_validation(self, *validation_data, dtype=dtype)
+        validation = given_validation(self, *validation_data, like=data.X)
         callbacks = self._init_callback_context(max_subtasks=(
             self.max_iter + 1 if self.solver == "lbfgs"
             else (epochs if incremental else self.max_iter)))

@@ -26,6 +26,8 @@ from ._validation import check_features, explained
 from ._warnings import warn
 from ._xp import (
     astype,
+    device,
+    host_input,
     input_namespace,
     is_numpy,
     namespace,
@@ -134,8 +136,11 @@ def _check_scale(X):
              "estimator).", UserWarning)
 
 
-def given_validation(estimator, X_val, y_val, sample_weight_val, dtype):
-    """Validation data passed to fit, checked like the training data; None if none."""
+def given_validation(estimator, X_val, y_val, sample_weight_val, like):
+    """Validation data passed to fit, checked like the training data; None if none.
+    It follows the training data ``like`` (its namespace, device and dtype): a NumPy
+    X_val for a fit on a GPU is moved there, a tensor for a fit on NumPy comes to
+    the host."""
     if X_val is None and y_val is None:
         if sample_weight_val is not None:
             raise ValueError("sample_weight_val was given without X_val and y_val.\n"
@@ -143,9 +148,16 @@ def given_validation(estimator, X_val, y_val, sample_weight_val, dtype):
         return None
     if X_val is None or y_val is None:
         raise ValueError("Pass X_val and y_val together (or neither).")
-    data = training_data(estimator, X_val, y_val, sample_weight_val, reset=False,
-                         incremental=False, validation=True)
-    return data.astype(dtype)
+    X_val = host_input(X_val)
+    if not is_numpy(namespace(like)) and issparse(X_val):
+        raise TypeError("X_val is a sparse matrix, but X is an array on a device "
+                        "(array API dispatch).\nFix: pass X_val dense, as X is.")
+    if not is_numpy(namespace(like)):
+        X_val = to_namespace(np.asarray(X_val), namespace(like), device(like))
+    data = training_data(estimator, X_val, host_input(y_val),
+                         host_input(sample_weight_val), reset=False, incremental=False,
+                         validation=True)
+    return data.astype(like.dtype)
 
 
 def split_validation(data, fraction, stratify, rng):

@@ -384,3 +384,23 @@ def test_compute_dtype_in_each_namespace():
     assert compute_dtype(None, xp, DEVICE) == (xp.float64, xp.float32)
     assert compute_dtype("float32", xp, DEVICE) == xp.float32
     assert compute_dtype("float64", xp, DEVICE) == xp.float64
+
+
+def test_validation_data_follows_the_training_data(iris):
+    X, y = iris
+    params = dict(SMALL, max_iter=5)
+    on_device = BackpropClassifier(**params).fit(
+        tensor(X[::2]), tensor(y[::2]), X_val=tensor(X[1::2]), y_val=tensor(y[1::2]))
+    mixed = BackpropClassifier(**params).fit(  # NumPy validation data for a device fit
+        tensor(X[::2]), tensor(y[::2]), X_val=X[1::2], y_val=y[1::2],
+        sample_weight_val=np.ones(75))
+    assert_allclose(mixed.validation_scores_, on_device.validation_scores_)
+    host = BackpropClassifier(**params).fit(  # tensors for a NumPy fit
+        X[::2], y[::2], X_val=tensor(X[1::2]), y_val=tensor(y[1::2]))
+    assert isinstance(host.coefs_[0], np.ndarray)
+    assert_allclose(host.validation_scores_, on_device.validation_scores_, atol=1e-10)
+    from scipy.sparse import csr_matrix
+
+    with pytest.raises(TypeError, match="X_val is a sparse matrix"):
+        BackpropClassifier(**params).fit(tensor(X), tensor(y), X_val=csr_matrix(X),
+                                         y_val=y)
