@@ -46,6 +46,11 @@ _BY_TYPE = {}  # array type -> its namespace (array_namespace costs ~15 us a cal
 def namespace(*arrays):
     """The namespace of ``arrays`` (None, sparse matrices and Python numbers are
     ignored): ``numpy`` when every array is a NumPy array."""
+    for a in arrays:  # the hot path, every call of a NumPy fit: a plain loop
+        if type(a) is not np.ndarray:
+            break
+    else:
+        return np
     others = [a for a in arrays
               if a is not None and not isinstance(a, _HOST_TYPES) and not issparse(a)]
     if not others:
@@ -93,9 +98,8 @@ def device(array):
 def into(out, func, *args):
     """``func(*args)``; written into ``out`` when it is a NumPy array (same numbers,
     no allocation), else a new array."""
-    if isinstance(out, np.ndarray):
-        return func(*args, out=out)
-    return func(*args)
+    # (only NumPy's workspace passes an ``out``; elsewhere it is None)
+    return func(*args) if out is None else func(*args, out=out)
 
 
 def write(target, func, *args):
