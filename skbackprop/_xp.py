@@ -98,8 +98,9 @@ def device(array):
 def into(out, func, *args):
     """``func(*args)``; written into ``out`` when it is a NumPy array (same numbers,
     no allocation), else a new array."""
-    # (only NumPy's workspace passes an ``out``; elsewhere it is None)
-    return func(*args) if out is None else func(*args, out=out)
+    if type(out) is np.ndarray:
+        return func(*args, out=out)
+    return func(*args)
 
 
 def write(target, func, *args):
