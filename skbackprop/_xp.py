@@ -98,7 +98,7 @@ def device(array):
 def into(out, func, *args):
     """``func(*args)``; written into ``out`` when it is a NumPy array (same numbers,
     no allocation), else a new array."""
-    if type(out) is np.ndarray:
+    if isinstance(out, np.ndarray):  # (subclasses such as memmap too)
         return func(*args, out=out)
     return func(*args)
 
