@@ -45,7 +45,7 @@ from ._start import (
     starting_weights,
 )
 from ._training import Training
-from ._validation import check_features, explained
+from ._validation import check_features, explained, plain_rows
 from ._warnings import warn
 from ._xp import (
     astype,
@@ -371,6 +371,9 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """(A_L, Z_L) for X after the fitted-state and input checks of ``method``;
         in X's namespace and on its device (the fitted weights' too)."""
         check_is_fitted(self)
+        plain = plain_rows(self, X)
+        if plain is not None:
+            return self._raw_output(plain)
         check_features(X)
         self._check_namespace(X, method)
         xp, where = input_namespace(X)

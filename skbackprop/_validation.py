@@ -11,6 +11,7 @@ import re
 from numbers import Number
 
 import numpy as np
+from sklearn import get_config
 
 FIXES = [
     (r"contains NaN",
@@ -60,6 +61,34 @@ def explained(error):
         if re.search(pattern, message):
             return type(error)(f"{message}\nFix: {fix}")
     return error
+
+
+def plain_rows(estimator, X):
+    """X itself when it needs none of ``validate_data``'s conversions and passes
+    every check that matters for predicting with a fitted NumPy network: a 2-D
+    float ndarray of the compute dtype, with the fitted number of features, no
+    feature names expected, and only finite values (or ``assume_finite``); else
+    None, and the full path checks, converts or explains. Its cost is a few
+    attribute reads and one sum of X, so that a one-row prediction is not
+    dominated by the checks (``validate_data`` costs about five times the forward
+    pass of a small network)."""
+    if type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] == 0:
+        return None
+    dtype = estimator.dtype
+    if (X.dtype not in _FLOATS if dtype is None else X.dtype != np.dtype(dtype)):
+        return None
+    if (X.shape[1] != estimator.n_features_in_ or hasattr(estimator, "feature_names_in_")
+            or type(estimator.coefs_[0]) is not np.ndarray):
+        return None
+    if get_config()["assume_finite"]:
+        return X
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(X, axis=None)
+    # a NaN or inf, or a sum that overflows: the full path looks closer, and tells
+    return X if np.isfinite(total) else None
+
+
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def check_numeric_target(y):
