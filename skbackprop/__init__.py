@@ -8,6 +8,7 @@ modules ``_activations``, ``_losses``, ``_network`` and ``_optimizers``.
 from ._classifier import BackpropClassifier
 from ._display import LossCurveDisplay, NetworkDisplay
 from ._files import ModelFileError
+from ._fused import fast_kernels
 from ._gradcheck import check_gradients
 from ._persistence import load, save
 from ._regressor import BackpropRegressor
@@ -18,5 +19,6 @@ __version__ = "0.1.0"
 __all__ = [
     "BackpropClassifier", "BackpropRegressor", "BackpropTrace", "LossCurveDisplay",
     "ModelFileError",
-    "NetworkDisplay", "__version__", "backprop_trace", "check_gradients", "load", "save",
+    "NetworkDisplay", "__version__", "backprop_trace", "check_gradients", "fast_kernels",
+    "load", "save",
 ]

@@ -11,6 +11,13 @@ output does not determine its input, asks the forward pass to keep ``Z``
 Every function works on arrays of any Array API namespace (``_xp``). "In place"
 holds for NumPy, and for namespaces whose arrays are mutable; callers use the
 returned array, which is where the result is.
+
+Where a formula is cheap next to a pass over memory, it is also written on one
+number (``*_at``, plain Python a compiler can read): the same operations in the same
+order, so the same result to the last bit (NaN included). ``_fused`` compiles these
+into loops that add the bias and activate, or multiply by the derivative, in one
+pass (the optional ``fast`` extra, numba); the transcendental ones (exp, tanh) stay
+with NumPy's vectorised loops, which a compiled scalar loop does not beat.
 """
 
 from collections.abc import Callable
@@ -36,6 +43,8 @@ class Activation(NamedTuple):
     forward: Callable  # Z -> A = f(Z), in place
     derivative: Callable  # (A, delta, Z) -> delta * f'(Z), in place
     needs_input: bool = False  # the derivative needs Z, not just A
+    forward_at: Callable | None = None  # z -> f(z) on one number
+    derivative_at: Callable | None = None  # (a, d) -> d f'(z) on one number
 
 
 def identity(Z):
@@ -46,6 +55,14 @@ def identity(Z):
 def identity_derivative(A, delta, Z=None):
     """f'(z) = 1."""
     return delta
+
+
+def identity_at(z):
+    return z
+
+
+def identity_derivative_at(a, d):
+    return d
 
 
 def logistic(Z):
@@ -60,6 +77,10 @@ def logistic_derivative(A, delta, Z=None):
     return delta
 
 
+def logistic_derivative_at(a, d):
+    return d * a * (1 - a)
+
+
 def tanh(Z):
     """f(z) = tanh(z)."""
     return into(Z, namespace(Z).tanh, Z)
@@ -71,6 +92,10 @@ def tanh_derivative(A, delta, Z=None):
     return delta
 
 
+def tanh_derivative_at(a, d):
+    return d * (1 - a * a)
+
+
 def relu(Z):
     """f(z) = max(z, 0)."""
     return maximum(Z, 0, out=Z)
@@ -80,6 +105,14 @@ def relu_derivative(A, delta, Z=None):
     """f'(z) = 1 if z > 0 else 0, i.e. [A > 0] (the subgradient 0 is taken at z = 0)."""
     delta *= indicator(A > 0, delta.dtype)
     return delta
+
+
+def relu_at(z):
+    return z if not z < 0 else 0.0  # NaN stays NaN, as in np.maximum
+
+
+def relu_derivative_at(a, d):
+    return d * (1 if a > 0 else 0)
 
 
 def exp(Z):
@@ -143,6 +176,14 @@ def leaky_relu_derivative(A, delta, Z=None):
     return namespace(A).where(A > 0, delta, LEAKY_SLOPE * delta)
 
 
+def leaky_relu_at(z):
+    return z if not z < LEAKY_SLOPE * z else LEAKY_SLOPE * z
+
+
+def leaky_relu_derivative_at(a, d):
+    return d if a > 0 else LEAKY_SLOPE * d
+
+
 def elu(Z):
     """f(z) = z if z > 0 else exp(z) - 1 (exp taken of min(z, 0): no overflow)."""
     xp = namespace(Z)
@@ -152,6 +193,10 @@ def elu(Z):
 def elu_derivative(A, delta, Z=None):
     """f'(z) = 1 if z > 0 else exp(z) = A + 1."""
     return namespace(A).where(A > 0, delta, delta * (A + 1))
+
+
+def elu_derivative_at(a, d):
+    return d if a > 0 else d * (a + 1)
 
 
 def softplus(Z):
@@ -178,14 +223,17 @@ def gelu_derivative(A, delta, Z):
 
 
 ACTIVATIONS = {
-    "identity": Activation(identity, identity_derivative),
-    "logistic": Activation(logistic, logistic_derivative),
-    "tanh": Activation(tanh, tanh_derivative),
-    "relu": Activation(relu, relu_derivative),
+    "identity": Activation(identity, identity_derivative, False, identity_at,
+                           identity_derivative_at),
+    "logistic": Activation(logistic, logistic_derivative,
+                           derivative_at=logistic_derivative_at),
+    "tanh": Activation(tanh, tanh_derivative, derivative_at=tanh_derivative_at),
+    "relu": Activation(relu, relu_derivative, False, relu_at, relu_derivative_at),
     "exp": Activation(exp, exp_derivative),
     "softmax": Activation(softmax, softmax_derivative),
-    "leaky_relu": Activation(leaky_relu, leaky_relu_derivative),
-    "elu": Activation(elu, elu_derivative),
+    "leaky_relu": Activation(leaky_relu, leaky_relu_derivative, False, leaky_relu_at,
+                             leaky_relu_derivative_at),
+    "elu": Activation(elu, elu_derivative, derivative_at=elu_derivative_at),
     "softplus": Activation(softplus, softplus_derivative),
     "gelu": Activation(gelu, gelu_derivative, needs_input=True),
 }

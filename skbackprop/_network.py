@@ -25,6 +25,7 @@ import numpy as np
 from scipy.sparse import issparse
 
 from ._activations import ACTIVATIONS
+from ._fused import DERIVATIVE_CODES, FORWARD_CODES
 from ._losses import l2_penalty, loss_value, output_delta
 from ._xp import column_sums, concat, copy, flat, into, namespace, scalar
 
@@ -54,6 +55,7 @@ class Workspace(NamedTuple):
     scratch: np.ndarray  # for the L2 gradient (coef_scratch) and the optimizers
     coef_scratch: list
     ones: np.ndarray  # (batch,) of 1: column sums as a matrix-vector product
+    kernels: object = None  # the fused kernels (``_fused``), or None: NumPy's calls
 
 
 def keeps_net_input(name, is_output_layer):
@@ -73,8 +75,9 @@ def n_parameters(layer_units):
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in pairwise(layer_units))
 
 
-def make_workspace(coefs, intercepts, activations, batch_size):
-    """A ``Workspace`` holding a copy of the network's parameters."""
+def make_workspace(coefs, intercepts, activations, batch_size, kernels=None):
+    """A ``Workspace`` holding a copy of the network's parameters; steps in it use
+    the fused ``kernels`` where they apply (see ``_fused``)."""
     units_per_layer = network_units(coefs)
     dtype = coefs[0].dtype
 
@@ -104,6 +107,7 @@ def make_workspace(coefs, intercepts, activations, batch_size):
         scratch=scratch,
         coef_scratch=unpack(scratch, units_per_layer)[0],
         ones=np.ones(batch_size, dtype=dtype),
+        kernels=kernels,
     )
 
 
@@ -131,14 +135,14 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=
     for layer, (W, b, name) in enumerate(zip(coefs, intercepts, activations)):
         A_in = outputs[-1] if masks is None else _layer_input(outputs[-1], masks, layer)
         Z = _matmul(A_in, W, out=_rows(ws and ws.net_inputs, layer, n))
-        Z += b
         f = ACTIVATIONS[name]
         if keep_all or keeps_net_input(name, layer == last):
+            Z += b
             Z_kept = Z
             A_out = _rows(ws and ws.outputs, layer, n)
             A = f.forward(copy(Z) if A_out is None else _copy_into(A_out, Z))
         else:
-            A = f.forward(Z)
+            A = _add_bias_activate(Z, b, name, ws and ws.kernels)
             Z_kept = A if layer == last else None  # identity output: Z is A
         if keep:
             outputs.append(A)
@@ -146,6 +150,25 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=
         else:
             outputs, net_inputs = [A], [Z_kept]
     return outputs, net_inputs
+
+
+def _add_bias_activate(Z, b, name, kernels):
+    """f(Z + b), overwriting Z: in one fused pass where a kernel has f."""
+    code = None if kernels is None else FORWARD_CODES.get(name)
+    if code is None:
+        Z += b
+        return ACTIVATIONS[name].forward(Z)
+    kernels.add_bias_activate(Z, b, code)
+    return Z
+
+
+def _times_derivative(name, A, delta, Z, kernels):
+    """delta * f'(Z), overwriting delta: in one fused pass where a kernel has f'."""
+    code = None if kernels is None else DERIVATIVE_CODES.get(name)
+    if code is None:
+        return ACTIVATIONS[name].derivative(A, delta, Z)
+    kernels.times_derivative(delta, A, code)
+    return delta
 
 
 def _matmul(A, B, out=None):
@@ -205,9 +228,8 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
                 delta *= masks[layer]
             if record is not None:
                 record["upstream"][layer - 1] = copy(delta)
-            delta = ACTIVATIONS[activations[layer - 1]].derivative(
-                outputs[layer], delta, net_inputs[layer - 1]
-            )
+            delta = _times_derivative(activations[layer - 1], outputs[layer], delta,
+                                      net_inputs[layer - 1], ws and ws.kernels)
     return coef_grads, intercept_grads
 
 

@@ -54,6 +54,18 @@ def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True,
             p += v
 
 
+def sgd_at(p, g, v, learning_rate, momentum, nesterov):
+    """``sgd_step`` on one parameter (the fused kernels' spelling): the new (w, v)."""
+    if momentum == 0:
+        v = g * -learning_rate
+        return p + v, v
+    s = g * learning_rate
+    v = v * momentum - s
+    if nesterov:
+        return p + (v * momentum - s), v
+    return p + v, v
+
+
 def adam_init(params):
     """State of Adam: step count and first and second moment estimates, at 0."""
     return {
@@ -77,9 +89,7 @@ def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
     ``scratch`` (arrays shaped like the parameters; NumPy only, allocated if not
     given).
     """
-    state["t"] += 1
-    t = state["t"]
-    step = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    step = adam_step_size(state, learning_rate, beta_1, beta_2)
     scratch = scratch or [None] * len(params)
     for p, g, m, v, s in zip(params, grads, state["ms"], state["vs"], scratch):
         xp = namespace(p)
@@ -93,6 +103,21 @@ def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
         g += epsilon
         s /= g
         p -= s
+
+
+def adam_step_size(state, learning_rate, beta_1, beta_2):
+    """Count the step in ``state``; eta_t = eta sqrt(1 - beta_2^t) / (1 - beta_1^t)."""
+    state["t"] += 1
+    t = state["t"]
+    return learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+
+
+def adam_at(p, g, m, v, step, beta_1, beta_2, epsilon):
+    """``adam_step`` on one parameter, ``step`` = eta_t (the fused kernels'
+    spelling): the new (w, m, v)."""
+    m = m * beta_1 + g * (1 - beta_1)
+    v = v * beta_2 + g * g * (1 - beta_2)
+    return p - m * step / (math.sqrt(v) + epsilon), m, v
 
 
 def clip_gradient_norm(grads, max_norm):

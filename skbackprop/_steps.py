@@ -7,7 +7,8 @@ exposes the flat parameter vector it trains (``params``), the per-layer views in
 (``coefs``, ``intercepts``) and the optimizer's state. Implementations:
 
 - ``ArrayStep``: backprop on arrays, one batch per update: on NumPy in a
-  ``Workspace`` allocated once per fit (``_network``), on any other Array API
+  ``Workspace`` allocated once per fit (``_network``), with the elementwise work
+  fused into compiled loops where numba is installed (``_fused``), on any other Array API
   namespace (scikit-learn's array API dispatch) with the same calls allocating their
   results on X's device;
 - ``_rowwise.RowStep``: one row per update of small networks, written out on Python
@@ -26,8 +27,16 @@ import numpy as np
 from scipy.sparse import issparse
 
 from . import _rowwise
+from ._fused import kernels as fused_kernels
 from ._network import loss_and_gradients, make_workspace, pack, unpack
-from ._optimizers import adam_init, adam_step, clip_gradient_norm, sgd_init, sgd_step
+from ._optimizers import (
+    adam_init,
+    adam_step,
+    adam_step_size,
+    clip_gradient_norm,
+    sgd_init,
+    sgd_step,
+)
 from ._xp import (
     device,
     host_dtype,
@@ -45,7 +54,8 @@ def make_step(model, settings, data, coefs, intercepts, batch_size,
     """The step for this fit, training copies of ``coefs`` and ``intercepts``;
     ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
     on_host = is_numpy(namespace(coefs[0]))
-    workspace = (make_workspace(coefs, intercepts, model.activations, batch_size)
+    workspace = (make_workspace(coefs, intercepts, model.activations, batch_size,
+                                fused_kernels(coefs[0].dtype))
                  if on_host else None)
     params = workspace.params if on_host else pack(coefs, intercepts)  # (a copy)
     if optimizer_state is None:
@@ -129,13 +139,30 @@ class ArrayStep:
         scratch = [ws.scratch] if ws else None
         if s.clip_norm is not None:
             clip_gradient_norm(grads, s.clip_norm)
-        if s.solver == "sgd":
+        if ws and ws.kernels:
+            fused_update(ws.kernels, self.params, ws.grad, self.optimizer_state, s,
+                         learning_rate)
+        elif s.solver == "sgd":
             sgd_step(params, grads, self.optimizer_state, learning_rate, s.momentum,
                      s.nesterovs_momentum, scratch)
         else:
             adam_step(params, grads, self.optimizer_state, learning_rate, s.beta_1,
                       s.beta_2, s.epsilon, scratch)
         return loss
+
+
+def fused_update(kernels, params, grad, state, settings, learning_rate):
+    """The optimizer's update of every parameter in one compiled pass: the same
+    formulas as ``sgd_step`` and ``adam_step`` (``_optimizers.sgd_at``, ``adam_at``)."""
+    s = settings
+    if s.solver == "sgd":
+        # (Python floats: one compiled version per dtype, whatever the types given)
+        kernels.sgd(params, grad, state["velocities"][0], float(learning_rate),
+                    float(s.momentum), bool(s.nesterovs_momentum))
+    else:
+        step = adam_step_size(state, learning_rate, s.beta_1, s.beta_2)
+        kernels.adam(params, grad, state["ms"][0], state["vs"][0], float(step),
+                     float(s.beta_1), float(s.beta_2), float(s.epsilon))
 
 
 def dropout_masks(rates, coefs, n_rows, rng):
