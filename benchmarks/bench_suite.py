@@ -40,8 +40,11 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop import BackpropClassifier, BackpropRegressor, fast_kernels
+from skbackprop._fused import available as fused_available
 from skbackprop._network import n_parameters
+
+FUSED = fused_available()  # numba installed: "skbackprop" runs the fused kernels
 
 try:
     import torch
@@ -109,18 +112,27 @@ def classification(n):
 
 
 # -------------------------------------------------------------- the libraries
-def fit_ours(kind, X, y, settings, epochs, dtype):
+def fit_ours(kind, X, y, settings, epochs, dtype, fused=True):
     cls = BackpropRegressor if kind == "regressor" else BackpropClassifier
     model = cls(**settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
                 random_state=0, dtype=dtype)
-    return model.fit(X, y).loss_
+    with fast_kernels(fused):
+        return model.fit(X, y).loss_
+
+
+def fit_ours_float32(kind, X, y, settings, epochs, dtype):
+    """Ours with ``dtype="float32"`` on the workload's float64 data (n/a on the
+    float32 workloads: the column is theirs already)."""
+    if dtype == "float32":
+        return float("nan")
+    return fit_ours(kind, X, y, settings, epochs, "float32")
 
 
 def fit_sklearn(kind, X, y, settings, epochs, dtype):
     cls = MLPRegressor if kind == "regressor" else MLPClassifier
     model = cls(**settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
                 random_state=0)
-    loss = model.fit(X.astype(dtype), y).loss_
+    loss = model.fit(X, y).loss_  # (X has the workload's dtype: no copy for anyone)
     return loss * (model.n_outputs_ if kind == "regressor" else 1)  # our convention
 
 
@@ -171,7 +183,10 @@ def fit_torch(kind, X, y, settings, epochs, dtype):
     return total / n
 
 
-LIBRARIES = {"skbackprop": fit_ours, "sklearn": fit_sklearn}
+LIBRARIES = {"skbackprop": fit_ours}
+if FUSED:  # the same fits with the kernels off: what users without numba get
+    LIBRARIES["ours, NumPy step"] = partial(fit_ours, fused=False)
+LIBRARIES.update({"ours, float32": fit_ours_float32, "sklearn": fit_sklearn})
 if torch is not None:
     LIBRARIES["torch"] = fit_torch
 
@@ -210,7 +225,13 @@ def backprop_products(units, n, dtype):
     return products
 
 
-def matmul_floor(units, n_samples, batch_size, dtype, repeats=5):
+def product(A, B):
+    """A @ B, or where the inner dimension is 1 (an outer product), the broadcast
+    multiply that computes it (as every library does: about twice as fast)."""
+    return A * B if A.shape[1] == 1 else A @ B
+
+
+def matmul_floor(units, n_samples, batch_size, dtype, repeats=7):
     """Seconds per epoch that the matrix products of backprop alone take at these
     shapes. No MLP implementation trains an epoch faster on this machine; sklearn's
     time over it bounds the speed-up within reach."""
@@ -220,9 +241,9 @@ def matmul_floor(units, n_samples, batch_size, dtype, repeats=5):
     for _ in range(repeats):
         start = time.perf_counter()
         for A, B in products:
-            A @ B
+            product(A, B)
         times.append(time.perf_counter() - start)
-    return statistics.median(times) * n_samples / n
+    return min(times) * n_samples / n  # a floor: the fastest of its repeats
 
 
 def bare_step(units, X, Y, output, params, alpha=1e-4, learning_rate=1e-3,
@@ -316,7 +337,7 @@ def bare_step(units, X, Y, output, params, alpha=1e-4, learning_rate=1e-3,
     return run
 
 
-def numpy_floor(units, X, y, kind, batch_size, repeats=5, steps=10):
+def numpy_floor(units, X, y, kind, batch_size, repeats=7, steps=10):
     """Seconds per epoch of the bare NumPy calls of this workload's training: for
     each batch the gather of its shuffled rows (``np.take`` into a buffer, as every
     library shuffles) and ``bare_step``. No NumPy implementation trains faster on
@@ -344,7 +365,7 @@ def numpy_floor(units, X, y, kind, batch_size, repeats=5, steps=10):
             np.take(Y_all, rows, axis=0, out=Y_b, mode="clip")
             run()
         times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times) * X.shape[0] / n
+    return min(times) * X.shape[0] / n  # a floor: the fastest of its repeats
 
 
 def peak_memory_mb(name, library, quick, threads):
@@ -380,7 +401,7 @@ def child_memory(name, library, quick):
 
 
 def run(quick=False, repeats=None, threads=1, memory=True):
-    repeats = repeats or (2 if quick else 3)
+    repeats = repeats or (3 if quick else 5)
     if torch is not None:
         torch.set_num_threads(threads)
     rows, peak_samples = [], {"float64": [], "float32": []}
@@ -400,18 +421,17 @@ def run(quick=False, repeats=None, threads=1, memory=True):
                     fit(kind, X[:512], y[:512], settings, 1, dtype)
             # the libraries, the floors and the GEMM peak in turn, so that all of them
             # see the same machine (a shared machine's speed drifts within a run)
+            short = {lib: [] for lib in LIBRARIES}  # per-row: one-epoch fits too
             for _ in range(repeats):
                 for lib, fit in LIBRARIES.items():
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        start = time.perf_counter()
-                        losses[lib] = fit(kind, X, y, settings, epochs, dtype)
-                        elapsed = time.perf_counter() - start
+                    losses[lib], elapsed = timed(fit, kind, X, y, settings, epochs, dtype)
                     times[lib].append(elapsed / epochs / per_unit)
+                    if unit == "update":
+                        short[lib].append(timed(fit, kind, X, y, settings, 1, dtype)[1])
                 if unit == "epoch":  # (the per-row workload has no matrix products)
                     batch = settings["batch_size"]
                     floors["matmul"].append(matmul_floor(units, X.shape[0], batch, dtype))
-                    floors["numpy"].append(numpy_floor(units, X, y, kind, batch, repeats=3))
+                    floors["numpy"].append(numpy_floor(units, X, y, kind, batch))
                 peaks.append(gemm_peak(dtype, repeats=3))
             medians = {lib: statistics.median(t) for lib, t in times.items()}
             peak = statistics.median(peaks)
@@ -420,6 +440,8 @@ def run(quick=False, repeats=None, threads=1, memory=True):
             gflops = flops / (medians["skbackprop"] * per_unit) / 1e9
             rows.append(dict(
                 workload=name, unit=unit, seconds=medians, losses=losses,
+                per_row=per_row_costs(times, short, epochs, X.shape[0]) if short[
+                    "skbackprop"] else None,
                 floor=statistics.median(floors["matmul"] or [float("nan")]),
                 numpy_floor=statistics.median(floors["numpy"] or [float("nan")]),
                 gflops=gflops, peak=peak, percent_of_peak=100 * gflops / peak,
@@ -428,52 +450,116 @@ def run(quick=False, repeats=None, threads=1, memory=True):
             ))
     peaks = {dtype: (min(p), max(p)) for dtype, p in peak_samples.items() if p}
     return dict(rows=rows, peaks=peaks, repeats=repeats, threads=threads,
-                libraries=list(LIBRARIES))
+                libraries=list(LIBRARIES), blas=blas_kernels())
+
+
+def timed(fit, *args):
+    """(fit's result, seconds it took), warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        result = fit(*args)
+        return result, time.perf_counter() - start
+
+
+def per_row_costs(times, short, epochs, n_rows):
+    """Per library, a per-row fit's cost as (fixed seconds per fit, seconds per
+    update): from the medians of ``epochs``-epoch fits (``times``, per update) and
+    one-epoch fits (``short``, seconds), as a straight line through the two."""
+    costs = {}
+    for lib, per_update_long in times.items():
+        long_fit = statistics.median(per_update_long) * epochs * n_rows
+        one = statistics.median(short[lib])
+        per_update = (long_fit - one) / ((epochs - 1) * n_rows)
+        costs[lib] = (one - n_rows * per_update, per_update)
+    return costs
+
+
+def format_per_row(results, updates=1200):
+    """The per-row workloads as fixed cost + cost per update, and the ratio of
+    whole fits of ``updates`` updates."""
+    lines = []
+    for r in results["rows"]:
+        if not r.get("per_row"):
+            continue
+        costs = r["per_row"]
+        ours = costs["skbackprop"][0] + updates * costs["skbackprop"][1]
+        lines += ["", (f"{r['workload']}: a fit costs a fixed part plus a part per "
+                  f"update; the ratio is of whole fits of {updates} updates."), "",
+                  ("| library | fixed per fit | per update | fit of "
+                  f"{updates} updates | its time / ours |"),
+                  "| --- | --- | --- | --- | --- |"]
+        for lib, (fixed, per_update) in costs.items():
+            total = fixed + updates * per_update
+            lines.append(f"| {lib} | {fixed * 1e3:.2f} ms | {per_update * 1e6:.2f} µs | "
+                         f"{total * 1e3:.2f} ms | {total / ours:.2f}x |")
+    return "\n".join(lines)
 
 
 def format_results(results):
     libs = results["libraries"]
+    ours = [lib for lib in libs if lib not in ("sklearn", "torch")]
 
     def fmt(seconds, unit):
+        if np.isnan(seconds):
+            return "n/a"
         return f"{seconds * 1e6:.1f} µs" if unit == "update" else f"{seconds * 1e3:.1f} ms"
+
+    def ratio(a, b):
+        return "n/a" if np.isnan(a) or np.isnan(b) else f"{a / b:.2f}x"
 
     lines = [
         (f"Median of {results['repeats']} interleaved runs, {results['threads']} BLAS "
-        "thread(s). The NumPy matrix-multiply peak and the floors are measured "
-        "with each workload, in turn with its fits (this shared machine's speed "
-        "drifts within a run); the peak ranged over "
-        + ", ".join(f"{low:.0f}-{high:.0f} GFLOP/s {dtype}"
-                    for dtype, (low, high) in results["peaks"].items()) + ". "
-        "'vs X' = X's time / ours (above 1: skbackprop faster). 'matmul floor': "
-        "the time the workload's matrix products alone take per epoch at these "
-        "shapes, and sklearn's time over it: the largest speed-up over sklearn any "
-        "implementation could reach here. 'NumPy floor': the same for every NumPy call "
-        "of training (each batch's gather of shuffled rows, then an Adam step's "
-        "products and elementwise passes, buffers preallocated, no program around "
-        "them): the largest speed-up a NumPy implementation could reach here. '% of "
-        "peak': against the peak measured with that workload."),
+         f"thread(s); BLAS: {results.get('blas', 'not reported')}. "
+         + ("'skbackprop' runs the fused kernels (numba installed); 'ours, NumPy "
+            "step' is the same fit with them off. " if FUSED else
+            "numba is not installed: 'skbackprop' is the NumPy step. ")
+         + "'ours, float32' fits the float64 workloads with dtype='float32' (n/a on "
+         "the float32 ones). The NumPy matrix-multiply peak and the floors are "
+         "measured with each workload, in turn with its fits (this shared machine's "
+         "speed drifts within a run); the peak ranged over "
+         + ", ".join(f"{low:.0f}-{high:.0f} GFLOP/s {dtype}"
+                     for dtype, (low, high) in results["peaks"].items()) + ". "
+         "'sklearn / X' = sklearn's time over X's (above 1: X faster). 'matmul "
+         "floor': the time the workload's matrix products alone take per epoch at "
+         "these shapes (outer products as the multiplies every library computes "
+         "them with), the fastest of its repeats; 'ours / floor' how far our fit is "
+         "from it. 'NumPy floor': the same for every NumPy call of a plain "
+         "training step (each batch's gather of shuffled rows, then an Adam step's "
+         "products and elementwise passes, buffers preallocated, no program "
+         "around them). '% of peak': our GFLOP/s against the peak measured with "
+         "that workload."),
         "",
-        "| workload | per | " + " | ".join(libs) + " | vs sklearn | "
-        + ("vs torch | " if "torch" in libs else "")
-        + "matmul floor (sklearn / floor) | NumPy floor (sklearn / floor) | ours GFLOP/s (% of peak) | peak MB added (" + " / ".join(libs)
+        "| workload | per | " + " | ".join(libs) + " | "
+        + " | ".join(f"sklearn / {lib}" for lib in ours)
+        + (" | torch / skbackprop" if "torch" in libs else "")
+        + " | matmul floor (ours / floor) | NumPy floor (ours / floor) "
+        "| ours GFLOP/s (% of peak) | peak MB added (" + " / ".join(libs)
         + ") | final train loss (" + " / ".join(libs) + ") |",
-        "| --- | --- | " + " | ".join("---" for _ in libs) + " | --- | "
-        + ("--- | " if "torch" in libs else "") + "--- | --- | --- | --- | --- |",
+        "|" + " --- |" * (2 + len(libs) + len(ours) + ("torch" in libs) + 5),
     ]
     for r in results["rows"]:
         s = r["seconds"]
         cells = [r["workload"], r["unit"], *(fmt(s[lib], r["unit"]) for lib in libs),
-                 f"{s['sklearn'] / s['skbackprop']:.2f}x"]
+                 *(ratio(s["sklearn"], s[lib]) for lib in ours)]
         if "torch" in libs:
-            cells.append(f"{s['torch'] / s['skbackprop']:.2f}x")
+            cells.append(ratio(s["torch"], s["skbackprop"]))
         cells += ["n/a" if np.isnan(r[floor]) else
-                  f"{fmt(r[floor], r['unit'])} ({s['sklearn'] / r[floor]:.2f}x)"
+                  f"{fmt(r[floor], r['unit'])} ({s['skbackprop'] / r[floor]:.2f}x)"
                   for floor in ("floor", "numpy_floor")]
         cells += [f"{r['gflops']:.1f} ({r['percent_of_peak']:.0f}%)",
                   " / ".join(f"{r['memory'][lib]:.0f}" for lib in libs),
                   " / ".join(f"{r['losses'][lib]:.4g}" for lib in libs)]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + format_per_row(results)
+
+
+def blas_kernels():
+    """What threadpoolctl reports of the BLAS libraries loaded (their kernels)."""
+    from threadpoolctl import threadpool_info
+    return "; ".join(f"{i.get('internal_api')} {i.get('version')} "
+                     f"{i.get('architecture')} kernels" for i in threadpool_info()
+                     if i.get("user_api") == "blas") or "none found"
 
 
 def main(argv=None):

@@ -15,7 +15,21 @@ import time
 
 import numpy as np
 
+from ._network import network_units, unpack
 from ._xp import copy, float_value, to_numpy
+
+
+class Snapshot:
+    """Weights as one flat copy of the parameter vector (one copy per epoch, not
+    one per layer), read as ``coefs, intercepts`` (views into the copy)."""
+
+    __slots__ = ("flat", "units")
+
+    def __init__(self, flat, units):
+        self.flat, self.units = flat, units
+
+    def __iter__(self):
+        return iter(unpack(self.flat, self.units))
 
 
 class Loop:
@@ -32,6 +46,7 @@ class Loop:
                            else to_numpy(data.sample_weight).sum())
         self.watched = (f"Validation {settings.scoring or 'score'}"
                         if monitor.watch_validation else "Training loss")
+        self.data_units = network_units(step.coefs)
 
     def run(self, n_epochs):
         """Train up to ``n_epochs`` epochs; True when stopped before them (a plateau
@@ -49,10 +64,10 @@ class Loop:
         coefs, intercepts = self.step.coefs, self.step.intercepts
         # the epoch's loss is measured before each update: it describes the weights
         # entering the epoch, which are the ones to keep if it is the best
-        entering = None if self.monitor.watch_validation else (
-            [copy(W) for W in coefs], [copy(b) for b in intercepts])
-        if self.settings.shuffle:
-            self.order = self.order[self.rng.permutation(self.data.n_samples)]
+        entering = None if self.monitor.watch_validation else Snapshot(
+            copy(self.step.params), self.data_units)
+        if self.settings.shuffle:  # in place: as order[permutation(n)], the same draws
+            self.rng.shuffle(self.order)
         loss = self.train(learning_rate)
         self.guard.check_epoch(loss)
         plateau = self.monitor.end_epoch(loss, learning_rate, started,

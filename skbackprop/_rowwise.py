@@ -271,14 +271,16 @@ class RowStep:
         self.rows = (data.X.tolist(), data.Y.tolist(), None if sw is None else sw.tolist())
         self.velocity = optimizer_state["velocities"][0]
         self.net = [params.tolist(), self.velocity.tolist()]
+        self.epoch = compiled_epoch(
+            tuple(model.layer_units), tuple(model.activations), model.loss,
+            update_rule(settings.momentum, settings.nesterovs_momentum),
+            bool(model.alpha), sw is not None)
 
     def updates(self, order, rng, learning_rate):
         """Train on the rows in ``order``; each row's (sample weight, loss)."""
-        s = self.settings
         try:
-            return sgd_rows(self.rows, order.tolist(), self.net, self.model.layer_units,
-                            self.model.activations, self.model.loss, learning_rate,
-                            s.momentum, s.nesterovs_momentum, self.model.alpha)
+            return self.epoch(*self.rows, order.tolist(), *self.net, learning_rate,
+                              self.settings.momentum, self.model.alpha)
         finally:
             self.params[:] = self.net[0]
             self.velocity[:] = self.net[1]

@@ -53,18 +53,18 @@ def make_step(model, settings, data, coefs, intercepts, batch_size,
               optimizer_state=None):
     """The step for this fit, training copies of ``coefs`` and ``intercepts``;
     ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
+    init = sgd_init if settings.solver == "sgd" else adam_init
+    if _rowwise.accepts(model, settings, batch_size, data.X):
+        params = pack(coefs, intercepts)  # (a copy)
+        return _rowwise.RowStep(model, settings, data, params,
+                                optimizer_state or init([params]))
     on_host = is_numpy(namespace(coefs[0]))
     workspace = (make_workspace(coefs, intercepts, model.activations, batch_size,
                                 fused_kernels(coefs[0].dtype))
                  if on_host else None)
     params = workspace.params if on_host else pack(coefs, intercepts)  # (a copy)
-    if optimizer_state is None:
-        init = sgd_init if settings.solver == "sgd" else adam_init
-        optimizer_state = init([params])
-    if _rowwise.accepts(model, settings, batch_size, data.X):
-        return _rowwise.RowStep(model, settings, data, params, optimizer_state)
-    return ArrayStep(model, settings, data, params, optimizer_state, batch_size,
-                     workspace)
+    return ArrayStep(model, settings, data, params, optimizer_state or init([params]),
+                     batch_size, workspace)
 
 
 class ArrayStep:

@@ -114,16 +114,21 @@ def test_per_row_path_interrupted_mid_epoch_leaves_a_consistent_model(monkeypatc
     y = X[:, 0]
     reg = BackpropRegressor(hidden_layer_sizes=(2,), solver="sgd", batch_size=1,
                             max_iter=3, random_state=0)
-    original, calls = _rowwise.sgd_rows, []
+    original, calls = _rowwise.compiled_epoch, []
 
-    def interrupted(rows, order, *args):
-        calls.append(order)
-        if len(calls) == 2:  # the second epoch: five rows, then Ctrl-C
-            original(rows, order[:5], *args)
-            raise KeyboardInterrupt
-        return original(rows, order, *args)
+    def compiled(*args):
+        epoch = original(*args)
 
-    monkeypatch.setattr(_rowwise, "sgd_rows", interrupted)
+        def interrupted(X, Y, sw, order, *rest):
+            calls.append(order)
+            if len(calls) == 2:  # the second epoch: five rows, then Ctrl-C
+                epoch(X, Y, sw, order[:5], *rest)
+                raise KeyboardInterrupt
+            return epoch(X, Y, sw, order, *rest)
+
+        return interrupted
+
+    monkeypatch.setattr(_rowwise, "compiled_epoch", compiled)
     with pytest.warns(UserWarning, match="interrupted"):
         reg.fit(X, y)
     assert reg.n_iter_ == 1 and len(reg.loss_curve_) == 1
