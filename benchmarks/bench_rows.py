@@ -26,8 +26,8 @@ from threadpoolctl import threadpool_limits
 from skbackprop import BackpropRegressor, _rowwise
 from skbackprop._network import n_parameters
 
-NETWORKS = [(2, (2,)), (4, (8,)), (8, (16,)), (16, (16,)), (16, (16, 16)),
-            (16, (16, 16, 16))]  # inputs, hidden layers; one output
+NETWORKS = [(2, (2,)), (4, (8,)), (8, (16,)), (16, (16,)), (16, (20,)), (16, (24,)),
+            (24, (20,)), (16, (16, 16)), (16, (16, 16, 16))]  # inputs, hidden; one output
 
 
 def fit(cls, X, y, settings, epochs, max_parameters=None):

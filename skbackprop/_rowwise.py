@@ -36,11 +36,13 @@ import numpy as np
 
 from ._network import n_parameters, unpack
 
-# Written out, a row costs about 0.2 µs per parameter; the array path about 50 µs plus
-# 20 µs per layer, whatever the widths (benchmarks/bench_rows.py: 2-2-1 2 µs against
-# 73; 16-16-1, 289 parameters, 53 against 77; 16-16-16-1, 561 parameters, 117
-# against 97).
-MAX_PARAMETERS = 400
+# Written out, a row costs about 0.3 µs per parameter; the array path about 140 µs
+# plus 20 µs per layer, whatever the widths. Where they cross moves with the
+# machine's load: benchmarks/bench_rows.py put it between 433 and 833 parameters in
+# three runs of 2026-12 (16-24-1, 433 parameters: 116 µs against 144; 24-20-1, 521:
+# 140 against 160; 16-16-16-1, 561: 147-170 against 162-165; 833: 240-278 against
+# 194-232), earlier between 289 and 561.
+MAX_PARAMETERS = 500
 
 # name -> (a = f(z), delta * f'(z) written through the output a), as in _activations
 ACTIVATIONS = {

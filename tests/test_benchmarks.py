@@ -57,8 +57,22 @@ def test_suite_quick_mode_compares_like_with_like():
         if row["unit"] == "epoch":
             assert row["floor"] > 0 and row["numpy_floor"] > 0
     table = suite.format_results(results)
-    assert "vs sklearn" in table and "GFLOP/s" in table and "matmul floor" in table
-    assert "NumPy floor" in table
+    assert "sklearn / skbackprop" in table and "GFLOP/s" in table
+    assert "matmul floor" in table and "NumPy floor" in table and "BLAS: " in table
+    # the per-row workload as a fixed cost plus a cost per update, per library
+    per_row = results["rows"][0]["per_row"]
+    assert set(per_row) == set(results["libraries"])
+    assert "fixed per fit | per update" in table
+    # float32 data is not fitted again as "ours, float32"
+    assert all(np.isnan(row["seconds"]["ours, float32"]) for row in results["rows"]
+               if "float32" in row["workload"])
+
+
+def test_the_floor_times_outer_products_as_multiplies():
+    suite = pytest.importorskip("bench_suite")
+    a, b = np.arange(3.0)[:, None], np.arange(4.0)[None, :]
+    assert suite.product(a, b).shape == (3, 4)
+    np.testing.assert_array_equal(suite.product(a, b), a @ b)
 
 
 def test_matmul_floor_counts_the_products_of_backprop():
@@ -134,5 +148,15 @@ def test_per_row_sizes_benchmark_times_both_paths_on_the_same_problem(capsys):
         assert all(np.isfinite(t) for t in r["micros"].values())  # (no timing asserted)
         assert r["losses"]["written out"] == pytest.approx(r["losses"]["arrays"], rel=1e-10)
         assert r["losses"]["arrays"] == pytest.approx(r["losses"]["sklearn"], rel=1e-8)
-    assert _rowwise.MAX_PARAMETERS == 400  # restored after forcing each path
+    assert _rowwise.MAX_PARAMETERS == 500  # restored after forcing each path
     assert "| 2-2-1 | 9 |" in capsys.readouterr().out
+
+
+def test_predict_benchmark_compares_the_same_predictions():
+    bench_predict = pytest.importorskip("bench_predict")
+    rows = bench_predict.run(quick=True, repeats=1)
+    assert {(r["method"], r["rows"]) for r in rows} >= {("predict", 1), ("predict_proba", 1)}
+    for r in rows:
+        assert r["same"]  # the same fitted weights predict the same outputs
+        assert r["micros"]["skbackprop"] > 0 and r["micros"]["sklearn"] > 0
+    assert "sklearn / skbackprop" in bench_predict.format_table(rows)

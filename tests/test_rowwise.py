@@ -98,10 +98,10 @@ def test_per_row_path_is_taken_only_where_it_applies():
     assert not _trains_row_by_row(reg.set_params(batch_size=1, solver="adam"), X)
     assert not _trains_row_by_row(reg.set_params(solver="sgd", clip_norm=1.0), X)
     assert not _trains_row_by_row(reg.set_params(clip_norm=None, dropout=0.1), X)
-    # 2-h-1 has 4 h + 1 weights and biases: 397 written out, 401 too many
-    assert _rowwise.supports([2, 99, 1], ["relu", "identity"], "squared_error")
-    assert _rowwise.MAX_PARAMETERS == 400
-    reg.set_params(dropout=0.0, hidden_layer_sizes=(100,)).fit(X, y)
+    # 2-h-1 has 4 h + 1 weights and biases: 497 written out, 501 too many
+    assert _rowwise.supports([2, 124, 1], ["relu", "identity"], "squared_error")
+    assert _rowwise.MAX_PARAMETERS == 500
+    reg.set_params(dropout=0.0, hidden_layer_sizes=(125,)).fit(X, y)
     assert not _trains_row_by_row(reg, X)
     assert not _rowwise.supports([2, 3, 1], ["gelu", "identity"], "squared_error")
     assert not _rowwise.supports([2, 3, 3], ["relu", "softmax"], "log_loss")
