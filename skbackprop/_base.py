@@ -277,7 +277,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         model, weights = self._start(data, rng, first, incremental)
         dtype = weights[0][0].dtype  # a fitted model keeps its dtype
         data = data.astype(dtype)
-        validation = given_validation(self, *validation_data, like=data.X)
+        validation = given_validation(self, *validation_data, like=data.Y)
         callbacks = self._init_callback_context(max_subtasks=(
             self.max_iter + 1 if self.solver == "lbfgs"
             else (epochs if incremental else self.max_iter)))
@@ -334,7 +334,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             warn("coefs_ were assigned before fitting but warm_start=False, so they are "
                  "ignored; set warm_start=True to start from them.")
         given = (self.coefs_, self.intercepts_) if assigned else None
-        return model, starting_weights(model, self.weight_init, data.X, rng, given)
+        return model, starting_weights(model, self.weight_init, data.Y, rng, given)
 
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):

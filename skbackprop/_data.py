@@ -43,16 +43,31 @@ SCALE_LIMIT = 1e6
 
 
 class Data(NamedTuple):
-    """Rows to train or validate on."""
+    """Rows to train or validate on.
+
+    The compute dtype is Y's (``dtype``). X has it too, except for float64 rows of a
+    float32 stochastic fit (``batchwise``): then X stays as given and each batch is
+    converted as it is gathered, so that the fit holds no float32 copy of X (the
+    same float32 numbers as converting X first)."""
 
     X: object  # (n_samples, n_features): ndarray, CSR matrix or another namespace's
-    Y: object  # (n_samples, n_outputs): the encoded targets, X's dtype and namespace
+    Y: object  # (n_samples, n_outputs): the encoded targets, in the compute dtype
     y: object  # the targets as given, on the host (for scores and callbacks)
-    sample_weight: object  # (n_samples,) or None; class weights included; as X
+    sample_weight: object  # (n_samples,) or None; class weights included; as Y
 
     @property
     def n_samples(self):
         return self.X.shape[0]
+
+    @property
+    def dtype(self):
+        """The dtype the fit computes in."""
+        return self.Y.dtype
+
+    def computed(self):
+        """This data with X in the compute dtype (a converted copy if batchwise)."""
+        return self if self.X.dtype == self.Y.dtype else self._replace(
+            X=astype(self.X, self.Y.dtype))
 
     def head(self, n):
         """The first ``n`` rows."""
@@ -63,7 +78,12 @@ class Data(NamedTuple):
         return Data(*(None if a is None else take_rows(a, rows) for a in self))
 
     def astype(self, dtype):
-        return self._replace(X=astype(self.X, dtype), Y=astype(self.Y, dtype))
+        """In ``dtype``; float64 rows held batchwise for float32 stay as they are."""
+        batchwise = batchwise_dtype(self.X, dtype)
+        return self._replace(X=self.X if batchwise else astype(self.X, dtype),
+                             Y=astype(self.Y, dtype),
+                             sample_weight=None if self.sample_weight is None else
+                             astype(self.sample_weight, dtype))
 
 
 def training_data(estimator, X, y, sample_weight, *, reset, incremental,
@@ -76,22 +96,27 @@ def training_data(estimator, X, y, sample_weight, *, reset, incremental,
     if not is_numpy(xp):  # the targets are checked and encoded on the host
         y = to_numpy(y)
     estimator._check_target_kind(y)
+    requested = estimator._compute_dtype(xp, device)
+    # float64 rows of a float32 stochastic fit are converted batch by batch (Data)
+    batchwise = (not validation and estimator.solver != "lbfgs"
+                 and batchwise_dtype(X, requested))
     try:
         X, y = validate_data(estimator, X, y, accept_sparse="csr", multi_output=True,
                              y_numeric=estimator._y_numeric,
-                             dtype=estimator._compute_dtype(xp, device), reset=reset)
+                             dtype=np.float64 if batchwise else requested, reset=reset)
     except (ValueError, TypeError) as error:
         raise explained(error) from error
+    dtype = np.float32 if batchwise else X.dtype
     sample_weight = _sample_weight(sample_weight, X, "sample_weight_val" if validation
-                                   else "sample_weight")
+                                   else "sample_weight", dtype)
     y = to_numpy(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
     Y = estimator._encode_targets(y, reset, incremental or validation)
-    Y = astype(to_namespace(Y, xp, device), X.dtype)
+    Y = astype(to_namespace(Y, xp, device), dtype)
     class_weight = estimator._class_sample_weight(y, incremental and not validation)
     if class_weight is not None:
-        class_weight = astype(to_namespace(class_weight, xp, device), X.dtype)
+        class_weight = astype(to_namespace(class_weight, xp, device), dtype)
         sample_weight = class_weight if sample_weight is None else (
             sample_weight * class_weight)
         if not xp.any(sample_weight):
@@ -104,15 +129,23 @@ def training_data(estimator, X, y, sample_weight, *, reset, incremental,
     return Data(X, Y, y, sample_weight)
 
 
-def _sample_weight(sample_weight, X, name):
-    """Checked sample weights (None stays None); errors name the argument."""
+def batchwise_dtype(X, dtype):
+    """Whether rows X for a fit computing in ``dtype`` are converted batch by batch:
+    a dense float64 NumPy array for a float32 fit."""
+    return (isinstance(X, np.ndarray) and X.dtype == np.float64
+            and isinstance(dtype, np.dtype | type) and np.dtype(dtype) == np.float32)
+
+
+def _sample_weight(sample_weight, X, name, dtype):
+    """Checked sample weights (None stays None), in ``dtype``; errors name the
+    argument."""
     if sample_weight is None:
         return None
     xp, device = input_namespace(X)
     if not is_numpy(xp):  # from any namespace: it follows X
         sample_weight = to_namespace(to_numpy(sample_weight), xp, device)
     try:
-        return _check_sample_weight(sample_weight, X, dtype=X.dtype,
+        return _check_sample_weight(sample_weight, X, dtype=dtype,
                                     ensure_non_negative=True)
     except (ValueError, TypeError) as error:
         if name == "sample_weight":
@@ -173,7 +206,7 @@ def split_validation(data, fraction, stratify, rng):
             f"The validation set has {held_out.shape[0]} sample(s); early stopping "
             "needs at least 2.\nFix: increase validation_fraction, provide more "
             "samples, or pass X_val and y_val.")
-    return data.take(train), data.take(held_out)
+    return data.take(train), data.take(held_out).computed()
 
 
 def _split_error(data, fraction, stratify, error):

@@ -33,7 +33,7 @@ class Diverged(Exception):
 def scored_loss(model, coefs, intercepts, data, rows=SCORED_ROWS):
     """The training loss (L2 term included) of the network on the first ``rows``
     rows of ``data``, as an epoch reports it."""
-    data = data.head(rows)
+    data = data.head(rows).computed()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         A, Z = model.output(coefs, intercepts, data.X)
         value = loss_value(model.loss, data.Y, Z, A, data.sample_weight)

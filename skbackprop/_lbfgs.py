@@ -33,6 +33,7 @@ def run_lbfgs(settings, model, data, monitor, guard, tasks, coefs, intercepts):
     """Minimise the training loss from ``coefs`` and ``intercepts``. Returns the final
     ``(coefs, intercepts, loss, warnings)``; raises ``Diverged`` if the loss is not
     finite at the end."""
+    data = data.computed()  # full batches: X in the compute dtype
     X, Y, sw = data.X, data.Y, data.sample_weight
     units = model.layer_units
     started, task = time.perf_counter(), tasks.begin()

@@ -79,11 +79,14 @@ def logistic(z):
         return 0.0
 
 
-def accepts(model, settings, batch_size, X):
+def accepts(model, settings, batch_size, X, dtype=None):
     """Whether a fit trains here: one row per update of plain SGD (no gradient
-    clipping, no dropout) on dense float64 rows, for a network ``supports`` takes."""
+    clipping, no dropout) on dense float64 rows of a float64 fit (``dtype``, X's if
+    None), for a network ``supports`` takes."""
+    dtype = X.dtype if dtype is None else dtype
     return (batch_size == 1 and settings.solver == "sgd" and settings.clip_norm is None
             and not any(model.dropout) and isinstance(X, np.ndarray) and X.dtype == np.float64
+            and dtype == np.float64
             and supports(model.layer_units, model.activations, model.loss))
 
 

@@ -54,7 +54,7 @@ def make_step(model, settings, data, coefs, intercepts, batch_size,
     """The step for this fit, training copies of ``coefs`` and ``intercepts``;
     ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
     init = sgd_init if settings.solver == "sgd" else adam_init
-    if _rowwise.accepts(model, settings, batch_size, data.X):
+    if _rowwise.accepts(model, settings, batch_size, data.X, data.dtype):
         params = pack(coefs, intercepts)  # (a copy)
         return _rowwise.RowStep(model, settings, data, params,
                                 optimizer_state or init([params]))
@@ -115,12 +115,16 @@ class ArrayStep:
         batch)."""
         X, Y, ws = self.data.X, self.data.Y, self.workspace
         if not self.settings.shuffle:
+            if ws is not None and X.dtype != ws.X.dtype:  # float64 rows, float32 fit
+                return (_copy_rows(ws.X[:stop - start], X[start:stop]),
+                        row_slice(Y, start, stop))
             return row_slice(X, start, stop), row_slice(Y, start, stop)
         rows = rows[start:stop]
         if ws is None or issparse(X):
             return take_rows(X, rows), take_rows(Y, rows)
         n = stop - start
-        # mode="clip" (the rows are valid) lets take write straight into ``out``
+        # mode="clip" (the rows are valid) lets take write straight into ``out``;
+        # float64 rows of a float32 fit are converted on the way, one batch at a time
         return (np.take(X, rows, axis=0, out=ws.X[:n], mode="clip"),
                 np.take(Y, rows, axis=0, out=ws.Y[:n], mode="clip"))
 
@@ -178,6 +182,11 @@ def dropout_masks(rates, coefs, n_rows, rng):
         mask = None if p == 0 else (keep / (1 - p)).astype(host_dtype(W))
         masks.append(to_namespace(mask, namespace(W), device(W)))
     return masks
+
+
+def _copy_rows(out, rows):
+    np.copyto(out, rows, casting="same_kind")
+    return out
 
 
 def _on_device(order, like):

@@ -201,3 +201,85 @@ def test_validation_labels_must_be_known_classes(wavy):
     X, y = imbalanced()
     with pytest.raises(ValueError, match="classes not in"):
         BackpropClassifier(max_iter=2).fit(X, y, X_val=X[:5], y_val=[0, 1, 2, 0, 1])
+
+
+# ---------------------------------------- float64 rows of a float32 fit, batchwise
+def _same_fits(a, b):
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert p.dtype == q.dtype == np.float32
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+
+
+BATCHWISE = [
+    dict(), dict(shuffle=False, batch_size=7), dict(solver="sgd", dropout=0.2),
+    dict(early_stopping=True), dict(solver="lbfgs"), dict(batch_size=1, solver="sgd"),
+]
+
+
+@QUIET
+@pytest.mark.parametrize("settings", BATCHWISE, ids=str)
+def test_a_float32_fit_of_float64_rows_equals_the_fit_of_float32_rows(iris, settings):
+    """The batches are converted as they are gathered: the same float32 numbers as
+    converting X first, so the same fit."""
+    X, y = iris
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 2, size=len(y))
+
+    def fit(rows):
+        return BackpropClassifier(hidden_layer_sizes=(6,), max_iter=4, random_state=0,
+                                  dtype="float32", **settings).fit(rows, y, weights)
+
+    _same_fits(fit(X), fit(X.astype(np.float32)))
+
+
+@QUIET
+def test_partial_fit_and_warm_start_of_float64_rows_in_float32(iris):
+    X, y = iris
+    fits = []
+    for rows in (X, X.astype(np.float32)):
+        model = BackpropRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0,
+                                  dtype="float32", warm_start=True)
+        model.fit(rows, y).fit(rows, y)
+        model.partial_fit(rows, y)
+        fits.append(model)
+    _same_fits(*fits)
+
+
+def test_a_float32_fit_holds_no_float32_copy_of_float64_rows():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 50))
+    y = X[:, 0] - X[:, 1]
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            BackpropRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0,
+                              dtype="float32").fit(X, y)
+
+    fit()  # first-use costs (imports, compiled kernels) are not the fit's
+    tracemalloc.start()
+    try:
+        fit()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 2 / 4  # a float32 copy of X would be X.nbytes / 2
+
+
+def test_training_data_keeps_float64_rows_only_for_stochastic_float32_fits():
+    from skbackprop._data import training_data
+
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30.0)
+    for solver, kept in (("adam", True), ("sgd", True), ("lbfgs", False)):
+        est = BackpropRegressor(dtype="float32", solver=solver)
+        data = training_data(est, X, y, np.ones(30), reset=True, incremental=False)
+        assert (data.X.dtype == np.float64) is kept
+        assert data.dtype == data.Y.dtype == data.sample_weight.dtype == np.float32
+        assert data.computed().X.dtype == np.float32
+    est = BackpropRegressor(dtype="float32")
+    sparse = training_data(est, __import__("scipy").sparse.csr_matrix(X), y, None,
+                           reset=True, incremental=False)
+    assert sparse.X.dtype == np.float32  # sparse rows are converted as before
