@@ -21,7 +21,8 @@ def run_example(name, capsys):
 def test_every_example_is_tested():
     tested = {"tutorial_regression.py", "tutorial_classification.py",
               "lab_sigmoid_network.py", "streaming_csv.py", "placement_plots.py",
-              "pandas_pipeline.py", "lab_one_step.py", "compare_with_sklearn.py"}
+              "pandas_pipeline.py", "lab_one_step.py", "compare_with_sklearn.py",
+              "export_onnx.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -158,3 +159,17 @@ def test_compare_with_sklearn_agrees_to_rounding(capsys):
     assert_allclose(ns["ours_clf"].predict_proba(X), ns["sk_clf"].predict_proba(X),
                     atol=1e-12)
     assert "same decisions on every row: True" in out
+
+
+def test_export_onnx(capsys):
+    """The graph onnxruntime runs gives the pipeline's labels, and its probabilities
+    to float32 rounding, on every training row."""
+    pytest.importorskip("skl2onnx")
+    pytest.importorskip("onnxruntime")
+    ns, out = run_example("export_onnx.py", capsys)
+    X32 = ns["X"].astype(np.float32)
+    session = ns["session"]
+    labels, proba = session.run(None, {session.get_inputs()[0].name: X32})
+    assert_array_equal(labels, ns["model"].predict(X32))
+    assert_allclose(proba, ns["model"].predict_proba(X32), rtol=1e-5, atol=1e-6)
+    assert "labels equal: True" in out

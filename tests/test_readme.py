@@ -22,6 +22,9 @@ def test_readme_has_snippets():
 def test_readme_snippet_runs(index, capsys):
     if "import torch" in SNIPPETS[index]:
         pytest.importorskip("torch")  # the Array API section's: where torch is
+    if "skl2onnx" in SNIPPETS[index]:  # the ONNX section's: where the extras are
+        pytest.importorskip("skl2onnx")
+        pytest.importorskip("onnxruntime")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # our own README's code, run to keep the README true

@@ -1,0 +1,182 @@
+"""ONNX export (skbackprop.onnx): graphs run by onnxruntime give our labels and, to
+float32 or float64 rounding, our probabilities and predictions, for every
+activation, output and label type; what cannot be exported is refused."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+skl2onnx = pytest.importorskip("skl2onnx")
+ort = pytest.importorskip("onnxruntime")
+
+import skbackprop.onnx
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(120, 4))
+# ordinary rows, then large magnitudes: saturated units, extreme probabilities
+X_TEST = np.concatenate([RNG.normal(size=(60, 4)), 30 * RNG.normal(size=(30, 4)),
+                         1000 * RNG.normal(size=(10, 4))])
+TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-14)}
+
+
+def run(model, graph_dtype, rows=X_TEST, **options):
+    """onnxruntime's outputs of the exported ``model`` on ``rows``."""
+    onx = skl2onnx.to_onnx(model, X[:1].astype(graph_dtype), options=options or None)
+    session = ort.InferenceSession(onx.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: rows.astype(graph_dtype)})
+
+
+def graph_dtypes(model_dtype):
+    """The graphs each model exports to: its own dtype, and float32 for a float64
+    model (the common deployment)."""
+    return [np.float32] if model_dtype == np.float32 else [np.float64, np.float32]
+
+
+LABELS = {
+    "binary int": RNG.integers(0, 2, 120),
+    "binary bool": RNG.integers(0, 2, 120).astype(bool),
+    "multiclass str": np.array(["red", "green", "blue"])[RNG.integers(0, 3, 120)],
+    "multiclass int": RNG.choice([-3, 7, 42, 100], 120),
+    "multiclass integral float": RNG.choice([1.0, 2.0, 5.0], 120),
+    "binary str": np.array(["no", "yes"])[RNG.integers(0, 2, 120)],
+    "multilabel 2": RNG.integers(0, 2, (120, 2)),
+    "multilabel 3": RNG.integers(0, 2, (120, 3)),
+}
+ACTIVATION_SETS = [*HIDDEN_ACTIVATIONS, ["tanh", "relu"], ["gelu", "elu"],
+                   ["softplus", "leaky_relu"]]
+
+
+def check_classifier(model, graph_dtype, rows=X_TEST):
+    """Labels and probabilities of the graph against the model's own on the same
+    rows (as the graph sees them: in its dtype); the largest difference."""
+    labels, probabilities = run(model, graph_dtype, rows, zipmap=False)
+    final = model[-1] if hasattr(model, "steps") else model
+    model_dtype = final.coefs_[0].dtype
+    rows = rows.astype(graph_dtype).astype(model_dtype)
+    expected = model.predict_proba(rows)
+    assert probabilities.shape == expected.shape
+    assert_allclose(probabilities, expected, **TOLERANCE[graph_dtype])
+    predicted = model.predict(rows)
+    exact = graph_dtype == model_dtype
+    # labels equal, except (float32 graph of a float64 model) near a tie
+    margin = np.sort(expected, axis=1)[:, -1] - np.sort(expected, axis=1)[:, -2]
+    clear = np.ones(len(rows), bool) if exact or expected.shape[1] < 2 else margin > 1e-5
+    if final._y_type == "multilabel-indicator":
+        clear = np.all(np.abs(expected - 0.5) > 1e-5, axis=1) | exact
+    assert_array_equal(np.asarray(labels)[clear].astype(predicted.dtype), predicted[clear])
+    return np.abs(probabilities - expected).max()
+
+
+@pytest.mark.parametrize("model_dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", sorted(LABELS))
+def test_every_label_kind_exports(kind, model_dtype):
+    y = LABELS[kind]
+    model = BackpropClassifier(hidden_layer_sizes=(6, 5), max_iter=40, random_state=0,
+                               dtype=model_dtype).fit(X, y)
+    for graph_dtype in graph_dtypes(model_dtype):
+        check_classifier(model, graph_dtype)
+
+
+@pytest.mark.parametrize("activation", ACTIVATION_SETS, ids=str)
+def test_every_hidden_activation_exports(activation):
+    n_layers = len(activation) if isinstance(activation, list) else 2
+    model = BackpropClassifier(hidden_layer_sizes=(6,) * n_layers, activation=activation,
+                               max_iter=40, random_state=0).fit(X, LABELS["multiclass str"])
+    uses_gelu = "gelu" in (activation if isinstance(activation, list) else [activation])
+    for graph_dtype in [np.float32] if uses_gelu else [np.float64, np.float32]:
+        check_classifier(model, graph_dtype)
+
+
+def test_every_activation_has_an_onnx_spelling():
+    assert set(skbackprop.onnx.ONNX_ACTIVATIONS) == set(ACTIVATIONS)
+
+
+REGRESSIONS = {
+    "single output": dict(),
+    "multi-output": dict(n_outputs=3),
+    "poisson (exp output)": dict(loss="poisson"),
+    **{f"out_activation={a}": dict(out_activation=a)
+       for a in ("identity", "logistic", "tanh", "relu", "exp")},
+}
+
+
+@pytest.mark.parametrize("model_dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", sorted(REGRESSIONS))
+def test_every_regression_output_exports(case, model_dtype):
+    settings = dict(REGRESSIONS[case])
+    n_outputs = settings.pop("n_outputs", 1)
+    y = np.abs(X[:, :n_outputs] + 0.1 * RNG.normal(size=(120, n_outputs)))
+    y = y[:, 0] if n_outputs == 1 else y
+    model = BackpropRegressor(hidden_layer_sizes=(6,), activation="tanh", max_iter=40,
+                              random_state=0, dtype=model_dtype, **settings).fit(X, y)
+    rows = X_TEST / 30  # (an exp output of rows in the thousands overflows both)
+    for graph_dtype in graph_dtypes(model_dtype):
+        (predictions,) = run(model, graph_dtype, rows)
+        seen = rows.astype(graph_dtype).astype(model_dtype)  # the rows the graph sees
+        expected = model.predict(seen).reshape(len(rows), n_outputs)
+        assert predictions.shape == (len(rows), n_outputs)
+        assert predictions.dtype == graph_dtype
+        assert_allclose(predictions, expected, **TOLERANCE[graph_dtype])
+
+
+def test_zipmap_and_nocl_follow_sklearn_onnx():
+    y = LABELS["multiclass str"]
+    model = BackpropClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(X, y)
+    labels, maps = run(model, np.float32)  # zipmap by default: a dict per row
+    assert list(maps[0]) == list(model.classes_)
+    proba = model.predict_proba(X_TEST)
+    assert_allclose([m["green"] for m in maps], proba[:, 1], rtol=1e-5, atol=1e-6)
+    indices, _ = run(model, np.float32, zipmap=False, nocl=True)
+    assert indices.dtype == np.int64
+    assert_array_equal(model.classes_[indices], labels)
+
+
+def test_a_two_label_multilabel_model_is_not_taken_for_binary():
+    model = BackpropClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(
+        X, LABELS["multilabel 2"])
+    labels, probabilities = run(model, np.float64, zipmap=False)
+    assert labels.shape == probabilities.shape == (len(X_TEST), 2)
+    assert_array_equal(labels, model.predict(X_TEST))
+
+
+def test_pipelines_with_sklearn_transformers_export():
+    y = LABELS["multiclass str"]
+    scaled = make_pipeline(StandardScaler(), BackpropClassifier(
+        hidden_layer_sizes=(5,), max_iter=30, random_state=0)).fit(X * 50 + 3, y)
+    check_classifier(scaled, np.float64, X_TEST * 50 + 3)
+    columns = make_pipeline(
+        ColumnTransformer([("scale", StandardScaler(), [0, 1]),
+                           ("range", MinMaxScaler(), [2, 3])]),
+        BackpropRegressor(hidden_layer_sizes=(5,), max_iter=30, random_state=0),
+    ).fit(X, X[:, 0] - X[:, 3])
+    (predictions,) = run(columns, np.float64, X_TEST / 30)
+    assert_allclose(predictions[:, 0], columns.predict(X_TEST / 30), rtol=1e-10, atol=1e-14)
+
+
+def test_what_cannot_be_exported_is_refused_with_the_reason():
+    # (sklearn's checks refuse such labels at fit; a model whose classes_ were
+    # edited afterwards is refused here rather than exported with wrong labels)
+    fractional = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=5).fit(
+        X, LABELS["binary int"])
+    fractional.classes_ = np.array([0.5, 1.5])
+    with pytest.raises(ValueError, match="int64 or strings.*fractions"):
+        run(fractional, np.float32, zipmap=False)
+    with pytest.raises(RuntimeError, match="integers or strings"):  # skl2onnx's ZipMap
+        run(fractional, np.float32)
+    assert run(fractional, np.float32, zipmap=False, nocl=True)[0].dtype == np.int64
+    gelu = BackpropRegressor(hidden_layer_sizes=(3,), activation="gelu", max_iter=5).fit(
+        X, X[:, 0])
+    with pytest.raises(ValueError, match="(?s)gelu.*float64.*Erf.*float32 input"):
+        run(gelu, np.float64)
+    with pytest.raises(NotFittedError):
+        skl2onnx.to_onnx(BackpropRegressor(), X[:1].astype(np.float32))
