@@ -136,6 +136,9 @@ def test_zipmap_and_nocl_follow_sklearn_onnx():
     assert list(maps[0]) == list(model.classes_)
     proba = model.predict_proba(X_TEST)
     assert_allclose([m["green"] for m in maps], proba[:, 1], rtol=1e-5, atol=1e-6)
+    columns = run(model, np.float32, zipmap="columns")  # a column per class
+    assert len(columns) == 1 + len(model.classes_)
+    assert_allclose(columns[2], proba[:, 1], rtol=1e-5, atol=1e-6)
     indices, _ = run(model, np.float32, zipmap=False, nocl=True)
     assert indices.dtype == np.int64
     assert_array_equal(model.classes_[indices], labels)
