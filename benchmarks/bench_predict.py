@@ -13,12 +13,12 @@ times, median of ``--repeats`` rounds, on one BLAS thread. The predictions are
 compared too: same weights, same outputs.
 """
 
-import argparse
 import statistics
 import time
 import warnings
 
 import numpy as np
+from _cli import quick_main  # (benchmarks/: run as scripts)
 from sklearn.datasets import load_iris, make_regression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
@@ -89,13 +89,7 @@ def format_table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    args = parser.parse_args(argv)
-    rows = run(args.quick, args.repeats)
-    print(format_table(rows))
-    return rows
+    return quick_main(__doc__, run, format_table, argv)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ thread: the measurement behind that switch, and the per-row speed-up over sklear
 as networks grow. All three reach the same final loss (same algorithm, same start).
 """
 
-import argparse
 import statistics
 import time
 import warnings
 
 import numpy as np
+from _cli import quick_main  # (benchmarks/: run as scripts)
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
 
@@ -106,13 +106,7 @@ def format_table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    args = parser.parse_args(argv)
-    rows = run(args.quick, args.repeats)
-    print(format_table(rows))
-    return rows
+    return quick_main(__doc__, run, format_table, argv)
 
 
 if __name__ == "__main__":
