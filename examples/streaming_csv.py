@@ -52,7 +52,7 @@ classes = ["high", "low", "mid"]
 stream = BackpropClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.003,
                             random_state=0)
 largest_chunk = 0
-for epoch in range(5):
+for _epoch in range(5):
     for chunk in chunks():
         largest_chunk = max(largest_chunk, len(chunk))
         stream.partial_fit(scaler.transform(chunk[features]), chunk["label"],

@@ -66,4 +66,5 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
     scaled = tutorial_network(max_iter=500).fit(X_scaled, y)
 print("standardised inputs, 500 epochs: loss", round(scaled.loss_, 4))
-print("  P(placed):", scaled.predict_proba(X_scaled)[:, 1].round(3), "predicted:", scaled.predict(X_scaled))
+print("  P(placed):", scaled.predict_proba(X_scaled)[:, 1].round(3),
+      "predicted:", scaled.predict(X_scaled))

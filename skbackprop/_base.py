@@ -339,7 +339,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):
         """Activation of every layer of weights, hidden layers first."""
-        return self._hidden_activations + [self.out_activation_]
+        return [*self._hidden_activations, self.out_activation_]
 
     def _dropout(self, n_hidden):
         return per_hidden_layer("dropout", self.dropout, n_hidden,

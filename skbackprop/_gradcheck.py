@@ -49,8 +49,12 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     >>> report = check_gradients(BackpropClassifier(hidden_layer_sizes=(3,),
     ...                                             activation="tanh", random_state=0),
     ...                          X, y)
-    >>> report[["layer", "parameter", "shape"]].to_string(index=False)
-    ' layer parameter  shape\\n     1         W (2, 3)\\n     1         b   (3,)\\n     2         W (3, 1)\\n     2         b   (1,)'
+    >>> print(report[["layer", "parameter", "shape"]].to_string(index=False))
+     layer parameter  shape
+         1         W (2, 3)
+         1         b   (3,)
+         2         W (3, 1)
+         2         b   (1,)
     >>> bool((report["relative_error"] < 1e-6).all())
     True
     """

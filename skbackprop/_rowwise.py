@@ -92,7 +92,8 @@ def accepts(model, settings, batch_size, X, dtype=None):
 
 def supports(layer_units, activations, loss):
     """Whether this module can train the network (else the array path does)."""
-    if n_parameters(layer_units) > MAX_PARAMETERS or not isinstance(loss, str) or loss not in LOSSES:
+    if (n_parameters(layer_units) > MAX_PARAMETERS or not isinstance(loss, str)
+            or loss not in LOSSES):
         return False
     canonical = LOSSES[loss][2]
     return all(name in ACTIVATIONS for name in activations) and (
@@ -155,7 +156,7 @@ def loss_lines(units, loss, decay, weighted):
     if decay:
         weights = [p for p in parameter_names(units) if p.startswith("w")]
         lines += [f"loss += 0.5 * decay * ({' + '.join(f'{p} * {p}' for p in weights)})"]
-    return lines + ["losses.append((s, loss))"]
+    return [*lines, "losses.append((s, loss))"]
 
 
 def backward_lines(units, activations, loss):
@@ -209,7 +210,7 @@ def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
             + backward_lines(units, activations, loss) + update_lines(units, rule, decay))
     row += ["if not isfinite(loss):", "    break"]
     if weighted:
-        row = ["s = S[r]", "if s <= 0:", "    continue", "decay = alpha / s"] + row
+        row = ["s = S[r]", "if s <= 0:", "    continue", "decay = alpha / s", *row]
     return "\n".join([
         "def epoch(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha):",
         f"    {names(params)} = theta",
@@ -242,7 +243,7 @@ def compiled_epoch(layer_units, activations, loss, rule, decay, weighted):
                 f"{' weighted' * weighted}>")
     # registered so that a traceback through the generated code shows its lines
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 (see above)
+    exec(compile(source, filename, "exec"), namespace)  # (exec: see above)
     return namespace["epoch"]
 
 

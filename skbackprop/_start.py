@@ -66,7 +66,7 @@ def starting_weights(model, weight_init, X, rng, given=None, warm_start=False):
     hidden = model.activations[:-1]
     # Glorot's bound depends on the layer's activation; the output layer takes the
     # last hidden layer's, as sklearn does (a network without hidden layers, its own).
-    init_activations = hidden + [hidden[-1] if hidden else model.activations[-1]]
+    init_activations = [*hidden, hidden[-1] if hidden else model.activations[-1]]
     coefs, intercepts = initialize(model.layer_units, weight_init, init_activations,
                                    rng, host_dtype(X))
     xp, where = namespace(X), device(X)

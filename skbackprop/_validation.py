@@ -152,11 +152,11 @@ def check_label_types(y):
                     for v in flat})
     if len(kinds) > 1:
         raise ValueError(
-            f"Unknown label type: y mixes labels of different types ({', '.join(kinds)}), which cannot be "
-            "ordered into classes.\nFix: convert the labels to one type, e.g. "
+            f"Unknown label type: y mixes labels of different types ({', '.join(kinds)}), "
+            "which cannot be ordered into classes.\nFix: convert the labels to one type, e.g. "
             "y.astype(str).")
     if kinds == ["number"]:
         raise ValueError(
-            "Unknown label type: y holds numbers as Python objects (dtype=object), which sklearn cannot "
-            "tell apart from other objects.\nFix: convert it, e.g. y.astype(int) for "
-            "class numbers (or y.astype(str)).")
+            "Unknown label type: y holds numbers as Python objects (dtype=object), which "
+            "sklearn cannot tell apart from other objects.\nFix: convert it, e.g. "
+            "y.astype(int) for class numbers (or y.astype(str)).")

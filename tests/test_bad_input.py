@@ -151,7 +151,7 @@ def report():
                 warnings.simplefilter("ignore")
                 call()
             rows.append(f"| {description} | none | NOT CAUGHT | |")
-        except Exception as caught:  # noqa: BLE001 - reporting whatever is raised
+        except Exception as caught:  # (reporting whatever is raised)
             lines = str(caught).replace("|", "/").splitlines()
             fix = next((line for line in lines if fix_words in line), lines[-1])
             rows.append(f"| {description} | {type(caught).__name__} | "

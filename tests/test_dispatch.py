@@ -236,10 +236,10 @@ def test_arrays_of_another_namespace_are_refused_with_the_fix(iris):
     with pytest.raises(ValueError, match=r"partial_fit\(\) must use the same"):
         model.partial_fit(X, y)
     with (sklearn.config_context(array_api_dispatch=False),
-          pytest.raises(ValueError, match="got numpy arrays.*dispatch off")):
+          pytest.raises(ValueError, match=r"got numpy arrays.*dispatch off")):
         model.predict(X)
     numpy_model = BackpropClassifier(**SMALL, max_iter=5).fit(X, y)
-    with pytest.raises(ValueError, match="fitted on numpy arrays.*got torch arrays"):
+    with pytest.raises(ValueError, match=r"fitted on numpy arrays.*got torch arrays"):
         numpy_model.predict(tensor(X))
 
 

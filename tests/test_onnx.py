@@ -172,14 +172,14 @@ def test_what_cannot_be_exported_is_refused_with_the_reason():
     fractional = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=5).fit(
         X, LABELS["binary int"])
     fractional.classes_ = np.array([0.5, 1.5])
-    with pytest.raises(ValueError, match="int64 or strings.*fractions"):
+    with pytest.raises(ValueError, match=r"int64 or strings.*fractions"):
         run(fractional, np.float32, zipmap=False)
     with pytest.raises(RuntimeError, match="integers or strings"):  # skl2onnx's ZipMap
         run(fractional, np.float32)
     assert run(fractional, np.float32, zipmap=False, nocl=True)[0].dtype == np.int64
     gelu = BackpropRegressor(hidden_layer_sizes=(3,), activation="gelu", max_iter=5).fit(
         X, X[:, 0])
-    with pytest.raises(ValueError, match="(?s)gelu.*float64.*Erf.*float32 input"):
+    with pytest.raises(ValueError, match=r"(?s)gelu.*float64.*Erf.*float32 input"):
         run(gelu, np.float64)
     with pytest.raises(NotFittedError):
         skl2onnx.to_onnx(BackpropRegressor(), X[:1].astype(np.float32))

@@ -28,7 +28,7 @@ def test_readme_snippet_runs(index, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # our own README's code, run to keep the README true
-        exec(compile(SNIPPETS[index], f"README snippet {index}", "exec"), {})  # noqa: S102
+        exec(compile(SNIPPETS[index], f"README snippet {index}", "exec"), {})  # (our own README)
     out = capsys.readouterr().out
     for claimed in re.findall(r"print\(.*\)\s+# (.+)", SNIPPETS[index]):
         assert claimed.strip() in out
