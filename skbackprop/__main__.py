@@ -1,4 +1,4 @@
-"""``python -m skbackprop``: the placement demo.
+"""``python -m skbackprop``: the placement demo (``--help`` for its options).
 
 Cross-validates pipelines (StandardScaler + BackpropRegressor / BackpropClassifier)
 on the tutorial's placement tables and on a synthetic ``make_placement`` sample, with
@@ -6,6 +6,7 @@ sklearn's MLP at the same settings alongside, and prints the tables with their
 out-of-fold predictions.
 """
 
+import argparse
 import warnings
 
 import numpy as np
@@ -56,14 +57,33 @@ def score(task, y, predictions):
     }
 
 
-def main():
-    """Run the demo, print its tables and return them."""
+def parse_args(argv=None):
+    """The command line: which task, and quick mode."""
+    parser = argparse.ArgumentParser(
+        prog="python -m skbackprop",
+        description="The placement demo: StandardScaler + BackpropRegressor / "
+                    "BackpropClassifier cross-validated on the tutorial's placement "
+                    "tables and on a synthetic make_placement sample, with sklearn's "
+                    "MLP at the same settings alongside.")
+    parser.add_argument("--task", choices=["regression", "classification", "both"],
+                        default="both", help="which task to run (default: both)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the tutorial's tables only, without the 300-row synthetic "
+                             "sample (a second instead of about ten)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the demo with the command-line arguments ``argv`` (``sys.argv`` if None;
+    ``[]`` for the defaults), print its tables and return them."""
+    args = parse_args(argv)
+    tasks = ("regression", "classification") if args.task == "both" else (args.task,)
     results = {}
     print("skbackprop placement demo: StandardScaler + Backprop{Regressor,Classifier},")
     print("with sklearn's MLPRegressor/MLPClassifier at the same settings alongside.\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for task in ("regression", "classification"):
+        for task in tasks:
             table = load_placement(task, as_frame=True)
             target = table.target_names[0]
             pred = out_of_fold(task, table.data, table.target, SETTINGS["tables"],
@@ -79,6 +99,8 @@ def main():
                       "classifier; the synthetic sample below is not.)")
             print()
             results[f"table_{task}"] = shown
+            if args.quick:
+                continue
 
             X, y = make_placement(300, noise=0.5, random_state=0, task=task)
             cv = (StratifiedKFold if task == "classification" else KFold)(

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'no
 
 @pytest.fixture(scope="module")
 def results():
-    return main()
+    return main([])
 
 
 def test_demo_scores_match_sklearn(results):
@@ -37,3 +37,25 @@ def test_command_runs():
     assert "The tutorial's regression table" in done.stdout
     assert "5-fold accuracy: skbackprop" in done.stdout
     assert done.stderr == ""
+
+
+def test_help_describes_the_options_and_runs_nothing():
+    done = subprocess.run([sys.executable, "-m", "skbackprop", "--help"],
+                          capture_output=True, text=True, check=True, timeout=60)
+    assert "--task" in done.stdout and "--quick" in done.stdout
+    assert "placement demo" in done.stdout and "leave-one-out" not in done.stdout
+
+
+def test_task_and_quick_choose_what_runs(capsys):
+    results = main(["--task", "classification", "--quick"])
+    assert set(results) == {"table_classification"}
+    assert "classification table" in capsys.readouterr().out
+
+
+def test_a_wrong_option_is_refused_with_usage(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--task", "clustering"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'clustering'" in capsys.readouterr().err
