@@ -81,7 +81,7 @@ from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
 from ._xp import to_numpy
 
-__all__ = ["CLASSIFIER_ALIAS", "REGRESSOR_ALIAS"]
+__all__ = ["CLASSIFIER_ALIAS", "ONNX_ACTIVATIONS", "REGRESSOR_ALIAS", "label_values", "register"]
 
 CLASSIFIER_ALIAS = "SkbackpropBackpropClassifier"
 REGRESSOR_ALIAS = "SkbackpropBackpropRegressor"
