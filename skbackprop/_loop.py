@@ -46,7 +46,7 @@ class Loop:
                            else to_numpy(data.sample_weight).sum())
         self.watched = (f"Validation {settings.scoring or 'score'}"
                         if monitor.watch_validation else "Training loss")
-        self.data_units = network_units(step.coefs)
+        self.units = network_units(step.coefs)
 
     def run(self, n_epochs):
         """Train up to ``n_epochs`` epochs; True when stopped before them (a plateau
@@ -65,7 +65,7 @@ class Loop:
         # the epoch's loss is measured before each update: it describes the weights
         # entering the epoch, which are the ones to keep if it is the best
         entering = None if self.monitor.watch_validation else Snapshot(
-            copy(self.step.params), self.data_units)
+            copy(self.step.params), self.units)
         if self.settings.shuffle:  # in place: as order[permutation(n)], the same draws
             self.rng.shuffle(self.order)
         loss = self.train(learning_rate)

@@ -255,10 +255,15 @@ def sgd_rows(rows, order, net, layer_units, activations, loss, learning_rate,
     term included), stopping after the first loss that is not finite; rows of weight
     0 are skipped."""
     X, Y, sample_weight = rows
-    epoch = compiled_epoch(tuple(layer_units), tuple(activations), loss,
-                           update_rule(momentum, nesterov), bool(alpha),
-                           sample_weight is not None)
+    epoch = epoch_for(layer_units, activations, loss, momentum, nesterov, alpha,
+                      sample_weight is not None)
     return epoch(X, Y, sample_weight, order, *net, learning_rate, momentum, alpha)
+
+
+def epoch_for(layer_units, activations, loss, momentum, nesterov, alpha, weighted):
+    """The compiled epoch function for this network and these SGD settings."""
+    return compiled_epoch(tuple(layer_units), tuple(activations), loss,
+                          update_rule(momentum, nesterov), bool(alpha), weighted)
 
 
 class RowStep:
@@ -277,10 +282,9 @@ class RowStep:
         self.rows = (data.X.tolist(), data.Y.tolist(), None if sw is None else sw.tolist())
         self.velocity = optimizer_state["velocities"][0]
         self.net = [params.tolist(), self.velocity.tolist()]
-        self.epoch = compiled_epoch(
-            tuple(model.layer_units), tuple(model.activations), model.loss,
-            update_rule(settings.momentum, settings.nesterovs_momentum),
-            bool(model.alpha), sw is not None)
+        self.epoch = epoch_for(model.layer_units, model.activations, model.loss,
+                               settings.momentum, settings.nesterovs_momentum,
+                               model.alpha, sw is not None)
 
     def updates(self, order, rng, learning_rate):
         """Train on the rows in ``order``; each row's (sample weight, loss)."""
