@@ -6,9 +6,9 @@ Usage::
     python benchmarks/bench_rows.py            # about a minute
     python benchmarks/bench_rows.py --quick    # seconds
 
-skbackprop trains small networks row by row on Python floats (``_rowwise``: the
+skbackprop trains small networks row by row on Python floats (the
 epoch written out weight by weight), larger ones with its array code; the switch is
-``_rowwise.MAX_PARAMETERS``. This script times both paths on every size (forcing
+``skbackprop.rowwise_limit``. This script times both paths on every size (forcing
 each in turn) next to sklearn, interleaved, median of ``--repeats``, on one BLAS
 thread: the measurement behind that switch, and the per-row speed-up over sklearn
 as networks grow. All three reach the same final loss (same algorithm, same start).
@@ -23,8 +23,8 @@ from _cli import quick_main  # (benchmarks/: run as scripts)
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropRegressor, _rowwise
-from skbackprop._network import n_parameters
+from skbackprop import BackpropRegressor, rowwise_limit
+from skbackprop.inspection import n_parameters
 
 NETWORKS = [(2, (2,)), (4, (8,)), (8, (16,)), (16, (16,)), (16, (20,)), (16, (24,)),
             (24, (20,)), (16, (16, 16)), (16, (16, 16, 16))]  # inputs, hidden; one output
@@ -33,9 +33,7 @@ NETWORKS = [(2, (2,)), (4, (8,)), (8, (16,)), (16, (16,)), (16, (20,)), (16, (24
 def fit(cls, X, y, settings, epochs, max_parameters=None):
     """(seconds, final loss) of one fit of ``epochs`` epochs; ``max_parameters``
     sets skbackprop's switch to force one path."""
-    saved = _rowwise.MAX_PARAMETERS
-    if max_parameters is not None:
-        _rowwise.MAX_PARAMETERS = max_parameters
+    limit = rowwise_limit(max_parameters) if max_parameters is not None else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -43,7 +41,8 @@ def fit(cls, X, y, settings, epochs, max_parameters=None):
             model = cls(**settings, max_iter=epochs).fit(X, y)
             return time.perf_counter() - start, model.loss_
     finally:
-        _rowwise.MAX_PARAMETERS = saved
+        if limit is not None:
+            limit.__exit__()
 
 
 def per_update(cls, X, y, settings, epochs, max_parameters=None):
@@ -87,7 +86,7 @@ def run(quick=False, repeats=None):
 def format_table(rows):
     lines = [
         (f"µs per update in steady state, 1 BLAS thread; skbackprop takes the "
-         f"written-out path up to {_rowwise.MAX_PARAMETERS} parameters. Ratio = "
+         f"written-out path up to {rowwise_limit.current()} parameters. Ratio = "
          "sklearn / skbackprop's path."),
         "",
         ("| network | parameters | written out | arrays | sklearn | sklearn / written "

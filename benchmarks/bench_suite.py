@@ -41,10 +41,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skbackprop import BackpropClassifier, BackpropRegressor, fast_kernels
-from skbackprop._fused import available as fused_available
-from skbackprop._network import n_parameters
+from skbackprop.inspection import n_parameters
 
-FUSED = fused_available()  # numba installed: "skbackprop" runs the fused kernels
+FUSED = fast_kernels.active()  # numba installed: "skbackprop" runs the fused kernels
 
 try:
     import torch

@@ -1,24 +1,40 @@
 """skbackprop: scikit-learn multi-layer perceptrons with hand-written backpropagation.
 
 ``BackpropRegressor`` and ``BackpropClassifier`` are drop-ins for sklearn's
-``MLPRegressor`` and ``MLPClassifier``; the math they train with is in the small
-modules ``_activations``, ``_losses``, ``_network`` and ``_optimizers``.
+``MLPRegressor`` and ``MLPClassifier``. The public modules:
+
+- :mod:`skbackprop.inspection`: the teaching tools (``backprop_trace``,
+  ``check_gradients``, ``epoch_source``, ``n_parameters``) and the pictures
+  (``NetworkDisplay``, ``LossCurveDisplay``, ``TrainingAnimation``).
+- :mod:`skbackprop.persistence`: ``save`` and ``load`` without pickle.
+- :mod:`skbackprop.datasets`: the tutorials' placement table.
+- :mod:`skbackprop.onnx`: converters for skl2onnx.
+
+The most used of these are importable from ``skbackprop`` itself. The math the
+estimators train with is in the small private modules ``_activations``,
+``_losses``, ``_network`` and ``_optimizers``.
 """
 
 from ._classifier import BackpropClassifier
-from ._display import LossCurveDisplay, NetworkDisplay
-from ._files import ModelFileError
 from ._fused import fast_kernels
-from ._gradcheck import check_gradients
-from ._persistence import load, save
 from ._regressor import BackpropRegressor
-from ._trace import BackpropTrace, backprop_trace
+from ._rowwise import rowwise_limit
+from .inspection import (
+    BackpropTrace,
+    LossCurveDisplay,
+    NetworkDisplay,
+    TrainingAnimation,
+    WeightSnapshots,
+    backprop_trace,
+    check_gradients,
+)
+from .persistence import ModelFileError, load, save
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackpropClassifier", "BackpropRegressor", "BackpropTrace", "LossCurveDisplay",
-    "ModelFileError",
-    "NetworkDisplay", "__version__", "backprop_trace", "check_gradients", "fast_kernels",
-    "load", "save",
+    "ModelFileError", "NetworkDisplay", "TrainingAnimation", "WeightSnapshots",
+    "__version__", "backprop_trace", "check_gradients", "fast_kernels", "load",
+    "rowwise_limit", "save",
 ]

@@ -38,6 +38,15 @@ from ._xp import (
     row_sums,
 )
 
+__all__ = [
+    "Activation", "elu", "elu_derivative", "elu_derivative_at", "exp", "exp_derivative", "gelu",
+    "gelu_derivative", "identity", "identity_at", "identity_derivative",
+    "identity_derivative_at", "leaky_relu", "leaky_relu_at", "leaky_relu_derivative",
+    "leaky_relu_derivative_at", "logistic", "logistic_derivative", "logistic_derivative_at",
+    "relu", "relu_at", "relu_derivative", "relu_derivative_at", "softmax", "softmax_derivative",
+    "softplus", "softplus_derivative", "tanh", "tanh_derivative", "tanh_derivative_at"
+]
+
 
 class Activation(NamedTuple):
     forward: Callable  # Z -> A = f(Z), in place

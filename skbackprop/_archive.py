@@ -15,6 +15,8 @@ import numpy as np
 
 from ._files import ModelFileError
 
+__all__ = ["Archive", "write_archive"]
+
 MAX_METADATA = 64 * 2**20  # bytes of JSON; a long history is well below
 # dtypes a model file may hold: floats (weights), integers and booleans (labels),
 # and text (labels, feature names), each in native byte order

@@ -54,6 +54,8 @@ from ._xp import (
     to_numpy,
 )
 
+__all__ = ["BaseBackprop", "stochastic_solver"]
+
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 

@@ -8,6 +8,8 @@ epoch: they receive a copy of the estimator holding copies of its weights.
 
 from ._xp import copy
 
+__all__ = ["EpochTasks", "callback_metadata"]
+
 
 def callback_metadata(sample_weight):
     """The metadata sklearn's callbacks receive with each task."""

@@ -24,6 +24,8 @@ from ._schema import CLASSIFIER_ATTRIBUTES
 from ._validation import check_label_types, explained
 from ._xp import astype, concat, flat, follow, namespace, softplus, to_numpy
 
+__all__ = ["BackpropClassifier", "class_sample_weight"]
+
 
 def class_sample_weight(class_weight, y, incremental):
     """Per-sample weights from ``class_weight`` (None: none), refused where

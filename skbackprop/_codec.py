@@ -12,6 +12,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+__all__ = ["decode", "digest", "encode", "plain_param"]
+
 # what save refuses to store, and the parameter to set instead
 _FIXES = {
     "random_state": "set_params(random_state=<an int>) before saving (a RandomState "

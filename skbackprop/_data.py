@@ -37,6 +37,8 @@ from ._xp import (
     to_numpy,
 )
 
+__all__ = ["Data", "batchwise_dtype", "given_validation", "split_validation", "training_data"]
+
 # Features beyond this magnitude make a network's first net inputs this large: every
 # logistic or tanh unit saturates and relu gradients are ~1e6 times a scaled input's.
 SCALE_LIMIT = 1e6

@@ -14,6 +14,8 @@ from sklearn.utils._array_api import _max_precision_float_dtype
 
 from ._xp import device, input_namespace, is_numpy, namespace, namespace_name
 
+__all__ = ["check_namespace", "compute_dtype", "converted"]
+
 
 def compute_dtype(dtype, xp=np, where=None):
     """dtype argument of validate_data in namespace ``xp`` on device ``where``: the

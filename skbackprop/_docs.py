@@ -1,5 +1,7 @@
 """Docstring sections shared by both estimators (numpydoc), written once."""
 
+__all__ = []
+
 HIDDEN_PARAMETERS = """\
 hidden_layer_sizes : int or array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of units in the ith hidden layer. An empty

@@ -12,6 +12,8 @@ import os
 import stat
 import tempfile
 
+__all__ = ["ModelFileError", "atomic_write", "check_regular_file"]
+
 
 class ModelFileError(ValueError):
     """A model file (or file object) that ``skbackprop.load`` refuses; the message

@@ -30,6 +30,8 @@ import numpy as np
 
 from ._activations import ACTIVATIONS
 
+__all__ = ["available", "fast_kernels", "kernels"]
+
 _SETTING = {"enabled": os.environ.get("SKBACKPROP_FAST", "1") != "0"}
 
 
@@ -64,6 +66,12 @@ class fast_kernels:
 
     def __exit__(self, *exc):
         _SETTING["enabled"] = self.previous
+
+    @staticmethod
+    def active():
+        """Whether fits starting now use the fused kernels: turned on, and numba
+        importable."""
+        return available()
 
 
 def available():

@@ -6,6 +6,8 @@ import pandas as pd
 from ._network import loss_and_gradients
 from ._trace import training_problem
 
+__all__ = ["check_gradients"]
+
 
 def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None):
     """Compare an estimator's backprop gradients with central finite differences.
@@ -19,9 +21,10 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
 
     Parameters
     ----------
-    estimator : BackpropRegressor or BackpropClassifier
+    estimator : BackpropRegressor, BackpropClassifier or Pipeline
         Fitted (its current weights are checked) or not (the starting weights a fit
-        would use are checked, on a copy; the estimator is not changed).
+        would use are checked, on a copy; the estimator is not changed). A Pipeline
+        is checked at its last step, with X passed through the steps before it.
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     sample_weight : array-like of shape (n_samples,), default=None
@@ -59,7 +62,7 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     True
     """
     model, X, Y, sample_weight = training_problem(estimator, X, y, sample_weight,
-                                                             classes)
+                                                  classes, caller="check_gradients")
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     if sample_weight is not None:
         sample_weight = sample_weight.astype(np.float64)

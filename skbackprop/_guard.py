@@ -21,6 +21,8 @@ import numpy as np
 from ._losses import l2_penalty, loss_value
 from ._xp import all_finite, float_value, namespace, row_slice
 
+__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss"]
+
 # An epoch loss this many times the reference is a blow-up, even while it is finite.
 DIVERGENCE_FACTOR = 1e4
 SCORED_ROWS = 1000

@@ -9,6 +9,8 @@ from numbers import Real
 
 import numpy as np
 
+__all__ = ["glorot_uniform", "he_uniform", "initialize", "uniform"]
+
 
 def glorot_uniform(fan_in, fan_out, rng, activation):
     """W, b ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)) (sqrt(2 / ...) for logistic

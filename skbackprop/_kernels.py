@@ -17,6 +17,8 @@ from ._activations import ACTIVATIONS
 from ._fused import DERIVATIVE_CODES, FORWARD_CODES
 from ._optimizers import adam_at, sgd_at
 
+__all__ = ["adam", "add_bias_activate", "derivative_at", "forward_at", "sgd", "times_derivative"]
+
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 inline = numba.njit(error_model="numpy")  # compiled into the loops that call them
 

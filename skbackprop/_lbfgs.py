@@ -28,6 +28,8 @@ from ._xp import (
     to_numpy,
 )
 
+__all__ = ["run_lbfgs"]
+
 
 def run_lbfgs(settings, model, data, monitor, guard, tasks, coefs, intercepts):
     """Minimise the training loss from ``coefs`` and ``intercepts``. Returns the final

@@ -18,6 +18,8 @@ import numpy as np
 from ._network import network_units, unpack
 from ._xp import copy, float_value, to_numpy
 
+__all__ = ["Loop", "Snapshot"]
+
 
 class Snapshot:
     """Weights as one flat copy of the parameter vector (one copy per epoch, not

@@ -26,6 +26,12 @@ import numpy as np
 from ._activations import ACTIVATIONS
 from ._xp import eager, into, namespace, rowdot, scalar, softplus, squared_norm, xlogy
 
+__all__ = [
+    "Loss", "absolute_error", "absolute_error_dA", "binary_log_loss", "binary_log_loss_dA",
+    "get_loss", "huber", "l2_penalty", "log_loss", "log_loss_dA", "logsumexp", "loss_value",
+    "output_delta", "poisson", "poisson_dA", "squared_error", "squared_error_dA"
+]
+
 
 class Loss(NamedTuple):
     value: Callable  # (Y, Z, A) -> per-sample loss, shape (n,)

@@ -17,6 +17,8 @@ import numpy as np
 from ._losses import loss_value
 from ._xp import all_finite, copy, float_value
 
+__all__ = ["Monitor", "Record", "Row"]
+
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
                    "seconds")
 

@@ -29,6 +29,11 @@ from ._fused import DERIVATIVE_CODES, FORWARD_CODES
 from ._losses import l2_penalty, loss_value, output_delta
 from ._xp import column_sums, concat, copy, flat, into, namespace, scalar
 
+__all__ = [
+    "Workspace", "backward", "forward", "keeps_net_input", "loss_and_gradients",
+    "make_workspace", "n_parameters", "network_units", "pack", "unpack"
+]
+
 
 class Workspace(NamedTuple):
     """The arrays training steps work on, allocated once per fit for batches of up to

@@ -17,6 +17,11 @@ import scipy.optimize
 
 from ._xp import eager, into, namespace, squared_norm, write
 
+__all__ = [
+    "adam_at", "adam_init", "adam_step", "adam_step_size", "clip_gradient_norm",
+    "lbfgs_minimize", "sgd_at", "sgd_init", "sgd_step"
+]
+
 
 def sgd_init(params):
     """State of SGD with momentum: one velocity per parameter array, starting at 0."""

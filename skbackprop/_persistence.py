@@ -29,6 +29,8 @@ from ._files import ModelFileError, atomic_write, check_regular_file
 from ._monitor import HISTORY_COLUMNS
 from ._schema import check_state, fitted_state
 
+__all__ = ["load", "save"]
+
 FORMAT = "skbackprop-model"
 FORMAT_VERSION = 2
 METADATA = "metadata.json"

@@ -15,6 +15,8 @@ from ._losses import get_loss, huber
 from ._validation import check_numeric_target
 from ._xp import flat
 
+__all__ = ["BackpropRegressor"]
+
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "exp")
 
 

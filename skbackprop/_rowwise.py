@@ -36,6 +36,12 @@ import numpy as np
 
 from ._network import n_parameters, unpack
 
+__all__ = [
+    "RowStep", "a", "accepts", "backward_lines", "compiled_epoch", "d", "epoch_for",
+    "epoch_source", "forward_lines", "logistic", "loss_lines", "names", "parameter_names",
+    "rowwise_limit", "sgd_rows", "supports", "update_lines", "update_rule", "w", "writable"
+]
+
 # Written out, a row costs about 0.3 µs per parameter; the array path about 140 µs
 # plus 20 µs per layer, whatever the widths. Where they cross moves with the
 # machine's load: benchmarks/bench_rows.py put it between 433 and 833 parameters in
@@ -43,6 +49,47 @@ from ._network import n_parameters, unpack
 # 140 against 160; 16-16-16-1, 561: 147-170 against 162-165; 833: 240-278 against
 # 194-232), earlier between 289 and 561.
 MAX_PARAMETERS = 500
+
+
+class rowwise_limit:
+    """Set the largest network (in weights and biases) trained row by row on Python
+    floats when ``batch_size=1`` (default 500); larger ones take the array path.
+
+    Call it to change the limit for the rest of the process, or use it in a
+    ``with`` block to change it inside the block only. Both paths compute the same
+    updates (equal within 1e-12); the limit only moves where the faster one is
+    used. ``rowwise_limit(0)`` sends every network down the array path.
+
+    Parameters
+    ----------
+    max_parameters : int
+        The largest network trained row by row.
+
+    Examples
+    --------
+    >>> from skbackprop import rowwise_limit
+    >>> with rowwise_limit(0):
+    ...     pass  # fits in here use the array path, even with batch_size=1
+    """
+
+    def __init__(self, max_parameters):
+        global MAX_PARAMETERS
+        if not isinstance(max_parameters, int | np.integer) or max_parameters < 0:
+            raise ValueError("max_parameters must be a non-negative integer; got "
+                             f"{max_parameters!r}.")
+        self.previous, MAX_PARAMETERS = MAX_PARAMETERS, int(max_parameters)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global MAX_PARAMETERS
+        MAX_PARAMETERS = self.previous
+
+    @staticmethod
+    def current():
+        """The limit in force now."""
+        return MAX_PARAMETERS
 
 # name -> (a = f(z), delta * f'(z) written through the output a), as in _activations
 ACTIVATIONS = {
@@ -92,8 +139,12 @@ def accepts(model, settings, batch_size, X, dtype=None):
 
 def supports(layer_units, activations, loss):
     """Whether this module can train the network (else the array path does)."""
-    if (n_parameters(layer_units) > MAX_PARAMETERS or not isinstance(loss, str)
-            or loss not in LOSSES):
+    return n_parameters(layer_units) <= MAX_PARAMETERS and writable(activations, loss)
+
+
+def writable(activations, loss):
+    """Whether these activations and loss can be written out (whatever the size)."""
+    if not isinstance(loss, str) or loss not in LOSSES:
         return False
     canonical = LOSSES[loss][2]
     return all(name in ACTIVATIONS for name in activations) and (

@@ -19,6 +19,8 @@ improvement, while eta > 1e-6) reacts to the monitor's patience count, so
 
 import math
 
+__all__ = ["LearningRate", "constant", "cosine", "invscaling", "step"]
+
 ADAPTIVE_FLOOR = 1e-6
 
 

@@ -25,6 +25,8 @@ from ._monitor import HISTORY_COLUMNS
 from ._start import hidden_layer_sizes, per_hidden_layer
 from ._xp import on_host
 
+__all__ = ["check_state", "fitted_state", "refuse", "schema"]
+
 # name -> kind; every fitted model has all of these
 ATTRIBUTES = {
     "n_features_in_": "count", "n_outputs_": "count", "n_layers_": "count",

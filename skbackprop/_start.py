@@ -20,6 +20,10 @@ from ._init import initialize
 from ._network import forward
 from ._xp import device, host_dtype, is_numpy, namespace, to_namespace
 
+__all__ = [
+    "Model", "checked_weights", "hidden_layer_sizes", "per_hidden_layer", "starting_weights"
+]
+
 
 class Model(NamedTuple):
     """What training differentiates, apart from the weights."""

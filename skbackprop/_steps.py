@@ -48,6 +48,8 @@ from ._xp import (
     to_numpy,
 )
 
+__all__ = ["ArrayStep", "dropout_masks", "fused_update", "make_step"]
+
 
 def make_step(model, settings, data, coefs, intercepts, batch_size,
               optimizer_state=None):

@@ -18,7 +18,10 @@ from ._activations import ACTIVATIONS
 from ._data import training_data
 from ._losses import get_loss
 from ._network import loss_and_gradients, network_units
+from ._unwrap import backprop_estimator
 from ._xp import host_input, on_host
+
+__all__ = ["BackpropTrace", "backprop_trace", "render", "training_problem"]
 
 
 class BackpropTrace(NamedTuple):
@@ -58,7 +61,8 @@ def _dense(A):
     return A.toarray() if issparse(A) else A
 
 
-def training_problem(estimator, X, y, sample_weight=None, classes=None):
+def training_problem(estimator, X, y, sample_weight=None, classes=None, *,
+                     caller="backprop_trace"):
     """What training differentiates, for the teaching tools: ``(model, X, Y,
     sample_weight)`` with the data validated and encoded as fit would, and
     ``model`` holding the weights: ``estimator`` if fitted, else a clone given the
@@ -66,7 +70,9 @@ def training_problem(estimator, X, y, sample_weight=None, classes=None):
     assigned to ``coefs_`` and ``intercepts_``); ``estimator`` is left untouched.
     ``classes`` (classifiers) as in partial_fit: for rows that miss some.
     Everything is computed on the host: a model fitted on a device, and arrays of
-    another namespace, are brought there first."""
+    another namespace, are brought there first. A Pipeline gives its last step,
+    X passed through the steps before it (``_unwrap.backprop_estimator``)."""
+    estimator, X = backprop_estimator(estimator, X, y, caller=caller)
     estimator = on_host(estimator)
     X, y, sample_weight = host_input(X), host_input(y), host_input(sample_weight)
     fitted = estimator.__sklearn_is_fitted__()
@@ -96,7 +102,10 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
 
     Parameters
     ----------
-    estimator : BackpropRegressor or BackpropClassifier
+    estimator : BackpropRegressor, BackpropClassifier or Pipeline
+        A Pipeline is traced at its last step (a Backprop estimator), with X
+        passed through the steps before it (fitted on X first in an unfitted
+        pipeline, on a copy).
     X : array-like of shape (n_samples, n_features)
         A few rows (every unit of every row is reported).
     y : array-like
@@ -131,7 +140,7 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     = -5.88799;  w(h1->o1) <- 0.1 - 0.002 x -5.88799 = 0.111776
     """
     model, X, Y, sample_weight = training_problem(estimator, X, y, sample_weight,
-                                                             classes)
+                                                  classes)
     activations = model._layer_activations()
     loss = model._loss_name()
     record = {}

@@ -25,6 +25,8 @@ from ._schedules import LearningRate
 from ._steps import make_step
 from ._xp import copy
 
+__all__ = ["Outcome", "Training"]
+
 # what a fit continues from a fitted model (warm start, partial_fit) ...
 PROGRESS = ("n_iter_", "t_", "loss_", "loss_curve_", "_history", "validation_scores_")
 # ... and, for partial_fit only, the monitor's counters

@@ -13,6 +13,10 @@ from numbers import Number
 import numpy as np
 from sklearn import get_config
 
+__all__ = [
+    "check_features", "check_label_types", "check_numeric_target", "explained", "plain_rows"
+]
+
 FIXES = [
     (r"contains NaN",
      ("Impute missing values first (e.g. sklearn.impute.SimpleImputer in a "

@@ -11,6 +11,8 @@ import sys
 import warnings
 from pathlib import Path
 
+__all__ = ["warn"]
+
 _PACKAGE = str(Path(__file__).resolve().parent)
 # sklearn's decorators around our methods (_fit_context, available_if)
 _WRAPPERS = {"wrapper", "fit_method_wrapper"}

@@ -37,6 +37,14 @@ from sklearn.utils._array_api import (
     get_namespace_and_device,
 )
 
+__all__ = [
+    "all_finite", "astype", "column_sums", "concat", "copy", "device", "eager", "expit", "flat",
+    "float_value", "follow", "host_dtype", "host_input", "indicator", "input_namespace", "into",
+    "is_numpy", "maximum", "namespace", "namespace_name", "ndtr", "on_host", "row_slice",
+    "row_sums", "rowdot", "scalar", "softplus", "squared_norm", "take_rows", "to_namespace",
+    "to_numpy", "write", "xlogy"
+]
+
 _HOST_TYPES = (np.ndarray, np.generic, int, float)
 
 

@@ -79,7 +79,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._activations import LEAKY_SLOPE
 from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
-from ._xp import to_numpy
+from ._xp import to_numpy as _to_numpy
 
 __all__ = ["CLASSIFIER_ALIAS", "ONNX_ACTIVATIONS", "REGRESSOR_ALIAS", "label_values", "register"]
 
@@ -180,8 +180,8 @@ def _forward(graph, estimator, X):
             "to_onnx(model, X[:1].astype(numpy.float32)).")
     A = graph.node("Cast", [X], to=graph.proto)
     for W, b, name in zip(estimator.coefs_, estimator.intercepts_, activations):
-        Z = graph.node("Add", [graph.node("MatMul", [A, graph.const(to_numpy(W))]),
-                               graph.const(to_numpy(b))])
+        Z = graph.node("Add", [graph.node("MatMul", [A, graph.const(_to_numpy(W))]),
+                               graph.const(_to_numpy(b))])
         A = ONNX_ACTIVATIONS[name](graph, Z)
     return A
 

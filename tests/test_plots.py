@@ -1,4 +1,5 @@
-"""Plots (issue 6, item 2): drawn with the Agg backend, the drawn data checked."""
+"""LossCurveDisplay (issue 6, item 2; issue 16): drawn with the Agg backend, the drawn
+data checked. NetworkDisplay: test_network_display.py."""
 
 import io
 import warnings
@@ -64,41 +65,31 @@ def test_loss_curve_needs_a_fitted_model():
         LossCurveDisplay.from_estimator(BackpropRegressor())
 
 
-def test_network_picture_draws_every_weight():
-    from skbackprop import NetworkDisplay
-    X, y = make_placement(n_samples=30, task="classification", random_state=0)
-    X = (X - X.mean(0)) / X.std(0)
-    clf = BackpropClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=50,
-                             random_state=0)
+def test_lbfgs_curves_are_named_by_iteration_and_take_a_name():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = make_placement(n_samples=60, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    display = NetworkDisplay.from_estimator(clf)
-    weights = np.concatenate([W.ravel() for W in clf.coefs_])
-    assert len(display.edges_) == weights.size == 2 * 3 + 3 * 1
-    assert_allclose(display.weights_, weights)
-    widths = np.array([edge.get_linewidth() for edge in display.edges_])
-    assert widths[np.argmax(np.abs(weights))] == widths.max() == 5.0
-    assert np.all(np.diff(widths[np.argsort(np.abs(weights))]) >= 0)  # wider = larger
-    colours = [edge.get_color() for edge in display.edges_]
-    assert all((c == "tab:blue") == (w >= 0) for c, w in zip(colours, weights))
-    # each edge joins the units of its weight: W[0][i, j] from input i to hidden j
-    x0, x1 = display.edges_[1].get_xdata(), display.edges_[1].get_ydata()
-    assert list(x0) == [0.0, 1.0]
-    assert (x1[0], x1[1]) == (display.positions_[0][0][1], display.positions_[1][1][1])
-    texts = [t.get_text() for t in display.ax_.texts]
-    assert {"x1", "x2", "h1", "h2", "h3", "o1"} <= set(texts)
-    assert display.labels_ == []
-    assert png_bytes(display.figure_).startswith(b"\x89PNG")
+        pipe = make_pipeline(StandardScaler(), BackpropRegressor(
+            hidden_layer_sizes=(3,), solver="lbfgs", max_iter=15, random_state=0)).fit(X, y)
+    display = LossCurveDisplay.from_estimator(pipe, name="placement, lbfgs")
+    reg = pipe[-1]
+    assert display.ax_.get_xlabel() == "lbfgs iteration"
+    assert display.ax_.get_title() == "placement, lbfgs"
+    assert_allclose(display.train_line_.get_ydata(), reg.history_["train_loss"])
+    assert display.best_marker_ is None  # lbfgs keeps its last iterate: nothing to mark
+    sgd = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sgd.fit(X, y)
+    display = LossCurveDisplay.from_estimator(sgd)
+    assert (display.ax_.get_xlabel(), display.ax_.get_title()) == ("epoch",
+                                                                   "BackpropRegressor")
 
 
-def test_network_picture_with_gradients_shows_the_trace():
-    from skbackprop import NetworkDisplay, backprop_trace
-    X, y = make_placement(n_samples=5, random_state=0)
-    reg = BackpropRegressor(hidden_layer_sizes=(2,), activation="identity",
-                            weight_init=0.1)  # unfitted: the starting weights
-    display = NetworkDisplay.from_estimator(reg, X, y)
-    trace = backprop_trace(reg, X, y)
-    gradients = trace.params[trace.params["kind"] == "weight"]["gradient"]
-    assert [t.get_text() for t in display.labels_] == [f"{g:.3g}" for g in gradients]
-    assert_allclose(display.weights_, 0.1)
+def test_loss_curve_refuses_what_is_not_a_backprop_model_and_says_what_to_pass():
+    from sklearn.model_selection import GridSearchCV
+    search = GridSearchCV(BackpropRegressor(), {"alpha": [1e-4]})
+    with pytest.raises(TypeError, match="best_estimator_"):
+        LossCurveDisplay.from_estimator(search)

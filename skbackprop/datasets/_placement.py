@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch, check_random_state
 
+__all__ = ["load_placement", "make_placement"]
+
 FEATURE_NAMES = ["cgpa", "resume_score"]
 TARGETS = {"regression": "package_lpa", "classification": "placed"}
 
