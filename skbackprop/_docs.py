@@ -30,7 +30,7 @@ solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
     learning_rate : {'constant', 'invscaling', 'adaptive', 'step', 'cosine'}, \
 default='constant'
         Learning-rate schedule of the stochastic solvers ('sgd' and, unlike
-        sklearn's MLP, 'adam'), applied after each epoch e with t_ rows seen:
+        sklearn's MLP, 'adam'), applied after each epoch e with ``t_`` rows seen:
         'constant' keeps ``learning_rate_init``; 'invscaling' sets it to
         ``learning_rate_init / (t_ + 1) ** power_t``; 'adaptive' divides it by 5 each
         time ``n_iter_no_change`` epochs in a row fail to improve by ``tol``
@@ -180,7 +180,7 @@ loss_ : float
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when X has string column names.
 
     n_iter_ : int

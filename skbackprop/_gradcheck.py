@@ -39,7 +39,7 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     report : pandas.DataFrame
         One row per parameter array: ``layer`` (1 = the first layer of weights),
         ``parameter`` (``"W"`` or ``"b"``), ``shape``, ``max_abs_error`` (largest
-        |backprop - finite difference| over the entries) and ``relative_error``
+        ``|backprop - finite difference|`` over the entries) and ``relative_error``
         (``||backprop - fd|| / (||backprop|| + ||fd||)``, 0 where both vanish). With
         float64 and a smooth network, relative errors near 1e-7 or below mean the
         gradient is right; a wrong one shows errors near 1.

@@ -86,23 +86,26 @@ def make_workspace(coefs, intercepts, activations, batch_size, kernels=None):
     units_per_layer = network_units(coefs)
     dtype = coefs[0].dtype
 
-    def empty(*shape):
-        return np.empty(shape, dtype=dtype)
+    def zeros(*shape):
+        # zeros, not np.empty: BLAS writes a product into its output as 0 x (what was
+        # there) + A @ B; garbage NaNs there raise the CPU's invalid flag, which
+        # training reads as a numerical problem (a spurious warning, found in 2026-12)
+        return np.zeros(shape, dtype=dtype)
 
     units = units_per_layer[1:]
     last = len(units) - 1
     params = pack(coefs, intercepts)
-    grad, scratch = np.empty_like(params), np.empty_like(params)
+    grad, scratch = np.zeros_like(params), np.zeros_like(params)
     coef_views, intercept_views = unpack(params, units_per_layer)
     coef_grads, intercept_grads = unpack(grad, units_per_layer)
     return Workspace(
         batch_size,
-        X=empty(batch_size, units_per_layer[0]),
-        Y=empty(batch_size, units_per_layer[-1]),
-        net_inputs=[empty(batch_size, k) for k in units],
-        outputs=[empty(batch_size, k) if keeps_net_input(name, layer == last) else None
+        X=zeros(batch_size, units_per_layer[0]),
+        Y=zeros(batch_size, units_per_layer[-1]),
+        net_inputs=[zeros(batch_size, k) for k in units],
+        outputs=[zeros(batch_size, k) if keeps_net_input(name, layer == last) else None
                  for layer, (k, name) in enumerate(zip(units, activations))],
-        deltas=[empty(batch_size, k) for k in units],
+        deltas=[zeros(batch_size, k) for k in units],
         params=params,
         coefs=coef_views,
         intercepts=intercept_views,

@@ -14,7 +14,7 @@ __all__ = ["NetworkDisplay"]
 
 class NetworkDisplay:
     """A picture of a network: units as boxes holding their name and bias, weights
-    as edges whose width grows with |w| and whose colour gives the sign (blue +,
+    as edges whose width grows with ``|w|`` and whose colour gives the sign (blue +,
     red -); optionally each weight's gradient on some rows, written on its edge.
 
     Build it with :meth:`from_estimator`. Needs matplotlib

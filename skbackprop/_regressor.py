@@ -35,8 +35,8 @@ default='squared_error'
         (y - y_hat)^2 (for several outputs this is n_outputs times the value
         sklearn's MLPRegressor reports, whose gradient is this function's).
         'poisson': half the Poisson deviance, with an exp output; y must be >= 0.
-        'huber': r^2 / 2 for residuals |r| <= huber_delta, linear beyond (robust to
-        outliers). 'absolute_error': |r| (fits the conditional median).
+        'huber': r^2 / 2 for residuals ``|r| <= huber_delta``, linear beyond (robust to
+        outliers). 'absolute_error': ``|r|`` (fits the conditional median).
 
     {HIDDEN_PARAMETERS}
 

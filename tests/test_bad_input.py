@@ -1,7 +1,7 @@
 """Bad input gets a clear error naming the problem and the fix (issue 4, item 1).
 
 ``BAD_INPUTS`` doubles as the robustness report: ``python tests/test_bad_input.py``
-prints the table of inputs tried and what each gets (see the README).
+prints the table of inputs tried and what each gets (docs/guide/reliability.md).
 """
 
 import warnings
@@ -163,11 +163,12 @@ def _short(text, width=90):
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def test_readme_shows_the_current_report():
+def test_the_reliability_page_shows_the_current_report():
     from pathlib import Path
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    page = (Path(__file__).resolve().parent.parent / "docs" / "guide" / "reliability.md")
+    text = page.read_text()
     for row in report().splitlines()[2:]:
-        assert row in readme, f"README's robustness table is stale; regenerate it:\n{row}"
+        assert row in text, f"docs/guide/reliability.md's table is stale; regenerate it:\n{row}"
 
 
 if __name__ == "__main__":

@@ -144,7 +144,10 @@ def test_a_torch_float64_fit_trains_the_numpy_network(name, iris, regression):
     with sklearn.config_context(array_api_dispatch=False):
         reference = estimator(**params).fit(X, y, sample_weight=sw)
     model = estimator(**params).fit(tensor(X), tensor(y), sample_weight=tensor(sw))
-    assert_same_fit(model, reference)
+    # torch's matmul and NumPy's round the last bits differently, and fifty lbfgs
+    # iterations (line searches, the two-loop recursion) grow that to ~1e-10 on some
+    # CPUs; the stochastic solvers stay within 1e-12
+    assert_same_fit(model, reference, tol=1e-9 if params.get("solver") == "lbfgs" else 1e-10)
     predicted = model.predict(tensor(X))
     assert isinstance(predicted, torch.Tensor)
     assert_allclose(predicted, reference.predict(X), atol=1e-10)

@@ -22,7 +22,7 @@ def test_every_example_is_tested():
     tested = {"tutorial_regression.py", "tutorial_classification.py",
               "lab_sigmoid_network.py", "streaming_csv.py", "placement_plots.py",
               "pandas_pipeline.py", "lab_one_step.py", "compare_with_sklearn.py",
-              "export_onnx.py"}
+              "export_onnx.py", "network_pictures.py", "training_animation.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -173,3 +173,34 @@ def test_export_onnx(capsys):
     assert_array_equal(labels, ns["model"].predict(X32))
     assert_allclose(proba, ns["model"].predict_proba(X32), rtol=1e-5, atol=1e-6)
     assert "labels equal: True" in out
+
+
+def test_network_pictures(capsys):
+    import matplotlib
+    matplotlib.use("Agg")
+    ns, out = run_example("network_pictures.py", capsys)
+    X, y = ns["X"], ns["y"]
+    # full batch, identity units, every weight 0.1: the gradients by hand
+    W1, W2 = np.full((2, 2), 0.1), np.full((2, 1), 0.1)
+    H = X @ W1
+    delta = (H @ W2 - y[:, None]) / len(y)  # dL/dz at the output, 1/2 mean squared error
+    grad_W2, grad_W1 = H.T @ delta, X.T @ (delta @ W2.T)
+    written = [float(t.get_text()) for t in ns["tutorial"].labels_]
+    assert_allclose(written, np.r_[grad_W1.ravel(), grad_W2.ravel()], rtol=1e-3)
+    assert ns["lab"].unplaced_ == [] and len(ns["lab"].labels_) == 9
+    assert "[2, 11, 1]" in out
+
+
+def test_training_animation(capsys):
+    import matplotlib
+    matplotlib.use("Agg")
+    from PIL import Image
+    ns, out = run_example("training_animation.py", capsys)
+    snapshots, clf = ns["snapshots"].snapshots, ns["clf"]
+    assert [s["epoch"] for s in snapshots] == list(range(5, 151, 5))
+    for got, expected in zip(snapshots[-1]["coefs"], clf.coefs_):
+        assert_array_equal(got, expected)
+    with Image.open(ns["path"]) as gif:
+        assert gif.n_frames == 30
+    assert ns["pipe"].score(ns["X"], ns["y"]) > 0.95
+    assert "30 frames written to a GIF" in out

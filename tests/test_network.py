@@ -173,3 +173,20 @@ def test_forward_without_keep_gives_the_same_output():
     E = np.exp(Z_hand)
     assert_allclose(kept[-1], E / E.sum(axis=1, keepdims=True), rtol=1e-12)
     assert_allclose(Z, Z_hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_new_workspace_holds_no_garbage(dtype):
+    """Its buffers start at zero: BLAS computes 0 x (old contents) into an output,
+    and NaN garbage there raised the invalid flag that training reports as a
+    numerical problem (a spurious, memory-dependent RuntimeWarning, 2026-12)."""
+    coefs = [np.ones((20, 64), dtype), np.ones((64, 32), dtype), np.ones((32, 1), dtype)]
+    intercepts = [np.zeros(64, dtype), np.zeros(32, dtype), np.zeros(1, dtype)]
+    for _ in range(3):  # freed NaN blocks of the buffers' sizes, for the allocator to reuse
+        poison = [np.full((200, k), np.nan, dtype) for k in (20, 64, 32, 1)]
+        poison.append(np.full(20 * 64 + 64 * 32 + 32 + 64 + 32 + 1, np.nan, dtype))
+        del poison
+    ws = make_workspace(coefs, intercepts, ["relu", "relu", "identity"], 200)
+    buffers = [ws.X, ws.Y, ws.grad, ws.scratch, *ws.net_inputs, *ws.deltas,
+               *(A for A in ws.outputs if A is not None)]
+    assert all(np.count_nonzero(B) == 0 for B in buffers)

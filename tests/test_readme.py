@@ -1,34 +1,38 @@
-"""The README's Python snippets run and say what they claim."""
+"""The README: short, its snippets run without a warning and print what they claim,
+its links lead somewhere, and nothing a user reads imports a private module."""
 
 import re
-import textwrap
-import warnings
 from pathlib import Path
 
 import pytest
+from snippets import run_snippet, snippets
 
-pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'not slow'
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-SNIPPETS = [textwrap.dedent(snippet) for snippet in re.findall(  # (some sit in lists)
-    r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)]
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+SNIPPETS = snippets(README)
 
 
-def test_readme_has_snippets():
+def test_readme_is_read_in_two_minutes():
+    assert len(README.read_text().splitlines()) <= 200
     assert len(SNIPPETS) >= 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(SNIPPETS)))
-def test_readme_snippet_runs(index, capsys):
-    if "import torch" in SNIPPETS[index]:
-        pytest.importorskip("torch")  # the Array API section's: where torch is
-    if "skl2onnx" in SNIPPETS[index]:  # the ONNX section's: where the extras are
-        pytest.importorskip("skl2onnx")
-        pytest.importorskip("onnxruntime")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # our own README's code, run to keep the README true
-        exec(compile(SNIPPETS[index], f"README snippet {index}", "exec"), {})  # (our own README)
-    out = capsys.readouterr().out
-    for claimed in re.findall(r"print\(.*\)\s+# (.+)", SNIPPETS[index]):
-        assert claimed.strip() in out
+def test_readme_snippet_runs_clean(index, capsys):
+    run_snippet(SNIPPETS[index], f"README snippet {index}", capsys)
+
+
+def test_readme_links_lead_to_files():
+    for target in re.findall(r"\]\(([^)#]+)\)", README.read_text()):
+        if not target.startswith("http"):
+            assert (ROOT / target).exists(), target
+
+
+def test_no_private_import_where_users_read():
+    private = re.compile(r"(from|import) skbackprop\._|skbackprop\._\w+\.")
+    pages = [README, *(ROOT / "docs").rglob("*.md"), *(ROOT / "examples").glob("*.py"),
+             *(ROOT / "benchmarks").glob("*.py")]
+    for page in pages:
+        for number, line in enumerate(page.read_text().splitlines(), start=1):
+            assert not private.search(line), f"{page.relative_to(ROOT)}:{number}: {line}"

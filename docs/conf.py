@@ -1,0 +1,94 @@
+"""Sphinx configuration: the skbackprop documentation site.
+
+Build it (the ``docs`` extra) with warnings as errors:
+
+    python -m sphinx -W -b html docs docs/_build/html
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # the gallery's figures are drawn off screen
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout's skbackprop, installed or not
+
+import skbackprop  # noqa: E402
+
+project = "skbackprop"
+author = "skbackprop developers"
+copyright = "2026, skbackprop developers"
+version = release = skbackprop.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "generated/*.examples", "auto_examples/*.ipynb",
+                    "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.json",
+                    "auto_examples/*.md5"]
+myst_enable_extensions = ["colon_fence", "dollarmath"]
+myst_heading_anchors = 3
+
+autosummary_generate = True
+templates_path = ["_templates"]
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"\.py$",  # every example runs: its real output and pictures
+    "matplotlib_animations": (True, "jshtml"),
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+    "image_scrapers": ("matplotlib",),
+    "backreferences_dir": "auto_examples/backreferences",  # "examples using X" per page
+    "doc_module": ("skbackprop",),
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skbackprop {release}"
+html_static_path = ["_static"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "footer_start": ["copyright"],
+}
+html_show_sourcelink = False
+
+# The backprop guide links each formula to its line of code for readers of the
+# repository (``../skbackprop/_network.py#L137``). The site has no copy of the
+# source files, so there each link is written as the file and line it names.
+CODE_LINK = re.compile(r"\[`([^`]+)`\]\(\.\./(skbackprop/\w+\.py)#L(\d+)\)")
+
+
+def _code_links(app, docname, source):
+    source[0] = CODE_LINK.sub(r"`\1` (`\2`, line \3)", source[0])
+
+
+def _skip_inherited(app, what, name, obj, skip, options):
+    """Document what skbackprop defines: not sklearn's inherited methods (their
+    docstrings point into sklearn's own site) nor its metadata-request setters."""
+    module = getattr(obj, "__module__", "") or ""
+    if callable(obj) and not module.startswith("skbackprop"):
+        return True
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("source-read", _code_links)
+    app.connect("autodoc-skip-member", _skip_inherited)

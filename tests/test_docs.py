@@ -1,0 +1,61 @@
+"""The documentation site's sources: every guide page's snippets run without a
+warning and print what they claim; the API reference lists every public name; every
+page is in a table of contents. (.ci/run builds the site with warnings as errors.)"""
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+from snippets import run_snippet, snippets
+
+import skbackprop
+import skbackprop.datasets
+import skbackprop.inspection
+import skbackprop.persistence
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts
+               and "generated" not in p.parts)
+CASES = [(page, k) for page in PAGES for k in range(len(snippets(page)))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, index", CASES,
+                         ids=[f"{p.relative_to(DOCS)}-{k}" for p, k in CASES])
+def test_page_snippet_runs_clean(page, index, capsys):
+    run_snippet(snippets(page)[index], f"{page.relative_to(DOCS)} snippet {index}", capsys)
+
+
+def test_the_api_reference_lists_every_public_name():
+    api = (DOCS / "api.rst").read_text()
+    listed = set(re.findall(r"^   (\w+)$", api, flags=re.MULTILINE))
+    listed |= set(re.findall(r"^\.\. data:: (\w+)$", api, flags=re.MULTILINE))
+    modules = [skbackprop.inspection, skbackprop.persistence, skbackprop.datasets]
+    try:
+        modules.append(importlib.import_module("skbackprop.onnx"))
+    except ImportError:  # (without skl2onnx)
+        pass
+    names = {n for m in modules for n in m.__all__}
+    names |= set(skbackprop.__all__) - {"__version__"}
+    assert names <= listed, names - listed
+
+
+def test_every_page_is_in_a_table_of_contents():
+    tocs = "\n".join(p.read_text() for p in PAGES if "toctree" in p.read_text())
+    for page in PAGES:
+        name = page.relative_to(DOCS).with_suffix("").as_posix()
+        if name in ("index",):
+            continue
+        stem = page.stem if page.parent.name == "guide" else name
+        assert re.search(rf"^(/|\.\./)?{re.escape(stem if stem != 'index' else name)}$",
+                         tocs, flags=re.MULTILINE), name
+
+
+def test_the_code_layout_names_every_module():
+    layout = (DOCS / "guide" / "contributing.md").read_text()
+    package = ROOT / "skbackprop"
+    modules = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    missing = [m for m in modules if f"{m}`" not in layout]
+    assert not missing, f"docs/guide/contributing.md's layout table misses {missing}"
