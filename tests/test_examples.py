@@ -22,7 +22,8 @@ def test_every_example_is_tested():
     tested = {"tutorial_regression.py", "tutorial_classification.py",
               "lab_sigmoid_network.py", "streaming_csv.py", "placement_plots.py",
               "pandas_pipeline.py", "lab_one_step.py", "compare_with_sklearn.py",
-              "export_onnx.py", "network_pictures.py", "training_animation.py"}
+              "export_onnx.py", "network_pictures.py", "training_animation.py",
+              "save_and_load.py", "array_api_torch.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -204,3 +205,36 @@ def test_training_animation(capsys):
         assert gif.n_frames == 30
     assert ns["pipe"].score(ns["X"], ns["y"]) > 0.95
     assert "30 frames written to a GIF" in out
+
+
+def test_save_and_load(capsys):
+    """The loaded model predicts, and the resumed one trains, bit for bit as the
+    originals; the damaged and the wrongly signed files are refused."""
+    from skbackprop.persistence import ModelFileError, load
+    ns, out = run_example("save_and_load.py", capsys)
+    X, model, folder = ns["X"], ns["model"], ns["folder"]
+    assert_array_equal(load(ns["path"]).predict_proba(X), model.predict_proba(X))
+    for got, expected in zip(ns["resumed"].coefs_ + ns["resumed"].intercepts_,
+                             ns["online"].coefs_ + ns["online"].intercepts_):
+        assert_array_equal(got, expected)
+    with pytest.raises(ModelFileError, match="damaged"):
+        load(folder / "damaged.skbp")
+    with pytest.raises(ModelFileError, match="not signed with this key"):
+        load(folder / "signed.skbp", key=b"guessed")
+    assert out.count("refused:") == 2 and "same weights after one more epoch: True" in out
+
+
+def test_array_api_torch(capsys):
+    """The tensor fit trains the NumPy network (float64, same random_state), and the
+    copy moved to NumPy predicts as the NumPy fit."""
+    torch = pytest.importorskip("torch")
+    ns, out = run_example("array_api_torch.py", capsys)
+    on_device, on_numpy = ns["on_device"], ns["on_numpy"]
+    assert on_device[-1].n_iter_ == on_numpy[-1].n_iter_
+    for got, expected in zip(on_device[-1].coefs_ + on_device[-1].intercepts_,
+                             on_numpy[-1].coefs_ + on_numpy[-1].intercepts_):
+        assert isinstance(got, torch.Tensor)
+        assert_allclose(got.cpu().numpy(), expected, rtol=0, atol=1e-10)
+    assert_allclose(ns["proba"].cpu().numpy(), on_numpy.predict_proba(ns["X"]), atol=1e-10)
+    assert_array_equal(ns["on_host"].predict(ns["X"]), on_numpy.predict(ns["X"]))
+    assert "same predictions as the NumPy fit: True" in out

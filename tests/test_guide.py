@@ -6,12 +6,18 @@ from pathlib import Path
 
 import pytest
 
+import skbackprop
 from skbackprop import BackpropRegressor, backprop_trace
 from skbackprop.datasets import load_placement
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "backprop.md").read_text()
 LINKS = re.findall(r"\[`([^`]+)`\]\(\.\./(skbackprop/\w+\.py)#L(\d+)\)", GUIDE)
+
+
+def source(path):
+    """The lines of a linked module, as imported (a checkout or an installed wheel)."""
+    return (Path(skbackprop.__file__).parent / Path(path).name).read_text().splitlines()
 
 
 def test_the_guide_links_the_math_core():
@@ -23,7 +29,7 @@ def test_the_guide_links_the_math_core():
 
 @pytest.mark.parametrize("code, path, line", LINKS)
 def test_each_link_points_at_its_code(code, path, line):
-    lines = (ROOT / path).read_text().splitlines()
+    lines = source(path)
     assert code in lines[int(line) - 1], (
         f"{path}#L{line} no longer holds {code!r}; relink: python tests/test_guide.py")
 
@@ -50,7 +56,7 @@ def relink():
     """Point every code link of the guide at the nearest line holding its code."""
     def nearest(match):
         code, path, line = match.group(1), match.group(2), int(match.group(3))
-        lines = (ROOT / path).read_text().splitlines()
+        lines = source(path)
         hits = [k + 1 for k, text in enumerate(lines) if code in text]
         return f"[`{code}`](../{path}#L{min(hits, key=lambda h: abs(h - line))})"
     guide = ROOT / "docs" / "backprop.md"
