@@ -6,12 +6,15 @@ without this a test's starting weights would depend on which tests ran before it
 
 scikit-learn's array API dispatch needs scipy's own (``SCIPY_ARRAY_API=1``, read
 when scipy is first imported): it is set here, before anything imports scipy, so
-that the Array API tests run (pytest loads this file before collecting).
+that the Array API tests run (pytest loads this file before collecting). matplotlib
+draws off screen (``MPLBACKEND=Agg``), and the ``close_figures`` fixture closes what
+a test drew.
 """
 
 import os
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np
 import pytest
@@ -38,3 +41,12 @@ def digits():
     """The first 600 digits, standardised."""
     X, y = load_digits(return_X_y=True)
     return StandardScaler().fit_transform(X[:600]), y[:600]
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure the test drew."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

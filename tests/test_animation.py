@@ -15,15 +15,8 @@ from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop.datasets import make_placement
 from skbackprop.inspection import TrainingAnimation, WeightSnapshots
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+plt = pytest.importorskip("matplotlib.pyplot")  # (drawing off screen: conftest)
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def quietly(fit, *args):
@@ -90,7 +83,7 @@ def test_each_frame_is_the_snapshots_model_over_the_grid(tmp_path):
     assert animation.figure_.axes[1].get_xlabel() == "epoch"
 
 
-def test_a_regressor_animates_its_predictions():
+def test_a_regressor_animates_its_predictions(tmp_path):
     X, y = make_placement(n_samples=40, random_state=0)
     X = StandardScaler().fit_transform(X)
     snapshots = WeightSnapshots()
@@ -101,6 +94,9 @@ def test_a_regressor_animates_its_predictions():
                                                  resolution=10)
     grid, shape = animation._grid()
     assert_allclose(animation.frames_[-1], reg.predict(grid).reshape(shape))
+    from PIL import Image
+    with Image.open(animation.save(tmp_path / "regression.gif", dpi=30)) as gif:
+        assert gif.n_frames == 2
 
 
 def test_what_cannot_be_animated_is_refused_with_the_fix():

@@ -13,15 +13,8 @@ from skbackprop import BackpropClassifier, BackpropRegressor, NetworkDisplay, ba
 from skbackprop._layout import boxes_meet, segment_meets_box
 from skbackprop.datasets import load_placement, make_placement
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+plt = pytest.importorskip("matplotlib.pyplot")  # (drawing off screen: conftest)
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def tutorial_display():

@@ -12,15 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skbackprop import BackpropClassifier, BackpropRegressor, LossCurveDisplay
 from skbackprop.datasets import make_placement
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+plt = pytest.importorskip("matplotlib.pyplot")  # (drawing off screen: conftest)
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def png_bytes(figure):
