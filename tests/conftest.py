@@ -14,7 +14,7 @@ a test drew.
 import os
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ["MPLBACKEND"] = "Agg"  # tests draw off screen, whatever the shell says
 
 import numpy as np
 import pytest

@@ -22,8 +22,7 @@ def run_snippet(code, name, capsys):
         pytest.importorskip("skl2onnx")
         pytest.importorskip("onnxruntime")
     if "matplotlib" in code or "Display" in code:
-        matplotlib = pytest.importorskip("matplotlib")
-        matplotlib.use("Agg")
+        pytest.importorskip("matplotlib")  # (drawing off screen: conftest)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=DeprecationWarning,

@@ -82,7 +82,7 @@ SETUPS = {
     # torch's matmul and NumPy's round the last bit differently, and lbfgs's line
     # searches grow that about tenfold every ten iterations (measured on iris: 1e-16
     # after 1, 4e-14 after 20, 1e-10 after 50 on a Haswell OpenBLAS; poisson: 3e-13
-    # after 20, 2e-11 after 40): 20 iterations compare the paths to 1e-10 on any CPU
+    # after 20, 2e-11 after 40): 20 iterations keep a wide margin under 1e-10
     "lbfgs": (BackpropClassifier, dict(SMALL, solver="lbfgs", max_iter=20), {}),
     "lbfgs early stopping": (BackpropClassifier,
                              dict(SMALL, solver="lbfgs", max_iter=50,
@@ -284,6 +284,7 @@ def test_save_writes_numpy_and_the_loaded_model_predicts_with_numpy(iris, tmp_pa
         loaded.partial_fit(X, y)  # with its optimizer state, on the host
 
 
+@pytest.mark.usefixtures("close_figures")
 def test_teaching_tools_and_displays_take_a_device_model(iris):
     X, y = iris
     model = BackpropClassifier(**SMALL, max_iter=10).fit(tensor(X), tensor(y))
@@ -294,10 +295,7 @@ def test_teaching_tools_and_displays_take_a_device_model(iris):
     assert trace.params.equals(expected.params)
     report = check_gradients(model, tensor(X[:5]), tensor(y[:5]))
     assert (report["relative_error"] < 1e-6).all()
-    pytest.importorskip("matplotlib")
-    import matplotlib
-
-    matplotlib.use("Agg")
+    pytest.importorskip("matplotlib")  # (drawing off screen: conftest)
     from skbackprop import NetworkDisplay
 
     display = NetworkDisplay.from_estimator(model)

@@ -106,9 +106,8 @@ def test_streaming_csv_matches_a_fit_on_the_whole_file(capsys):
     assert f"test accuracy {streamed:.3f}" in out
 
 
+@pytest.mark.usefixtures("close_figures")
 def test_placement_plots_draw_the_fitted_model(capsys):
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
     ns, out = run_example("placement_plots.py", capsys)
     assert f"kept the weights of epoch {ns['clf'].best_epoch_}" in out
     pipe, boundary, curves = ns["pipe"], ns["boundary"], ns["curves"]
@@ -117,8 +116,6 @@ def test_placement_plots_draw_the_fitted_model(capsys):
     assert_allclose(curves.train_line_.get_ydata(), ns["clf"].loss_curve_)
     for name in ["loss_curves.png", "decision_boundary.png"]:
         assert (ns["out"] / name).read_bytes().startswith(b"\x89PNG")
-    import matplotlib.pyplot as plt
-    plt.close("all")
 
 
 def test_pandas_pipeline_encodes_what_the_network_refuses(capsys):
@@ -176,9 +173,8 @@ def test_export_onnx(capsys):
     assert "labels equal: True" in out
 
 
+@pytest.mark.usefixtures("close_figures")
 def test_network_pictures(capsys):
-    import matplotlib
-    matplotlib.use("Agg")
     ns, out = run_example("network_pictures.py", capsys)
     X, y = ns["X"], ns["y"]
     # full batch, identity units, every weight 0.1: the gradients by hand
@@ -192,9 +188,8 @@ def test_network_pictures(capsys):
     assert "[2, 11, 1]" in out
 
 
+@pytest.mark.usefixtures("close_figures")
 def test_training_animation(capsys):
-    import matplotlib
-    matplotlib.use("Agg")
     from PIL import Image
     ns, out = run_example("training_animation.py", capsys)
     snapshots, clf = ns["snapshots"].snapshots, ns["clf"]
