@@ -2,23 +2,27 @@
 
 A fit reads top to bottom in ``_fit``:
 
-    training_data          validate X, y and weights; encode the targets    (_data)
-    _start                 the network to train and its starting weights   (_start)
+    prepare                check X, y and weights and encode the targets (_inputs),
+                           resolve the parameters into a frozen Spec (_spec), and
+                           choose the starting weights (_start): the estimator is
+                           read, not changed                               (_prepare)
     Training(...).run      the validation split, monitor, divergence guard and
                            solver: the stochastic loop run -> epoch -> step
-                           (_loop, _steps, _rowwise) or lbfgs (_lbfgs)       (_training)
-    vars(self).update      store the outcome: every fitted attribute at once
+                           (_loop, _steps, _rowwise) or lbfgs (_lbfgs), on the spec
+                           alone                                          (_training)
+    store                  the new fitted state, one record, in one assignment
+                                                                            (_fitted)
 
 What a subclass provides (and nothing here branches on which one it is): the
 targets' kind and encoding (``_y_numeric``, ``_check_target_kind``,
-``_encode_targets``, ``_decode``), the loss and output activation (``_loss_name``,
-``_output_activation``), the score (``_score_function``) and, optionally, class
-weights, stratification, partial_fit's classes and fitted attributes of its own
-for model files (``_class_sample_weight``, ``_stratify``, ``_set_classes``,
+``_given_targets``, ``_encode_targets``, ``_decoder``), the loss and output
+activation (``_loss_name``, ``_output_activation``), the score
+(``_score_function``) and, optionally, class weights, stratification and fitted
+attributes of its own (``_class_sample_weight``, ``_stratify``,
 ``_fitted_schema``).
 """
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -26,25 +30,17 @@ import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._activations import HIDDEN_ACTIVATIONS
-from ._callbacks import callback_metadata
-from ._data import given_validation, training_data
+from ._callbacks import EpochTasks, callback_metadata
 from ._dispatch import check_namespace, compute_dtype, converted
-from ._init import INITIALIZERS
+from ._fitted import MARKER, store
+from ._inputs import FEATURES, given_validation
 from ._monitor import HISTORY_COLUMNS
-from ._network import forward
-from ._schedules import TIME_BASED
-from ._start import (
-    Model,
-    checked_weights,
-    hidden_layer_sizes,
-    per_hidden_layer,
-    starting_weights,
-)
-from ._training import Training
+from ._params import PARAMETER_CONSTRAINTS, stochastic_solver
+from ._prepare import prepare
+from ._start import hidden_layer_sizes, network_output, per_hidden_layer
+from ._training import INTERRUPTED, Training
 from ._validation import check_features, explained, plain_rows
 from ._warnings import warn
 from ._xp import (
@@ -54,63 +50,7 @@ from ._xp import (
     to_numpy,
 )
 
-__all__ = ["BaseBackprop", "stochastic_solver"]
-
-STOCHASTIC_SOLVERS = ("sgd", "adam")
-
-
-def stochastic_solver(estimator):
-    """``available_if`` guard of ``partial_fit``, shared by both estimators."""
-    if estimator.solver not in STOCHASTIC_SOLVERS:
-        raise AttributeError(
-            f"partial_fit is only available for the stochastic solvers 'sgd' and "
-            f"'adam', not solver={estimator.solver!r}."
-        )
-    return True
-
-
-# The parameters both estimators take, as sklearn validates them.
-PARAMETER_CONSTRAINTS = {
-    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), "array-like"],
-    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-    "alpha": [Interval(Real, 0, None, closed="left")],
-    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-    "learning_rate": [StrOptions({*TIME_BASED, "adaptive"})],
-    "lr_step_epochs": [Interval(Integral, 1, None, closed="left")],
-    "lr_decay": [Interval(Real, 0, 1, closed="right")],
-    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-    "power_t": [Interval(Real, 0, None, closed="left")],
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
-    "shuffle": ["boolean"],
-    "random_state": ["random_state"],
-    "tol": [Interval(Real, 0, None, closed="left")],
-    "verbose": ["verbose"],
-    "warm_start": ["boolean"],
-    "momentum": [Interval(Real, 0, 1, closed="both")],
-    "nesterovs_momentum": ["boolean"],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-    "beta_1": [Interval(Real, 0, 1, closed="left")],
-    "beta_2": [Interval(Real, 0, 1, closed="left")],
-    "epsilon": [Interval(Real, 0, None, closed="neither")],
-    "n_iter_no_change": [
-        Interval(Integral, 1, None, closed="left"),
-        Options(Real, {np.inf}),
-    ],
-    "max_fun": [Interval(Integral, 1, None, closed="left")],
-    "weight_init": [StrOptions(set(INITIALIZERS)), Real, callable],
-    "dtype": [
-        StrOptions({"float32", "float64"}),
-        Options(type, {np.float32, np.float64}),
-        Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)}),
-        None,
-    ],
-    "scoring": [StrOptions({"loss"}), None],
-    "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
-    "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
-}
-
+__all__ = ["BaseBackprop", "scorer", "stochastic_solver"]
 
 class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     """Base class of BackpropRegressor and BackpropClassifier; not for direct use."""
@@ -186,7 +126,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         # Fitted means a fit completed: coefs_ alone may be weights a user assigned
         # to start from, and a fit that raised leaves no model to predict with.
-        return getattr(self, "_fit_completed", False)
+        return vars(self).get(MARKER, False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -236,24 +176,34 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     # ------------------------------------------------------- what subclasses provide
     _y_numeric: ClassVar[bool]  # whether y must be numbers (regression)
-    _fitted_schema: ClassVar[dict] = {}  # fitted attributes of its own (_schema)
+    _fitted_schema: ClassVar[dict] = {}  # fitted attributes of its own (_fitted)
     _score_function: ClassVar  # score(y_true, y_pred, sample_weight=None)
 
     def _check_target_kind(self, y):
         """Refuse targets of the wrong kind before validation, with a fix."""
 
-    def _encode_targets(self, y, reset, incremental):
-        """The network's targets Y (n_samples, n_outputs) for validated y."""
+    def _given_targets(self, classes, previous, incremental):
+        """The target state a call starts from: a continued model's (``previous``),
+        or what partial_fit's ``classes=`` says (classifiers)."""
+        if classes is not None:
+            raise ValueError("classes= is for classifiers; a regressor has no classes.")
+        return {}
+
+    def _encode_targets(self, y, targets, reset, incremental):
+        """``(Y, targets)``: the network's targets Y (n_samples, n_outputs) for
+        validated y, and the target state (learnt from y when ``reset``, else
+        ``targets``, which y is checked against)."""
         raise NotImplementedError
 
-    def _decode(self, A):
-        """Predictions from output-layer values A."""
+    def _decoder(self, targets=None):
+        """A function from output-layer values A to predictions, for the target
+        state ``targets`` (the fitted one if None)."""
         raise NotImplementedError
 
-    def _loss_name(self):
+    def _loss_name(self, targets=None):
         raise NotImplementedError
 
-    def _output_activation(self):
+    def _output_activation(self, targets=None):
         raise NotImplementedError
 
     def _class_sample_weight(self, y, incremental):
@@ -262,40 +212,51 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _stratify(self, y):
         """Labels to stratify the validation split by (classifiers); None here."""
 
-    def _set_classes(self, classes):
-        """Take partial_fit's ``classes=`` (classifiers)."""
-        raise ValueError("classes= is for classifiers; a regressor has no classes.")
-
     # --------------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight, incremental, validation_data=(None,) * 3,
-             epochs=1):
+             epochs=1, classes=None):
         self._check_call(incremental, epochs)
-        first = not self.__sklearn_is_fitted__() or not (self.warm_start or incremental)
-        if first:
-            self._fit_completed = False  # until this fit completes
-        data = training_data(self, X, y, sample_weight, reset=first,
-                             incremental=incremental)
         rng = check_random_state(self.random_state)
-        model, weights = self._start(data, rng, first, incremental)
-        dtype = weights[0][0].dtype  # a fitted model keeps its dtype
-        data = data.astype(dtype)
-        validation = given_validation(self, *validation_data, like=data.Y)
+        p = prepare(self, X, y, sample_weight, incremental=incremental, rng=rng,
+                    classes=classes)
+        validation = given_validation(self, validation_data, p.data.Y,
+                                      {k: p.fixed[k] for k in FEATURES if k in p.fixed},
+                                      p.targets)
         callbacks = self._init_callback_context(max_subtasks=(
             self.max_iter + 1 if self.solver == "lbfgs"
             else (epochs if incremental else self.max_iter)))
-        metadata = callback_metadata(data.sample_weight)
-        callbacks.call_on_fit_task_begin(estimator=self, X=data.X, y=data.y,
+        metadata = callback_metadata(p.data.sample_weight)
+        callbacks.call_on_fit_task_begin(estimator=self, X=p.data.X, y=p.data.y,
                                          metadata=metadata)
-        outcome = Training(self, model, data, validation, weights, rng, first=first,
-                           incremental=incremental).run(epochs)
-        vars(self).update(outcome.attributes)  # every fitted attribute at once
-        try:  # (a warning may be an error under the user's filters)
-            for message, category in outcome.warnings:
-                warn(message, category)
-        finally:
-            callbacks.call_on_fit_task_end(estimator=self, X=data.X, y=data.y,
-                                           metadata=metadata, reconstruction_attributes={})
-        return self
+        training = Training(
+            p.spec, p.data, validation, p.weights, rng, previous=p.previous,
+            tasks=EpochTasks(callbacks, self, p.data, p.fixed),
+            score=scorer(self._score_function, self._decoder(p.targets)),
+            stratify=self._stratify(p.data.y), incremental=incremental)
+        try:
+            warnings = self._train_and_store(training, p.fixed, epochs)
+            _give(warnings, callbacks, self, p.data, metadata)
+            return self
+        except KeyboardInterrupt:
+            if not training.stored:
+                raise  # (re-raised by _train_and_store: nothing was trained)
+            warn(f"{INTERRUPTED.capitalize()} after its last epoch; the trained model "
+                 "was kept.")
+            return self
+
+    def _train_and_store(self, training, fixed, epochs):
+        """Run ``training`` and store its outcome, with ``fixed``, as the fitted
+        state, in one assignment; the warnings to give. Until then the estimator is
+        untouched; an interrupt after the first completed epoch, even after the
+        loop, keeps what was trained (``Training.interrupted``)."""
+        while True:
+            try:
+                outcome = training.outcome or training.run(epochs)
+                store(self, {**fixed, **outcome.attributes})
+                training.stored = True
+                return outcome.warnings
+            except KeyboardInterrupt:
+                training.interrupted()  # (re-raised when nothing was trained)
 
     def _check_call(self, incremental, epochs):
         """Refuse settings that cannot work together, before touching the data."""
@@ -312,35 +273,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 "dropout makes the loss random, which breaks lbfgs's line search; use "
                 "solver='adam' or 'sgd' with dropout, or set dropout=0.")
 
-    def _start(self, data, rng, first, incremental):
-        """The network to train and its starting weights: drawn (or, assigned before
-        a first fit with warm_start or partial_fit, those) on a first fit, else the
-        fitted ones. A first fit also sets the network's fitted attributes."""
-        sizes = self._hidden_layer_sizes()
-        layer_units = [data.X.shape[1], *sizes, data.Y.shape[1]]
-        if first:
-            self.n_outputs_, self.n_layers_ = layer_units[-1], len(layer_units)
-            self.out_activation_ = self._output_activation()
-            self._hidden_activations = per_hidden_layer(
-                "activation", self.activation, len(sizes),
-                lambda a: a in HIDDEN_ACTIVATIONS, f"one of {HIDDEN_ACTIVATIONS}", str)
-        model = Model(layer_units, self._layer_activations(), self._loss_name(),
-                      self.alpha, self._dropout(len(sizes)))
-        if not first:
-            self._check_namespace(data.X, "partial_fit" if incremental else "fit")
-            return model, checked_weights(self.coefs_, self.intercepts_, layer_units,
-                                          self.coefs_[0].dtype, copy=False,
-                                          warm_start=True, like=data.X)
-        assigned = hasattr(self, "coefs_") and (self.warm_start or incremental)
-        if hasattr(self, "coefs_") and not assigned and not hasattr(self, "loss_curve_"):
-            warn("coefs_ were assigned before fitting but warm_start=False, so they are "
-                 "ignored; set warm_start=True to start from them.")
-        given = (self.coefs_, self.intercepts_) if assigned else None
-        return model, starting_weights(model, self.weight_init, data.Y, rng, given)
-
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):
-        """Activation of every layer of weights, hidden layers first."""
+        """Activation of every layer of weights of the fitted network, hidden
+        layers first."""
         return [*self._hidden_activations, self.out_activation_]
 
     def _dropout(self, n_hidden):
@@ -350,14 +286,6 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _hidden_layer_sizes(self):
         return hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warn(f"batch_size={self.batch_size} is larger than the {n_samples} "
-                 f"training samples; using batch_size={n_samples} (full batch).")
-        return min(self.batch_size, n_samples)
-
     def _compute_dtype(self, xp=np, device=None):
         """dtype argument of validate_data in namespace ``xp`` (``_dispatch``)."""
         return compute_dtype(self.dtype, xp, device)
@@ -365,9 +293,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------ predicting
     def _raw_output(self, X):
         """Output-layer values A_L and logits Z_L for validated X (no input checks)."""
-        outputs, net_inputs = forward(
-            X, self.coefs_, self.intercepts_, self._layer_activations(), keep=False)
-        return outputs[-1], net_inputs[-1]
+        return network_output(self.coefs_, self.intercepts_, self._layer_activations(),
+                              X)
 
     def _validated_output(self, X, method):
         """(A_L, Z_L) for X after the fitted-state and input checks of ``method``;
@@ -392,11 +319,9 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """Refuse X from another namespace or device than the fitted network's."""
         check_namespace(self, X, method)
 
-    def _score_output(self, A, y, sample_weight):
-        """Score (accuracy or R^2) of output-layer values A (any namespace) against
-        targets y (on the host)."""
-        return self._score_function(y, to_numpy(self._decode(A)),
-                                    sample_weight=to_numpy(sample_weight))
+    def _decode(self, A):
+        """Predictions from output-layer values A."""
+        return self._decoder()(A)
 
     @property
     def history_(self):
@@ -407,3 +332,24 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         if not hasattr(self, "_history"):
             raise AttributeError("history_ is set by fit or partial_fit.")
         return pd.DataFrame(self._history, columns=HISTORY_COLUMNS).astype({"epoch": int})
+
+
+def scorer(score_function, decode):
+    """``score(A, y, sample_weight)``: the estimator's score (accuracy or R^2) of
+    output-layer values A (any namespace) against targets y (on the host)."""
+
+    def score(A, y, sample_weight):
+        return score_function(y, to_numpy(decode(A)), sample_weight=to_numpy(sample_weight))
+
+    return score
+
+
+def _give(warnings, callbacks, estimator, data, metadata):
+    """Give the warnings of a stored fit and close its callback task (also when a
+    warning is an error under the user's filters)."""
+    try:
+        for message, category in warnings:
+            warn(message, category)
+    finally:
+        callbacks.call_on_fit_task_end(estimator=estimator, X=data.X, y=data.y,
+                                       metadata=metadata, reconstruction_attributes={})

@@ -3,9 +3,11 @@
 The estimator opens the root task of each fit (``CallbackSupportMixin``); the
 training loop opens one subtask per epoch (lbfgs: per iteration) through
 ``EpochTasks``. Callbacks may score the network as it stands at the end of an
-epoch: they receive a copy of the estimator holding copies of its weights.
+epoch: they receive a copy of the estimator holding the fitted state of this call
+(its features, targets and network) and copies of the weights.
 """
 
+from ._fitted import MARKER
 from ._xp import copy
 
 __all__ = ["EpochTasks", "callback_metadata"]
@@ -20,9 +22,11 @@ class EpochTasks:
     """Opens and closes the epoch subtasks of one fit on ``data``; does nothing
     when no callback listens (the task tree is theirs alone)."""
 
-    def __init__(self, estimator, data):
-        self.estimator, self.data = estimator, data
-        context = estimator._callback_fit_ctx
+    def __init__(self, context, estimator, data, fitted):
+        """Epoch tasks under the fit's callback ``context`` of ``estimator`` (what
+        sklearn's callbacks are called with); ``fitted`` is the state of this call
+        that no epoch changes (features, targets, network)."""
+        self.estimator, self.data, self.fitted = estimator, data, fitted
         self.context = context if getattr(context, "_callbacks", True) else None
 
     def begin(self):
@@ -41,9 +45,10 @@ class EpochTasks:
         return task.call_on_fit_task_end(
             estimator=self.estimator, **self._arguments(),
             reconstruction_attributes=lambda: {
+                **self.fitted,
                 "coefs_": [copy(W) for W in coefs],
                 "intercepts_": [copy(b) for b in intercepts],
-                "_fit_completed": True,
+                MARKER: True,
             })
 
     def close(self, task):

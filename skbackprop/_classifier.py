@@ -1,51 +1,22 @@
 """BackpropClassifier: the base network with logistic or softmax outputs."""
 
-from numbers import Real
+from functools import partial
 from typing import ClassVar
 
-import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
 
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
+from ._fitted import CLASSIFIER
+from ._labels import class_sample_weight, decode_labels, encode_labels, given_classes
 from ._losses import logsumexp
-from ._schema import CLASSIFIER_ATTRIBUTES
-from ._validation import check_label_types, explained
-from ._xp import astype, concat, flat, follow, namespace, softplus, to_numpy
+from ._validation import check_label_types
+from ._xp import concat, follow, softplus
 
-__all__ = ["BackpropClassifier", "class_sample_weight"]
-
-
-def class_sample_weight(class_weight, y, incremental):
-    """Per-sample weights from ``class_weight`` (None: none), refused where
-    negative or, in partial_fit, 'balanced'."""
-    if class_weight is None:
-        return None
-    if incremental and class_weight == "balanced":
-        raise ValueError(
-            "class_weight='balanced' is not supported by partial_fit, whose batches do "
-            "not show the class frequencies. Compute the weights once with "
-            "sklearn.utils.class_weight.compute_class_weight('balanced', "
-            "classes=classes, y=y_sample) and pass them as a dict.")
-    dicts = class_weight if isinstance(class_weight, list) else [class_weight]
-    for label, weight in [item for d in dicts if isinstance(d, dict) for item in d.items()]:
-        if not (isinstance(weight, Real) and weight >= 0):
-            raise ValueError(
-                f"Negative values in data passed to `class_weight`: class {label!r} has "
-                f"weight {weight!r}.\nFix: class weights must be numbers >= 0 (0 "
-                "ignores a class).")
-    return compute_sample_weight(class_weight, y)
+__all__ = ["BackpropClassifier"]
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -178,15 +149,20 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     _score_function = staticmethod(accuracy_score)
     _y_numeric = False
-    _fitted_schema: ClassVar[dict] = CLASSIFIER_ATTRIBUTES
+    _fitted_schema: ClassVar[dict] = CLASSIFIER
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
 
-    def _loss_name(self):
-        return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
+    def _loss_name(self, targets=None):
+        y_type = (targets or vars(self))["_y_type"]
+        return "log_loss" if y_type == "multiclass" else "binary_log_loss"
+
+    def _output_activation(self, targets=None):
+        y_type = (targets or vars(self))["_y_type"]
+        return "softmax" if y_type == "multiclass" else "logistic"
 
     def _class_sample_weight(self, y, incremental):
         return class_sample_weight(self.class_weight, y, incremental)
@@ -194,71 +170,25 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     def _stratify(self, y):
         return y if y.ndim == 1 else None
 
-    def _set_classes(self, classes):
-        _check_partial_fit_first_call(self, classes)
-
     def _check_target_kind(self, y):
         check_label_types(y)
 
-    def _output_activation(self):
-        return "softmax" if self._y_type == "multiclass" else "logistic"
+    def _given_targets(self, classes, previous, incremental):
+        if previous is not None:
+            targets = {k: previous[k] for k in self._fitted_schema}
+            if incremental:
+                given_classes(classes, targets["classes_"])
+            return targets
+        return given_classes(classes, None) if incremental else {}
 
-    def _encode_targets(self, y, reset, incremental):
-        try:
-            check_classification_targets(y)
-        except ValueError as error:
-            raise explained(error) from error
-        multilabel = y.ndim == 2 and type_of_target(y) == "multilabel-indicator"
-        if reset:
-            if not incremental:  # partial_fit took its classes from `classes=`
-                self.classes_ = unique_labels(y)
-            if multilabel:
-                self.classes_ = np.arange(y.shape[1])
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y holds only one class ({self.classes_[0]}); a classifier needs "
-                    "samples of at least 2 classes.\nFix: check how y was selected; "
-                    "to learn from batches that miss classes, use partial_fit with "
-                    "classes=."
-                )
-            self._y_type = (
-                "multilabel-indicator"
-                if multilabel
-                else ("multiclass" if len(self.classes_) > 2 else "binary")
-            )
-        if incremental or not reset:
-            self._check_labels(unique_labels(y), incremental)
-        if multilabel:
-            return label_binarize(y, classes=self.classes_)
-        # one indicator column per class (the second class's alone when binary), as
-        # label_binarize, in a single comparison
-        classes = self.classes_[1:] if self._y_type == "binary" else self.classes_
-        return (y[:, np.newaxis] == classes).astype(np.int64)
+    def _encode_targets(self, y, targets, reset, incremental):
+        return encode_labels(y, targets, reset, incremental,
+                             same_classes=self.warm_start and not incremental)
 
-    def _check_labels(self, labels, incremental):
-        if self.warm_start and not incremental:
-            if set(labels) != set(self.classes_):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same classes as in "
-                    f"the previous call to fit. Previously got {self.classes_}, `y` "
-                    f"has {labels}."
-                )
-        elif len(np.setdiff1d(labels, self.classes_)):
-            raise ValueError(
-                f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                f"{self.classes_}. 'y' has {labels}. Pass every class to the first "
-                "partial_fit call with classes=."
-            )
-
-    def _decode(self, A):
-        """Labels, on the host, from output-layer values A of any namespace (only
-        the chosen indices leave the device)."""
-        xp = namespace(A)
-        if self._y_type == "multiclass":
-            return self.classes_[to_numpy(xp.argmax(A, axis=1))]
-        if self._y_type == "binary":
-            return self.classes_[to_numpy(astype(flat(A) > 0.5, xp.int64))]
-        return to_numpy(astype(A > 0.5, xp.int64))
+    def _decoder(self, targets=None):
+        targets = targets or vars(self)
+        return partial(decode_labels, classes=targets["classes_"],
+                       y_type=targets["_y_type"])
 
     def predict(self, X):
         """Predict class labels.
@@ -342,5 +272,5 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         self : object
             The updated estimator.
         """
-        self._set_classes(classes)
-        return self._fit(X, y, sample_weight, incremental=True, epochs=epochs)
+        return self._fit(X, y, sample_weight, incremental=True, epochs=epochs,
+                         classes=classes)

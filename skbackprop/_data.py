@@ -1,47 +1,27 @@
-"""The training data: validated inputs, encoded targets and weights, as one object.
+"""The training data: rows, encoded targets and weights, as one object.
 
-``training_data`` turns what a user passes to ``fit`` or ``partial_fit`` into a
-``Data``: X validated (numbers only, the estimator's compute dtype), the targets
-encoded as the network's outputs ``Y`` (via the estimator's ``_encode_targets``),
-the raw targets ``y`` (for scores and callbacks), and the sample weights with the
-class weights multiplied in. Validation data, given or held out, is a ``Data`` too.
+A ``Data`` holds what a fit trains (or validates) on: the rows X, the targets
+encoded as the network's outputs ``Y``, the raw targets ``y`` (for scores and
+callbacks) and the sample weights, class weights included. ``_inputs`` builds it
+from fit's arguments; ``split_validation`` holds out early stopping's rows.
 
-With scikit-learn's array API dispatch on, X may be an array of any namespace and
-device (``sklearn.set_config(array_api_dispatch=True)``): X, Y and the sample
-weights then live there, in X's namespace and on X's device. The targets are
-checked and encoded on the host (class labels may be strings) and ``y`` stays
-there, for the scores; y and sample_weight may come from any namespace: they
-follow X.
+X, Y and the sample weights live in X's namespace and on its device (scikit-learn's
+array API dispatch); ``y`` stays on the host.
 """
 
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse import issparse
 from sklearn.model_selection import train_test_split
-from sklearn.utils import column_or_1d
-from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._validation import check_features, explained
-from ._warnings import warn
 from ._xp import (
     astype,
-    device,
-    host_input,
-    input_namespace,
-    is_numpy,
-    namespace,
     row_slice,
     take_rows,
-    to_namespace,
-    to_numpy,
 )
 
-__all__ = ["Data", "batchwise_dtype", "given_validation", "split_validation", "training_data"]
+__all__ = ["Data", "batchwise_dtype", "split_validation"]
 
-# Features beyond this magnitude make a network's first net inputs this large: every
-# logistic or tanh unit saturates and relu gradients are ~1e6 times a scaled input's.
-SCALE_LIMIT = 1e6
 
 
 class Data(NamedTuple):
@@ -88,111 +68,11 @@ class Data(NamedTuple):
                              astype(self.sample_weight, dtype))
 
 
-def training_data(estimator, X, y, sample_weight, *, reset, incremental,
-                  validation=False):
-    """``Data`` from fit's arguments; ``reset`` on a first fit (the estimator learns
-    the features and, for a classifier, the classes), ``incremental`` for partial_fit,
-    ``validation`` for validation data (checked against the training data's)."""
-    check_features(X)
-    xp, device = input_namespace(X)
-    if not is_numpy(xp):  # the targets are checked and encoded on the host
-        y = to_numpy(y)
-    estimator._check_target_kind(y)
-    requested = estimator._compute_dtype(xp, device)
-    # float64 rows of a float32 stochastic fit are converted batch by batch (Data)
-    batchwise = (not validation and estimator.solver != "lbfgs"
-                 and batchwise_dtype(X, requested))
-    try:
-        X, y = validate_data(estimator, X, y, accept_sparse="csr", multi_output=True,
-                             y_numeric=estimator._y_numeric,
-                             dtype=np.float64 if batchwise else requested, reset=reset)
-    except (ValueError, TypeError) as error:
-        raise explained(error) from error
-    dtype = np.float32 if batchwise else X.dtype
-    sample_weight = _sample_weight(sample_weight, X, "sample_weight_val" if validation
-                                   else "sample_weight", dtype)
-    y = to_numpy(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    Y = estimator._encode_targets(y, reset, incremental or validation)
-    Y = astype(to_namespace(Y, xp, device), dtype)
-    class_weight = estimator._class_sample_weight(y, incremental and not validation)
-    if class_weight is not None:
-        class_weight = astype(to_namespace(class_weight, xp, device), dtype)
-        sample_weight = class_weight if sample_weight is None else (
-            sample_weight * class_weight)
-        if not xp.any(sample_weight):
-            raise ValueError(
-                "Sample weights must contain at least one non-zero number: class_weight "
-                "(times sample_weight) gives every sample weight 0.\nFix: give at least "
-                "one class present in y a positive class_weight.")
-    if not validation:
-        _check_scale(X)
-    return Data(X, Y, y, sample_weight)
-
-
 def batchwise_dtype(X, dtype):
     """Whether rows X for a fit computing in ``dtype`` are converted batch by batch:
     a dense float64 NumPy array for a float32 fit."""
     return (isinstance(X, np.ndarray) and X.dtype == np.float64
             and isinstance(dtype, np.dtype | type) and np.dtype(dtype) == np.float32)
-
-
-def _sample_weight(sample_weight, X, name, dtype):
-    """Checked sample weights (None stays None), in ``dtype``; errors name the
-    argument."""
-    if sample_weight is None:
-        return None
-    xp, device = input_namespace(X)
-    if not is_numpy(xp):  # from any namespace: it follows X
-        sample_weight = to_namespace(to_numpy(sample_weight), xp, device)
-    try:
-        return _check_sample_weight(sample_weight, X, dtype=dtype,
-                                    ensure_non_negative=True)
-    except (ValueError, TypeError) as error:
-        if name == "sample_weight":
-            raise explained(error) from error
-        message = str(error).replace("sample_weight", name)
-        raise type(error)(f"{message}\nFix: pass one weight per row of X_val.") from error
-
-
-def _check_scale(X):
-    """Warn about features so large that the network cannot train on them."""
-    values = X.data if issparse(X) else X
-    # max and -min: two passes over X, no copy of it (abs would allocate one)
-    xp = namespace(values)
-    if values.shape[0] * values.shape[-1] == 0:
-        return
-    largest = max(float(xp.max(values)), -float(xp.min(values)), 0.0)
-    if largest > SCALE_LIMIT:
-        warn(f"X has values up to {largest:.3g} in magnitude. A network trains on "
-             "features of order 1: at this scale its units saturate or its loss "
-             "overflows. Fix: scale X, e.g. make_pipeline(StandardScaler(), "
-             "estimator).", UserWarning)
-
-
-def given_validation(estimator, X_val, y_val, sample_weight_val, like):
-    """Validation data passed to fit, checked like the training data; None if none.
-    It follows the training data ``like`` (its namespace, device and dtype): a NumPy
-    X_val for a fit on a GPU is moved there, a tensor for a fit on NumPy comes to
-    the host."""
-    if X_val is None and y_val is None:
-        if sample_weight_val is not None:
-            raise ValueError("sample_weight_val was given without X_val and y_val.\n"
-                             "Fix: pass X_val and y_val with it, or drop it.")
-        return None
-    if X_val is None or y_val is None:
-        raise ValueError("Pass X_val and y_val together (or neither).")
-    X_val = host_input(X_val)
-    if not is_numpy(namespace(like)) and issparse(X_val):
-        raise TypeError("X_val is a sparse matrix, but X is an array on a device "
-                        "(array API dispatch).\nFix: pass X_val dense, as X is.")
-    if not is_numpy(namespace(like)):
-        X_val = to_namespace(np.asarray(X_val), namespace(like), device(like))
-    data = training_data(estimator, X_val, host_input(y_val),
-                         host_input(sample_weight_val), reset=False, incremental=False,
-                         validation=True)
-    return data.astype(like.dtype)
 
 
 def split_validation(data, fraction, stratify, rng):

@@ -12,6 +12,8 @@ from sklearn import get_config
 from sklearn.base import clone
 from sklearn.utils._array_api import _max_precision_float_dtype
 
+from ._fitted import with_role
+from ._optimizers import map_state
 from ._xp import device, input_namespace, is_numpy, namespace, namespace_name
 
 __all__ = ["check_namespace", "compute_dtype", "converted"]
@@ -60,13 +62,11 @@ def converted(estimator, converter):
     the host, where it always is."""
     moved = clone(estimator)
     state = dict(vars(estimator))
-    for name in ("coefs_", "intercepts_"):
-        if name in state:
-            state[name] = [converter(a) for a in state[name]]
-    optimizer = state.get("_optimizer_state")
-    if optimizer:
-        state["_optimizer_state"] = {
-            k: [converter(a) for a in v] if isinstance(v, list) else v
-            for k, v in optimizer.items()}
+    for name in with_role(type(estimator), "weights", "optimizer"):
+        value = state.get(name)
+        if isinstance(value, list):  # coefs_, intercepts_
+            state[name] = [converter(a) for a in value]
+        elif isinstance(value, dict):  # an optimizer's state
+            state[name] = map_state(value, converter)
     vars(moved).update(state)
     return moved

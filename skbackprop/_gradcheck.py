@@ -61,18 +61,18 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     >>> bool((report["relative_error"] < 1e-6).all())
     True
     """
-    model, X, Y, sample_weight = training_problem(estimator, X, y, sample_weight,
-                                                  classes, caller="check_gradients")
-    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    problem = training_problem(estimator, X, y, sample_weight, classes,
+                               caller="check_gradients")
+    spec, sample_weight = problem.spec, problem.sample_weight
+    X, Y = problem.X.astype(np.float64), problem.Y.astype(np.float64)
     if sample_weight is not None:
         sample_weight = sample_weight.astype(np.float64)
-    coefs = [W.astype(np.float64) for W in model.coefs_]
-    intercepts = [b.astype(np.float64) for b in model.intercepts_]
-    activations, loss = model._layer_activations(), model._loss_name()
+    coefs = [W.astype(np.float64) for W in problem.coefs]
+    intercepts = [b.astype(np.float64) for b in problem.intercepts]
 
     def evaluate():  # the loss and its backprop gradients at the current entries
-        return loss_and_gradients(X, Y, sample_weight, coefs, intercepts, activations,
-                                  loss, model.alpha)
+        return loss_and_gradients(X, Y, sample_weight, coefs, intercepts,
+                                  spec.activations, spec.loss, spec.alpha)
 
     _, coef_grads, intercept_grads = evaluate()
     rows = []

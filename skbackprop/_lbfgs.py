@@ -31,7 +31,7 @@ from ._xp import (
 __all__ = ["run_lbfgs"]
 
 
-def run_lbfgs(settings, model, data, monitor, guard, tasks, coefs, intercepts):
+def run_lbfgs(spec, model, data, monitor, guard, tasks, coefs, intercepts):
     """Minimise the training loss from ``coefs`` and ``intercepts``. Returns the final
     ``(coefs, intercepts, loss, warnings)``; raises ``Diverged`` if the loss is not
     finite at the end."""
@@ -72,7 +72,7 @@ def run_lbfgs(settings, model, data, monitor, guard, tasks, coefs, intercepts):
             raise StopIteration  # scipy ends the minimisation here
 
     result = lbfgs_minimize(loss_and_gradient, to_numpy(pack(coefs, intercepts)).astype(np.float64),
-                            settings.max_iter, settings.max_fun, settings.tol,
+                            spec.max_iter, spec.max_fun, spec.tol,
                             after_iteration)
     tasks.close(task)  # scipy opened no iteration after the last: close it empty
     loss = float(result.fun)

@@ -37,16 +37,16 @@ class Snapshot:
 class Loop:
     """Stochastic training of one fit."""
 
-    def __init__(self, settings, data, step, monitor, guard, learning_rate, tasks, rng,
+    def __init__(self, spec, data, step, monitor, guard, learning_rate, tasks, rng,
                  epochs_before=0, samples_before=0):
-        self.settings, self.data, self.step = settings, data, step
+        self.spec, self.data, self.step = spec, data, step
         self.monitor, self.guard, self.tasks = monitor, guard, tasks
         self.learning_rate, self.rng = learning_rate, rng
         self.epochs_before, self.samples_before = epochs_before, samples_before
         self.order = np.arange(data.n_samples)
         self.weight_sum = (data.n_samples if data.sample_weight is None
                            else to_numpy(data.sample_weight).sum())
-        self.watched = (f"Validation {settings.scoring or 'score'}"
+        self.watched = (f"Validation {spec.scoring or 'score'}"
                         if monitor.watch_validation else "Training loss")
         self.units = network_units(step.coefs)
 
@@ -68,7 +68,7 @@ class Loop:
         # entering the epoch, which are the ones to keep if it is the best
         entering = None if self.monitor.watch_validation else Snapshot(
             copy(self.step.params), self.units)
-        if self.settings.shuffle:  # in place: as order[permutation(n)], the same draws
+        if self.spec.shuffle:  # in place: as order[permutation(n)], the same draws
             self.rng.shuffle(self.order)
         loss = self.train(learning_rate)
         self.guard.check_epoch(loss)

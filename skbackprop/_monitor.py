@@ -49,17 +49,18 @@ class Record(NamedTuple):
 class Monitor:
     """History, validation scores, patience and the best weights of one fit.
 
-    ``previous`` holds the estimator's counters when a fit continues a model
+    It reads the ``spec`` (verbose, tol, n_iter_no_change, scoring, solver).
+    ``previous`` holds the counters of the fitted state a call continues
     (partial_fit keeps the patience and the best score; a warm start resets them).
-    Every epoch is scored on ``validation`` (a ``Data``, or None) with the
-    estimator's ``score(A, y, sample_weight)``; ``watch_validation`` (early
+    Every epoch is scored on ``validation`` (a ``Data``, or None) with
+    ``score(A, y, sample_weight)`` (the estimator's score); ``watch_validation`` (early
     stopping) makes the validation score (or loss, with ``scoring='loss'``) the
     monitored quantity instead of the training loss.
     """
 
-    def __init__(self, settings, model, validation, score, start_weights,
+    def __init__(self, spec, model, validation, score, start_weights,
                  watch_validation, previous=None, first_epoch=1):
-        self.settings, self.model = settings, model
+        self.spec, self.model = spec, model
         self.validation, self.score = validation, score
         self.watch_validation = watch_validation
         self.first_epoch = first_epoch
@@ -83,7 +84,7 @@ class Monitor:
         given). Returns True when the monitored quantity has not improved by tol for
         more than n_iter_no_change epochs."""
         epoch = self.first_epoch + self.record.n_rows
-        if self.settings.verbose:
+        if self.spec.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
         val_loss, val_score = self.evaluate(*current)
         row = Row(epoch, float(loss), float(val_loss), float(val_score),
@@ -91,7 +92,7 @@ class Monitor:
         record = self._next_record(row, current, described)
         self.rows.append(row)
         self.record = record  # the commit
-        return record.no_improvement > self.settings.n_iter_no_change
+        return record.no_improvement > self.spec.n_iter_no_change
 
     def evaluate(self, coefs, intercepts):
         """(loss, score) of the network on the validation data: the loss without
@@ -103,12 +104,12 @@ class Monitor:
         A, Z = self.model.output(coefs, intercepts, v.X)
         loss = float_value(loss_value(self.model.loss, v.Y, Z, A, v.sample_weight))
         score = self.score(A, v.y, v.sample_weight) if all_finite(A) else np.nan
-        if self.settings.verbose:
+        if self.spec.verbose:
             print(f"Validation score: {score:f}")
         return loss, score
 
     def _next_record(self, row, current, described):
-        r, s = self.record, self.settings
+        r, s = self.record, self.spec
         best_val_score, best_val_loss = r.best_val_score, r.best_val_loss
         if self.watch_validation:
             best_val_score = max(best_val_score, row.val_score)

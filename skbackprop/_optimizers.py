@@ -19,7 +19,7 @@ from ._xp import eager, into, namespace, squared_norm, write
 
 __all__ = [
     "adam_at", "adam_init", "adam_step", "adam_step_size", "clip_gradient_norm",
-    "lbfgs_minimize", "sgd_at", "sgd_init", "sgd_step"
+    "lbfgs_minimize", "map_state", "sgd_at", "sgd_init", "sgd_step"
 ]
 
 
@@ -162,3 +162,10 @@ def lbfgs_minimize(fun, theta0, max_iter, max_fun, tol, callback=None):
         callback=scipy_callback,
         options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
     )
+
+
+def map_state(state, function):
+    """An optimizer state with ``function`` applied to each of its arrays (a copy,
+    a move to another device); its numbers are kept as they are."""
+    return {k: [function(a) for a in v] if isinstance(v, list) else v
+            for k, v in state.items()}

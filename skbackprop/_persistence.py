@@ -26,6 +26,7 @@ import numpy as np
 from ._archive import Archive, write_archive
 from ._codec import decode, digest, encode, plain_param
 from ._files import ModelFileError, atomic_write, check_regular_file
+from ._fitted import MARKER, store
 from ._monitor import HISTORY_COLUMNS
 from ._schema import check_state, fitted_state
 
@@ -36,8 +37,7 @@ FORMAT_VERSION = 2
 METADATA = "metadata.json"
 # fitted state of format-1 files that models no longer keep: a copy of the best
 # weights, the first batch's loss scale, the resolved dropout rates
-_RETIRED = ("_best_coefs", "_best_intercepts", "_loss_scale", "_dropout_rates",
-            "_fit_completed")
+_RETIRED = ("_best_coefs", "_best_intercepts", "_loss_scale", "_dropout_rates", MARKER)
 
 
 def _classes():
@@ -264,6 +264,6 @@ def _build(cls, params, attributes):
     if attributes["validation_scores_"] is not None:
         attributes["validation_scores_"] = [float(v) for v in
                                             attributes["validation_scores_"]]
-    vars(estimator).update(attributes, _fit_completed=True)
+    store(estimator, attributes)
     return estimator
 

@@ -15,9 +15,14 @@ from ._losses import get_loss, huber
 from ._validation import check_numeric_target
 from ._xp import flat
 
-__all__ = ["BackpropRegressor"]
+__all__ = ["BackpropRegressor", "decode_values"]
 
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "exp")
+
+
+def decode_values(A):
+    """Predictions from output-layer values A: one column as a 1-D array."""
+    return flat(A) if A.shape[1] == 1 else A
 
 
 class BackpropRegressor(RegressorMixin, BaseBackprop):
@@ -166,10 +171,10 @@ default=None
     def _check_target_kind(self, y):
         check_numeric_target(y)
 
-    def _loss_name(self):
+    def _loss_name(self, targets=None):
         return huber(self.huber_delta) if self.loss == "huber" else self.loss
 
-    def _output_activation(self):
+    def _output_activation(self, targets=None):
         link = get_loss(self.loss).link or "identity"
         if self.out_activation is None:
             return link
@@ -180,17 +185,17 @@ default=None
             )
         return self.out_activation
 
-    def _encode_targets(self, y, reset, incremental):
+    def _encode_targets(self, y, targets, reset, incremental):
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' needs non-negative targets y (counts or rates); y has "
                 "negative values.\nFix: use loss='squared_error', or shift y to be "
                 ">= 0."
             )
-        return y.reshape(len(y), -1)
+        return y.reshape(len(y), -1), {}
 
-    def _decode(self, A):
-        return flat(A) if A.shape[1] == 1 else A
+    def _decoder(self, targets=None):
+        return decode_values
 
     def predict(self, X):
         """Predict with the fitted network.

@@ -52,14 +52,14 @@ class LearningRate:
     """The learning rate of a stochastic fit, from ``value`` on: ``after_epoch``
     applies a time-based schedule, ``on_plateau`` the 'adaptive' rule."""
 
-    def __init__(self, settings, value):
-        self.settings = settings
+    def __init__(self, spec, value):
+        self.spec = spec
         self.value = value
 
     def after_epoch(self, epochs, samples_seen):
         """Set the next epoch's rate after ``epochs`` epochs and ``samples_seen``
         training rows."""
-        s = self.settings
+        s = self.spec
         if s.learning_rate in TIME_BASED:
             self.value = TIME_BASED[s.learning_rate](
                 s.learning_rate_init, epochs, samples_seen, power_t=s.power_t,
@@ -70,7 +70,7 @@ class LearningRate:
         """After ``n_iter_no_change`` epochs without improvement of the ``watched``
         quantity: divide the rate by 5 ('adaptive', while above the floor) and go on
         (False), or stop (True)."""
-        s = self.settings
+        s = self.spec
         msg = (f"{watched} did not improve more than tol={s.tol:f} for "
                f"{s.n_iter_no_change} consecutive epochs.")
         if s.learning_rate == "adaptive" and self.value > ADAPTIVE_FLOOR:

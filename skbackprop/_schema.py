@@ -1,8 +1,8 @@
 """What a fitted model is, as data: the schema a model file holds, and its checks.
 
 A fitted estimator is its parameters (``get_params``) and the fitted attributes
-listed in ``ATTRIBUTES`` (plus its class's own ``_fitted_schema``), each of
-a declared kind, and nothing else. ``fitted_state`` reads exactly those from an
+declared in ``_fitted`` (plus its class's own ``_fitted_schema``), each of a
+declared kind, and nothing else. ``fitted_state`` reads exactly those from an
 estimator; ``check_state`` checks a state read from a file before any of it is
 used: the parameters through the estimator's own ``_parameter_constraints``, every
 attribute's kind, and that the attributes agree with each other and with the
@@ -21,33 +21,22 @@ from sklearn.utils._param_validation import (
 )
 
 from ._files import ModelFileError
+from ._fitted import names
 from ._monitor import HISTORY_COLUMNS
 from ._start import hidden_layer_sizes, per_hidden_layer
 from ._xp import on_host
 
 __all__ = ["check_state", "fitted_state", "refuse", "schema"]
 
-# name -> kind; every fitted model has all of these
-ATTRIBUTES = {
-    "n_features_in_": "count", "n_outputs_": "count", "n_layers_": "count",
-    "out_activation_": "str", "_hidden_activations": "strings",
-    "n_iter_": "count", "t_": "count", "loss_": "real", "loss_curve_": "reals",
-    "_history": "history", "validation_scores_": "reals or None",
-    "best_epoch_": "count or None", "best_loss_": "real or None",
-    "best_validation_score_": "real or None", "best_validation_loss_": "real or None",
-    "_best_metric": "real", "_no_improvement_count": "count", "diverged_": "bool",
-    "coefs_": "weights", "intercepts_": "weights",
-    "_optimizer_solver": "str or None", "_optimizer_state": "optimizer or None",
-    "_learning_rate": "real or None",
-}
-OPTIONAL_ATTRIBUTES = {"feature_names_in_": "labels"}
-CLASSIFIER_ATTRIBUTES = {"classes_": "labels", "_y_type": "str"}
 Y_TYPES = ("binary", "multiclass", "multilabel-indicator")
 
 
 def schema(cls):
-    """The fitted attributes of ``cls``: (required, optional), name -> kind."""
-    return {**ATTRIBUTES, **cls._fitted_schema}, OPTIONAL_ATTRIBUTES
+    """The fitted attributes of ``cls`` (as ``_fitted`` declares them): (required,
+    optional), name -> kind."""
+    required, optional = names(cls)
+    return ({k: f.kind for k, f in required.items()},
+            {k: f.kind for k, f in optional.items()})
 
 
 def fitted_state(estimator):

@@ -21,7 +21,8 @@ from ._network import forward
 from ._xp import device, host_dtype, is_numpy, namespace, to_namespace
 
 __all__ = [
-    "Model", "checked_weights", "hidden_layer_sizes", "per_hidden_layer", "starting_weights"
+    "Model", "checked_weights", "hidden_layer_sizes", "network_output", "per_hidden_layer",
+    "starting_weights"
 ]
 
 
@@ -36,8 +37,14 @@ class Model(NamedTuple):
 
     def output(self, coefs, intercepts, X):
         """Output-layer values ``(A_L, Z_L)`` of the network on X."""
-        outputs, net_inputs = forward(X, coefs, intercepts, self.activations, keep=False)
-        return outputs[-1], net_inputs[-1]
+        return network_output(coefs, intercepts, self.activations, X)
+
+
+def network_output(coefs, intercepts, activations, X):
+    """Output-layer values ``(A_L, Z_L)`` of a network on X (what predictions
+    need: the hidden layers' values are not kept)."""
+    outputs, net_inputs = forward(X, coefs, intercepts, activations, keep=False)
+    return outputs[-1], net_inputs[-1]
 
 
 def hidden_layer_sizes(sizes):

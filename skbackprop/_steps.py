@@ -51,21 +51,21 @@ from ._xp import (
 __all__ = ["ArrayStep", "dropout_masks", "fused_update", "make_step"]
 
 
-def make_step(model, settings, data, coefs, intercepts, batch_size,
+def make_step(model, spec, data, coefs, intercepts, batch_size,
               optimizer_state=None):
     """The step for this fit, training copies of ``coefs`` and ``intercepts``;
     ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
-    init = sgd_init if settings.solver == "sgd" else adam_init
-    if _rowwise.accepts(model, settings, batch_size, data.X, data.dtype):
+    init = sgd_init if spec.solver == "sgd" else adam_init
+    if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype):
         params = pack(coefs, intercepts)  # (a copy)
-        return _rowwise.RowStep(model, settings, data, params,
+        return _rowwise.RowStep(model, spec, data, params,
                                 optimizer_state or init([params]))
     on_host = is_numpy(namespace(coefs[0]))
     workspace = (make_workspace(coefs, intercepts, model.activations, batch_size,
                                 fused_kernels(coefs[0].dtype))
                  if on_host else None)
     params = workspace.params if on_host else pack(coefs, intercepts)  # (a copy)
-    return ArrayStep(model, settings, data, params, optimizer_state or init([params]),
+    return ArrayStep(model, spec, data, params, optimizer_state or init([params]),
                      batch_size, workspace)
 
 
@@ -73,9 +73,9 @@ class ArrayStep:
     """Minibatch backprop and one optimizer update per batch, on arrays of X's
     namespace; NumPy's in ``workspace`` (None elsewhere)."""
 
-    def __init__(self, model, settings, data, params, optimizer_state, batch_size,
+    def __init__(self, model, spec, data, params, optimizer_state, batch_size,
                  workspace=None):
-        self.model, self.settings, self.data = model, settings, data
+        self.model, self.spec, self.data = model, spec, data
         self.params, self.optimizer_state = params, optimizer_state
         self.batch_size, self.workspace = batch_size, workspace
         self.units = model.layer_units
@@ -98,7 +98,7 @@ class ArrayStep:
         """Train on the rows in ``order`` in batches; yields each batch's (sample
         weight, loss). Batches of weight 0 are skipped."""
         data, batch_size = self.data, self.batch_size
-        rows = order if self.workspace or not self.settings.shuffle else (
+        rows = order if self.workspace or not self.spec.shuffle else (
             _on_device(order, data.X))
         for start in range(0, data.n_samples, batch_size):
             stop = min(start + batch_size, data.n_samples)
@@ -116,7 +116,7 @@ class ArrayStep:
         order, else gathered (into the workspace on NumPy: no array allocated per
         batch)."""
         X, Y, ws = self.data.X, self.data.Y, self.workspace
-        if not self.settings.shuffle:
+        if not self.spec.shuffle:
             if ws is not None and X.dtype != ws.X.dtype:  # float64 rows, float32 fit
                 return (_copy_rows(ws.X[:stop - start], X[start:stop]),
                         row_slice(Y, start, stop))
@@ -133,7 +133,7 @@ class ArrayStep:
     def step(self, X, Y, sample_weight, rng, learning_rate):
         """Backprop on one batch and one optimizer update; returns the batch loss
         (of the network thinned by dropout, which is what is differentiated)."""
-        m, s, ws = self.model, self.settings, self.workspace
+        m, s, ws = self.model, self.spec, self.workspace
         coefs, intercepts = (ws.coefs, ws.intercepts) if ws else unpack(self.params,
                                                                         self.units)
         loss, coef_grads, intercept_grads = loss_and_gradients(
@@ -157,10 +157,10 @@ class ArrayStep:
         return loss
 
 
-def fused_update(kernels, params, grad, state, settings, learning_rate):
+def fused_update(kernels, params, grad, state, spec, learning_rate):
     """The optimizer's update of every parameter in one compiled pass: the same
     formulas as ``sgd_step`` and ``adam_step`` (``_optimizers.sgd_at``, ``adam_at``)."""
-    s = settings
+    s = spec
     if s.solver == "sgd":
         # (Python floats: one compiled version per dtype, whatever the types given)
         kernels.sgd(params, grad, state["velocities"][0], float(learning_rate),

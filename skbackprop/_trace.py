@@ -11,17 +11,16 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
-from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from ._activations import ACTIVATIONS
-from ._data import training_data
 from ._losses import get_loss
 from ._network import loss_and_gradients, network_units
+from ._prepare import prepare
 from ._unwrap import backprop_estimator
 from ._xp import host_input, on_host
 
-__all__ = ["BackpropTrace", "backprop_trace", "render", "training_problem"]
+__all__ = ["BackpropTrace", "Problem", "backprop_trace", "render", "training_problem"]
 
 
 class BackpropTrace(NamedTuple):
@@ -61,32 +60,36 @@ def _dense(A):
     return A.toarray() if issparse(A) else A
 
 
+class Problem(NamedTuple):
+    """What training differentiates: the spec, the weights, and the data."""
+
+    spec: object  # the frozen Spec (_spec): activations, loss, alpha, ...
+    coefs: list
+    intercepts: list
+    X: object
+    Y: object
+    sample_weight: object
+
+
 def training_problem(estimator, X, y, sample_weight=None, classes=None, *,
                      caller="backprop_trace"):
-    """What training differentiates, for the teaching tools: ``(model, X, Y,
-    sample_weight)`` with the data validated and encoded as fit would, and
-    ``model`` holding the weights: ``estimator`` if fitted, else a clone given the
-    starting weights a fit would use (drawn, or with ``warm_start=True`` those
-    assigned to ``coefs_`` and ``intercepts_``); ``estimator`` is left untouched.
-    ``classes`` (classifiers) as in partial_fit: for rows that miss some.
-    Everything is computed on the host: a model fitted on a device, and arrays of
-    another namespace, are brought there first. A Pipeline gives its last step,
-    X passed through the steps before it (``_unwrap.backprop_estimator``)."""
+    """What training differentiates, for the teaching tools: a ``Problem`` with
+    the data validated and encoded as fit would, the spec fit would resolve, and
+    the weights: ``estimator``'s if fitted, else the starting weights a fit would
+    use (drawn, or with ``warm_start=True`` those assigned to ``coefs_`` and
+    ``intercepts_``). The same path as fit (``_prepare``); ``estimator`` is left
+    untouched. ``classes`` (classifiers) as in partial_fit: for rows that miss
+    some. Everything is computed on the host: a model fitted on a device, and
+    arrays of another namespace, are brought there first. A Pipeline gives its
+    last step, X passed through the steps before it
+    (``_unwrap.backprop_estimator``)."""
     estimator, X = backprop_estimator(estimator, X, y, caller=caller)
     estimator = on_host(estimator)
     X, y, sample_weight = host_input(X), host_input(y), host_input(sample_weight)
-    fitted = estimator.__sklearn_is_fitted__()
-    model = estimator if fitted else clone(estimator)
-    if classes is not None:
-        model._set_classes(classes)
-    if not fitted and estimator.warm_start and hasattr(estimator, "coefs_"):
-        model.coefs_, model.intercepts_ = estimator.coefs_, estimator.intercepts_
-    data = training_data(model, X, y, sample_weight, reset=not fitted,
-                         incremental=fitted or classes is not None)
-    if not fitted:
-        rng = check_random_state(model.random_state)
-        model.coefs_, model.intercepts_ = model._start(data, rng, True, False)[1]
-    return model, data.X, data.Y, data.sample_weight
+    incremental = estimator.__sklearn_is_fitted__() or classes is not None
+    p = prepare(estimator, X, y, sample_weight, incremental=incremental,
+                rng=check_random_state(estimator.random_state), classes=classes)
+    return Problem(p.spec, *p.weights, p.data.X, p.data.Y, p.data.sample_weight)
 
 
 def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
@@ -139,17 +142,16 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     dL/dw(h1->o1) = sum over samples of delta(o1) x out(h1) = -3.68 x 1.6 + 1e-05 (L2)
     = -5.88799;  w(h1->o1) <- 0.1 - 0.002 x -5.88799 = 0.111776
     """
-    model, X, Y, sample_weight = training_problem(estimator, X, y, sample_weight,
-                                                  classes)
-    activations = model._layer_activations()
-    loss = model._loss_name()
+    problem = training_problem(estimator, X, y, sample_weight, classes)
+    spec, X, Y, sample_weight = problem.spec, problem.X, problem.Y, problem.sample_weight
+    activations, loss = spec.activations, spec.loss
     record = {}
     value, coef_grads, intercept_grads = loss_and_gradients(
-        X, Y, sample_weight, model.coefs_, model.intercepts_, activations, loss,
-        model.alpha, record=record)
-    learning_rate = float(model.learning_rate_init if learning_rate is None
+        X, Y, sample_weight, problem.coefs, problem.intercepts, activations, loss,
+        spec.alpha, record=record)
+    learning_rate = float(spec.learning_rate_init if learning_rate is None
                           else learning_rate)
-    names = _unit_names(network_units(model.coefs_))
+    names = _unit_names(network_units(problem.coefs))
     n = X.shape[0]
     scale = (np.full(n, 1 / n) if sample_weight is None
              else sample_weight / sample_weight.sum())
@@ -159,7 +161,7 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     with np.errstate(divide="ignore", invalid="ignore"):  # where a probability is 0 or 1
         record["upstream"][-1] = get_loss(loss).dL_dA(Y, A_out) * scale[:, np.newaxis]
     unit_rows = _unit_rows(record, names, activations, n)
-    param_rows, factor_rows = _param_rows(model, record, names, coef_grads,
+    param_rows, factor_rows = _param_rows(problem, record, names, coef_grads,
                                           intercept_grads, learning_rate, sample_weight)
     return BackpropTrace(pd.DataFrame(unit_rows), pd.DataFrame(param_rows),
                          pd.DataFrame(factor_rows), float(value), learning_rate)
@@ -188,14 +190,14 @@ def _unit_rows(record, names, activations, n):
     return unit_rows
 
 
-def _param_rows(model, record, names, coef_grads, intercept_grads, learning_rate,
+def _param_rows(problem, record, names, coef_grads, intercept_grads, learning_rate,
                 sample_weight):
     """One row per parameter (value, gradient, L2 term, updated value) and one per
     (parameter, sample) with its chain-rule factors."""
     n = record["outputs"][0].shape[0]
     param_rows, factor_rows = [], []
     for layer in range(1, len(names)):
-        W, b = model.coefs_[layer - 1], model.intercepts_[layer - 1]
+        W, b = problem.coefs[layer - 1], problem.intercepts[layer - 1]
         delta, A_in = record["deltas"][layer - 1], _dense(record["outputs"][layer - 1])
         entries = [(f"w({src}->{dst})", "weight", src, dst, W[i, j],
                     coef_grads[layer - 1][i, j], A_in[:, i], delta[:, j])
@@ -204,7 +206,7 @@ def _param_rows(model, record, names, coef_grads, intercept_grads, learning_rate
         entries += [(f"b({dst})", "bias", "", dst, b[j], intercept_grads[layer - 1][j],
                      np.ones(n), delta[:, j]) for j, dst in enumerate(names[layer])]
         for name, kind, src, dst, weight, grad, inputs, deltas in entries:
-            l2 = (model.alpha * weight / (n if sample_weight is None
+            l2 = (problem.spec.alpha * weight / (n if sample_weight is None
                                           else float(sample_weight.sum()))
                   if kind == "weight" else 0.0)
             param_rows.append({

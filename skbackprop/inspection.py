@@ -110,13 +110,14 @@ def epoch_source(estimator, X=None, y=None, *, sample_weight=None, classes=None)
         if not hasattr(model, "coefs_"):
             raise ValueError("epoch_source needs X and y for an unfitted estimator "
                              "(they give the network's sizes), or a fitted one.")
-        weighted = sample_weight is not None
+        weighted, settings = sample_weight is not None, model
+        units = tuple(_network_units(model.coefs_))
+        activations, loss = tuple(model._layer_activations()), model._loss_name()
     else:
-        model, _, _, sw = _training_problem(estimator, X, y, sample_weight, classes,
-                                           caller="epoch_source")
-        weighted = sw is not None
-    units = tuple(_network_units(model.coefs_))
-    activations, loss = tuple(model._layer_activations()), model._loss_name()
+        problem = _training_problem(estimator, X, y, sample_weight, classes,
+                                    caller="epoch_source")
+        weighted, settings = problem.sample_weight is not None, problem.spec
+        units, activations, loss = settings.layer_units, settings.activations, settings.loss
     if not _writable(activations, loss):
         raise ValueError(
             f"The per-row path does not run this network (activations {activations}, "
@@ -124,5 +125,5 @@ def epoch_source(estimator, X=None, y=None, *, sample_weight=None, classes=None)
             "error, or an output activation matching a log loss; this network trains "
             "on the array path (see backprop_trace for its numbers).")
     return _epoch_source(units, activations, loss,
-                         _update_rule(model.momentum, model.nesterovs_momentum),
-                         bool(model.alpha), weighted)
+                         _update_rule(settings.momentum, settings.nesterovs_momentum),
+                         bool(settings.alpha), weighted)

@@ -267,19 +267,3 @@ def test_a_float32_fit_holds_no_float32_copy_of_float64_rows():
     finally:
         tracemalloc.stop()
     assert peak < X.nbytes / 2 / 4  # a float32 copy of X would be X.nbytes / 2
-
-
-def test_training_data_keeps_float64_rows_only_for_stochastic_float32_fits():
-    from skbackprop._data import training_data
-
-    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30.0)
-    for solver, kept in (("adam", True), ("sgd", True), ("lbfgs", False)):
-        est = BackpropRegressor(dtype="float32", solver=solver)
-        data = training_data(est, X, y, np.ones(30), reset=True, incremental=False)
-        assert (data.X.dtype == np.float64) is kept
-        assert data.dtype == data.Y.dtype == data.sample_weight.dtype == np.float32
-        assert data.computed().X.dtype == np.float32
-    est = BackpropRegressor(dtype="float32")
-    sparse = training_data(est, __import__("scipy").sparse.csr_matrix(X), y, None,
-                           reset=True, incremental=False)
-    assert sparse.X.dtype == np.float32  # sparse rows are converted as before

@@ -95,16 +95,25 @@ def test_partial_fit_refuses_early_stopping(regression):
     assert not hasattr(reg, "coefs_")
 
 
-def test_a_fit_that_raises_leaves_no_model_to_predict_with(regression):
+def test_a_refit_that_raises_leaves_the_previous_model(regression):
     from sklearn.exceptions import NotFittedError
     X, y = regression
     reg = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+    before = {k: v for k, v in vars(reg).items() if k.endswith("_")}
+    predictions = reg.predict(X)
     # a refit whose validation split is too small fails after the network is set up
     reg.set_params(early_stopping=True, validation_fraction=0.005)
     with pytest.raises(ValueError, match="validation set has 1 sample"):
         reg.fit(X, y)
+    assert_array_equal(reg.predict(X), predictions)  # the previous model, as it was
+    assert all(vars(reg)[k] is v for k, v in before.items())
+    # and a first fit that raises leaves no model to predict with
+    fresh = BackpropRegressor(hidden_layer_sizes=(3,), early_stopping=True,
+                              validation_fraction=0.005)
+    with pytest.raises(ValueError, match="validation set has 1 sample"):
+        fresh.fit(X, y)
     with pytest.raises(NotFittedError):
-        reg.predict(X)
+        fresh.predict(X)
 
 
 @QUIET

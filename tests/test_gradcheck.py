@@ -80,9 +80,9 @@ def test_given_start_weights_are_the_ones_checked():
     est.coefs_ = [np.full((2, 2), 0.1), np.full((2, 1), 0.1)]
     est.intercepts_ = [np.zeros(2), np.zeros(1)]
     x, y = np.array([[8.0, 8.0]]), np.array([4.0])
-    model = training_problem(est, x, y)[0]
-    assert model is not est
-    assert all((W == 0.1).all() for W in model.coefs_)
+    problem = training_problem(est, x, y)
+    assert all((W == 0.1).all() for W in problem.coefs)
+    assert all(W is not given for W, given in zip(problem.coefs, est.coefs_))
     report = check_gradients(est, x, y, eps=1e-4)
     assert (report["relative_error"] < 1e-8).all()
     assert not hasattr(est, "n_iter_") and (est.coefs_[0] == 0.1).all()

@@ -10,6 +10,7 @@ from scipy.sparse import csr_matrix
 
 from skbackprop import BackpropClassifier, BackpropRegressor, _rowwise
 from skbackprop._network import network_units
+from skbackprop._spec import batch_rows
 from skbackprop._start import Model
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -84,7 +85,7 @@ def _trains_row_by_row(reg, X):
     n_hidden = len(reg.coefs_) - 1
     model = Model(network_units(reg.coefs_), reg._layer_activations(), reg._loss_name(),
                   reg.alpha, reg._dropout(n_hidden))
-    return _rowwise.accepts(model, reg, reg._batch_size(X.shape[0]), X)
+    return _rowwise.accepts(model, reg, batch_rows(reg.batch_size, X.shape[0]), X)
 
 
 def test_per_row_path_is_taken_only_where_it_applies():

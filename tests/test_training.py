@@ -31,10 +31,12 @@ PACKAGE = str(Path(skbackprop.__file__).resolve().parent)
 
 class Interrupter:
     """Counts the lines run inside skbackprop; raises KeyboardInterrupt at the
-    ``at``-th (never, with ``at=None``)."""
+    ``at``-th (never, with ``at=None``). ``first_commit`` is the count when the
+    monitor's first epoch commit returned: an interrupt at any earlier line comes
+    before the first completed epoch."""
 
     def __init__(self, at=None):
-        self.at, self.count = at, 0
+        self.at, self.count, self.first_commit = at, 0, None
 
     def __enter__(self):
         sys.settrace(self._global)
@@ -53,6 +55,9 @@ class Interrupter:
             self.count += 1
             if self.count == self.at:
                 raise KeyboardInterrupt
+        elif (event == "return" and frame.f_code.co_name == "end_epoch"
+              and self.first_commit is None):
+            self.first_commit = self.count
         return self._local
 
 
@@ -97,6 +102,9 @@ def _scenarios(X, y):
         "first partial_fit": Scenario(lambda: BackpropClassifier(**small),
                                       "partial_fit", X, y, classes=[0, 1, 2], epochs=3),
         "warm start": Scenario(fitted(warm_start=True), "fit", X, y),
+        "refit": Scenario(fitted(), "fit", X, y),
+        "refit on other classes": Scenario(fitted(), "fit", X[y > 0], y[y > 0]),
+        "refit lbfgs": Scenario(fitted(solver="lbfgs"), "fit", X, y),
         "per-row": Scenario(lambda: BackpropRegressor(
             hidden_layer_sizes=(2,), solver="sgd", batch_size=1, max_iter=6,
             random_state=0), "fit", place, place[:, 0] / 10),
@@ -109,8 +117,33 @@ def _snapshot(model):
     return model.n_iter_, list(model.loss_curve_), [W.copy() for W in model.coefs_]
 
 
-def _check_consistent(model, scenario, before, path):
-    """The invariants an interrupted (or completed) call must leave."""
+def _state(model):
+    """Everything the model holds but sklearn's callback context, copied."""
+    import copy
+
+    return {k: copy.deepcopy(v) for k, v in vars(model).items()
+            if k != "_callback_fit_ctx"}
+
+
+def _same(a, b):
+    """Equal bit for bit (NaN equal to NaN), through lists, tuples and dicts."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(
+            a, b, equal_nan=a.dtype.kind == "f")
+    if isinstance(a, float) and np.isnan(a):
+        return isinstance(b, float) and np.isnan(b)
+    return type(a) is type(b) and a == b
+
+
+def _check_consistent(model, scenario, before, path, raised):
+    """The invariants an interrupted (or completed) call must leave: one that
+    raised left the model as it was (``_interrupted`` checks it bit for bit), one
+    that returned stored the epochs it completed."""
     X = scenario.X
     if not model.__sklearn_is_fitted__():
         assert before is None, "a fitted model became unfitted"
@@ -120,13 +153,13 @@ def _check_consistent(model, scenario, before, path):
     history = model.history_  # readable
     assert len(history) == len(model.loss_curve_)
     assert_array_equal(history["train_loss"], model.loss_curve_)
-    unchanged = before is not None and (model.n_iter_, len(model.loss_curve_)) == (
-        before[0], len(before[1]))
-    if unchanged:  # the call stored nothing: the model is as it was
-        assert_array_equal(model.coefs_[0], before[2][0])
-    else:  # partial_fit adds to n_iter_; fit (a warm start too) restarts it
-        earlier = len(before[1]) if before and scenario.method == "fit" else 0
+    if not raised:  # partial_fit adds to n_iter_; fit restarts it (a warm start's
+        # curve goes on)
+        earlier = len(before[1]) if before and scenario.method == "fit" and (
+            model.warm_start) else 0
         assert earlier + model.n_iter_ == len(model.loss_curve_)
+        assert model.n_iter_ >= 1 + (before[0] if scenario.method == "partial_fit"
+                                     and before else 0)
     if model.validation_scores_ is not None:
         assert len(model.validation_scores_) == len(model.loss_curve_)
     assert model.best_epoch_ is None or 1 <= model.best_epoch_ <= len(model.loss_curve_)
@@ -138,13 +171,15 @@ def _check_consistent(model, scenario, before, path):
 
 
 def _interrupted(scenario, at):
-    """(model, its state before the call, whether the call raised)."""
+    """(model, its state before the call, whether the call raised); a call that
+    raised left the model exactly as it was (fitted or not)."""
     model = scenario.make()
-    before = _snapshot(model)
+    before, state = _snapshot(model), _state(model)
     try:
         with Interrupter(at):
             _quietly(scenario.call, model)
     except KeyboardInterrupt:
+        assert _same(_state(model), state), f"interrupt at line {at} changed the model"
         return model, before, True
     return model, before, False
 
@@ -152,17 +187,29 @@ def _interrupted(scenario, at):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["adam early stopping", "sgd regressor", "lbfgs",
                                   "partial_fit", "first partial_fit", "warm start",
-                                  "per-row"])
+                                  "per-row", "refit", "refit on other classes",
+                                  "refit lbfgs"])
 def test_an_interrupt_anywhere_leaves_a_consistent_model(iris, name, tmp_path):
+    """An interrupt before the first completed epoch re-raises and leaves the model
+    exactly as it was (a fitted one fitted, an unfitted one unfitted); one at any
+    later line, the loop's end, the outcome and the store included, returns with
+    the completed epochs kept."""
     scenario = _scenarios(*iris)[name]
+    _quietly(scenario.call, scenario.make())  # (what runs once per process, run)
+    model = scenario.make()
     with Interrupter() as counter:
-        _quietly(scenario.call, scenario.make())
-    points = np.unique(np.random.RandomState(0).randint(1, counter.count + 1, size=100))
+        _quietly(scenario.call, model)
+    last = counter.count
+    points = np.unique(np.r_[
+        np.random.RandomState(0).randint(1, last + 1, size=60),
+        np.arange(max(1, counter.first_commit - 20), counter.first_commit + 5),
+        np.arange(max(1, last - 40), last + 1)])  # the set-up, the first commit, the end
     raised = 0
     for at in points:
         model, before, raised_here = _interrupted(scenario, at)
+        assert raised_here == (at < counter.first_commit), at
         raised += raised_here
-        _check_consistent(model, scenario, before, tmp_path / "model.npz")
+        _check_consistent(model, scenario, before, tmp_path / "model.npz", raised_here)
         if model.__sklearn_is_fitted__():  # training goes on
             further = model.fit if model.solver == "lbfgs" or model.early_stopping else (
                 model.partial_fit)

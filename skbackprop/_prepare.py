@@ -1,0 +1,105 @@
+"""What a call does before training: the estimator glue that feeds the engine.
+
+``prepare`` reads the estimator once, without changing it, and returns a
+``Prepared``: the checked data (``_inputs``), the frozen ``Spec`` resolved from the
+parameters (``_spec``), the weights to start from (``_start``), the fitted state a
+call continues (warm start, partial_fit; None for a first fit) and the part of the
+new fitted state that training does not change (features, targets, network).
+``fit`` and ``partial_fit`` train from it; the teaching tools use the same path to
+show what a fit would differentiate.
+"""
+
+from typing import NamedTuple
+
+from ._activations import HIDDEN_ACTIVATIONS
+from ._fitted import read
+from ._inputs import FEATURES, checked_data
+from ._spec import Spec
+from ._start import checked_weights, per_hidden_layer, starting_weights
+from ._warnings import warn
+
+__all__ = ["NETWORK", "Prepared", "prepare", "resolve"]
+
+NETWORK = ("n_outputs_", "n_layers_", "out_activation_", "_hidden_activations")
+# the parameters the engine reads as they are (the others are resolved first)
+SETTINGS = ("weight_init", "solver", "batch_size", "shuffle", "momentum",
+            "nesterovs_momentum", "beta_1", "beta_2", "epsilon", "clip_norm", "max_fun",
+            "learning_rate", "learning_rate_init", "power_t", "lr_step_epochs",
+            "lr_decay", "max_iter", "tol", "n_iter_no_change", "early_stopping",
+            "validation_fraction", "scoring", "verbose")
+
+
+class Prepared(NamedTuple):
+    spec: Spec
+    data: object  # the training Data, in the spec's dtype
+    weights: tuple  # (coefs, intercepts) to start from
+    previous: dict | None  # the fitted state the call continues
+    fixed: dict  # the new fitted state's features, targets and network
+    targets: dict  # what the targets mean (a classifier's classes_ and _y_type)
+
+
+def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None):
+    """Everything a call of fit (``incremental=False``) or partial_fit needs before
+    training, read from ``estimator`` without changing it; starting weights are
+    drawn with ``rng``. ``classes``: partial_fit's (classifiers)."""
+    first = not estimator.__sklearn_is_fitted__() or not (
+        estimator.warm_start or incremental)
+    previous = None if first else read(estimator)
+    targets = estimator._given_targets(classes, previous, incremental)
+    checked = checked_data(estimator, X, y, sample_weight, features=None if first else
+                           {k: previous[k] for k in FEATURES if k in previous},
+                           targets=targets, incremental=incremental)
+    data = checked.data
+    if previous is not None:
+        estimator._check_namespace(data.X, "partial_fit" if incremental else "fit")
+    network = _network(estimator, checked, previous)
+    dtype = data.dtype if first else previous["coefs_"][0].dtype  # a model keeps it
+    spec = resolve(estimator, [data.X.shape[1], *estimator._hidden_layer_sizes(),
+                               data.Y.shape[1]], network, checked.targets, dtype)
+    weights = _weights(estimator, spec, data, rng, previous, incremental)
+    fixed = {**checked.features, **checked.targets, **network}
+    return Prepared(spec, data.astype(dtype), weights, previous, fixed, checked.targets)
+
+
+def resolve(estimator, layer_units, network, targets, dtype):
+    """The frozen ``Spec`` of a call: the estimator's parameters resolved for a
+    network with ``layer_units`` and the ``network`` attributes (activations)."""
+    n_hidden = len(layer_units) - 2
+    return Spec(
+        layer_units=tuple(layer_units),
+        activations=(*network["_hidden_activations"], network["out_activation_"]),
+        loss=estimator._loss_name(targets), alpha=estimator.alpha,
+        dropout=tuple(estimator._dropout(n_hidden)), dtype=dtype,
+        **{name: getattr(estimator, name) for name in SETTINGS})
+
+
+def _network(estimator, checked, previous):
+    """The network attributes: a continued model's, or those the parameters and the
+    data give a first fit."""
+    if previous is not None:
+        return {k: previous[k] for k in NETWORK}
+    sizes = estimator._hidden_layer_sizes()
+    hidden = per_hidden_layer("activation", estimator.activation, len(sizes),
+                              lambda a: a in HIDDEN_ACTIVATIONS,
+                              f"one of {HIDDEN_ACTIVATIONS}", str)
+    return {"n_outputs_": checked.data.Y.shape[1], "n_layers_": len(sizes) + 2,
+            "out_activation_": estimator._output_activation(checked.targets),
+            "_hidden_activations": hidden}
+
+
+def _weights(estimator, spec, data, rng, previous, incremental):
+    """The weights to start from: the continued model's (checked against the spec's
+    network), else drawn, or those assigned to ``coefs_`` before a first fit with
+    warm_start or partial_fit (copies: the caller's arrays are never changed)."""
+    model = spec.model
+    if previous is not None:
+        return checked_weights(previous["coefs_"], previous["intercepts_"],
+                               model.layer_units, spec.dtype, copy=False,
+                               warm_start=True, like=data.X)
+    state = vars(estimator)
+    assigned = "coefs_" in state and (estimator.warm_start or incremental)
+    if "coefs_" in state and not assigned and "loss_curve_" not in state:
+        warn("coefs_ were assigned before fitting but warm_start=False, so they are "
+             "ignored; set warm_start=True to start from them.")
+    given = (state["coefs_"], state.get("intercepts_")) if assigned else None
+    return starting_weights(model, spec.weight_init, data.Y, rng, given)

@@ -1,0 +1,124 @@
+"""The frozen spec (_spec): parameters resolved once per call; the engine runs on a
+spec and its inputs alone, and a callback's set_params during a fit changes the
+next fit, not the running one."""
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._callbacks import EpochTasks
+from skbackprop._data import Data
+from skbackprop._spec import Spec, batch_rows
+from skbackprop._start import starting_weights
+from skbackprop._training import Training
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _quiet_fit(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+def _spec(**changes):
+    """A spec written by hand: a 2-3-1 regression network trained by adam."""
+    fields = dict(
+        layer_units=(2, 3, 1), activations=("tanh", "identity"), loss="squared_error",
+        alpha=1e-4, dropout=(0.0,), dtype=np.float64, weight_init="glorot_uniform",
+        solver="adam", batch_size="auto", shuffle=True, momentum=0.9,
+        nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+        clip_norm=None, max_fun=15000, learning_rate="constant",
+        learning_rate_init=0.01, power_t=0.5, lr_step_epochs=10, lr_decay=0.5,
+        max_iter=15, tol=1e-4, n_iter_no_change=10, early_stopping=False,
+        validation_fraction=0.1, scoring=None, verbose=False)
+    return Spec(**{**fields, **changes})
+
+
+def test_a_spec_is_frozen():
+    spec = _spec()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.learning_rate_init = 1.0
+    assert spec.model.layer_units == [2, 3, 1]
+
+
+def test_the_engine_trains_from_a_spec_without_an_estimator(wavy):
+    """Training built from a hand-written spec, arrays and a random state gives the
+    estimator's weights bit for bit: nothing else is read."""
+    X, y = wavy
+    spec = _spec()
+    rng = check_random_state(0)
+    Y = y.reshape(-1, 1)
+    weights = starting_weights(spec.model, spec.weight_init, Y, rng)
+    data = Data(X, Y, y, None)
+    training = Training(spec, data, None, weights, rng, previous=None,
+                        tasks=EpochTasks(None, None, data, {}), score=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        outcome = training.run(1)
+    reg = _quiet_fit(BackpropRegressor(hidden_layer_sizes=(3,), activation="tanh",
+                                       learning_rate_init=0.01, max_iter=15,
+                                       random_state=0), X, y)
+    for got, expected in zip(outcome.attributes["coefs_"], reg.coefs_):
+        assert_array_equal(got, expected)
+    assert outcome.attributes["loss_curve_"] == reg.loss_curve_
+    assert outcome.attributes["n_iter_"] == reg.n_iter_ == 15
+
+
+class SetParamsAt:
+    """A callback that calls set_params on the estimator at the end of an epoch."""
+
+    def __init__(self, epoch, **params):
+        self.epoch, self.params, self.seen = epoch, params, 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        self.estimator = self.estimator if hasattr(self, "estimator") else estimator
+
+    def on_fit_task_end(self, estimator, context):
+        if context.task_name == "epoch":
+            self.seen += 1
+            if self.seen == self.epoch:
+                self.estimator.set_params(**self.params)
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@pytest.mark.parametrize("params", [
+    dict(shuffle=False), dict(learning_rate="invscaling", power_t=2.0),
+    dict(max_iter=3), dict(tol=10.0, n_iter_no_change=1), dict(momentum=0.0),
+])
+def test_set_params_in_a_callback_changes_the_next_fit_only(iris, params):
+    X, y = iris
+    settings = dict(hidden_layer_sizes=(5,), solver="sgd", max_iter=12, random_state=0)
+    plain = _quiet_fit(BackpropClassifier(**settings), X, y)
+    changed = BackpropClassifier(**settings)
+    changed.set_callbacks(SetParamsAt(2, **params))
+    _quiet_fit(changed, X, y)
+    assert changed.n_iter_ == plain.n_iter_ == 12
+    for got, expected in zip(changed.coefs_ + changed.intercepts_,
+                             plain.coefs_ + plain.intercepts_):
+        assert_array_equal(got, expected)
+    assert {k: changed.get_params()[k] for k in params} == params  # for the next fit
+
+
+def test_batch_rows_resolves_auto_and_warns_above_the_rows():
+    assert batch_rows("auto", 1000) == 200 and batch_rows("auto", 50) == 50
+    assert batch_rows(32, 100) == 32
+    with pytest.warns(UserWarning, match="batch_size=64 is larger than the 10"):
+        assert batch_rows(64, 10) == 10
