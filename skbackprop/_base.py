@@ -29,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._activations import HIDDEN_ACTIVATIONS
+from ._activations import HIDDEN_ACTIVATIONS, HIDDEN_NAMES
 from ._callbacks import callback_metadata
 from ._data import given_validation, training_data
 from ._dispatch import check_namespace, compute_dtype, converted
@@ -72,7 +72,7 @@ def stochastic_solver(estimator):
 # The parameters both estimators take, as sklearn validates them.
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), "array-like"],
+    "activation": [StrOptions(HIDDEN_NAMES), "array-like"],  # (live: _activations.register)
     "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
