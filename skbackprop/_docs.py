@@ -1,17 +1,26 @@
-"""Docstring sections shared by both estimators (numpydoc), written once."""
+"""Docstring sections shared by both estimators (numpydoc), written once; the list
+of activations is the registry's (each record's ``doc`` line)."""
+
+from ._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 
 __all__ = []
 
-HIDDEN_PARAMETERS = """\
+
+def activation_lines(names, indent=8):
+    """A list of these activations, one line each from its record's ``doc``, every
+    line ``indent`` deep but the first."""
+    return f"\n{' ' * indent}".join(f"- '{name}': {ACTIVATIONS[name].doc}" for name in names)
+
+
+HIDDEN_PARAMETERS = f"""\
 hidden_layer_sizes : int or array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of units in the ith hidden layer. An empty
         tuple gives a network with no hidden layer (a linear or logistic model).
 
     activation : str or list of str, default='relu'
         Activation of the hidden units, or a list with one per hidden layer:
-        'identity' f(z) = z; 'logistic' 1 / (1 + exp(-z)); 'tanh'; 'relu'
-        max(z, 0); 'leaky_relu' max(z, 0.01 z); 'elu' z if z > 0 else exp(z) - 1;
-        'softplus' log(1 + exp(z)); 'gelu' z * Phi(z) (Phi the normal CDF)."""
+
+        {activation_lines(HIDDEN_ACTIVATIONS)}"""
 
 COMMON_PARAMETERS = """\
 solver : {'lbfgs', 'sgd', 'adam'}, default='adam'

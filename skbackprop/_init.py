@@ -9,14 +9,16 @@ from numbers import Real
 
 import numpy as np
 
+from ._activations import ACTIVATIONS
+
 __all__ = ["glorot_uniform", "he_uniform", "initialize", "uniform"]
 
 
 def glorot_uniform(fan_in, fan_out, rng, activation):
-    """W, b ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)) (sqrt(2 / ...) for logistic
-    units), as sklearn's MLP (Glorot & Bengio, 2010)."""
-    factor = 2.0 if activation == "logistic" else 6.0
-    bound = np.sqrt(factor / (fan_in + fan_out))
+    """W, b ~ U(-r, r) with r = sqrt(g / (fan_in + fan_out)), g the activation's gain
+    (``Activation.gain``: 6, and 2 for logistic units), as sklearn's MLP (Glorot &
+    Bengio, 2010)."""
+    bound = np.sqrt(ACTIVATIONS[activation].gain / (fan_in + fan_out))
     return (
         rng.uniform(-bound, bound, (fan_in, fan_out)),
         rng.uniform(-bound, bound, fan_out),

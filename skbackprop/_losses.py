@@ -16,9 +16,15 @@ where probabilities round to 0 or 1; the value is exactly the function whose gra
 
 Every function works on arrays of any Array API namespace (``_xp``); a loss value
 is a Python float for NumPy arrays and a 0-d array elsewhere (``_xp.scalar``).
+
+Each loss is one ``Loss`` record in ``LOSSES`` holding every spelling the paths
+read: the array formulas, the canonical link, the per-row source template
+(``_rowwise``) and the line the docs show.
 """
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -34,9 +40,17 @@ __all__ = [
 
 
 class Loss(NamedTuple):
+    """Every spelling of one loss l, read by every path that computes it."""
+
     value: Callable  # (Y, Z, A) -> per-sample loss, shape (n,)
     dL_dA: Callable  # (Y, A) -> dl/da, shape of A
     link: str | None  # output activation on which dl/dz = a - y (None: no such)
+    # per-row source (``_rowwise``): one output's term of l from "{e}" (= a - y), "{z}"
+    # and "{y}", and l from the terms' sum "{terms}"; None: not written out
+    row_term: str | None = None
+    row_loss: str = "{terms}"
+    row_functions: Mapping = MappingProxyType({})  # name -> function those call
+    doc: str = ""  # l as the docs show it
 
 
 def squared_error(Y, Z, A):
@@ -117,7 +131,8 @@ def huber(delta):
     def dL_dA(Y, A):
         return namespace(A).clip(A - Y, -delta, delta)
 
-    return Loss(value, dL_dA, None)
+    return Loss(value, dL_dA, None, doc=f"l = sum_k h(a_k - y_k), h(r) = r^2 / 2 for "
+                f"|r| <= {delta:g}, {delta:g} (|r| - {delta:g} / 2) beyond")
 
 
 def absolute_error(Y, Z, A):
@@ -131,12 +146,21 @@ def absolute_error_dA(Y, A):
 
 
 LOSSES = {
-    "squared_error": Loss(squared_error, squared_error_dA, "identity"),
-    "poisson": Loss(poisson, poisson_dA, "exp"),
-    "binary_log_loss": Loss(binary_log_loss, binary_log_loss_dA, "logistic"),
-    "log_loss": Loss(log_loss, log_loss_dA, "softmax"),
+    "squared_error": Loss(
+        squared_error, squared_error_dA, "identity", row_term="{e} * {e}",
+        row_loss="0.5 * ({terms})", doc="l = 1/2 sum_k (a_k - y_k)^2"),
+    "poisson": Loss(poisson, poisson_dA, "exp",
+                    doc="l = sum_k y_k log(y_k / a_k) - y_k + a_k (half the deviance)"),
+    # (the term: np.logaddexp(0, z) - y z, as logaddexp computes it)
+    "binary_log_loss": Loss(
+        binary_log_loss, binary_log_loss_dA, "logistic",
+        row_term="max({z}, 0.0) + log1p(exp(-abs({z}))) - {y} * {z}", row_loss="({terms})",
+        row_functions={"log1p": math.log1p, "exp": math.exp},
+        doc="l = -sum_k [y_k log a_k + (1 - y_k) log(1 - a_k)]"),
+    "log_loss": Loss(log_loss, log_loss_dA, "softmax", doc="l = -sum_k y_k log a_k"),
     "huber": huber(1.0),
-    "absolute_error": Loss(absolute_error, absolute_error_dA, None),
+    "absolute_error": Loss(absolute_error, absolute_error_dA, None,
+                           doc="l = sum_k |a_k - y_k|"),
 }
 
 

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from ._activations import HIDDEN_ACTIVATIONS
+from ._activations import HIDDEN_NAMES
 from ._init import INITIALIZERS
 from ._schedules import TIME_BASED
 
@@ -28,7 +28,7 @@ def stochastic_solver(estimator):
 # The parameters both estimators take, as sklearn validates them.
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), "array-like"],
+    "activation": [StrOptions(HIDDEN_NAMES), "array-like"],  # (live: _activations.register)
     "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],

@@ -9,6 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
+from ._activations import OUTPUT_NAMES  # (live: see _activations.register)
 from ._base import BaseBackprop, stochastic_solver
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._losses import get_loss, huber
@@ -16,8 +17,6 @@ from ._validation import check_numeric_target
 from ._xp import flat
 
 __all__ = ["BackpropRegressor", "decode_values"]
-
-OUTPUT_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "exp")
 
 
 def decode_values(A):
@@ -83,7 +82,7 @@ default=None
     _parameter_constraints: ClassVar[dict] = {
         **BaseBackprop._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
-        "out_activation": [StrOptions(set(OUTPUT_ACTIVATIONS)), None],
+        "out_activation": [StrOptions(OUTPUT_NAMES), None],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 

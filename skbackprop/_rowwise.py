@@ -8,8 +8,14 @@ at most ``MAX_PARAMETERS`` weights and biases the estimators therefore do what t
 tutorials do on paper: write the forward pass, the backward pass and the SGD update
 out for the network at hand, one line per unit and per weight, as the source of one
 Python function (``epoch_source``), compiled once per network shape and run on Python
-floats. The formulas are those of ``_network`` and ``_optimizers``; the results equal the
-array path's within 1e-12 (tested). ``print(epoch_source(...))`` shows the chain rule
+floats. The formulas are those of ``_network`` and ``_optimizers``, and each
+activation's and loss's are read from its record (``_activations``, ``_losses``:
+``row_forward``, ``row_derivative``, ``row_term``), which holds them beside the array
+path's. The results equal the array path's to the last bit for networks whose sums
+have at most two terms (2-2-1) and activations other than tanh; beyond that BLAS may
+add the terms of a sum in another order, and ``math.tanh`` differs from NumPy's in
+the last bit, for differences of about 1e-16 that training may grow to about 1e-13
+(tested). ``print(epoch_source(...))`` shows the chain rule
 spelled out for any small network, e.g. ``epoch_source((2, 2, 1), ("identity",
 "identity"), "squared_error")`` for the tutorial's.
 
@@ -34,12 +40,15 @@ from functools import lru_cache
 
 import numpy as np
 
+from ._activations import ACTIVATIONS, on_change
+from ._losses import LOSSES
 from ._network import n_parameters, unpack
 
 __all__ = [
     "RowStep", "a", "accepts", "backward_lines", "compiled_epoch", "d", "epoch_for",
-    "epoch_source", "forward_lines", "logistic", "loss_lines", "names", "parameter_names",
-    "rowwise_limit", "sgd_rows", "supports", "update_lines", "update_rule", "w", "writable"
+    "epoch_source", "forward_lines", "loss_lines", "names", "parameter_names",
+    "row_functions", "rowwise_limit", "sgd_rows", "supports", "update_lines",
+    "update_rule", "w", "writable", "written_activations"
 ]
 
 # Written out, a row costs about 0.3 µs per parameter; the array path about 140 µs
@@ -91,23 +100,6 @@ class rowwise_limit:
         """The limit in force now."""
         return MAX_PARAMETERS
 
-# name -> (a = f(z), delta * f'(z) written through the output a), as in _activations
-ACTIVATIONS = {
-    "identity": ("{z}", "{delta}"),
-    "logistic": ("logistic({z})", "({delta}) * {a} * (1 - {a})"),
-    "tanh": ("tanh({z})", "({delta}) * (1 - {a} * {a})"),
-    "relu": ("({z} if {z} > 0 else 0.0)", "({delta}) * ({a} > 0)"),
-}
-
-# loss -> (one output's term of l, from its error e = a - y, z and y; the sum's factor;
-# its canonical output activation, for which dl/dz = e)
-LOSSES = {
-    "squared_error": ("{e} * {e}", "0.5 * ", "identity"),  # l = 1/2 sum_k e_k^2
-    # l = sum_k log(1 + exp(z_k)) - y_k z_k, as np.logaddexp(0, z) - y z
-    "binary_log_loss": ("max({z}, 0.0) + log1p(exp(-abs({z}))) - {y} * {z}", "",
-                        "logistic"),
-}
-
 # momentum rule -> the update of a parameter p with gradient g and velocity v, as
 # optimizers.sgd_step (step = -learning_rate)
 UPDATES = {
@@ -116,14 +108,6 @@ UPDATES = {
     "nesterov": ("{v} = {v} * momentum - learning_rate * {g}",  # p <- p + mu v - eta g
                  "{p} += momentum * {v} - learning_rate * {g}"),
 }
-
-
-def logistic(z):
-    """1 / (1 + exp(-z)), as scipy's expit (0 where exp(-z) overflows)."""
-    try:
-        return 1.0 / (1.0 + math.exp(-z))
-    except OverflowError:
-        return 0.0
 
 
 def accepts(model, settings, batch_size, X, dtype=None):
@@ -143,13 +127,32 @@ def supports(layer_units, activations, loss):
 
 
 def writable(activations, loss):
-    """Whether these activations and loss can be written out (whatever the size)."""
-    if not isinstance(loss, str) or loss not in LOSSES:
+    """Whether these activations and loss can be written out (whatever the size): all
+    have per-row spellings, and the output is the loss's canonical link or the loss's
+    dl/da is a - y (canonical link identity), which the output's f'(z) multiplies."""
+    if not isinstance(loss, str) or loss not in LOSSES or LOSSES[loss].row_term is None:
         return False
-    canonical = LOSSES[loss][2]
-    return all(name in ACTIVATIONS for name in activations) and (
-        loss == "squared_error" or activations[-1] == canonical
-    )
+    link = LOSSES[loss].link
+    return set(activations) <= set(written_activations()) and (
+        activations[-1] == link or link == "identity")
+
+
+def written_activations():
+    """The activations this module can write out: those with per-row spellings."""
+    return [name for name, f in ACTIVATIONS.items()
+            if f.row_forward is not None and f.row_derivative is not None]
+
+
+def row_functions(activations, loss):
+    """The functions the written-out epoch calls, by name: ``isfinite`` and those the
+    records of its activations and loss name."""
+    functions = {"isfinite": math.isfinite}
+    for record in [*(ACTIVATIONS[name] for name in activations), LOSSES[loss]]:
+        for name, function in record.row_functions.items():
+            if functions.setdefault(name, function) is not function:
+                raise ValueError(f"Two per-row spellings call different functions "
+                                 f"{name!r}; rename one in its record.")
+    return functions
 
 
 def update_rule(momentum, nesterov):
@@ -189,7 +192,7 @@ def forward_lines(units, activations):
     """z = sum_i a_i w_ij + b_j,  a = f(z), unit by unit, layer by layer."""
     lines = ["# forward: z = sum_i a_i w_ij + b_j,  a = f(z)"]
     for l in range(1, len(units)):
-        f = ACTIVATIONS[activations[l - 1]][0]
+        f = ACTIVATIONS[activations[l - 1]].row_forward
         for j in range(units[l]):
             net = " + ".join(f"{a(l - 1, i)} * {w(l, i, j)}" for i in range(units[l - 1]))
             lines += [f"z{l}_{j} = {net} + b{l}_{j}", f"{a(l, j)} = {f.format(z=f'z{l}_{j}')}"]
@@ -198,30 +201,32 @@ def forward_lines(units, activations):
 
 def loss_lines(units, loss, decay, weighted):
     """The row's loss from its errors e = a - y, plus alpha ||W||^2 / (2 s)."""
-    L, (term, factor, _) = len(units) - 1, LOSSES[loss]
-    lines = ["# the loss, before the update; e = a - y"]
+    L, spec = len(units) - 1, LOSSES[loss]
+    lines = ["# the loss, before the update; e = a - y", f"# {spec.doc}"]
     lines += [f"e{k} = {a(L, k)} - y_{k}" for k in range(units[L])]
-    terms = " + ".join(term.format(e=f"e{k}", z=f"z{L}_{k}", y=f"y_{k}")
+    terms = " + ".join(spec.row_term.format(e=f"e{k}", z=f"z{L}_{k}", y=f"y_{k}")
                        for k in range(units[L]))
-    lines += [f"loss = {factor}({terms})" + (" * s / s" if weighted else "")]
-    if decay:
-        weights = [p for p in parameter_names(units) if p.startswith("w")]
-        lines += [f"loss += 0.5 * decay * ({' + '.join(f'{p} * {p}' for p in weights)})"]
+    lines += [f"loss = {spec.row_loss.format(terms=terms)}" + (" * s / s" if weighted else "")]
+    if decay:  # sum_l ||W_l||^2, each layer's sum of squares in brackets
+        norms = [" + ".join(f"{w(l, i, j)} * {w(l, i, j)}" for i in range(units[l - 1])
+                            for j in range(units[l])) for l in range(1, len(units))]
+        squares = norms[0] if len(norms) == 1 else " + ".join(f"({n})" for n in norms)
+        lines += [f"loss += 0.5 * alpha * ({squares})" + (" / s" if weighted else "")]
     return [*lines, "losses.append((s, loss))"]
 
 
 def backward_lines(units, activations, loss):
     """d = dl/dz: e at the output on the canonical link (else e f'(z)), then
     f'(z_i) sum_j w_ij d_j layer by layer down, with the weights before the update."""
-    L, canonical = len(units) - 1, LOSSES[loss][2]
+    L, canonical = len(units) - 1, LOSSES[loss].link
     lines = ["# backward: d = dl/dz, output layer first, with the weights before the update"]
-    derivative = ACTIVATIONS[activations[-1]][1]
+    derivative = ACTIVATIONS[activations[-1]].row_derivative
     for k in range(units[L]):
         delta = f"e{k}" if activations[-1] == canonical else derivative.format(
             delta=f"e{k}", a=a(L, k))
         lines += [f"{d(L, k)} = {delta}"]
     for l in reversed(range(1, L)):
-        derivative = ACTIVATIONS[activations[l - 1]][1]
+        derivative = ACTIVATIONS[activations[l - 1]].row_derivative
         for i in range(units[l]):
             error = " + ".join(f"{d(l + 1, j)} * {w(l + 1, i, j)}" for j in range(units[l + 1]))
             lines += [f"{d(l, i)} = {derivative.format(delta=error, a=a(l, i))}"]
@@ -282,11 +287,11 @@ def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
 
 @lru_cache(maxsize=64)
 def compiled_epoch(layer_units, activations, loss, rule, decay, weighted):
-    """``epoch_source``'s function, compiled (once per network shape and options)."""
-    namespace = {"logistic": logistic, "tanh": math.tanh, "exp": math.exp,
-                 "log1p": math.log1p, "isfinite": math.isfinite}
-    # The source is built from integers and this module's own templates only (an
-    # unknown name is a KeyError before anything runs), never from user text.
+    """``epoch_source``'s function, compiled (once per network shape and options, and
+    again after the registry of activations changes)."""
+    namespace = row_functions(activations, loss)
+    # The source is built from integers and the templates of the registered records
+    # only (an unknown name is a KeyError before anything runs), never from user text.
     layer_units = tuple(map(operator.index, layer_units))
     source = epoch_source(layer_units, activations, loss, rule, decay, weighted)
     filename = (f"<skbackprop epoch {'-'.join(map(str, layer_units))} "
@@ -296,6 +301,9 @@ def compiled_epoch(layer_units, activations, loss, rule, decay, weighted):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # (exec: see above)
     return namespace["epoch"]
+
+
+on_change(compiled_epoch.cache_clear)  # a name may come to mean another record
 
 
 def sgd_rows(rows, order, net, layer_units, activations, loss, learning_rate,

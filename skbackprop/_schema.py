@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
+from ._activations import HIDDEN_ACTIVATIONS
 from ._files import ModelFileError
 from ._fitted import names
 from ._monitor import HISTORY_COLUMNS
@@ -111,7 +112,8 @@ def _check_network(cls, params, a, values):
     if len(dtypes) != 1:
         refuse(f"the saved weights mix dtypes {sorted(map(str, dtypes))}")
     hidden = per_hidden_layer("activation", params["activation"], len(sizes),
-                              lambda v: True, "", str)
+                              lambda v: v in HIDDEN_ACTIVATIONS,
+                              f"one of {HIDDEN_ACTIVATIONS}", str)
     if a["_hidden_activations"] != hidden:
         refuse(f"the saved hidden activations {a['_hidden_activations']} are not those "
                f"of activation={params['activation']!r}")

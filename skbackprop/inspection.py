@@ -21,10 +21,10 @@ from ._display import LossCurveDisplay, NetworkDisplay
 from ._gradcheck import check_gradients
 from ._network import n_parameters as _units_parameters
 from ._network import network_units as _network_units
-from ._rowwise import ACTIVATIONS as _ROW_ACTIVATIONS
 from ._rowwise import epoch_source as _epoch_source
 from ._rowwise import update_rule as _update_rule
 from ._rowwise import writable as _writable
+from ._rowwise import written_activations as _written_activations
 from ._trace import BackpropTrace, backprop_trace
 from ._trace import training_problem as _training_problem
 from ._unwrap import backprop_estimator as _backprop_estimator
@@ -121,7 +121,7 @@ def epoch_source(estimator, X=None, y=None, *, sample_weight=None, classes=None)
     if not _writable(activations, loss):
         raise ValueError(
             f"The per-row path does not run this network (activations {activations}, "
-            f"loss {loss!r}): it writes out {sorted(_ROW_ACTIVATIONS)} with squared "
+            f"loss {loss!r}): it writes out {sorted(_written_activations())} with squared "
             "error, or an output activation matching a log loss; this network trains "
             "on the array path (see backprop_trace for its numbers).")
     return _epoch_source(units, activations, loss,

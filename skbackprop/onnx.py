@@ -10,25 +10,7 @@ without Python.
 The graph is the forward pass, layer by layer, ``Z = A W + b`` then the layer's
 activation, each written with ONNX operators whose formula is ours:
 
-==============  ==============================================================
-activation      ONNX
-==============  ==============================================================
-identity        (nothing)
-logistic        ``Sigmoid``
-tanh            ``Tanh``
-relu            ``Relu``
-leaky_relu      ``max(z, 0.01 z)`` (ONNX's ``LeakyRelu`` with alpha 0.01 is the
-                same function, but onnxruntime has no float64 kernel for it)
-elu             ``where(z > 0, z, exp(min(z, 0)) - 1)`` (ONNX's ``Elu`` with alpha
-                1, written out for the same reason)
-softplus        ``max(z, 0) + log(1 + exp(-|z|))`` from elementary operators (no
-                overflow; onnxruntime has no float64 ``Softplus``)
-gelu            exact GELU from elementary operators, ``z (1 + erf(z / sqrt 2)) / 2``
-                (the ``Gelu`` operator needs opset 20); float32 graphs only, as
-                onnxruntime has no float64 ``Erf``
-exp             ``Exp`` (the output of a Poisson regression)
-softmax         ``Softmax`` over the classes
-==============  ==============================================================
+{activation table}
 
 Outputs follow sklearn-onnx's conventions. A classifier gives ``label`` and
 ``probabilities`` (a ZipMap of them unless ``options={"zipmap": False}``;
@@ -63,7 +45,9 @@ True
 """
 
 import numbers
+import textwrap
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 from skl2onnx import update_registered_converter
@@ -76,7 +60,7 @@ from skl2onnx.common.data_types import (
 from skl2onnx.proto import onnx_proto
 from sklearn.utils.validation import check_is_fitted
 
-from ._activations import LEAKY_SLOPE
+from ._activations import ACTIVATIONS
 from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
 from ._xp import to_numpy as _to_numpy
@@ -117,51 +101,41 @@ class _Graph:
         return name
 
 
-def _unary(op_type, **attributes):
-    return lambda graph, z: graph.node(op_type, [z], **attributes)
+class _OnnxActivations(Mapping):
+    """name -> ONNX builder ``(graph, z) -> name of f(z)`` of every registered
+    activation that has one (``Activation.onnx``): a view of the registry, so an
+    activation registered later is exported too."""
+
+    def __getitem__(self, name):
+        builder = ACTIVATIONS[name].onnx
+        if builder is None:
+            raise KeyError(name)
+        return builder
+
+    def __iter__(self):
+        return (name for name, f in ACTIVATIONS.items() if f.onnx is not None)
+
+    def __len__(self):
+        return sum(1 for _ in self)
 
 
-def _leaky_relu(graph, z):
-    """max(z, 0.01 z), as ours (onnxruntime has no float64 LeakyRelu)."""
-    return graph.node("Max", [z, graph.node("Mul", [z, graph.const(LEAKY_SLOPE)])])
+ONNX_ACTIVATIONS = _OnnxActivations()
 
 
-def _elu(graph, z):
-    """z if z > 0 else exp(z) - 1, exp taken of min(z, 0) as ours (onnxruntime has
-    no float64 Elu)."""
-    negative = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [z, graph.const(0.0)])]),
-                                  graph.const(1.0)])
-    return graph.node("Where", [graph.node("Greater", [z, graph.const(0.0)]), z, negative])
+def _activation_table():
+    """The docs' table of every activation's ONNX spelling, from the records."""
+    rule = "=" * 14 + "  " + "=" * 62
+    rows = [rule, f"{'activation':<14}  ONNX", rule]
+    for name, build in ONNX_ACTIVATIONS.items():
+        text = " ".join((build.__doc__ or "").split())
+        if ACTIVATIONS[name].onnx_float32_only:
+            text += "; float32 graphs only, as " + ACTIVATIONS[name].onnx_float32_only
+        lines = textwrap.wrap(text, 62) or [""]
+        rows += [f"{name:<14}  {lines[0]}", *(f"{'':<14}  {line}" for line in lines[1:])]
+    return "\n".join([*rows, rule])
 
 
-def _softplus(graph, z):
-    """log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|)): no overflow, as ours (and
-    onnxruntime has no float64 Softplus)."""
-    tail = graph.node("Log", [graph.node("Add", [
-        graph.const(1.0), graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])])])
-    return graph.node("Add", [graph.node("Relu", [z]), tail])
-
-
-def _gelu(graph, z):
-    """z Phi(z) = z (1 + erf(z / sqrt 2)) / 2, as ours (exact GELU)."""
-    erf = graph.node("Erf", [graph.node("Div", [z, graph.const(np.sqrt(2.0))])])
-    phi = graph.node("Mul", [graph.node("Add", [erf, graph.const(1.0)]),
-                             graph.const(0.5)])
-    return graph.node("Mul", [z, phi])
-
-
-ONNX_ACTIVATIONS = {
-    "identity": lambda graph, z: z,
-    "logistic": _unary("Sigmoid"),
-    "tanh": _unary("Tanh"),
-    "relu": _unary("Relu"),
-    "leaky_relu": _leaky_relu,
-    "elu": _elu,
-    "softplus": _softplus,
-    "gelu": _gelu,
-    "exp": _unary("Exp"),
-    "softmax": _unary("Softmax", axis=1),
-}
+__doc__ = __doc__.replace("{activation table}", _activation_table())
 
 
 def _forward(graph, estimator, X):
@@ -171,13 +145,15 @@ def _forward(graph, estimator, X):
     missing = [name for name in activations if name not in ONNX_ACTIVATIONS]
     if missing:
         raise ValueError(f"Cannot export activation {missing[0]!r} to ONNX: it has no "
-                         "ONNX spelling in skbackprop.onnx.ONNX_ACTIVATIONS.")
-    if "gelu" in activations and graph.dtype == np.float64:
-        raise ValueError(
-            "Cannot export a gelu network to a float64 ONNX graph: gelu needs the Erf "
-            "operator, which onnxruntime implements for float32 only (a float64 graph "
-            "would not run there).\nFix: export with a float32 input, e.g. "
-            "to_onnx(model, X[:1].astype(numpy.float32)).")
+                         "ONNX spelling (its record's onnx builder is None).")
+    for name in activations:
+        reason = ACTIVATIONS[name].onnx_float32_only
+        if reason and graph.dtype == np.float64:
+            raise ValueError(
+                f"Cannot export a {name} network to a float64 ONNX graph, as {reason} "
+                "(its ONNX spelling needs it, and a float64 graph would not run "
+                "there).\nFix: export with a float32 input, e.g. "
+                "to_onnx(model, X[:1].astype(numpy.float32)).")
     A = graph.node("Cast", [X], to=graph.proto)
     for W, b, name in zip(estimator.coefs_, estimator.intercepts_, activations):
         Z = graph.node("Add", [graph.node("MatMul", [A, graph.const(_to_numpy(W))]),

@@ -97,6 +97,9 @@ FORGERIES = {  # what the forger changed -> (model, change(metadata, arrays))
     "exp output for squared error": ("regressor", _attribute("out_activation_", "exp")),
     "hidden activations that are not the parameter's": (
         "classifier", _attribute("_hidden_activations", ["tanh"])),
+    "a hidden activation no one registered": ("classifier", lambda m, a: (
+        _param("activation", {"list": ["os.system"]})(m, a),
+        _attribute("_hidden_activations", {"list": ["os.system"]})(m, a))),
     "a key named predict": ("classifier", _add("predict")),
     "a key named get_params": ("classifier", _add("get_params")),
     "an unknown attribute": ("classifier", _add("_secret")),
