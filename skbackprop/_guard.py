@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ._losses import l2_penalty, loss_value
+from ._losses import training_loss
 from ._xp import all_finite, float_value, namespace, row_slice
 
 __all__ = ["Diverged", "Guard", "finite_weights", "scored_loss"]
@@ -38,10 +38,10 @@ def scored_loss(model, coefs, intercepts, data, rows=SCORED_ROWS):
     data = data.head(rows).computed()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         A, Z = model.output(coefs, intercepts, data.X)
-        value = loss_value(model.loss, data.Y, Z, A, data.sample_weight)
         sw_sum = (data.n_samples if data.sample_weight is None
                   else float_value(namespace(data.sample_weight).sum(data.sample_weight)))
-        return float_value(value + l2_penalty(coefs, model.alpha, sw_sum))
+        return float_value(training_loss(model.loss, data.Y, Z, A, data.sample_weight,
+                                         coefs, model.alpha, sw_sum))
 
 
 class Guard:

@@ -35,7 +35,8 @@ from ._xp import eager, into, namespace, rowdot, scalar, softplus, squared_norm,
 __all__ = [
     "Loss", "absolute_error", "absolute_error_dA", "binary_log_loss", "binary_log_loss_dA",
     "get_loss", "huber", "l2_penalty", "log_loss", "log_loss_dA", "logsumexp", "loss_value",
-    "output_delta", "poisson", "poisson_dA", "squared_error", "squared_error_dA"
+    "output_delta", "poisson", "poisson_dA", "squared_error", "squared_error_dA",
+    "training_loss"
 ]
 
 
@@ -198,3 +199,9 @@ def l2_penalty(coefs, alpha, sw_sum):
         return 0.0
     squares = sum(squared_norm(W) for W in coefs)
     return scalar(0.5 * alpha * squares / sw_sum)
+
+
+def training_loss(loss, Y, Z, A, sample_weight, coefs, alpha, sw_sum):
+    """L = sum_i s_i l(y_i, a_i) / sum_i s_i + alpha * sum_l ||W_l||^2 / (2 sum_i
+    s_i): the loss training minimises and reports (``sw_sum`` is sum_i s_i)."""
+    return loss_value(loss, Y, Z, A, sample_weight) + l2_penalty(coefs, alpha, sw_sum)

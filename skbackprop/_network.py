@@ -26,7 +26,7 @@ from scipy.sparse import issparse
 
 from ._activations import ACTIVATIONS
 from ._fused import DERIVATIVE_CODES, FORWARD_CODES
-from ._losses import l2_penalty, loss_value, output_delta
+from ._losses import output_delta, training_loss
 from ._xp import column_sums, concat, copy, flat, into, namespace, scalar
 
 __all__ = [
@@ -261,8 +261,7 @@ def loss_and_gradients(
     A, Z_out = outputs[-1], net_inputs[-1]
     sw_sum = X.shape[0] if sample_weight is None else scalar(
         namespace(sample_weight).sum(sample_weight))
-    value = loss_value(loss, Y, Z_out, A, sample_weight)
-    value += l2_penalty(coefs, alpha, sw_sum)
+    value = training_loss(loss, Y, Z_out, A, sample_weight, coefs, alpha, sw_sum)
     delta = output_delta(loss, activations[-1], Y, A, Z_out,
                          out=_rows(workspace and workspace.deltas, -1, X.shape[0]))
     if sample_weight is None:

@@ -47,7 +47,7 @@ from ._network import n_parameters, unpack
 __all__ = [
     "RowStep", "a", "accepts", "backward_lines", "compiled_epoch", "d", "epoch_for",
     "epoch_source", "forward_lines", "loss_lines", "names", "parameter_names",
-    "row_functions", "rowwise_limit", "sgd_rows", "supports", "update_lines",
+    "row_functions", "rowwise_limit", "supports", "update_lines",
     "update_rule", "w", "writable", "written_activations"
 ]
 
@@ -304,19 +304,6 @@ def compiled_epoch(layer_units, activations, loss, rule, decay, weighted):
 
 
 on_change(compiled_epoch.cache_clear)  # a name may come to mean another record
-
-
-def sgd_rows(rows, order, net, layer_units, activations, loss, learning_rate,
-             momentum, nesterov, alpha):
-    """Update ``net = [theta, velocity]`` (the flat parameter vector and its SGD
-    velocities, as lists, in place) one row of ``rows = (X, Y, sample_weight)`` at a
-    time, in ``order``. Returns each row's (sample weight, loss before its update, L2
-    term included), stopping after the first loss that is not finite; rows of weight
-    0 are skipped."""
-    X, Y, sample_weight = rows
-    epoch = epoch_for(layer_units, activations, loss, momentum, nesterov, alpha,
-                      sample_weight is not None)
-    return epoch(X, Y, sample_weight, order, *net, learning_rate, momentum, alpha)
 
 
 def epoch_for(layer_units, activations, loss, momentum, nesterov, alpha, weighted):

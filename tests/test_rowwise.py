@@ -219,12 +219,13 @@ def test_written_out_epoch_keeps_the_rows_done_when_interrupted():
     rng = np.random.RandomState(0)
     X, Y = rng.normal(size=(5, 2)).tolist(), rng.normal(size=(5, 1)).tolist()
     theta = rng.normal(size=9).tolist()
-    args = ([2, 2, 1], ["tanh", "identity"], "squared_error", 0.1, 0.9, True, 0.01)
+    epoch = _rowwise.epoch_for([2, 2, 1], ["tanh", "identity"], "squared_error",
+                               momentum=0.9, nesterov=True, alpha=0.01, weighted=False)
     done = [list(theta), [0.0] * 9]
-    losses = _rowwise.sgd_rows((X, Y, None), [4, 0], done, *args)
+    losses = epoch(X, Y, None, [4, 0], *done, 0.1, 0.9, 0.01)
     interrupted = [list(theta), [0.0] * 9]
     with pytest.raises(IndexError):  # row 7 does not exist: the epoch ends there
-        _rowwise.sgd_rows((X, Y, None), [4, 0, 7, 1], interrupted, *args)
+        epoch(X, Y, None, [4, 0, 7, 1], *interrupted, 0.1, 0.9, 0.01)
     assert interrupted == done and len(losses) == 2
     assert done[0] != theta
 
