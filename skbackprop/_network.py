@@ -25,7 +25,6 @@ import numpy as np
 from scipy.sparse import issparse
 
 from ._activations import ACTIVATIONS
-from ._fused import DERIVATIVE_CODES, FORWARD_CODES
 from ._losses import l2_penalty, loss_value, output_delta
 from ._xp import column_sums, concat, copy, flat, into, namespace, scalar
 
@@ -60,7 +59,10 @@ class Workspace(NamedTuple):
     scratch: np.ndarray  # for the L2 gradient (coef_scratch) and the optimizers
     coef_scratch: list
     ones: np.ndarray  # (batch,) of 1: column sums as a matrix-vector product
-    kernels: object = None  # the fused kernels (``_fused``), or None: NumPy's calls
+    # the fused kernels (``_fused``), or None: NumPy's calls. Their
+    # add_bias_activate(Z, b, name) and times_derivative(delta, A, name) do the
+    # work in place and return True, or return False where they have no loop
+    kernels: object = None
 
 
 def keeps_net_input(name, is_output_layer):
@@ -162,21 +164,17 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=
 
 def _add_bias_activate(Z, b, name, kernels):
     """f(Z + b), overwriting Z: in one fused pass where a kernel has f."""
-    code = None if kernels is None else FORWARD_CODES.get(name)
-    if code is None:
-        Z += b
-        return ACTIVATIONS[name].forward(Z)
-    kernels.add_bias_activate(Z, b, code)
-    return Z
+    if kernels is not None and kernels.add_bias_activate(Z, b, name):
+        return Z
+    Z += b
+    return ACTIVATIONS[name].forward(Z)
 
 
 def _times_derivative(name, A, delta, Z, kernels):
     """delta * f'(Z), overwriting delta: in one fused pass where a kernel has f'."""
-    code = None if kernels is None else DERIVATIVE_CODES.get(name)
-    if code is None:
-        return ACTIVATIONS[name].derivative(A, delta, Z)
-    kernels.times_derivative(delta, A, code)
-    return delta
+    if kernels is not None and kernels.times_derivative(delta, A, name):
+        return delta
+    return ACTIVATIONS[name].derivative(A, delta, Z)
 
 
 def _matmul(A, B, out=None):
