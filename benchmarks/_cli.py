@@ -1,4 +1,5 @@
-"""The command line the small benchmark scripts share: ``--quick``, ``--repeats``."""
+"""What the benchmark scripts share: the command line (``--quick``, ``--repeats``) and
+the BLAS kernels they report."""
 
 import argparse
 
@@ -12,3 +13,11 @@ def quick_main(doc, run, format_table, argv=None):
     rows = run(args.quick, args.repeats)
     print(format_table(rows))
     return rows
+
+
+def blas_kernels():
+    """What threadpoolctl reports of the BLAS libraries loaded (their kernels)."""
+    from threadpoolctl import threadpool_info
+    return "; ".join(f"{i.get('internal_api')} {i.get('version')} "
+                     f"{i.get('architecture')} kernels" for i in threadpool_info()
+                     if i.get("user_api") == "blas") or "none found"

@@ -16,7 +16,8 @@ estimators train with is in the small private modules ``_activations``,
 """
 
 from ._classifier import BackpropClassifier
-from ._fused import fast_kernels
+from ._config import config_context, get_config, set_config
+from ._fused import FastKernelsWarning, fast_kernels
 from ._regressor import BackpropRegressor
 from ._rowwise import rowwise_limit
 from .inspection import (
@@ -33,8 +34,9 @@ from .persistence import ModelFileError, load, save
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackpropClassifier", "BackpropRegressor", "BackpropTrace", "LossCurveDisplay",
-    "ModelFileError", "NetworkDisplay", "TrainingAnimation", "WeightSnapshots",
-    "__version__", "backprop_trace", "check_gradients", "fast_kernels", "load",
-    "rowwise_limit", "save",
+    "BackpropClassifier", "BackpropRegressor", "BackpropTrace", "FastKernelsWarning",
+    "LossCurveDisplay", "ModelFileError", "NetworkDisplay", "TrainingAnimation",
+    "WeightSnapshots", "__version__", "backprop_trace", "check_gradients",
+    "config_context", "fast_kernels", "get_config", "load", "rowwise_limit", "save",
+    "set_config",
 ]

@@ -1,8 +1,10 @@
-"""Forward and backward pass of a multi-layer perceptron, as plain functions.
+"""Forward and backward pass of a network, as plain functions over its layers.
 
-A network is three lists of equal length, one entry per layer ``l = 1 .. L``:
-``coefs[l]`` (the weights ``W_l``, shape fan_in x fan_out), ``intercepts[l]`` (the
-biases ``b_l``) and ``activations[l]`` (the name of ``f_l``). With ``A_0 = X``:
+A network is a sequence of layers (``_layers``: the multi-layer perceptron's are
+``Dense``) with their parameters; for the perceptron, three lists of equal length,
+one entry per layer ``l = 1 .. L``: ``coefs[l]`` (the weights ``W_l``, shape
+fan_in x fan_out), ``intercepts[l]`` (the biases ``b_l``) and ``activations[l]``
+(the name of ``f_l``, which gives the layer). With ``A_0 = X``:
 
     forward:   Z_l = A_{l-1} W_l + b_l,        A_l = f_l(Z_l)
     backward:  delta_L = dL/dZ_L               (from the loss, see ``output_delta``)
@@ -10,24 +12,25 @@ biases ``b_l``) and ``activations[l]`` (the name of ``f_l``). With ``A_0 = X``:
                dL/db_l = sum over rows of delta_l
                delta_{l-1} = (delta_l W_l^T) * f'_{l-1}(Z_{l-1})
 
-Dropout (training only) multiplies a layer's input by a mask, ``A_{l-1} * M_l`` with
-M_l = Bernoulli(1 - p) / (1 - p) (inverted dropout); the backward pass then uses
-``A_{l-1} * M_l`` in dL/dW_l and multiplies ``delta_l W_l^T`` by ``M_l``.
+each line the method of a layer (``forward``, ``backward``, ``delta``); this module
+only sequences them. Dropout (training only) multiplies a layer's input by a mask,
+``A_{l-1} * M_l`` with M_l = Bernoulli(1 - p) / (1 - p) (inverted dropout); the
+backward pass then uses ``A_{l-1} * M_l`` in dL/dW_l and multiplies
+``delta_l W_l^T`` by ``M_l``.
 
 The passes work on arrays of any Array API namespace (``_xp``); the ``Workspace``
 of preallocated buffers is NumPy's optimisation of the same calls.
 """
 
+from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse import issparse
 
-from ._activations import ACTIVATIONS
-from ._fused import DERIVATIVE_CODES, FORWARD_CODES
+from ._layers import Buffers, Dense, dense_layers
 from ._losses import output_delta, training_loss
-from ._xp import column_sums, concat, copy, flat, into, namespace, scalar
+from ._xp import concat, copy, flat, namespace, scalar
 
 __all__ = [
     "Workspace", "backward", "forward", "keeps_net_input", "loss_and_gradients",
@@ -60,14 +63,30 @@ class Workspace(NamedTuple):
     scratch: np.ndarray  # for the L2 gradient (coef_scratch) and the optimizers
     coef_scratch: list
     ones: np.ndarray  # (batch,) of 1: column sums as a matrix-vector product
-    kernels: object = None  # the fused kernels (``_fused``), or None: NumPy's calls
+    # the fused kernels (``_fused``), or None: NumPy's calls. Their
+    # add_bias_activate(Z, b, name) and times_derivative(delta, A, name) do the
+    # work in place and return True, or return False where they have no loop
+    kernels: object = None
+    layers: list = ()  # each layer's Buffers: views of the arrays above
 
 
 def keeps_net_input(name, is_output_layer):
-    """Whether the forward pass keeps a layer's net input Z next to its output A:
-    for activations whose derivative needs it, and at the output layer (the log
-    losses are computed from the logits)."""
-    return ACTIVATIONS[name].needs_input or (is_output_layer and name != "identity")
+    """Whether the forward pass keeps a layer's net input Z next to its output A
+    (``Dense.keeps_net_input``)."""
+    return Dense(name, is_output_layer).keeps_net_input()
+
+
+def layers_of(activations):
+    """The layers of a network given as its activations (one per layer of weights,
+    the output layer's last), or as its layers."""
+    if all(isinstance(a, str) for a in activations):
+        return _dense_layers(tuple(activations))
+    return list(activations)
+
+
+@lru_cache(maxsize=256)
+def _dense_layers(activations):
+    return dense_layers(activations)
 
 
 def network_units(coefs):
@@ -98,7 +117,7 @@ def make_workspace(coefs, intercepts, activations, batch_size, kernels=None):
     grad, scratch = np.zeros_like(params), np.zeros_like(params)
     coef_views, intercept_views = unpack(params, units_per_layer)
     coef_grads, intercept_grads = unpack(grad, units_per_layer)
-    return Workspace(
+    ws = Workspace(
         batch_size,
         X=zeros(batch_size, units_per_layer[0]),
         Y=zeros(batch_size, units_per_layer[-1]),
@@ -117,11 +136,10 @@ def make_workspace(coefs, intercepts, activations, batch_size, kernels=None):
         ones=np.ones(batch_size, dtype=dtype),
         kernels=kernels,
     )
-
-
-def _rows(buffers, layer, n):
-    """The first n rows of a layer's buffer (None without a workspace)."""
-    return None if buffers is None or buffers[layer] is None else buffers[layer][:n]
+    return ws._replace(layers=[
+        Buffers(ws.net_inputs[l], ws.outputs[l], ws.deltas[l - 1] if l else None,
+                ws.coef_grads[l], ws.intercept_grads[l], ws.coef_scratch[l], ws.ones,
+                kernels) for l in range(len(units))])
 
 
 def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=None,
@@ -136,64 +154,18 @@ def forward(X, coefs, intercepts, activations, keep=True, masks=None, workspace=
     ``net_inputs == [Z_L]``): all prediction needs.
     ``masks[l]``, where not None, is layer l's dropout mask on its input.
     """
-    ws = workspace
-    n = X.shape[0]
+    layers = layers_of(activations)
+    buffers = workspace.layers if workspace else [None] * len(layers)
     outputs, net_inputs = [X], []
-    last = len(coefs) - 1
-    for layer, (W, b, name) in enumerate(zip(coefs, intercepts, activations)):
-        A_in = outputs[-1] if masks is None else _layer_input(outputs[-1], masks, layer)
-        Z = _matmul(A_in, W, out=_rows(ws and ws.net_inputs, layer, n))
-        f = ACTIVATIONS[name]
-        if keep_all or keeps_net_input(name, layer == last):
-            Z += b
-            Z_kept = Z
-            A_out = _rows(ws and ws.outputs, layer, n)
-            A = f.forward(copy(Z) if A_out is None else _copy_into(A_out, Z))
-        else:
-            A = _add_bias_activate(Z, b, name, ws and ws.kernels)
-            Z_kept = A if layer == last else None  # identity output: Z is A
+    for l, (layer, W, b, buffer) in enumerate(zip(layers, coefs, intercepts, buffers)):
+        A_in = outputs[-1] if masks is None else _layer_input(outputs[-1], masks, l)
+        A, Z = layer.forward(A_in, W, b, buffer, keep=keep_all)
         if keep:
             outputs.append(A)
-            net_inputs.append(Z_kept)
+            net_inputs.append(Z)
         else:
-            outputs, net_inputs = [A], [Z_kept]
+            outputs, net_inputs = [A], [Z]
     return outputs, net_inputs
-
-
-def _add_bias_activate(Z, b, name, kernels):
-    """f(Z + b), overwriting Z: in one fused pass where a kernel has f."""
-    code = None if kernels is None else FORWARD_CODES.get(name)
-    if code is None:
-        Z += b
-        return ACTIVATIONS[name].forward(Z)
-    kernels.add_bias_activate(Z, b, code)
-    return Z
-
-
-def _times_derivative(name, A, delta, Z, kernels):
-    """delta * f'(Z), overwriting delta: in one fused pass where a kernel has f'."""
-    code = None if kernels is None else DERIVATIVE_CODES.get(name)
-    if code is None:
-        return ACTIVATIONS[name].derivative(A, delta, Z)
-    kernels.times_derivative(delta, A, code)
-    return delta
-
-
-def _matmul(A, B, out=None):
-    """A @ B, written into ``out`` if given; A may be a scipy sparse matrix. A product
-    over a single inner index is an outer product, a_i b_j: a broadcast multiply
-    gives the same numbers about twice as fast as BLAS."""
-    if issparse(A):
-        return A @ B if out is None else _copy_into(out, A @ B)
-    xp = namespace(A, B)
-    if A.shape[1] == 1:
-        return into(out, xp.multiply, A, B)
-    return into(out, xp.matmul, A, B)
-
-
-def _copy_into(out, Z):
-    np.copyto(out, Z)
-    return out
 
 
 def _layer_input(A, masks, layer):
@@ -213,32 +185,25 @@ def backward(outputs, net_inputs, delta, coefs, activations, alpha=0.0, sw_sum=1
     layer's output before its local derivative (``record["upstream"][l - 1]`` is
     dL/dA_l = delta_{l+1} W_{l+1}^T), for the backprop trace.
     """
-    ws = workspace
-    n = delta.shape[0]
-    n_layers = len(coefs)
-    coef_grads = [None] * n_layers
-    intercept_grads = [None] * n_layers
+    layers = layers_of(activations)
+    buffers = workspace.layers if workspace else [None] * len(layers)
+    kernels = workspace and workspace.kernels
+    grads = [None] * len(layers)
     if record is not None:
-        record["deltas"], record["upstream"] = [None] * n_layers, [None] * n_layers
-    for layer in reversed(range(n_layers)):
+        record["deltas"], record["upstream"] = [None] * len(layers), [None] * len(layers)
+    for l in reversed(range(len(layers))):
         if record is not None:
-            record["deltas"][layer] = copy(delta)
-        A_in = outputs[layer] if masks is None else _layer_input(outputs[layer], masks, layer)
-        coef_grads[layer] = _matmul(A_in.T, delta, out=ws and ws.coef_grads[layer])
-        if alpha:
-            coef_grads[layer] += into(ws and ws.coef_scratch[layer],
-                                      namespace(delta).multiply, coefs[layer], alpha / sw_sum)
-        intercept_grads[layer] = column_sums(delta, ws and ws.ones,
-                                             out=ws and ws.intercept_grads[layer])
-        if layer > 0:
-            delta = _matmul(delta, coefs[layer].T, out=_rows(ws and ws.deltas, layer - 1, n))
-            if masks is not None and masks[layer] is not None:
-                delta *= masks[layer]
+            record["deltas"][l] = copy(delta)
+        A_in = outputs[l] if masks is None else _layer_input(outputs[l], masks, l)
+        grads[l], upstream = layers[l].backward(delta, A_in, coefs[l], alpha, sw_sum,
+                                                buffers[l], upstream=l > 0)
+        if l > 0:  # the error arriving at layer l-1's output, through its derivative
+            if masks is not None and masks[l] is not None:
+                upstream *= masks[l]
             if record is not None:
-                record["upstream"][layer - 1] = copy(delta)
-            delta = _times_derivative(activations[layer - 1], outputs[layer], delta,
-                                      net_inputs[layer - 1], ws and ws.kernels)
-    return coef_grads, intercept_grads
+                record["upstream"][l - 1] = copy(upstream)
+            delta = layers[l - 1].delta(upstream, outputs[l], net_inputs[l - 1], kernels)
+    return [g[0] for g in grads], [g[1] for g in grads]
 
 
 def loss_and_gradients(
@@ -263,7 +228,7 @@ def loss_and_gradients(
         namespace(sample_weight).sum(sample_weight))
     value = training_loss(loss, Y, Z_out, A, sample_weight, coefs, alpha, sw_sum)
     delta = output_delta(loss, activations[-1], Y, A, Z_out,
-                         out=_rows(workspace and workspace.deltas, -1, X.shape[0]))
+                         out=workspace and workspace.deltas[-1][:X.shape[0]])
     if sample_weight is None:
         delta /= sw_sum
     else:

@@ -12,6 +12,7 @@ show what a fit would differentiate.
 from typing import NamedTuple
 
 from ._activations import HIDDEN_ACTIVATIONS
+from ._config import get_config
 from ._fitted import read
 from ._inputs import FEATURES, checked_data
 from ._spec import Spec
@@ -27,6 +28,7 @@ SETTINGS = ("weight_init", "solver", "batch_size", "shuffle", "momentum",
             "learning_rate", "learning_rate_init", "power_t", "lr_step_epochs",
             "lr_decay", "max_iter", "tol", "n_iter_no_change", "early_stopping",
             "validation_fraction", "scoring", "verbose")
+CONFIG = ("fast_kernels", "rowwise_limit")  # read from config_context once per call
 
 
 class Prepared(NamedTuple):
@@ -70,7 +72,8 @@ def resolve(estimator, layer_units, network, targets, dtype):
         activations=(*network["_hidden_activations"], network["out_activation_"]),
         loss=estimator._loss_name(targets), alpha=estimator.alpha,
         dropout=tuple(estimator._dropout(n_hidden)), dtype=dtype,
-        **{name: getattr(estimator, name) for name in SETTINGS})
+        **{name: getattr(estimator, name) for name in SETTINGS},
+        **{key: value for key, value in get_config().items() if key in CONFIG})
 
 
 def _network(estimator, checked, previous):

@@ -4,7 +4,7 @@ With one row per update (``batch_size=1``, the tutorials' algorithm) a step of a
 small network is a few dozen multiply-adds. NumPy's overhead of about a microsecond
 per array operation would be nearly all of its cost, and so would a generic loop over
 Python lists (about 8 µs per row for 2-2-1, against 2 µs written out). For networks of
-at most ``MAX_PARAMETERS`` weights and biases the estimators therefore do what the
+at most ``rowwise_limit`` weights and biases the estimators therefore do what the
 tutorials do on paper: write the forward pass, the backward pass and the SGD update
 out for the network at hand, one line per unit and per weight, as the source of one
 Python function (``epoch_source``), compiled once per network shape and run on Python
@@ -41,6 +41,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._activations import ACTIVATIONS, on_change
+from ._config import Setting
 from ._losses import LOSSES
 from ._network import n_parameters, unpack
 
@@ -51,23 +52,15 @@ __all__ = [
     "update_rule", "w", "writable", "written_activations"
 ]
 
-# Written out, a row costs about 0.3 µs per parameter; the array path about 140 µs
-# plus 20 µs per layer, whatever the widths. Where they cross moves with the
-# machine's load: benchmarks/bench_rows.py put it between 433 and 833 parameters in
-# three runs of 2026-12 (16-24-1, 433 parameters: 116 µs against 144; 24-20-1, 521:
-# 140 against 160; 16-16-16-1, 561: 147-170 against 162-165; 833: 240-278 against
-# 194-232), earlier between 289 and 561.
-MAX_PARAMETERS = 500
-
-
-class rowwise_limit:
+class rowwise_limit(Setting):
     """Set the largest network (in weights and biases) trained row by row on Python
     floats when ``batch_size=1`` (default 500); larger ones take the array path.
 
-    Call it to change the limit for the rest of the process, or use it in a
-    ``with`` block to change it inside the block only. Both paths compute the same
-    updates (equal within 1e-12); the limit only moves where the faster one is
-    used. ``rowwise_limit(0)`` sends every network down the array path.
+    Call it to change the limit for the calling thread, or use it in a ``with``
+    block to change it inside the block only: the ``rowwise_limit`` key of
+    :func:`skbackprop.set_config` and :func:`skbackprop.config_context`. Both paths
+    compute the same updates (equal within 1e-12); the limit only moves where the
+    faster one is used. ``rowwise_limit(0)`` sends every network down the array path.
 
     Parameters
     ----------
@@ -78,27 +71,22 @@ class rowwise_limit:
     --------
     >>> from skbackprop import rowwise_limit
     >>> with rowwise_limit(0):
-    ...     pass  # fits in here use the array path, even with batch_size=1
+    ...     rowwise_limit.current()  # fits in here use the array path
+    0
+    >>> rowwise_limit.current()
+    500
     """
 
+    key = "rowwise_limit"
+
     def __init__(self, max_parameters):
-        global MAX_PARAMETERS
-        if not isinstance(max_parameters, int | np.integer) or max_parameters < 0:
-            raise ValueError("max_parameters must be a non-negative integer; got "
-                             f"{max_parameters!r}.")
-        self.previous, MAX_PARAMETERS = MAX_PARAMETERS, int(max_parameters)
+        super().__init__(max_parameters)
 
-    def __enter__(self):
-        return self
+    @classmethod
+    def current(cls):
+        """The limit in force in the calling thread."""
+        return cls._current()
 
-    def __exit__(self, *exc):
-        global MAX_PARAMETERS
-        MAX_PARAMETERS = self.previous
-
-    @staticmethod
-    def current():
-        """The limit in force now."""
-        return MAX_PARAMETERS
 
 # momentum rule -> the update of a parameter p with gradient g and velocity v, as
 # optimizers.sgd_step (step = -learning_rate)
@@ -110,20 +98,21 @@ UPDATES = {
 }
 
 
-def accepts(model, settings, batch_size, X, dtype=None):
+def accepts(model, settings, batch_size, X, dtype, limit):
     """Whether a fit trains here: one row per update of plain SGD (no gradient
     clipping, no dropout) on dense float64 rows of a float64 fit (``dtype``, X's if
-    None), for a network ``supports`` takes."""
+    None), for a network ``supports`` takes with at most ``limit`` parameters."""
     dtype = X.dtype if dtype is None else dtype
     return (batch_size == 1 and settings.solver == "sgd" and settings.clip_norm is None
             and not any(model.dropout) and isinstance(X, np.ndarray) and X.dtype == np.float64
             and dtype == np.float64
-            and supports(model.layer_units, model.activations, model.loss))
+            and supports(model.layer_units, model.activations, model.loss, limit))
 
 
-def supports(layer_units, activations, loss):
-    """Whether this module can train the network (else the array path does)."""
-    return n_parameters(layer_units) <= MAX_PARAMETERS and writable(activations, loss)
+def supports(layer_units, activations, loss, limit):
+    """Whether this module can train the network, of at most ``limit`` weights and
+    biases (else the array path does)."""
+    return n_parameters(layer_units) <= limit and writable(activations, loss)
 
 
 def writable(activations, loss):

@@ -6,7 +6,9 @@ with the data's widths and the fitted network a call continues, into one immutab
 lbfgs driver, the monitor, the schedules) takes the spec and its own inputs, never
 the estimator: the spec is the whole of what they read. A callback that calls
 ``set_params`` during a fit changes the estimator's parameters for the next call
-only; the running fit goes on with the spec it started with.
+only; the running fit goes on with the spec it started with. The configuration
+(``skbackprop.config_context``: fast kernels, the per-row limit) is read into the
+spec too, once per call.
 """
 
 from dataclasses import dataclass
@@ -57,6 +59,9 @@ class Spec:
     validation_fraction: float
     scoring: str | None
     verbose: bool
+    # the configuration in force when the call started (``config_context``)
+    fast_kernels: bool = True
+    rowwise_limit: int = 500
 
     @property
     def model(self):

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.sparse import issparse
 
 from . import _rowwise
+from ._fused import fit_work
 from ._fused import kernels as fused_kernels
 from ._network import loss_and_gradients, make_workspace, pack, unpack
 from ._optimizers import (
@@ -56,13 +57,15 @@ def make_step(model, spec, data, coefs, intercepts, batch_size,
     """The step for this fit, training copies of ``coefs`` and ``intercepts``;
     ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
     init = sgd_init if spec.solver == "sgd" else adam_init
-    if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype):
+    if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype, spec.rowwise_limit):
         params = pack(coefs, intercepts)  # (a copy)
         return _rowwise.RowStep(model, spec, data, params,
                                 optimizer_state or init([params]))
     on_host = is_numpy(namespace(coefs[0]))
-    workspace = (make_workspace(coefs, intercepts, model.activations, batch_size,
-                                fused_kernels(coefs[0].dtype))
+    work = fit_work(data.n_samples, model.layer_units, batch_size, spec.max_iter)
+    kernels = (fused_kernels(coefs[0].dtype, model.activations, spec.solver, work)
+               if on_host and spec.fast_kernels else None)
+    workspace = (make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
                  if on_host else None)
     params = workspace.params if on_host else pack(coefs, intercepts)  # (a copy)
     return ArrayStep(model, spec, data, params, optimizer_state or init([params]),

@@ -140,7 +140,7 @@ def test_per_row_sizes_benchmark_times_both_paths_on_the_same_problem(capsys):
     """Each size is fitted by the written-out path, the array path and sklearn; all
     three reach the same loss, so the timings compare the same computation."""
     bench_rows = pytest.importorskip("bench_rows")
-    from skbackprop import _rowwise
+    from skbackprop import rowwise_limit
     rows = bench_rows.main(["--quick", "--repeats", "1"])
     assert [r["network"] for r in rows] == ["2-2-1", "4-8-1", "8-16-1"]
     assert [r["parameters"] for r in rows] == [9, 49, 161]
@@ -148,7 +148,7 @@ def test_per_row_sizes_benchmark_times_both_paths_on_the_same_problem(capsys):
         assert all(np.isfinite(t) for t in r["micros"].values())  # (no timing asserted)
         assert r["losses"]["written out"] == pytest.approx(r["losses"]["arrays"], rel=1e-10)
         assert r["losses"]["arrays"] == pytest.approx(r["losses"]["sklearn"], rel=1e-8)
-    assert _rowwise.MAX_PARAMETERS == 500  # restored after forcing each path
+    assert rowwise_limit.current() == 500  # restored after forcing each path
     assert "| 2-2-1 | 9 |" in capsys.readouterr().out
 
 
@@ -160,3 +160,20 @@ def test_predict_benchmark_compares_the_same_predictions():
         assert r["same"]  # the same fitted weights predict the same outputs
         assert r["micros"]["skbackprop"] > 0 and r["micros"]["sklearn"] > 0
     assert "sklearn / skbackprop" in bench_predict.format_table(rows)
+
+
+def test_kernels_benchmark_measures_both_sides_of_the_threshold(capsys):
+    """The start-up cost and a saving per unit of work, and the iris check; the
+    threshold is left as it was."""
+    pytest.importorskip("numba")
+    from skbackprop import _fused
+    bench_kernels = pytest.importorskip("bench_kernels")
+    before = _fused.MIN_WORK
+    results = bench_kernels.main(["--quick", "--repeats", "1"])
+    assert results["ran"] and results["start_up"] > 0
+    assert [r["workload"] for r in results["rows"]] == [
+        name for name, *_ in bench_kernels.WORKLOADS[:3]]
+    assert all(r["on"] > 0 and r["off"] > 0 for r in results["rows"])
+    assert results["imported"] is False  # the iris fit did not import numba
+    assert _fused.MIN_WORK == before
+    assert "crossover work" in capsys.readouterr().out

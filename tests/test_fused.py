@@ -1,9 +1,15 @@
 """Fused kernels (_fused, _kernels): the one-number spellings equal the NumPy ones,
-the compiled loops equal NumPy's step, and fits with and without them agree."""
+the compiled loops (generated from the activation records) equal NumPy's step, fits
+with and without them agree, small fits never import numba, and whatever stops numba
+(no cache directory, its compiler off, a damaged cache) costs one warning, not a fit."""
 
+import ast
+import json
 import os
+import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +17,11 @@ import pytest
 import scipy.sparse
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbackprop import BackpropClassifier, BackpropRegressor, fast_kernels
-from skbackprop._activations import ACTIVATIONS
-from skbackprop._fused import DERIVATIVE_CODES, FORWARD_CODES, available, kernels
+import skbackprop
+from skbackprop import BackpropClassifier, BackpropRegressor, _fused, fast_kernels
+from skbackprop._activations import ACTIVATIONS, Activation
+from skbackprop._fused import MIN_WORK, available, fit_work, kernels
+from skbackprop._network import loss_and_gradients, make_workspace
 from skbackprop._optimizers import (
     adam_at,
     adam_init,
@@ -23,6 +31,10 @@ from skbackprop._optimizers import (
     sgd_init,
     sgd_step,
 )
+
+PACKAGE = Path(skbackprop.__file__).resolve().parent
+FORWARD = sorted(n for n, f in ACTIVATIONS.items() if f.forward_at is not None)
+DERIVATIVE = sorted(n for n, f in ACTIVATIONS.items() if f.derivative_at is not None)
 
 SPECIAL = np.array([0.0, -0.0, 1e-300, -1e-300, 3.5, -3.5, 1e300, -1e300, np.inf, -np.inf,
                     np.nan])
@@ -34,7 +46,7 @@ def values(size=200, seed=0):
     return np.concatenate([z, SPECIAL])[None, :]
 
 
-@pytest.mark.parametrize("name", sorted(FORWARD_CODES))
+@pytest.mark.parametrize("name", FORWARD)
 def test_each_forward_spelling_equals_the_numpy_one(name):
     Z = values()
     f = ACTIVATIONS[name]
@@ -44,7 +56,7 @@ def test_each_forward_spelling_equals_the_numpy_one(name):
     assert_array_equal(spelled, expected)  # bit for bit, NaN where NumPy has NaN
 
 
-@pytest.mark.parametrize("name", sorted(DERIVATIVE_CODES))
+@pytest.mark.parametrize("name", DERIVATIVE)
 def test_each_derivative_spelling_equals_the_numpy_one(name):
     f = ACTIVATIONS[name]
     with np.errstate(all="ignore"):
@@ -81,23 +93,91 @@ def test_the_optimizer_spellings_equal_the_numpy_steps(momentum, nesterov):
 def test_the_switch_turns_kernels_off_and_restores():
     before = available()
     with fast_kernels(False):
-        assert not available()
-        assert kernels(np.float64) is None
-    assert available() == before
-    assert kernels(np.float16) is None  # only float32 and float64 loops exist
+        assert not fast_kernels.active()
+    assert fast_kernels.active() == before
+    assert kernels(np.float16, ["relu", "identity"], "adam", np.inf) is None  # no loops
 
 
-def test_the_environment_variable_starts_a_process_without_kernels():
-    code = "from skbackprop._fused import available; print(available())"
-    env = dict(os.environ, SKBACKPROP_FAST="0")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout
-    assert out.strip() == "False"
+def test_a_fit_below_the_threshold_takes_numpys_step():
+    assert kernels(np.float64, ["relu", "identity"], "adam", MIN_WORK - 1) is None
+    iris_default = fit_work(150, [4, 100, 3], 150, 200)
+    assert iris_default < MIN_WORK / 100
+
+
+def test_fit_work_counts_the_values_and_the_updates():
+    # 10 rows in 3 batches of a 2-3-1 network (13 parameters), 4 epochs
+    assert fit_work(10, [2, 3, 1], 4, 4) == (10 * 4 + 3 * 13) * 4
+
+
+def run_python(code, **environ):
+    """Run ``code`` in a fresh interpreter importing this skbackprop (or the one in
+    ``root``, run from there: ``-c`` puts the working directory first); its stdout."""
+    root = environ.pop("root", str(PACKAGE.parent))
+    env = {**os.environ, **environ}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=600, cwd=root.split(os.pathsep)[0])
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_a_small_fit_never_imports_numba():
+    """A default classifier on iris (1.2e6 work) costs what it costs without numba."""
+    out = run_python("import sys, warnings\n"
+                     "from sklearn.datasets import load_iris\n"
+                     "from skbackprop import BackpropClassifier\n"
+                     "warnings.simplefilter('ignore')\n"
+                     "BackpropClassifier(random_state=0).fit(*load_iris(return_X_y=True))\n"
+                     "print('numba' in sys.modules)")
+    assert out.split() == ["False"]
+
+
+def imported_modules(path):
+    """The package's modules a module imports, anywhere in it (lazy imports too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and (
+                node.module.startswith("skbackprop.")):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names
+                      if a.name.startswith("skbackprop.")}
+    return {name.split(".")[0] for name in found}
+
+
+def test_the_math_core_does_not_import_the_kernels():
+    for core in ("_network", "_activations", "_losses", "_optimizers"):
+        assert not imported_modules(PACKAGE / f"{core}.py") & {"_fused", "_kernels"}, core
+
+
+def test_the_package_has_no_import_cycle():
+    graph = {p.stem: imported_modules(p) for p in PACKAGE.glob("*.py")}
+
+    def reaches(start, target, seen):
+        for module in graph.get(start, ()):
+            if module == target or (module not in seen and reaches(module, target, seen
+                                                                   | {module})):
+                return True
+        return False
+
+    cycles = [m for m in graph if m != "__init__" and reaches(m, m, {m})]
+    assert not cycles, cycles
 
 
 # ------------------------------------------------------------ with numba only
 numba = pytest.importorskip("numba")
-K = kernels(np.float64)
+from skbackprop import _kernels  # (imports numba)
+
+EVERY = [*dict.fromkeys(FORWARD + DERIVATIVE), "identity"]  # each hidden, then output
+
+
+@pytest.fixture(scope="module", params=[np.float64, np.float32], ids=["f64", "f32"])
+def loops(request):
+    """Kernels with a loop for every activation that has a spelling."""
+    return kernels(request.param, EVERY, "adam", np.inf)
 
 
 @pytest.fixture(autouse=True)
@@ -106,32 +186,50 @@ def kernels_on():
         yield
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", sorted(FORWARD_CODES))
-def test_the_bias_and_activation_loop_equals_numpy(name, dtype):
+@pytest.fixture
+def every_fit_large_enough(monkeypatch):
+    monkeypatch.setattr(_fused, "MIN_WORK", 0)
+
+
+def tolerance(dtype):
+    return 1e-12 if dtype == np.float64 else 1e-6
+
+
+def test_every_activation_with_a_spelling_has_its_loops(loops):
+    assert set(loops.forward) == set(FORWARD)
+    assert set(loops.derivative) == set(DERIVATIVE)
+    Z = np.ones((2, 3))
+    assert not loops.add_bias_activate(Z, np.ones(3), "softmax")  # no spelling: NumPy's
+    assert not loops.times_derivative(Z, Z, "gelu")
+    assert_array_equal(Z, 1.0)  # untouched
+
+
+@pytest.mark.parametrize("name", FORWARD)
+def test_the_bias_and_activation_loop_equals_numpy(name, loops):
+    dtype = loops.dtype
     rng = np.random.default_rng(0)
     Z, b = rng.normal(scale=3, size=(37, 11)).astype(dtype), rng.normal(size=11).astype(dtype)
     expected = ACTIVATIONS[name].forward(Z + b)
-    K.add_bias_activate(Z, b, FORWARD_CODES[name])
-    assert_allclose(Z, expected, rtol=1e-12 if dtype == np.float64 else 1e-6, atol=0)
+    assert loops.add_bias_activate(Z, b, name)
+    assert_allclose(Z, expected, rtol=tolerance(dtype), atol=0)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", sorted(DERIVATIVE_CODES))
-def test_the_derivative_loop_equals_numpy(name, dtype):
+@pytest.mark.parametrize("name", DERIVATIVE)
+def test_the_derivative_loop_equals_numpy(name, loops):
+    dtype = loops.dtype
     rng = np.random.default_rng(1)
     A = ACTIVATIONS[name].forward(rng.normal(scale=3, size=(37, 11))).astype(dtype)
     delta = rng.normal(size=A.shape).astype(dtype)
     expected = ACTIVATIONS[name].derivative(A, delta.copy(), None)
-    K.times_derivative(delta, A, DERIVATIVE_CODES[name])
-    assert_allclose(delta, expected, rtol=1e-12 if dtype == np.float64 else 1e-6,
-                    atol=1e-45)
+    assert loops.times_derivative(delta, A, name)
+    assert_allclose(delta, expected, rtol=tolerance(dtype), atol=1e-45)
 
 
 def test_nan_and_inf_pass_through_the_loops_as_through_numpy():
+    relu = kernels(np.float64, ["relu", "identity"], "sgd", np.inf)
     Z = values()
     expected = ACTIVATIONS["relu"].forward(Z.copy())
-    K.add_bias_activate(Z, np.zeros(Z.shape[1]), FORWARD_CODES["relu"])
+    assert relu.add_bias_activate(Z, np.zeros(Z.shape[1]), "relu")
     assert_array_equal(Z, expected)
 
 
@@ -166,6 +264,7 @@ SETUPS = [
 
 
 @pytest.mark.parametrize("settings", SETUPS, ids=str)
+@pytest.mark.usefixtures("every_fit_large_enough")
 def test_a_classifier_fit_with_kernels_equals_numpys_step(settings, digits):
     X, y = digits
     fast, plain = both_ways(lambda: BackpropClassifier(
@@ -173,6 +272,23 @@ def test_a_classifier_fit_with_kernels_equals_numpys_step(settings, digits):
     assert_same_fit(fast, plain)
 
 
+@pytest.mark.usefixtures("every_fit_large_enough")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_large_enough_fit_runs_the_loops(digits, monkeypatch):
+    ran = []
+    fused = _kernels.Kernels.add_bias_activate
+    monkeypatch.setattr(_kernels.Kernels, "add_bias_activate",
+                        lambda self, Z, b, name: ran.append(name) or fused(self, Z, b, name))
+    BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
+    assert set(ran) == {"relu"}  # (softmax, the output's, has no loop)
+    with fast_kernels(False):
+        BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
+    monkeypatch.setattr(_fused, "MIN_WORK", 10**12)  # a fit too small for them
+    BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
+    assert len(ran) == 3  # the first fit's: its 600 rows in batches of 200
+
+
+@pytest.mark.usefixtures("every_fit_large_enough")
 def test_a_weighted_sparse_regression_with_kernels_equals_numpys_step():
     rng = np.random.default_rng(3)
     X = scipy.sparse.random(80, 12, density=0.3, random_state=3, format="csr")
@@ -184,6 +300,7 @@ def test_a_weighted_sparse_regression_with_kernels_equals_numpys_step():
     assert_same_fit(fast, plain)
 
 
+@pytest.mark.usefixtures("every_fit_large_enough")
 def test_a_float32_fit_with_kernels_stays_within_float32_rounding(digits):
     X, y = digits
     fast, plain = both_ways(lambda: BackpropClassifier(
@@ -192,13 +309,149 @@ def test_a_float32_fit_with_kernels_stays_within_float32_rounding(digits):
     assert_same_fit(fast, plain, rtol=1e-4)
 
 
-def test_cached_loops_are_dropped_when_a_spelling_changes(tmp_path):
-    from skbackprop import _kernels
+# A toy activation, f(z) = z / (1 + |z|), as a record would hold it
+def toy(Z):
+    Z /= 1 + np.abs(Z)
+    return Z
 
-    stamp = Path(_kernels.adam._cache._cache_path) / "_kernels.sources"
-    if not stamp.exists():
-        pytest.skip("numba keeps no cache here")
-    stamp.write_text("the sources of an older version")
-    _kernels._drop_stale_cache([_kernels.adam])
-    assert stamp.read_text() != "the sources of an older version"
-    assert _kernels.adam._cache._cache_file._load_index() == {}
+
+def toy_derivative(A, delta, Z=None):
+    """f'(z) = 1 / (1 + |z|)^2 = (1 - |A|)^2."""
+    t = 1 - np.abs(A)
+    delta *= t * t
+    return delta
+
+
+def toy_at(z):
+    return z / (1 + abs(z))
+
+
+def toy_derivative_at(a, d):
+    t = 1 - abs(a)
+    return d * (t * t)
+
+
+def toy_changed_at(z):
+    return z / (2 + abs(z))
+
+
+def test_an_activation_added_to_the_records_is_fused(monkeypatch, tmp_path):
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))  # (its loops' cache)
+    monkeypatch.setitem(ACTIVATIONS, "toy", Activation(toy, toy_derivative, False, toy_at,
+                                                        toy_derivative_at))
+    names = ["toy", "toy", "identity"]
+    fused = kernels(np.float64, names, "sgd", np.inf)
+    assert set(fused.forward) == {"toy", "identity"} and set(fused.derivative) == {"toy"}
+    rng = np.random.default_rng(0)
+    units = [3, 5, 4, 1]
+    coefs = [rng.normal(size=shape) for shape in pairwise(units)]
+    intercepts = [rng.normal(size=k) for k in units[1:]]
+    X, Y = rng.normal(size=(7, 3)), rng.normal(size=(7, 1))
+    results = []
+    for loops in (fused, None):  # the workspace step with and without the loops
+        ws = make_workspace(coefs, intercepts, names, 7, loops)
+        loss, coef_grads, intercept_grads = loss_and_gradients(
+            X, Y, None, ws.coefs, ws.intercepts, names, "squared_error", 0.1, workspace=ws)
+        results.append([loss, *(g.copy() for g in coef_grads + intercept_grads)])
+    for got, expected in zip(*results):
+        assert_array_equal(got, expected)
+    assert any(tmp_path.rglob("*toy*.nbi"))  # compiled into numba's cache
+
+
+def test_a_changed_spelling_is_a_new_loop_never_an_older_cached_one():
+    """numba checks a cached loop against _kernels.py only; the loop's name carries a
+    digest of its spelling, so a changed spelling is compiled afresh."""
+    assert _kernels.digest(toy_at, "toy") == _kernels.digest(toy_at, "toy")
+    assert _kernels.digest(toy_at, "toy") != _kernels.digest(toy_changed_at, "toy")
+    assert _kernels.digest(toy_at, "toy") != _kernels.digest(toy_at, "other")
+    relu = ACTIVATIONS["leaky_relu"].forward_at  # reads a number from its module
+    assert _kernels.digest(relu, "leaky_relu") is not None
+
+    def closure(z):
+        return z + relu(z)
+
+    assert _kernels.digest(closure, "closure") is None  # compiled, but never cached
+    assert _kernels.compiled(_kernels.add_bias_activate, "closure", closure)
+
+
+FIT = """
+import json, warnings
+import numpy as np
+from sklearn.datasets import load_digits
+from skbackprop import BackpropClassifier, FastKernelsWarning, _fused, config_context
+
+_fused.MIN_WORK = 0
+X, y = load_digits(return_X_y=True)
+X, y = X[:300] / 16, y[:300]
+
+def fit():
+    return BackpropClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    fits = [fit(), fit()]
+with config_context(fast_kernels=False):
+    plain = fit()
+print(json.dumps({
+    "warnings": [str(w.message) for w in caught if w.category is FastKernelsWarning],
+    "equal": all(np.array_equal(a, b) for f in fits
+                 for a, b in zip(f.coefs_ + f.intercepts_, plain.coefs_ + plain.intercepts_)),
+    "loaded": _fused.kernels(np.float64, ["relu", "softmax"], "adam", 1) is not None,
+}))
+"""
+
+
+def fit_in_a_process(**environ):
+    """Two fits and a NumPy one in a fresh process: the kernels' warnings, whether the
+    fits equal NumPy's, whether the kernels loaded."""
+    return json.loads(run_python(FIT, **environ).splitlines()[-1])
+
+
+def assert_fell_back(outcome, *phrases):
+    """One warning naming the cause and the fix; NumPy's weights; no kernels."""
+    assert len(outcome["warnings"]) == 1, outcome["warnings"]
+    for phrase in (*phrases, "SKBACKPROP_FAST=0"):
+        assert phrase in outcome["warnings"][0]
+    assert outcome["equal"] and not outcome["loaded"]
+
+
+@pytest.mark.slow
+def test_no_writable_cache_directory_costs_one_warning_not_a_fit(tmp_path):
+    """A read-only installation: no __pycache__ beside the package (here a file is in
+    its way, which stops root too), NUMBA_CACHE_DIR and the home directory unwritable."""
+    site = tmp_path / "site"
+    shutil.copytree(PACKAGE, site / "skbackprop",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "skbackprop" / "__pycache__").write_text("not a directory")
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    outcome = fit_in_a_process(root=str(site), NUMBA_CACHE_DIR=str(blocked / "numba"),
+                               HOME=str(blocked), XDG_CACHE_HOME=str(blocked / "cache"))
+    assert_fell_back(outcome, "no writable directory", "NUMBA_CACHE_DIR")
+
+
+@pytest.mark.slow
+def test_numba_disable_jit_costs_one_warning_not_a_fit():
+    assert_fell_back(fit_in_a_process(NUMBA_DISABLE_JIT="1"), "NUMBA_DISABLE_JIT")
+
+
+@pytest.mark.slow
+def test_a_broken_numba_import_costs_one_warning_not_a_fit(tmp_path):
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "numba" / "__init__.py").write_text("raise ImportError('a broken numba')")
+    outcome = fit_in_a_process(root=f"{PACKAGE.parent}{os.pathsep}{tmp_path}")
+    assert_fell_back(outcome, "numba could not be imported", "a broken numba")
+
+
+@pytest.mark.slow
+def test_a_damaged_cache_costs_one_warning_not_a_fit(tmp_path):
+    cache = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    first = fit_in_a_process(**cache)  # compiles, and fills the cache
+    files = sorted(tmp_path.rglob("*"))
+    again = fit_in_a_process(**cache)  # loads from it: the same files, none added
+    assert first == again == {"warnings": [], "equal": True, "loaded": True}
+    assert sorted(tmp_path.rglob("*")) == files
+    for path in files:
+        if path.is_file():
+            path.write_bytes(path.read_bytes()[:7])  # truncated
+    assert_fell_back(fit_in_a_process(**cache), "delete the files", str(tmp_path))

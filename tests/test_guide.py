@@ -23,7 +23,7 @@ def source(path):
 def test_the_guide_links_the_math_core():
     assert len(LINKS) >= 15
     assert {path for _, path, _ in LINKS} == {
-        "skbackprop/_network.py", "skbackprop/_activations.py",
+        "skbackprop/_network.py", "skbackprop/_layers.py", "skbackprop/_activations.py",
         "skbackprop/_losses.py", "skbackprop/_optimizers.py"}
 
 

@@ -132,12 +132,11 @@ def test_epoch_source_follows_a_fitted_estimators_settings_and_refuses_others():
 
 
 def test_rowwise_limit_moves_the_switch_and_restores_it():
-    from skbackprop import _rowwise
-    assert _rowwise.MAX_PARAMETERS == 500
+    from skbackprop import get_config
+    assert rowwise_limit.current() == 500
     with rowwise_limit(0):
-        assert _rowwise.MAX_PARAMETERS == 0
-        assert not _rowwise.supports([2, 2, 1], ["identity", "identity"], "squared_error")
-    assert _rowwise.MAX_PARAMETERS == 500
+        assert rowwise_limit.current() == get_config()["rowwise_limit"] == 0
+    assert rowwise_limit.current() == 500
     with pytest.raises(ValueError, match="non-negative integer"):
         rowwise_limit(-1)
 

@@ -145,7 +145,7 @@ def test_per_row_path_equals_the_array_path(toy, hidden, tolerance):
     """2-2-1 to the last bit (every sum has two terms: BLAS adds them as Python does);
     with wider sums within the per-row path's tolerance (test_rowwise)."""
     assert _rowwise.supports([2, *hidden, 1], [toy] * len(hidden) + ["identity"],
-                             "squared_error")
+                             "squared_error", rowwise_limit.current())
     rows = BackpropRegressor(hidden_layer_sizes=hidden, activation=toy, **ROW_SETTINGS)
     with rowwise_limit(0):
         arrays = BackpropRegressor(hidden_layer_sizes=hidden, activation=toy,

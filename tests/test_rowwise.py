@@ -9,7 +9,14 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.sparse import csr_matrix
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _rowwise, rowwise_limit
+from skbackprop import (
+    BackpropClassifier,
+    BackpropRegressor,
+    _rowwise,
+    config_context,
+    get_config,
+    rowwise_limit,
+)
 from skbackprop._network import network_units
 from skbackprop._spec import batch_rows
 from skbackprop._start import Model
@@ -48,7 +55,7 @@ ROW_CASES = {
 @QUIET
 @pytest.mark.parametrize("case", list(ROW_CASES))
 @pytest.mark.parametrize("weighted", [False, True])
-def test_per_row_path_equals_the_array_path(case, weighted, monkeypatch):
+def test_per_row_path_equals_the_array_path(case, weighted):
     est, params = ROW_CASES[case]
     rng = np.random.RandomState(3)
     X = rng.normal(size=(30, 3))
@@ -72,8 +79,8 @@ def test_per_row_path_equals_the_array_path(case, weighted, monkeypatch):
     settings = dict(hidden_layer_sizes=(4, 3), solver="sgd", batch_size=1,
                     learning_rate_init=0.02, max_iter=8, random_state=0, **params)
     fast = est(**settings).fit(X, y, sample_weight=sw)
-    monkeypatch.setattr(_rowwise, "MAX_PARAMETERS", 0)  # every network is then too big
-    reference = est(**settings).fit(X, y, sample_weight=sw)
+    with config_context(rowwise_limit=0):  # every network is then too big
+        reference = est(**settings).fit(X, y, sample_weight=sw)
     for got, expected in zip(fast.coefs_ + fast.intercepts_,
                              reference.coefs_ + reference.intercepts_):
         assert_allclose(got, expected, rtol=0, atol=1e-13)
@@ -128,7 +135,8 @@ def _trains_row_by_row(reg, X):
     n_hidden = len(reg.coefs_) - 1
     model = Model(network_units(reg.coefs_), reg._layer_activations(), reg._loss_name(),
                   reg.alpha, reg._dropout(n_hidden))
-    return _rowwise.accepts(model, reg, batch_rows(reg.batch_size, X.shape[0]), X)
+    return _rowwise.accepts(model, reg, batch_rows(reg.batch_size, X.shape[0]), X, None,
+                            get_config()["rowwise_limit"])
 
 
 def test_per_row_path_is_taken_only_where_it_applies():
@@ -143,13 +151,14 @@ def test_per_row_path_is_taken_only_where_it_applies():
     assert not _trains_row_by_row(reg.set_params(solver="sgd", clip_norm=1.0), X)
     assert not _trains_row_by_row(reg.set_params(clip_norm=None, dropout=0.1), X)
     # 2-h-1 has 4 h + 1 weights and biases: 497 written out, 501 too many
-    assert _rowwise.supports([2, 124, 1], ["relu", "identity"], "squared_error")
-    assert _rowwise.MAX_PARAMETERS == 500
+    assert _rowwise.supports([2, 124, 1], ["relu", "identity"], "squared_error", 500)
+    assert not _rowwise.supports([2, 125, 1], ["relu", "identity"], "squared_error", 500)
+    assert get_config()["rowwise_limit"] == 500
     reg.set_params(dropout=0.0, hidden_layer_sizes=(125,)).fit(X, y)
     assert not _trains_row_by_row(reg, X)
-    assert not _rowwise.supports([2, 3, 1], ["gelu", "identity"], "squared_error")
-    assert not _rowwise.supports([2, 3, 3], ["relu", "softmax"], "log_loss")
-    assert not _rowwise.supports([2, 3, 1], ["relu", "identity"], "binary_log_loss")
+    assert not _rowwise.supports([2, 3, 1], ["gelu", "identity"], "squared_error", 500)
+    assert not _rowwise.supports([2, 3, 3], ["relu", "softmax"], "log_loss", 500)
+    assert not _rowwise.supports([2, 3, 1], ["relu", "identity"], "binary_log_loss", 500)
 
 
 @QUIET

@@ -1,0 +1,223 @@
+"""skbackprop's configuration: thread-local and scoped, as scikit-learn's.
+
+Two settings choose how a fit trains, never what it computes:
+
+- ``fast_kernels`` (bool, default True): use the fused kernels (numba, the ``fast``
+  extra) where they pay (see ``_fused``). The process default comes from the
+  environment variable ``SKBACKPROP_FAST``, read the first time the configuration
+  is read (the first fit, or the first call below): 1, true, on or yes (any case;
+  also empty or unset) turn them on, 0, false, off or no turn them off, and any
+  other value is refused with a ``ValueError`` naming the variable.
+- ``rowwise_limit`` (int, default 500): the largest network, in weights and biases,
+  trained row by row on Python floats when ``batch_size=1`` (see ``_rowwise``).
+
+As in ``sklearn._config``, the settings live in ``threading.local``: every thread
+starts from the process defaults, ``set_config`` changes the calling thread's only,
+and leaving a ``config_context`` block restores what that thread had before it,
+whatever other threads do meanwhile. A fit reads the configuration once, when it
+starts (``_steps.make_step``).
+"""
+
+import os
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+__all__ = ["Setting", "config_context", "get_config", "set_config"]
+
+# The measured crossover between the per-row and the array path (benchmarks/
+# bench_rows.py): written out, a row costs about 0.3 µs per parameter; the array
+# path about 140 µs plus 20 µs per layer, whatever the widths. In three runs of
+# 2026-12 they crossed between 433 and 833 parameters (16-24-1, 433 parameters:
+# 116 µs against 144; 24-20-1, 521: 140 against 160; 16-16-16-1, 561: 147-170
+# against 162-165; 833: 240-278 against 194-232), earlier between 289 and 561.
+ROWWISE_LIMIT = 500
+
+ENVIRONMENT = "SKBACKPROP_FAST"
+_ON, _OFF = ("1", "true", "on", "yes", ""), ("0", "false", "off", "no")
+
+_process_defaults = {}  # filled on the first read (the environment is read then)
+_defaults_lock = threading.Lock()
+_threadlocal = threading.local()
+
+
+def fast_from_environment(environ=os.environ):
+    """``SKBACKPROP_FAST`` as a bool (unset or empty: True); a ValueError naming
+    the variable and the accepted values for anything else."""
+    value = environ.get(ENVIRONMENT, "").strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise ValueError(
+        f"{ENVIRONMENT}={environ[ENVIRONMENT]!r} is not understood. Set it to 1, true, "
+        "on or yes to use the fused kernels (the default, also when unset or empty), "
+        "or to 0, false, off or no to train without them (any case).")
+
+
+def _thread_config():
+    """The calling thread's (mutable) configuration, started from the process
+    defaults on the thread's first read."""
+    if not hasattr(_threadlocal, "config"):
+        with _defaults_lock:
+            if not _process_defaults:
+                _process_defaults.update(fast_kernels=fast_from_environment(),
+                                         rowwise_limit=ROWWISE_LIMIT)
+            _threadlocal.config = dict(_process_defaults)
+    return _threadlocal.config
+
+
+def get_config():
+    """The configuration in force in the calling thread.
+
+    Returns
+    -------
+    config : dict
+        Keys are the parameters of :func:`set_config`: ``fast_kernels`` and
+        ``rowwise_limit``. A copy: changing it changes nothing.
+
+    See Also
+    --------
+    set_config : Change the configuration of the calling thread.
+    config_context : Change it inside a ``with`` block only.
+
+    Examples
+    --------
+    >>> import skbackprop
+    >>> skbackprop.get_config()["rowwise_limit"]
+    500
+    """
+    return dict(_thread_config())
+
+
+def _checked(fast_kernels, rowwise_limit):
+    """The settings given (not None), validated: a ValueError naming the parameter
+    and the fix for anything else than a bool and a non-negative int."""
+    new = {}
+    if fast_kernels is not None:
+        if not isinstance(fast_kernels, bool | np.bool_):
+            raise ValueError(
+                f"fast_kernels must be a bool, True or False; got {fast_kernels!r} "
+                f"({type(fast_kernels).__name__}). Pass fast_kernels=False (not a "
+                "string) to train without the fused kernels.")
+        new["fast_kernels"] = bool(fast_kernels)
+    if rowwise_limit is not None:
+        if (isinstance(rowwise_limit, bool | np.bool_)
+                or not isinstance(rowwise_limit, int | np.integer) or rowwise_limit < 0):
+            raise ValueError(
+                "rowwise_limit must be a non-negative integer (a number of weights "
+                f"and biases); got {rowwise_limit!r}. rowwise_limit=0 trains every "
+                "network on the array path.")
+        new["rowwise_limit"] = int(rowwise_limit)
+    return new
+
+
+def set_config(fast_kernels=None, rowwise_limit=None):
+    """Change skbackprop's configuration for the calling thread.
+
+    Other threads keep theirs; a thread started later begins from the process
+    defaults. The settings choose how fits train, not what they compute. Use
+    :func:`config_context` to change them inside a ``with`` block only.
+
+    Parameters
+    ----------
+    fast_kernels : bool, default=None
+        Whether fits use the fused kernels (numba, the ``fast`` extra) where they
+        pay: fits of enough rows, parameters and epochs, on NumPy float32 or
+        float64 arrays. Without numba, or with False, training uses NumPy's step,
+        with the same results (equal in float64, within a float32 rounding in
+        float32). The process default is True unless the environment variable
+        ``SKBACKPROP_FAST`` is 0, false, off or no. None keeps the current value.
+
+    rowwise_limit : int, default=None
+        The largest network, in weights and biases, trained row by row on Python
+        floats when ``batch_size=1`` (the process default is 500); larger ones take
+        the array path. Both compute the same updates (equal within 1e-12); 0 sends
+        every network down the array path. None keeps the current value.
+
+    See Also
+    --------
+    get_config : The configuration in force.
+    config_context : Change the configuration inside a ``with`` block only.
+
+    Examples
+    --------
+    >>> import skbackprop
+    >>> skbackprop.set_config(rowwise_limit=100)
+    >>> skbackprop.get_config()["rowwise_limit"]
+    100
+    >>> skbackprop.set_config(rowwise_limit=500)
+    """
+    new = _checked(fast_kernels, rowwise_limit)
+    _thread_config().update(new)
+
+
+@contextmanager
+def config_context(*, fast_kernels=None, rowwise_limit=None):
+    """Change skbackprop's configuration inside a ``with`` block, for the calling
+    thread only.
+
+    Leaving the block, however it ends, restores what the thread had when it
+    entered; other threads' settings are never touched, so blocks in different
+    threads may overlap in any order.
+
+    Parameters
+    ----------
+    fast_kernels : bool, default=None
+        Whether fits in the block use the fused kernels where they pay (see
+        :func:`set_config`). None keeps the current value.
+
+    rowwise_limit : int, default=None
+        The largest network trained row by row when ``batch_size=1`` (see
+        :func:`set_config`). None keeps the current value.
+
+    Yields
+    ------
+    None
+
+    See Also
+    --------
+    set_config : Change the configuration of the calling thread.
+    get_config : The configuration in force.
+
+    Examples
+    --------
+    >>> import skbackprop
+    >>> with skbackprop.config_context(fast_kernels=False, rowwise_limit=0):
+    ...     skbackprop.get_config()
+    {'fast_kernels': False, 'rowwise_limit': 0}
+    >>> skbackprop.get_config()["rowwise_limit"]
+    500
+    """
+    new = _checked(fast_kernels, rowwise_limit)  # refused before anything changes
+    config = _thread_config()
+    before = dict(config)
+    config.update(new)
+    try:
+        yield
+    finally:
+        config.clear()
+        config.update(before)
+
+
+class Setting:
+    """One key of the configuration as a callable that also works as a ``with``
+    block: calling it sets the key for the calling thread, leaving the block
+    restores the thread's value from before the call."""
+
+    key = None
+
+    def __init__(self, value):
+        self.previous = get_config()[self.key]
+        set_config(**{self.key: value})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        set_config(**{self.key: self.previous})
+
+    @classmethod
+    def _current(cls):
+        return get_config()[cls.key]
