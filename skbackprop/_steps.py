@@ -6,11 +6,12 @@ and return each update's (sample weight, loss before the update). Every step als
 exposes the flat parameter vector it trains (``params``), the per-layer views into it
 (``coefs``, ``intercepts``) and the optimizer's state. Implementations:
 
-- ``ArrayStep``: backprop on arrays, one batch per update: on NumPy in a
-  ``Workspace`` allocated once per fit (``_network``), with the elementwise work
-  fused into compiled loops where numba is installed (``_fused``), on any other Array API
-  namespace (scikit-learn's array API dispatch) with the same calls allocating their
-  results on X's device;
+- ``ArrayStep``: backprop on arrays, one batch per update, and the optimizer's
+  update chosen once per fit (``optimizer_update``): ``WorkspaceStep`` on NumPy in
+  a ``Workspace`` allocated once per fit (``_network``), with the elementwise work
+  fused into compiled loops where they pay (``_fused``); ``DeviceStep`` on any
+  other Array API namespace (scikit-learn's array API dispatch) with the same calls
+  allocating their results on X's device;
 - ``_rowwise.RowStep``: one row per update of small networks, written out on Python
   floats.
 
@@ -49,7 +50,8 @@ from ._xp import (
     to_numpy,
 )
 
-__all__ = ["ArrayStep", "dropout_masks", "fused_update", "make_step"]
+__all__ = ["ArrayStep", "DeviceStep", "WorkspaceStep", "dropout_masks", "fused_update",
+           "make_step", "optimizer_update"]
 
 
 def make_step(model, spec, data, coefs, intercepts, batch_size,
@@ -61,48 +63,58 @@ def make_step(model, spec, data, coefs, intercepts, batch_size,
         params = pack(coefs, intercepts)  # (a copy)
         return _rowwise.RowStep(model, spec, data, params,
                                 optimizer_state or init([params]))
-    on_host = is_numpy(namespace(coefs[0]))
+    if not is_numpy(namespace(coefs[0])):
+        params = pack(coefs, intercepts)  # (a copy)
+        return DeviceStep(model, spec, data, params, optimizer_state or init([params]),
+                          batch_size, optimizer_update(spec))
     work = fit_work(data.n_samples, model.layer_units, batch_size, spec.max_iter)
     kernels = (fused_kernels(coefs[0].dtype, model.activations, spec.solver, work)
-               if on_host and spec.fast_kernels else None)
-    workspace = (make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
-                 if on_host else None)
-    params = workspace.params if on_host else pack(coefs, intercepts)  # (a copy)
-    return ArrayStep(model, spec, data, params, optimizer_state or init([params]),
-                     batch_size, workspace)
+               if spec.fast_kernels else None)
+    ws = make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
+    return WorkspaceStep(model, spec, data, ws.params,
+                         optimizer_state or init([ws.params]), batch_size,
+                         optimizer_update(spec, kernels), ws)
+
+
+def optimizer_update(spec, kernels=None):
+    """``update(params, grads, scratch, state, learning_rate)``: the optimizer's
+    update of every parameter, chosen once per fit: the fused kernels' one pass
+    where there are some, else ``sgd_step`` or ``adam_step`` with the spec's
+    settings."""
+    s = spec
+    if kernels is not None:
+        def update(params, grads, scratch, state, learning_rate):
+            fused_update(kernels, params[0], grads[0], state, s, learning_rate)
+    elif s.solver == "sgd":
+        def update(params, grads, scratch, state, learning_rate):
+            sgd_step(params, grads, state, learning_rate, s.momentum,
+                     s.nesterovs_momentum, scratch)
+    else:
+        def update(params, grads, scratch, state, learning_rate):
+            adam_step(params, grads, state, learning_rate, s.beta_1, s.beta_2,
+                      s.epsilon, scratch)
+    return update
 
 
 class ArrayStep:
-    """Minibatch backprop and one optimizer update per batch, on arrays of X's
-    namespace; NumPy's in ``workspace`` (None elsewhere)."""
+    """Minibatch backprop and one optimizer update per batch, on arrays: what the
+    NumPy step (``WorkspaceStep``) and the Array API step (``DeviceStep``) share."""
 
     def __init__(self, model, spec, data, params, optimizer_state, batch_size,
-                 workspace=None):
+                 update):
         self.model, self.spec, self.data = model, spec, data
         self.params, self.optimizer_state = params, optimizer_state
-        self.batch_size, self.workspace = batch_size, workspace
+        self.batch_size, self.update = batch_size, update
         self.units = model.layer_units
         # the host's copy of the weights, to choose batches without the device
         self.host_weight = (None if data.sample_weight is None
                             else to_numpy(data.sample_weight))
 
-    @property
-    def coefs(self):
-        """The weights W_l: views into ``params``."""
-        return self.workspace.coefs if self.workspace else unpack(self.params, self.units)[0]
-
-    @property
-    def intercepts(self):
-        """The biases b_l: views into ``params``."""
-        return (self.workspace.intercepts if self.workspace
-                else unpack(self.params, self.units)[1])
-
     def updates(self, order, rng, learning_rate):
         """Train on the rows in ``order`` in batches; yields each batch's (sample
         weight, loss). Batches of weight 0 are skipped."""
         data, batch_size = self.data, self.batch_size
-        rows = order if self.workspace or not self.spec.shuffle else (
-            _on_device(order, data.X))
+        rows = self._order(order)
         for start in range(0, data.n_samples, batch_size):
             stop = min(start + batch_size, data.n_samples)
             weight = stop - start
@@ -114,18 +126,48 @@ class ArrayStep:
                 X, Y = self._batch(rows, start, stop)
                 yield weight, self.step(X, Y, sw, rng, learning_rate)
 
+    def step(self, X, Y, sample_weight, rng, learning_rate):
+        """Backprop on one batch and one optimizer update; returns the batch loss
+        (of the network thinned by dropout, which is what is differentiated)."""
+        m, ws = self.model, self.workspace
+        coefs, intercepts = self.coefs, self.intercepts
+        loss, coef_grads, intercept_grads = loss_and_gradients(
+            X, Y, sample_weight, coefs, intercepts, m.activations, m.loss, m.alpha,
+            dropout_masks(m.dropout, coefs, X.shape[0], rng), ws)
+        # on NumPy the gradients are views into ws.grad: one flat array, as params
+        grads = [ws.grad] if ws else [pack(coef_grads, intercept_grads)]
+        if self.spec.clip_norm is not None:
+            clip_gradient_norm(grads, self.spec.clip_norm)
+        self.update([self.params], grads, [ws.scratch] if ws else None,
+                    self.optimizer_state, learning_rate)
+        return loss
+
+
+class WorkspaceStep(ArrayStep):
+    """The NumPy step: every array of a step in a ``Workspace`` allocated once per
+    fit (``_network``), with the elementwise work fused into compiled loops where
+    the kernels pay (``_fused``)."""
+
+    def __init__(self, model, spec, data, params, optimizer_state, batch_size, update,
+                 workspace):
+        super().__init__(model, spec, data, params, optimizer_state, batch_size, update)
+        self.workspace = workspace
+        self.coefs, self.intercepts = workspace.coefs, workspace.intercepts  # views
+
+    def _order(self, order):
+        return order
+
     def _batch(self, rows, start, stop):
         """Rows ``rows[start:stop]`` of X and Y: views when the rows are visited in
-        order, else gathered (into the workspace on NumPy: no array allocated per
-        batch)."""
+        order, else gathered into the workspace (no array allocated per batch)."""
         X, Y, ws = self.data.X, self.data.Y, self.workspace
         if not self.spec.shuffle:
-            if ws is not None and X.dtype != ws.X.dtype:  # float64 rows, float32 fit
+            if X.dtype != ws.X.dtype:  # float64 rows, float32 fit
                 return (_copy_rows(ws.X[:stop - start], X[start:stop]),
                         row_slice(Y, start, stop))
             return row_slice(X, start, stop), row_slice(Y, start, stop)
         rows = rows[start:stop]
-        if ws is None or issparse(X):
+        if issparse(X):
             return take_rows(X, rows), take_rows(Y, rows)
         n = stop - start
         # mode="clip" (the rows are valid) lets take write straight into ``out``;
@@ -133,31 +175,32 @@ class ArrayStep:
         return (np.take(X, rows, axis=0, out=ws.X[:n], mode="clip"),
                 np.take(Y, rows, axis=0, out=ws.Y[:n], mode="clip"))
 
-    def step(self, X, Y, sample_weight, rng, learning_rate):
-        """Backprop on one batch and one optimizer update; returns the batch loss
-        (of the network thinned by dropout, which is what is differentiated)."""
-        m, s, ws = self.model, self.spec, self.workspace
-        coefs, intercepts = (ws.coefs, ws.intercepts) if ws else unpack(self.params,
-                                                                        self.units)
-        loss, coef_grads, intercept_grads = loss_and_gradients(
-            X, Y, sample_weight, coefs, intercepts, m.activations, m.loss, m.alpha,
-            dropout_masks(m.dropout, coefs, X.shape[0], rng), ws)
-        # on NumPy the gradients are views into ws.grad: one flat array, as params
-        params = [self.params]
-        grads = [ws.grad] if ws else [pack(coef_grads, intercept_grads)]
-        scratch = [ws.scratch] if ws else None
-        if s.clip_norm is not None:
-            clip_gradient_norm(grads, s.clip_norm)
-        if ws and ws.kernels:
-            fused_update(ws.kernels, self.params, ws.grad, self.optimizer_state, s,
-                         learning_rate)
-        elif s.solver == "sgd":
-            sgd_step(params, grads, self.optimizer_state, learning_rate, s.momentum,
-                     s.nesterovs_momentum, scratch)
-        else:
-            adam_step(params, grads, self.optimizer_state, learning_rate, s.beta_1,
-                      s.beta_2, s.epsilon, scratch)
-        return loss
+
+class DeviceStep(ArrayStep):
+    """The step on any other Array API namespace (scikit-learn's array API
+    dispatch): the same calls, allocating their results on X's device."""
+
+    workspace = None
+
+    @property
+    def coefs(self):
+        """The weights W_l: views into ``params``."""
+        return unpack(self.params, self.units)[0]
+
+    @property
+    def intercepts(self):
+        """The biases b_l: views into ``params``."""
+        return unpack(self.params, self.units)[1]
+
+    def _order(self, order):
+        """The row order on the device (moved once per epoch, not per batch)."""
+        return _on_device(order, self.data.X) if self.spec.shuffle else order
+
+    def _batch(self, rows, start, stop):
+        X, Y = self.data.X, self.data.Y
+        if not self.spec.shuffle:
+            return row_slice(X, start, stop), row_slice(Y, start, stop)
+        return take_rows(X, rows[start:stop]), take_rows(Y, rows[start:stop])
 
 
 def fused_update(kernels, params, grad, state, spec, learning_rate):
