@@ -2,16 +2,12 @@
 
 A fit reads top to bottom in ``_fit``:
 
-    prepare                check X, y and weights and encode the targets (_inputs),
-                           resolve the parameters into a frozen Spec (_spec), and
-                           choose the starting weights (_start): the estimator is
-                           read, not changed                               (_prepare)
-    Training(...).run      the validation split, monitor, divergence guard and
-                           solver: the stochastic loop run -> epoch -> step
-                           (_loop, _steps, _rowwise) or lbfgs (_lbfgs), on the spec
-                           alone                                          (_training)
-    store                  the new fitted state, one record, in one assignment
-                                                                            (_fitted)
+    prepare       check the inputs (_inputs), resolve a frozen Spec (_spec), choose
+                  the starting weights (_start): read, not change   (_prepare)
+    Training      split, monitor, guard and solver (_loop, _steps, _lbfgs), on the
+                  spec alone                                        (_training)
+    finish        train, store the new fitted state as one record in one
+                  assignment, and give the warnings                 (_fitted)
 
 What a subclass provides (and nothing here branches on which one it is): the
 targets' kind and encoding (``_y_numeric``, ``_check_target_kind``,
@@ -22,7 +18,6 @@ attributes of its own (``_class_sample_weight``, ``_stratify``,
 ``_fitted_schema``).
 """
 
-from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -32,25 +27,23 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._callbacks import EpochTasks, callback_metadata
+from ._callbacks import EpochTasks, callback_metadata, end_fit_task
 from ._dispatch import check_namespace, compute_dtype, converted
-from ._fitted import MARKER, store
+from ._fitted import MARKER, finish
 from ._inputs import FEATURES, given_validation
 from ._monitor import HISTORY_COLUMNS
-from ._params import PARAMETER_CONSTRAINTS, stochastic_solver
-from ._prepare import prepare
+from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
+from ._prepare import prepare, scorer
 from ._start import hidden_layer_sizes, network_output, per_hidden_layer
-from ._training import INTERRUPTED, Training
+from ._training import Training
 from ._validation import check_features, explained, plain_rows
-from ._warnings import warn
 from ._xp import (
     astype,
     input_namespace,
     is_numpy,
-    to_numpy,
 )
 
-__all__ = ["BaseBackprop", "scorer", "stochastic_solver"]
+__all__ = ["BaseBackprop", "stochastic_solver"]
 
 class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     """Base class of BackpropRegressor and BackpropClassifier; not for direct use."""
@@ -215,7 +208,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     # --------------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight, incremental, validation_data=(None,) * 3,
              epochs=1, classes=None):
-        self._check_call(incremental, epochs)
+        check_call(self, incremental, epochs)
         rng = check_random_state(self.random_state)
         p = prepare(self, X, y, sample_weight, incremental=incremental, rng=rng,
                     classes=classes)
@@ -233,45 +226,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             tasks=EpochTasks(callbacks, self, p.data, p.fixed),
             score=scorer(self._score_function, self._decoder(p.targets)),
             stratify=self._stratify(p.data.y), incremental=incremental)
-        try:
-            warnings = self._train_and_store(training, p.fixed, epochs)
-            _give(warnings, callbacks, self, p.data, metadata)
-            return self
-        except KeyboardInterrupt:
-            if not training.stored:
-                raise  # (re-raised by _train_and_store: nothing was trained)
-            warn(f"{INTERRUPTED.capitalize()} after its last epoch; the trained model "
-                 "was kept.")
-            return self
-
-    def _train_and_store(self, training, fixed, epochs):
-        """Run ``training`` and store its outcome, with ``fixed``, as the fitted
-        state, in one assignment; the warnings to give. Until then the estimator is
-        untouched; an interrupt after the first completed epoch, even after the
-        loop, keeps what was trained (``Training.interrupted``)."""
-        while True:
-            try:
-                outcome = training.outcome or training.run(epochs)
-                store(self, {**fixed, **outcome.attributes})
-                training.stored = True
-                return outcome.warnings
-            except KeyboardInterrupt:
-                training.interrupted()  # (re-raised when nothing was trained)
-
-    def _check_call(self, incremental, epochs):
-        """Refuse settings that cannot work together, before touching the data."""
-        if incremental and self.__sklearn_is_fitted__():
-            self._validate_params()  # sklearn's _fit_context skips this here
-        if not (isinstance(epochs, Integral) and epochs >= 1):
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
-        if self.early_stopping and incremental:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: hold out "
-                "validation data yourself, or call fit.")
-        if self.solver == "lbfgs" and any(self._dropout(len(self._hidden_layer_sizes()))):
-            raise ValueError(
-                "dropout makes the loss random, which breaks lbfgs's line search; use "
-                "solver='adam' or 'sgd' with dropout, or set dropout=0.")
+        return finish(self, training, p.fixed, epochs,
+                      lambda warnings: end_fit_task(callbacks, self, p.data, warnings))
 
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):
@@ -332,24 +288,3 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         if not hasattr(self, "_history"):
             raise AttributeError("history_ is set by fit or partial_fit.")
         return pd.DataFrame(self._history, columns=HISTORY_COLUMNS).astype({"epoch": int})
-
-
-def scorer(score_function, decode):
-    """``score(A, y, sample_weight)``: the estimator's score (accuracy or R^2) of
-    output-layer values A (any namespace) against targets y (on the host)."""
-
-    def score(A, y, sample_weight):
-        return score_function(y, to_numpy(decode(A)), sample_weight=to_numpy(sample_weight))
-
-    return score
-
-
-def _give(warnings, callbacks, estimator, data, metadata):
-    """Give the warnings of a stored fit and close its callback task (also when a
-    warning is an error under the user's filters)."""
-    try:
-        for message, category in warnings:
-            warn(message, category)
-    finally:
-        callbacks.call_on_fit_task_end(estimator=estimator, X=data.X, y=data.y,
-                                       metadata=metadata, reconstruction_attributes={})

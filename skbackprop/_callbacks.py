@@ -8,9 +8,10 @@ epoch: they receive a copy of the estimator holding the fitted state of this cal
 """
 
 from ._fitted import MARKER
+from ._warnings import warn
 from ._xp import copy
 
-__all__ = ["EpochTasks", "callback_metadata"]
+__all__ = ["EpochTasks", "callback_metadata", "end_fit_task"]
 
 
 def callback_metadata(sample_weight):
@@ -59,3 +60,15 @@ class EpochTasks:
     def _arguments(self):
         d = self.data
         return {"X": d.X, "y": d.y, "metadata": callback_metadata(d.sample_weight)}
+
+
+def end_fit_task(callbacks, estimator, data, warnings):
+    """Give a stored fit's ``warnings`` and close its root task (also when a
+    warning is an error under the user's filters)."""
+    try:
+        for message, category in warnings:
+            warn(message, category)
+    finally:
+        callbacks.call_on_fit_task_end(
+            estimator=estimator, X=data.X, y=data.y,
+            metadata=callback_metadata(data.sample_weight), reconstruction_attributes={})

@@ -1,5 +1,5 @@
-"""The parameters both estimators take, as scikit-learn validates them, and the
-guard of ``partial_fit`` (a stochastic solver), shared by both estimators."""
+"""The parameters both estimators take, as scikit-learn validates them, the guard of
+``partial_fit`` (a stochastic solver), and the check of a call's settings."""
 
 from numbers import Integral, Real
 
@@ -10,7 +10,7 @@ from ._activations import HIDDEN_NAMES
 from ._init import INITIALIZERS
 from ._schedules import TIME_BASED
 
-__all__ = ["PARAMETER_CONSTRAINTS", "STOCHASTIC_SOLVERS", "stochastic_solver"]
+__all__ = ["PARAMETER_CONSTRAINTS", "STOCHASTIC_SOLVERS", "check_call", "stochastic_solver"]
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -66,3 +66,21 @@ PARAMETER_CONSTRAINTS = {
     "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
 }
+
+
+def check_call(estimator, incremental, epochs):
+    """Refuse settings that cannot work together in this call, before touching the
+    data."""
+    if incremental and estimator.__sklearn_is_fitted__():
+        estimator._validate_params()  # sklearn's _fit_context skips this here
+    if not (isinstance(epochs, Integral) and epochs >= 1):
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+    if estimator.early_stopping and incremental:
+        raise ValueError(
+            "partial_fit does not support early_stopping=True: hold out "
+            "validation data yourself, or call fit.")
+    n_hidden = len(estimator._hidden_layer_sizes())
+    if estimator.solver == "lbfgs" and any(estimator._dropout(n_hidden)):
+        raise ValueError(
+            "dropout makes the loss random, which breaks lbfgs's line search; use "
+            "solver='adam' or 'sgd' with dropout, or set dropout=0.")

@@ -18,8 +18,9 @@ from ._inputs import FEATURES, checked_data
 from ._spec import Spec
 from ._start import checked_weights, per_hidden_layer, starting_weights
 from ._warnings import warn
+from ._xp import to_numpy
 
-__all__ = ["NETWORK", "Prepared", "prepare", "resolve"]
+__all__ = ["NETWORK", "Prepared", "prepare", "resolve", "scorer"]
 
 NETWORK = ("n_outputs_", "n_layers_", "out_activation_", "_hidden_activations")
 # the parameters the engine reads as they are (the others are resolved first)
@@ -106,3 +107,14 @@ def _weights(estimator, spec, data, rng, previous, incremental):
              "ignored; set warm_start=True to start from them.")
     given = (state["coefs_"], state.get("intercepts_")) if assigned else None
     return starting_weights(model, spec.weight_init, data.Y, rng, given)
+
+
+def scorer(score_function, decode):
+    """``score(A, y, sample_weight)``: the estimator's score (accuracy or R^2) of
+    output-layer values A (any namespace) against targets y (on the host), for the
+    monitor."""
+
+    def score(A, y, sample_weight):
+        return score_function(y, to_numpy(decode(A)), sample_weight=to_numpy(sample_weight))
+
+    return score
