@@ -6,9 +6,9 @@ Usage::
     python benchmarks/bench_kernels.py            # a few minutes
     python benchmarks/bench_kernels.py --quick    # under a minute
 
-With numba installed, a fit whose work (``skbackprop._fused.fit_work``: every hidden
-and output value of every row, and every parameter once per batch, per epoch) is at
-least ``skbackprop._fused.MIN_WORK`` uses the fused kernels; a smaller one never
+With numba installed, a fit whose work (``fit_work``: every hidden and output value
+of every row, and every parameter once per batch, per epoch) is at least the
+threshold ``MIN_WORK`` uses the fused kernels; a smaller one never
 imports numba. This script measures the two sides of that threshold, in CPU time
 (``time.process_time``: steadier than wall time on a shared machine), on one BLAS
 thread:
@@ -130,7 +130,9 @@ def saving(name, kind, settings, epochs, repeats, rng):
             seconds, model = fit_seconds(cls, X, y, settings, epochs, fused)
             times[fused].append(seconds)
     units = [X.shape[1], *(w.shape[1] for w in model.coefs_)]
-    work = _fused.fit_work(X.shape[0], units, model._batch_size(X.shape[0]), epochs)
+    batch = settings.get("batch_size", "auto")
+    batch = min(200 if batch == "auto" else batch, X.shape[0])  # as fit resolves it
+    work = _fused.fit_work(X.shape[0], units, batch, epochs)
     other = X.shape[0] * n_parameters(units) * epochs  # rows x parameters x epochs
     on, off = (statistics.median(times[f]) for f in (True, False))
     return dict(workload=name, rows=X.shape[0], work=work, on=on, off=off,
