@@ -29,15 +29,34 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parent.parent
 
 
-def import_from(path):
-    """Import the skbackprop package found in ``path`` (a fresh copy)."""
-    for name in [m for m in sys.modules if m.split(".")[0] == "skbackprop"]:
-        del sys.modules[name]
-    sys.path.insert(0, str(path))
-    try:
-        return importlib.import_module("skbackprop")
-    finally:
-        sys.path.pop(0)
+def _ours():
+    return {k: v for k, v in sys.modules.items() if k.split(".")[0] == "skbackprop"}
+
+
+class Version:
+    """The skbackprop package found in ``path`` (a fresh copy), and its modules: a
+    module the package imports during a fit (``from . import _kernels``) is looked
+    up in ``sys.modules`` then, so each version's modules are put back there
+    before it runs, and the ones it imported kept after."""
+
+    def __init__(self, path):
+        for name in _ours():
+            del sys.modules[name]
+        sys.path.insert(0, str(path))
+        try:
+            self.package = importlib.import_module("skbackprop")
+        finally:
+            sys.path.pop(0)
+        self.modules = _ours()
+
+    def __enter__(self):
+        for name in _ours():
+            del sys.modules[name]
+        sys.modules.update(self.modules)
+        return self.package
+
+    def __exit__(self, *exc):
+        self.modules = _ours()
 
 
 ESTIMATORS = {"regressor": "BackpropRegressor", "classifier": "BackpropClassifier"}
@@ -51,9 +70,9 @@ def workloads(quick):
         yield name, ESTIMATORS[kind], X, y, params, unit
 
 
-def seconds_per_unit(package, estimator, X, y, params, unit):
-    model = getattr(package, estimator)(**params)
-    with warnings.catch_warnings():
+def seconds_per_unit(version, estimator, X, y, params, unit):
+    with version as package, warnings.catch_warnings():
+        model = getattr(package, estimator)(**params)
         warnings.simplefilter("ignore")
         start = time.perf_counter()
         model.fit(X, y)
@@ -74,15 +93,15 @@ def main(argv=None):
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q",
                         str(worktree), args.base], check=True)
         try:
-            versions = {"base": import_from(worktree), "current": import_from(REPO)}
+            versions = {"base": Version(worktree), "current": Version(REPO)}
             rows = []
             with threadpool_limits(limits=1, user_api="blas"):
                 for name, estimator, X, y, params, unit in workloads(args.quick):
                     times = {label: [] for label in versions}
                     for _ in range(args.repeats):
-                        for label, package in versions.items():
+                        for label, version in versions.items():
                             times[label].append(
-                                seconds_per_unit(package, estimator, X, y, params, unit))
+                                seconds_per_unit(version, estimator, X, y, params, unit))
                     base = statistics.median(times["base"])
                     current = statistics.median(times["current"])
                     rows.append((name, unit, base, current))
