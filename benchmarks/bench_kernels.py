@@ -45,8 +45,10 @@ from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _fused, fast_kernels
+from skbackprop import BackpropClassifier, BackpropRegressor, _engine, fast_kernels
 from skbackprop.inspection import n_parameters
+
+_fused = _engine.fused  # (the threshold, MIN_WORK, is internal)
 
 # name, make the data, estimator settings, epochs (full runs; --quick: a fifth)
 WORKLOADS = [
@@ -62,8 +64,8 @@ WORKLOADS = [
 LOAD_KERNELS = """
 import sys, time
 import numpy as np
-import skbackprop
-from skbackprop import _fused
+from skbackprop import _engine
+_fused = _engine.fused
 _fused.MIN_WORK = 0
 start = time.process_time()
 loaded = _fused.kernels(np.float64, ["relu", "softmax"], "adam", 1)

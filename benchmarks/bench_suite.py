@@ -42,8 +42,10 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _fused, fast_kernels
+from skbackprop import BackpropClassifier, BackpropRegressor, _engine, fast_kernels
 from skbackprop.inspection import n_parameters
+
+_fused = _engine.fused  # (the threshold, MIN_WORK, is internal)
 
 FUSED = fast_kernels.active()  # numba installed: "skbackprop" runs the fused kernels
 

@@ -77,9 +77,9 @@ html_theme_options = {
 html_show_sourcelink = False
 
 # The backprop guide links each formula to its line of code for readers of the
-# repository (``../skbackprop/_network.py#L137``). The site has no copy of the
+# repository (``../skbackprop/_core/network.py#L137``). The site has no copy of the
 # source files, so there each link is written as the file and line it names.
-CODE_LINK = re.compile(r"\[`([^`]+)`\]\(\.\./(skbackprop/\w+\.py)#L(\d+)\)")
+CODE_LINK = re.compile(r"\[`([^`]+)`\]\(\.\./(skbackprop/[\w/]+\.py)#L(\d+)\)")
 
 
 def _code_links(app, docname, source):

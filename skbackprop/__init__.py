@@ -17,9 +17,9 @@ estimators train with is in the small private modules ``_activations``,
 
 from ._classifier import BackpropClassifier
 from ._config import config_context, get_config, set_config
-from ._fused import FastKernelsWarning, fast_kernels
+from ._engine.fused import FastKernelsWarning, fast_kernels
+from ._engine.rowwise import rowwise_limit
 from ._regressor import BackpropRegressor
-from ._rowwise import rowwise_limit
 from .inspection import (
     BackpropTrace,
     LossCurveDisplay,

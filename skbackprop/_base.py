@@ -27,21 +27,21 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._callbacks import EpochTasks, callback_metadata, end_fit_task
-from ._dispatch import check_namespace, compute_dtype, converted
-from ._fitted import MARKER, finish
-from ._inputs import FEATURES, given_validation
-from ._monitor import HISTORY_COLUMNS
-from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
-from ._prepare import prepare, scorer
-from ._start import hidden_layer_sizes, network_output, per_hidden_layer
-from ._training import Training
-from ._validation import check_features, explained, plain_rows
-from ._xp import (
+from ._core.xp import (
     astype,
     input_namespace,
     is_numpy,
 )
+from ._dispatch import check_namespace, compute_dtype, converted
+from ._engine.callbacks import EpochTasks, callback_metadata, end_fit_task
+from ._engine.fitted import MARKER, finish
+from ._engine.monitor import HISTORY_COLUMNS
+from ._engine.start import hidden_layer_sizes, network_output, per_hidden_layer
+from ._engine.training import Training
+from ._inputs import FEATURES, given_validation
+from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
+from ._prepare import prepare, scorer
+from ._validation import check_features, explained, plain_rows
 
 __all__ = ["BaseBackprop", "stochastic_solver"]
 

@@ -9,12 +9,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseBackprop, stochastic_solver
+from ._core.losses import logsumexp
+from ._core.xp import concat, follow, softplus
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
-from ._fitted import CLASSIFIER
+from ._engine.fitted import CLASSIFIER
 from ._labels import class_sample_weight, decode_labels, encode_labels, given_classes
-from ._losses import logsumexp
 from ._validation import check_label_types
-from ._xp import concat, follow, softplus
 
 __all__ = ["BackpropClassifier"]
 

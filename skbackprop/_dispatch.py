@@ -12,9 +12,9 @@ from sklearn import get_config
 from sklearn.base import clone
 from sklearn.utils._array_api import _max_precision_float_dtype
 
-from ._fitted import with_role
-from ._optimizers import map_state
-from ._xp import device, input_namespace, is_numpy, namespace, namespace_name
+from ._core.optimizers import map_state
+from ._core.xp import device, input_namespace, is_numpy, namespace, namespace_name
+from ._engine.fitted import with_role
 
 __all__ = ["check_namespace", "compute_dtype", "converted"]
 

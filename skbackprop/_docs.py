@@ -1,7 +1,7 @@
 """Docstring sections shared by both estimators (numpydoc), written once; the list
 of activations is the registry's (each record's ``doc`` line)."""
 
-from ._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from ._core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 
 __all__ = []
 

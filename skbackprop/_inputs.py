@@ -24,10 +24,7 @@ from scipy.sparse import issparse
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._data import Data, batchwise_dtype
-from ._validation import check_features, explained
-from ._warnings import warn
-from ._xp import (
+from ._core.xp import (
     astype,
     device,
     host_input,
@@ -37,6 +34,9 @@ from ._xp import (
     to_namespace,
     to_numpy,
 )
+from ._engine.data import Data, batchwise_dtype
+from ._validation import check_features, explained
+from ._warnings import warn
 
 __all__ = ["Checked", "checked_data", "given_validation"]
 

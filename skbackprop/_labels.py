@@ -19,8 +19,8 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 
+from ._core.xp import astype, flat, namespace, to_numpy
 from ._validation import explained
-from ._xp import astype, flat, namespace, to_numpy
 
 __all__ = ["class_sample_weight", "decode_labels", "encode_labels", "given_classes"]
 

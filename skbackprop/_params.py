@@ -6,9 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from ._activations import HIDDEN_NAMES
-from ._init import INITIALIZERS
-from ._schedules import TIME_BASED
+from ._core.activations import HIDDEN_NAMES
+from ._core.init import INITIALIZERS
+from ._engine.schedules import TIME_BASED
 
 __all__ = ["PARAMETER_CONSTRAINTS", "STOCHASTIC_SOLVERS", "check_call", "stochastic_solver"]
 

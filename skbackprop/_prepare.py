@@ -11,14 +11,14 @@ show what a fit would differentiate.
 
 from typing import NamedTuple
 
-from ._activations import HIDDEN_ACTIVATIONS
 from ._config import get_config
-from ._fitted import read
+from ._core.activations import HIDDEN_ACTIVATIONS
+from ._core.xp import to_numpy
+from ._engine.fitted import read
+from ._engine.spec import Spec
+from ._engine.start import checked_weights, per_hidden_layer, starting_weights
 from ._inputs import FEATURES, checked_data
-from ._spec import Spec
-from ._start import checked_weights, per_hidden_layer, starting_weights
 from ._warnings import warn
-from ._xp import to_numpy
 
 __all__ = ["NETWORK", "Prepared", "prepare", "resolve", "scorer"]
 

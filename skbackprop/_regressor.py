@@ -9,12 +9,12 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._activations import OUTPUT_NAMES  # (live: see _activations.register)
 from ._base import BaseBackprop, stochastic_solver
+from ._core.activations import OUTPUT_NAMES  # (live: see _activations.register)
+from ._core.losses import get_loss, huber
+from ._core.xp import flat
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
-from ._losses import get_loss, huber
 from ._validation import check_numeric_target
-from ._xp import flat
 
 __all__ = ["BackpropRegressor", "decode_values"]
 

@@ -60,10 +60,10 @@ from skl2onnx.common.data_types import (
 from skl2onnx.proto import onnx_proto
 from sklearn.utils.validation import check_is_fitted
 
-from ._activations import ACTIVATIONS
 from ._classifier import BackpropClassifier
+from ._core.activations import ACTIVATIONS
+from ._core.xp import to_numpy as _to_numpy
 from ._regressor import BackpropRegressor
-from ._xp import to_numpy as _to_numpy
 
 __all__ = ["CLASSIFIER_ALIAS", "ONNX_ACTIVATIONS", "REGRESSOR_ALIAS", "label_values", "register"]
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from skbackprop._init import initialize
-from skbackprop._losses import huber
+from skbackprop._core.init import initialize
+from skbackprop._core.losses import huber
 
 
 def make_targets(loss, rng, n, k):

@@ -9,8 +9,8 @@ import pytest
 from math_helpers import relative_error
 from numpy.testing import assert_allclose
 
-from skbackprop._activations import ACTIVATIONS
-from skbackprop._losses import loss_value
+from skbackprop._core.activations import ACTIVATIONS
+from skbackprop._core.losses import loss_value
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -38,7 +38,7 @@ def test_activation_derivative_matches_finite_differences(name):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["logistic", "softmax"])
 def test_output_functions_are_stable_at_extreme_logits(dtype, activation):
-    from skbackprop._activations import ACTIVATIONS
+    from skbackprop._core.activations import ACTIVATIONS
     Z = np.array([[-1e4, 0.0, 1e4], [1e4, 1e4, -1e4]], dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
@@ -59,7 +59,7 @@ def test_softmax_without_the_row_shift_where_safe_equals_scipys(dtype, rtol, sca
     is: either way scipy's softmax to rounding, rows summing to 1."""
     from scipy.special import softmax as scipy_softmax
 
-    from skbackprop._activations import softmax
+    from skbackprop._core.activations import softmax
     Z = (np.random.RandomState(0).normal(size=(50, 7)) * scale).astype(dtype)
     expected = scipy_softmax(Z.astype(np.float64), axis=1)
     got = softmax(Z.copy())

@@ -103,13 +103,13 @@ def test_numpy_floor_does_all_the_work_of_a_step(output, loss):
     it give our estimators' losses and parameters (to rounding), so the floor leaves
     out no work, only the program around it."""
     suite = pytest.importorskip("bench_suite")
-    from skbackprop._network import (
+    from skbackprop._core.network import (
         loss_and_gradients,
         make_workspace,
         n_parameters,
         unpack,
     )
-    from skbackprop._optimizers import adam_init, adam_step
+    from skbackprop._core.optimizers import adam_init, adam_step
     rng = np.random.RandomState(0)
     units = [6, 5, 4, 3 if output == "softmax" else 1]
     X = rng.standard_normal((20, 6))
@@ -166,7 +166,7 @@ def test_kernels_benchmark_measures_both_sides_of_the_threshold(capsys):
     """The start-up cost and a saving per unit of work, and the iris check; the
     threshold is left as it was."""
     pytest.importorskip("numba")
-    from skbackprop import _fused
+    from skbackprop._engine import fused as _fused
     bench_kernels = pytest.importorskip("bench_kernels")
     before = _fused.MIN_WORK
     results = bench_kernels.main(["--quick", "--repeats", "1"])

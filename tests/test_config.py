@@ -14,8 +14,6 @@ import pytest
 import skbackprop
 from skbackprop import (
     BackpropRegressor,
-    _steps,
-    _training,
     config_context,
     fast_kernels,
     get_config,
@@ -23,6 +21,8 @@ from skbackprop import (
     set_config,
 )
 from skbackprop._config import fast_from_environment
+from skbackprop._engine import steps as _steps
+from skbackprop._engine import training as _training
 
 DEFAULTS = {"fast_kernels": True, "rowwise_limit": 500}
 

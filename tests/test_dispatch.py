@@ -34,8 +34,8 @@ from skbackprop import (
     load,
     save,
 )
+from skbackprop._core.xp import namespace, to_numpy
 from skbackprop._dispatch import compute_dtype
-from skbackprop._xp import namespace, to_numpy
 
 torch = pytest.importorskip("torch")
 DEVICE = os.environ.get("SKBACKPROP_TEST_DEVICE", "cpu")

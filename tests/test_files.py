@@ -11,7 +11,8 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris
 
-from skbackprop import BackpropClassifier, ModelFileError, _persistence, load, save
+from skbackprop import BackpropClassifier, ModelFileError, load, save
+from skbackprop.persistence import _format as _persistence
 
 
 @pytest.fixture(scope="module")

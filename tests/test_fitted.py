@@ -11,8 +11,8 @@ from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._fitted import MARKER, names, read, store, with_role
-from skbackprop._schema import fitted_state
+from skbackprop._engine.fitted import MARKER, names, read, store, with_role
+from skbackprop.persistence._schema import fitted_state
 
 
 def _fit(estimator, X, y, **kwargs):

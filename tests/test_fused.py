@@ -1,4 +1,4 @@
-"""Fused kernels (_fused, _kernels): the one-number spellings equal the NumPy ones,
+"""Fused kernels (_engine.fused, _engine.kernels): the one-number spellings equal the NumPy ones,
 the compiled loops (generated from the activation records) equal NumPy's step, fits
 with and without them agree, small fits never import numba, and whatever stops numba
 (no cache directory, its compiler off, a damaged cache) costs one warning, not a fit."""
@@ -18,11 +18,10 @@ import scipy.sparse
 from numpy.testing import assert_allclose, assert_array_equal
 
 import skbackprop
-from skbackprop import BackpropClassifier, BackpropRegressor, _fused, fast_kernels
-from skbackprop._activations import ACTIVATIONS, Activation
-from skbackprop._fused import MIN_WORK, available, fit_work, kernels
-from skbackprop._network import loss_and_gradients, make_workspace
-from skbackprop._optimizers import (
+from skbackprop import BackpropClassifier, BackpropRegressor, fast_kernels
+from skbackprop._core.activations import ACTIVATIONS, Activation
+from skbackprop._core.network import loss_and_gradients, make_workspace
+from skbackprop._core.optimizers import (
     adam_at,
     adam_init,
     adam_step,
@@ -31,6 +30,8 @@ from skbackprop._optimizers import (
     sgd_init,
     sgd_step,
 )
+from skbackprop._engine import fused as _fused
+from skbackprop._engine.fused import MIN_WORK, available, fit_work, kernels
 
 PACKAGE = Path(skbackprop.__file__).resolve().parent
 FORWARD = sorted(n for n, f in ACTIVATIONS.items() if f.forward_at is not None)
@@ -133,28 +134,40 @@ def test_a_small_fit_never_imports_numba():
     assert out.split() == ["False"]
 
 
-def imported_modules(path):
-    """The package's modules a module imports, anywhere in it (lazy imports too)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found |= {node.module} if node.module else {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and (
-                node.module.startswith("skbackprop.")):
-            found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names
-                      if a.name.startswith("skbackprop.")}
-    return {name.split(".")[0] for name in found}
+def module_graph():
+    """The package's modules (dotted, inside skbackprop) and the package modules each
+    imports, anywhere in it (lazy imports too)."""
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if is_package else parts)
+        package = parts[:-1]  # where its relative imports start
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[:len(package) - node.level + 1]
+                head = [*base, *(node.module.split(".") if node.module else [])]
+                found |= ({".".join(head)} if node.module else
+                          {".".join([*head, a.name]) for a in node.names})
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "skbackprop."):
+                found.add(node.module.removeprefix("skbackprop."))
+        graph[name] = {m for m in found if m}
+    return graph
 
 
-def test_the_math_core_does_not_import_the_kernels():
-    for core in ("_network", "_activations", "_losses", "_optimizers"):
-        assert not imported_modules(PACKAGE / f"{core}.py") & {"_fused", "_kernels"}, core
+def test_the_math_core_imports_nothing_outside_it():
+    """_core (activations, losses, layers, network, optimizers) imports neither the
+    kernels nor the engine nor the estimators."""
+    for module, imported in module_graph().items():
+        if module.startswith("_core"):
+            outside = {m for m in imported if not m.startswith("_core")}
+            assert not outside, (module, outside)
 
 
 def test_the_package_has_no_import_cycle():
-    graph = {p.stem: imported_modules(p) for p in PACKAGE.glob("*.py")}
+    graph = module_graph()
 
     def reaches(start, target, seen):
         for module in graph.get(start, ()):
@@ -163,13 +176,14 @@ def test_the_package_has_no_import_cycle():
                 return True
         return False
 
-    cycles = [m for m in graph if m != "__init__" and reaches(m, m, {m})]
+    cycles = [m for m in graph if m and reaches(m, m, {m})]
     assert not cycles, cycles
+    assert "_engine.fused" in graph["_engine.steps"]  # (the graph sees the imports)
 
 
 # ------------------------------------------------------------ with numba only
 numba = pytest.importorskip("numba")
-from skbackprop import _kernels  # (imports numba)
+from skbackprop._engine import kernels as _kernels  # (imports numba)
 
 EVERY = [*dict.fromkeys(FORWARD + DERIVATIVE), "identity"]  # each hidden, then output
 
@@ -378,7 +392,8 @@ FIT = """
 import json, warnings
 import numpy as np
 from sklearn.datasets import load_digits
-from skbackprop import BackpropClassifier, FastKernelsWarning, _fused, config_context
+from skbackprop import BackpropClassifier, FastKernelsWarning, config_context
+from skbackprop._engine import fused as _fused
 
 _fused.MIN_WORK = 0
 X, y = load_digits(return_X_y=True)

@@ -6,13 +6,9 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import (
-    BackpropClassifier,
-    BackpropRegressor,
-    _activations,
-    check_gradients,
-)
-from skbackprop._trace import training_problem
+from skbackprop import BackpropClassifier, BackpropRegressor, check_gradients
+from skbackprop._core import activations as _activations
+from skbackprop.inspection._trace import training_problem
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(25, 3))

@@ -11,9 +11,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._data import Data
-from skbackprop._guard import DIVERGENCE_FACTOR, Diverged, Guard, scored_loss
-from skbackprop._start import Model
+from skbackprop._engine.data import Data
+from skbackprop._engine.guard import DIVERGENCE_FACTOR, Diverged, Guard, scored_loss
+from skbackprop._engine.start import Model
 
 
 @pytest.fixture(scope="module")

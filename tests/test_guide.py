@@ -12,19 +12,22 @@ from skbackprop.datasets import load_placement
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "backprop.md").read_text()
-LINKS = re.findall(r"\[`([^`]+)`\]\(\.\./(skbackprop/\w+\.py)#L(\d+)\)", GUIDE)
+LINK = r"\[`([^`]+)`\]\(\.\./(skbackprop/[\w/]+\.py)#L(\d+)\)"  # [`code`](../path#Ln)
+LINKS = re.findall(LINK, GUIDE)
 
 
 def source(path):
     """The lines of a linked module, as imported (a checkout or an installed wheel)."""
-    return (Path(skbackprop.__file__).parent / Path(path).name).read_text().splitlines()
+    package = Path(skbackprop.__file__).parent
+    return (package / Path(path).relative_to("skbackprop")).read_text().splitlines()
 
 
 def test_the_guide_links_the_math_core():
     assert len(LINKS) >= 15
     assert {path for _, path, _ in LINKS} == {
-        "skbackprop/_network.py", "skbackprop/_layers.py", "skbackprop/_activations.py",
-        "skbackprop/_losses.py", "skbackprop/_optimizers.py"}
+        "skbackprop/_core/network.py", "skbackprop/_core/layers.py",
+        "skbackprop/_core/activations.py", "skbackprop/_core/losses.py",
+        "skbackprop/_core/optimizers.py"}
 
 
 @pytest.mark.parametrize("code, path, line", LINKS)
@@ -60,8 +63,7 @@ def relink():
         hits = [k + 1 for k, text in enumerate(lines) if code in text]
         return f"[`{code}`](../{path}#L{min(hits, key=lambda h: abs(h - line))})"
     guide = ROOT / "docs" / "backprop.md"
-    guide.write_text(re.sub(r"\[`([^`]+)`\]\(\.\./(skbackprop/\w+\.py)#L(\d+)\)", nearest,
-                            guide.read_text()))
+    guide.write_text(re.sub(LINK, nearest, guide.read_text()))
 
 
 if __name__ == "__main__":

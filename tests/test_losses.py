@@ -9,9 +9,9 @@ from numpy.testing import assert_allclose
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import mean_poisson_deviance, mean_squared_error
 
-from skbackprop._activations import ACTIVATIONS
-from skbackprop._losses import get_loss, huber, loss_value, output_delta
-from skbackprop._network import loss_and_gradients
+from skbackprop._core.activations import ACTIVATIONS
+from skbackprop._core.losses import get_loss, huber, loss_value, output_delta
+from skbackprop._core.network import loss_and_gradients
 
 
 @pytest.mark.parametrize("loss,out,k", OUTPUTS)

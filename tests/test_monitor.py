@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._monitor import HISTORY_COLUMNS, Monitor, Row
+from skbackprop._engine.monitor import HISTORY_COLUMNS, Monitor, Row
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -76,7 +76,7 @@ def test_history_rows_agree_with_the_other_attributes(digits):
 
 def test_an_interrupt_before_the_first_epoch_leaves_the_model_as_it_was(digits,
                                                                         monkeypatch):
-    from skbackprop._steps import ArrayStep
+    from skbackprop._engine.steps import ArrayStep
 
     X, y = digits
 

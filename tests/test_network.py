@@ -11,8 +11,8 @@ import pytest
 from math_helpers import OUTPUTS, make_targets, network, relative_error
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbackprop._activations import HIDDEN_ACTIVATIONS
-from skbackprop._network import (
+from skbackprop._core.activations import HIDDEN_ACTIVATIONS
+from skbackprop._core.network import (
     forward,
     loss_and_gradients,
     make_workspace,

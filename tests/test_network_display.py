@@ -10,8 +10,8 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, NetworkDisplay, backprop_trace
-from skbackprop._layout import boxes_meet, segment_meets_box
 from skbackprop.datasets import load_placement, make_placement
+from skbackprop.inspection._layout import boxes_meet, segment_meets_box
 
 plt = pytest.importorskip("matplotlib.pyplot")  # (drawing off screen: conftest)
 pytestmark = pytest.mark.usefixtures("close_figures")

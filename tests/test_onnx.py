@@ -15,7 +15,7 @@ ort = pytest.importorskip("onnxruntime")
 
 import skbackprop.onnx
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from skbackprop._core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbackprop._optimizers import adam_init, adam_step, sgd_init, sgd_step
+from skbackprop._core.optimizers import adam_init, adam_step, sgd_init, sgd_step
 
 
 @pytest.mark.parametrize("step, init, options", [
@@ -31,7 +31,7 @@ def test_flat_optimizer_step_equals_per_array_steps(step, init, options):
 
 
 def test_clip_gradient_norm_by_hand():
-    from skbackprop._optimizers import clip_gradient_norm
+    from skbackprop._core.optimizers import clip_gradient_norm
     grads = [np.array([[3.0, 0.0]]), np.array([4.0])]  # joint norm 5
     assert clip_gradient_norm(grads, 1.0) == pytest.approx(5.0)
     assert_allclose(grads[0], [[0.6, 0.0]])

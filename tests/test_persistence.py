@@ -14,9 +14,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skbackprop import BackpropClassifier, BackpropRegressor, ModelFileError, load, save
-from skbackprop._archive import write_archive
-from skbackprop._codec import digest
-from skbackprop._persistence import METADATA
+from skbackprop.persistence._archive import write_archive
+from skbackprop.persistence._codec import digest
+from skbackprop.persistence._format import METADATA
 
 
 def fitted(kind):

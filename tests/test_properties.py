@@ -12,8 +12,8 @@ from math_helpers import make_targets
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._activations import HIDDEN_ACTIVATIONS
-from skbackprop._network import loss_and_gradients, pack, unpack
+from skbackprop._core.activations import HIDDEN_ACTIVATIONS
+from skbackprop._core.network import loss_and_gradients, pack, unpack
 
 OUTPUT_PAIRS = [("squared_error", "identity"), ("squared_error", "logistic"),
                 ("squared_error", "tanh"), ("poisson", "exp"),

@@ -14,10 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skbackprop import (
     BackpropClassifier,
     BackpropRegressor,
-    _activations,
     _docs,
-    _init,
-    _rowwise,
     backprop_trace,
     check_gradients,
     fast_kernels,
@@ -25,7 +22,9 @@ from skbackprop import (
     rowwise_limit,
     save,
 )
-from skbackprop._activations import (
+from skbackprop._core import activations as _activations
+from skbackprop._core import init as _init
+from skbackprop._core.activations import (
     ACTIVATIONS,
     HIDDEN_ACTIVATIONS,
     Activation,
@@ -33,7 +32,8 @@ from skbackprop._activations import (
     registered,
     unregister,
 )
-from skbackprop._xp import namespace, to_numpy
+from skbackprop._core.xp import namespace, to_numpy
+from skbackprop._engine import rowwise as _rowwise
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -12,14 +12,14 @@ from scipy.sparse import csr_matrix
 from skbackprop import (
     BackpropClassifier,
     BackpropRegressor,
-    _rowwise,
     config_context,
     get_config,
     rowwise_limit,
 )
-from skbackprop._network import network_units
-from skbackprop._spec import batch_rows
-from skbackprop._start import Model
+from skbackprop._core.network import network_units
+from skbackprop._engine import rowwise as _rowwise
+from skbackprop._engine.spec import batch_rows
+from skbackprop._engine.start import Model
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
 
 from skbackprop import BackpropRegressor
-from skbackprop._schedules import cosine
+from skbackprop._engine.schedules import cosine
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -14,11 +14,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._callbacks import EpochTasks
-from skbackprop._data import Data
-from skbackprop._spec import Spec, batch_rows
-from skbackprop._start import starting_weights
-from skbackprop._training import Training
+from skbackprop._engine.callbacks import EpochTasks
+from skbackprop._engine.data import Data
+from skbackprop._engine.spec import Spec, batch_rows
+from skbackprop._engine.start import starting_weights
+from skbackprop._engine.training import Training
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._network import loss_and_gradients
-from skbackprop._optimizers import adam_init, adam_step, sgd_init, sgd_step
+from skbackprop._core.network import loss_and_gradients
+from skbackprop._core.optimizers import adam_init, adam_step, sgd_init, sgd_step
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor, load, save
-from skbackprop._steps import ArrayStep
+from skbackprop._engine.steps import ArrayStep
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

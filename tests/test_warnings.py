@@ -10,7 +10,7 @@ from sklearn.model_selection import cross_val_score
 
 import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._steps import ArrayStep
+from skbackprop._engine.steps import ArrayStep
 
 PACKAGE = str(Path(skbackprop.__file__).resolve().parent)
 

@@ -13,9 +13,9 @@ import pytest
 import scipy.special
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbackprop import _xp
-from skbackprop._activations import ACTIVATIONS
-from skbackprop._network import loss_and_gradients, pack, unpack
+from skbackprop._core import xp as _xp
+from skbackprop._core.activations import ACTIVATIONS
+from skbackprop._core.network import loss_and_gradients, pack, unpack
 
 NAMESPACES = ["array_api_strict", "torch"]
 

@@ -1,0 +1,181 @@
+"""Fused kernels: the NumPy step's elementwise work in fewer passes over memory.
+
+A training step on NumPy is a few matrix products (BLAS, already at the machine's
+peak) and many elementwise passes: add the bias, activate, multiply by the
+derivative, and the optimizer's update (Adam's is eleven NumPy calls). Each pass
+reads and writes whole arrays, so on networks of a few hundred units the passes,
+not the arithmetic, cost a third of the step. With numba installed (the ``fast``
+extra), the workspace step fuses them: one compiled loop adds the bias and
+activates, one multiplies by the derivative, one performs the whole Adam or SGD
+update. The matrix products stay with BLAS.
+
+Nothing here is a second spelling of a formula: the loops (``_kernels``, generated
+from the activation records) apply the one-number spellings written beside the
+NumPy ones (``_activations.*_at``, ``_optimizers.adam_at`` and ``sgd_at``),
+compiled with ``error_model="numpy"`` and without fastmath, so each number is
+computed by the same operations in the same order as the NumPy step (equal to the
+last bit in float64; in float32, Python constants are float64 in the compiled loops,
+so results may differ in the last bit).
+
+The kernels are used only where they pay. Importing numba and loading the compiled
+loops costs a process about half a second (numba caches the loops on disk; the very
+first fit after installing or upgrading also compiles them, a few seconds), so a
+fit uses them only when its work, ``fit_work``, is at least ``MIN_WORK``; smaller
+fits never import numba. A fit reads the ``fast_kernels`` setting of ``_config``
+once, when it starts.
+
+Optional accelerators degrade, never break: where numba cannot be imported, its
+compiler is turned off, it has no writable cache directory, or a cached file is
+damaged, the first fit that would use the kernels gives one ``FastKernelsWarning``
+naming the cause and the fix, and every fit of the process trains with NumPy's step
+(the same numbers). The loops are compiled or loaded when a fit chooses them,
+before its first epoch, never in the middle of training.
+"""
+
+import importlib.util
+import math
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .._config import Setting, get_config
+from .._core.network import n_parameters
+from .._warnings import warn
+
+__all__ = ["MIN_WORK", "FastKernelsWarning", "available", "fast_kernels", "fit_work",
+           "kernels"]
+
+# A fit's work (``fit_work``) from which the kernels pay for their start-up.
+# benchmarks/bench_kernels.py (2026-12, CPU time, 1 thread of OpenBLAS's Haswell
+# kernels): starting them (importing numba, loading the cached loops) cost 0.53 s;
+# they saved 0.55-4.3 s per 1e9 of work on seven workloads, so paid from 1.2e8-9.6e8
+# of work (tanh with sgd the least: its forward pass stays with NumPy). Set at the
+# highest crossover, rounded up: below it they may not pay, above it they did on
+# every workload. (Per unit of rows x parameters x epochs the saving varied 18x
+# across the workloads, against 8x per unit of this work: the better measure.)
+MIN_WORK = 1_000_000_000
+
+
+class FastKernelsWarning(UserWarning):
+    """The fused kernels (numba, the ``fast`` extra) cannot run in this process.
+
+    Given once, by the first fit that would have used them; that fit and every
+    later one train with NumPy's step, which computes the same numbers (equal in
+    float64, within a float32 rounding in float32), only more slowly on large
+    fits. The message names the cause and its fix; ``SKBACKPROP_FAST=0`` in the
+    environment, or ``skbackprop.set_config(fast_kernels=False)``, trains without
+    the kernels and without this warning.
+    """
+
+
+class fast_kernels(Setting):
+    """Turn the fused kernels (numba, the ``fast`` extra) on or off.
+
+    Call it to change the setting for the calling thread, or use it in a ``with``
+    block to change it inside the block only: the ``fast_kernels`` key of
+    :func:`skbackprop.set_config` and :func:`skbackprop.config_context`. Turned on
+    (the default), fits large enough for the kernels to pay use them where numba is
+    installed; with numba missing, or off, training uses NumPy's step, with the same
+    results (equal in float64, within a float32 rounding in float32).
+    ``SKBACKPROP_FAST=0`` in the environment starts a process with the kernels off.
+
+    Parameters
+    ----------
+    enabled : bool
+        Whether fits starting from now use the fused kernels where numba is
+        installed and the fit is large enough.
+
+    Examples
+    --------
+    >>> from skbackprop import fast_kernels
+    >>> with fast_kernels(False):
+    ...     fast_kernels.active()  # fits in here use NumPy's step only
+    False
+    """
+
+    key = "fast_kernels"
+
+    def __init__(self, enabled):
+        super().__init__(enabled)
+
+    @staticmethod
+    def active():
+        """Whether large enough fits starting now in the calling thread use the
+        fused kernels: turned on, numba installed, and not found unable to run."""
+        return available(get_config()["fast_kernels"])
+
+
+_STATE = {"failure": None}  # why the kernels cannot run in this process, once known
+_LOCK = threading.Lock()
+
+
+def available(enabled=True):
+    """Whether a fit with the kernels ``enabled`` can use them: numba installed
+    (looked for, not imported) and not found unable to run."""
+    return bool(enabled) and _STATE["failure"] is None and _numba_found()
+
+
+def _numba_found():
+    if "found" not in _STATE:
+        _STATE["found"] = importlib.util.find_spec("numba") is not None
+    return _STATE["found"]
+
+
+def fit_work(n_rows, layer_units, batch_size, epochs):
+    """The elementwise work of a fit, the part the kernels speed up: per epoch,
+    every hidden and output value of every row (activated, and multiplied by a
+    derivative) and every parameter once per batch (the optimizer's update)."""
+    n_batches = math.ceil(n_rows / batch_size)
+    per_epoch = n_rows * sum(layer_units[1:]) + n_batches * n_parameters(layer_units)
+    return per_epoch * epochs
+
+
+def kernels(dtype, activations, solver, work):
+    """The compiled kernels for a fit of ``work`` (``fit_work``) on arrays of
+    ``dtype`` with these layer ``activations`` and ``solver`` ("sgd" or "adam"), or
+    None where NumPy's step runs: numba missing or unable to run, a dtype other than
+    float32 and float64, or too little work for the kernels to pay."""
+    if (np.dtype(dtype) not in (np.float32, np.float64) or work < MIN_WORK
+            or not available()):
+        return None
+    with _LOCK:  # (one thread compiles; the others then find the loops built)
+        if _STATE["failure"] is not None:
+            return None
+        try:
+            from . import kernels as _kernels  # imports numba: only here, on a fit that uses it
+        except Exception as error:  # whatever breaks numba's import
+            return _give_up(f"numba could not be imported ({_describe(error)})",
+                            "reinstall it: pip install --force-reinstall numba")
+        try:
+            return _kernels.Kernels(dtype, list(activations), solver)
+        except _kernels.Unavailable as error:
+            return _give_up(error.cause, error.fix)
+        except Exception as error:  # a damaged cache file, a compile error
+            return _give_up(f"numba could not compile or load them ({_describe(error)})",
+                            _cache_fix())
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"
+
+
+def _cache_fix():
+    """Where numba keeps the compiled kernels, and what to delete there."""
+    where = os.environ.get("NUMBA_CACHE_DIR") or (
+        f"{Path(__file__).with_name('__pycache__')}, or numba's user cache directory "
+        "(~/.cache/numba) where that folder is read-only")
+    return (f"if numba's cache is damaged, delete the files named _kernels.* under "
+            f"{where}; they are compiled again")
+
+
+def _give_up(cause, fix):
+    """Remember that the kernels cannot run, and say so once; None."""
+    _STATE["failure"] = cause
+    warn(f"skbackprop's fused kernels are off for this process: {cause}. Training "
+         f"uses NumPy's step, which computes the same numbers, more slowly on large "
+         f"fits. Fix: {fix}; or set SKBACKPROP_FAST=0 in the environment (or "
+         "skbackprop.set_config(fast_kernels=False)) to train without the kernels and "
+         "without this warning.", FastKernelsWarning)
+    return None

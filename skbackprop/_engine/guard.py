@@ -1,0 +1,92 @@
+"""One divergence guard for every solver: when training has blown up.
+
+Its reference is the loss of the network a fit starts from, scored on up to
+``SCORED_ROWS`` training rows before any update (and, when a fit continues a model,
+the worst loss recorded before): it does not depend on which rows come first. A
+loss that is not finite, or above ``DIVERGENCE_FACTOR`` times the reference, is a
+blow-up; so is a start whose loss is not finite (inputs or targets too large). The
+final weights are scored the same way, since every epoch loss is measured before
+its updates and a blow-up in the very last one would otherwise go unseen.
+
+When a fit diverges the loop keeps the best weights it saw; ``finite_weights``
+makes sure those predict finite values on the training data, else (a start that
+already overflows, such as an exp output on unscaled inputs) falls back to a network
+of zeros, which predicts the output activation at 0.
+"""
+
+import math
+
+import numpy as np
+
+from .._core.losses import training_loss
+from .._core.xp import all_finite, float_value, namespace, row_slice
+
+__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss"]
+
+# An epoch loss this many times the reference is a blow-up, even while it is finite.
+DIVERGENCE_FACTOR = 1e4
+SCORED_ROWS = 1000
+
+
+class Diverged(Exception):
+    """Training blew up; the message says how."""
+
+
+def scored_loss(model, coefs, intercepts, data, rows=SCORED_ROWS):
+    """The training loss (L2 term included) of the network on the first ``rows``
+    rows of ``data``, as an epoch reports it."""
+    data = data.head(rows).computed()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        A, Z = model.output(coefs, intercepts, data.X)
+        sw_sum = (data.n_samples if data.sample_weight is None
+                  else float_value(namespace(data.sample_weight).sum(data.sample_weight)))
+        return float_value(training_loss(model.loss, data.Y, Z, A, data.sample_weight,
+                                         coefs, model.alpha, sw_sum))
+
+
+class Guard:
+    """Raises ``Diverged`` when a loss blows up against the fit's reference."""
+
+    def __init__(self, start_loss, earlier_losses=()):
+        """The guard of a fit whose starting network has training loss
+        ``start_loss`` (see ``scored_loss``), after ``earlier_losses`` if it
+        continues a model; raises ``Diverged`` if the start is already not finite."""
+        if not math.isfinite(start_loss):
+            raise Diverged(f"the starting network's training loss is {start_loss}: the "
+                           "inputs or targets are too large for its arithmetic")
+        self.reference = max([start_loss, *earlier_losses])
+
+    def blown_up(self, loss):
+        return not math.isfinite(loss) or (
+            self.reference > 0 and loss > DIVERGENCE_FACTOR * self.reference)
+
+    def check_update(self, loss):
+        """A batch's (or row's) loss: only a non-finite one stops at once. (A loss
+        still on a device is not read back: the epoch's check sees it.)"""
+        if isinstance(loss, float) and not math.isfinite(loss):
+            raise Diverged(f"a batch's loss became {loss}")
+
+    def check_epoch(self, loss):
+        if self.blown_up(loss):
+            raise Diverged(f"the training loss reached {loss:.4g}")
+
+    def check_final(self, model, coefs, intercepts, data):
+        loss = scored_loss(model, coefs, intercepts, data)
+        if self.blown_up(loss):
+            raise Diverged(f"the final weights' training loss is {loss:.4g}")
+
+
+def finite_weights(model, coefs, intercepts, X, batch=10_000):
+    """``(coefs, intercepts, kept)``: the weights if they are finite and predict
+    finite values on every row of X (``kept`` True), else a network of zeros."""
+    finite = all(all_finite(p) for p in coefs + intercepts)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, X.shape[0] if finite else 0, batch):
+            rows = row_slice(X, start, start + batch)
+            if not all_finite(model.output(coefs, intercepts, rows)[0]):
+                finite = False
+                break
+    if finite:
+        return coefs, intercepts, True
+    xp = namespace(*coefs)
+    return [xp.zeros_like(W) for W in coefs], [xp.zeros_like(b) for b in intercepts], False

@@ -1,0 +1,211 @@
+"""The compiled loops of ``_fused`` (this module imports numba; see ``_fused``).
+
+Every loop is one of the four templates below with a one-number spelling of the
+math core compiled into it, and the loops are generated from the records: for each
+activation of ``_activations.ACTIVATIONS`` with a ``forward_at``, a copy of
+``add_bias_activate``; with a ``derivative_at``, a copy of ``times_derivative``; and
+``adam`` and ``sgd`` with ``_optimizers.adam_at`` and ``sgd_at``. Each copy binds
+its spelling to the global name ``spelling``, which numba compiles in (LLVM inlines
+it): one loop per activation, chosen by name, with no branch on the activation in
+the loop and no list of names here. An activation added to the records with its
+spellings is fused as it is.
+
+numba caches a compiled loop on disk and checks it against the file that defines
+it only, here this one; a loop also depends on its spelling, written elsewhere. So
+each copy is named after a digest of its spelling (the function's code, its source
+file, the numbers it reads, and the same of the functions it calls): a changed
+spelling is a new name, compiled afresh, never an older loop loaded from the cache.
+A spelling whose digest cannot be taken (no source file, values other than numbers)
+is compiled in memory, without a disk cache.
+
+``Kernels`` are the loops one fit uses, compiled or loaded at once on a few numbers
+of the fit's dtype, so that a failure shows before training starts (``_fused``
+then falls back to NumPy's step).
+"""
+
+import hashlib
+import inspect
+import re
+import types
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from .._core.activations import ACTIVATIONS
+from .._core.optimizers import adam_at, sgd_at
+
+__all__ = ["Kernels", "Unavailable", "adam", "add_bias_activate", "compiled", "digest",
+           "sgd", "times_derivative"]
+
+# no fastmath: each number is computed by NumPy's operations in NumPy's order;
+# error_model="numpy" (a float division by 0 gives inf, not an exception) lets
+# numba vectorise the loops
+OPTIONS = {"error_model": "numpy", "nogil": True}
+LIBRARIES = ("math", "cmath", "numpy")  # modules whose functions numba spells itself
+spelling = None  # each compiled copy of a template binds its own one-number function
+
+
+def add_bias_activate(Z, b):
+    """Z <- f(Z + b) in place, b added to every row (f: ``spelling``)."""
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            Z[i, j] = spelling(Z[i, j] + b[j])
+
+
+def times_derivative(delta, A):
+    """delta <- delta * f'(Z) in place, f' written through the output A."""
+    n, k = delta.shape
+    for i in range(n):
+        for j in range(k):
+            delta[i, j] = spelling(A[i, j], delta[i, j])
+
+
+def adam(p, g, m, v, step, beta_1, beta_2, epsilon):
+    """Adam's update of every parameter in one pass (``_optimizers.adam_at``)."""
+    for i in range(p.shape[0]):
+        p[i], m[i], v[i] = spelling(p[i], g[i], m[i], v[i], step, beta_1, beta_2, epsilon)
+
+
+def sgd(p, g, v, learning_rate, momentum, nesterov):
+    """SGD's update of every parameter in one pass (``_optimizers.sgd_at``)."""
+    for i in range(p.shape[0]):
+        p[i], v[i] = spelling(p[i], g[i], v[i], learning_rate, momentum, nesterov)
+
+
+class Unavailable(Exception):
+    """The kernels cannot run here: ``cause`` and the ``fix``, in words."""
+
+    def __init__(self, cause, fix):
+        super().__init__(cause)
+        self.cause, self.fix = cause, fix
+
+
+_LOOPS = {}  # (template, name, spelling) -> its compiled copy, for the process
+
+
+def compiled(template, name, function):
+    """``template``'s copy with ``function`` as its spelling, compiled by numba
+    (on first use) and cached on disk where its digest can be taken."""
+    key = (template, name, function)
+    if key not in _LOOPS:
+        digested = digest(function, name)
+        copy = types.FunctionType(
+            template.__code__,
+            {**template.__globals__, "spelling": numba.njit(**OPTIONS)(function)},
+            template.__name__)
+        tag = re.sub(r"[^A-Za-z0-9_]", "_", str(name))
+        copy.__qualname__ = f"{template.__name__}_{tag}_{(digested or 'nocache')[:16]}"
+        try:
+            _LOOPS[key] = numba.njit(cache=digested is not None, **OPTIONS)(copy)
+        except RuntimeError as error:  # numba found no writable cache directory
+            raise Unavailable(
+                f"numba has no writable directory to cache them in ({error})",
+                "set NUMBA_CACHE_DIR to a writable directory") from error
+    return _LOOPS[key]
+
+
+def digest(function, name):
+    """A digest of what numba compiles of ``function`` (see the module's
+    docstring), or None where it cannot be taken."""
+    parts = [repr(name).encode()]
+    if not _digest_parts(function, parts, set()):
+        return None
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _digest_parts(function, parts, seen):
+    """Add ``function``'s code, source file and the numbers it reads, and those of
+    the functions it calls, to ``parts``; False where one cannot be digested."""
+    function = getattr(function, "py_func", function)  # (a numba dispatcher's)
+    if function in seen:
+        return True
+    seen.add(function)
+    if not inspect.isfunction(function) or function.__closure__:
+        return False
+    code = function.__code__
+    source = Path(code.co_filename)
+    if not source.is_file():
+        return False
+    if any(isinstance(c, types.CodeType) for c in code.co_consts):
+        return False  # (a nested function or comprehension: its repr names an address)
+    parts += [source.read_bytes(), function.__qualname__.encode(), code.co_code,
+              repr(code.co_consts).encode()]
+    return all(_digest_global(name, function.__globals__.get(name), parts, seen)
+               for name in code.co_names)
+
+
+def _digest_global(name, value, parts, seen):
+    """Add what numba compiles of a name a function reads (numba freezes a global's
+    value into the loop); False where it cannot be digested."""
+    if value is None:
+        return True  # an attribute's name or a builtin: numba's own spelling
+    if isinstance(value, types.ModuleType):  # numba's spelling of math and NumPy only
+        return value.__name__ in LIBRARIES
+    if isinstance(value, bool | int | float | str):
+        parts.append(f"{name}={value!r}".encode())
+        return True
+    if inspect.isbuiltin(value) or isinstance(value, np.ufunc):
+        parts.append(f"{name}={value.__name__}".encode())
+        return True
+    return _digest_parts(value, parts, seen)  # a function it calls (else False)
+
+
+class Kernels:
+    """The compiled loops one fit uses, for arrays of ``dtype``: a loop that adds
+    the bias and activates for each of the network's ``activations`` with a
+    ``forward_at``, one that multiplies by the derivative for each hidden one with a
+    ``derivative_at``, and the ``solver``'s update. All are compiled (or loaded from
+    numba's cache) and run once on a few numbers here: a failure raises now, before
+    training starts."""
+
+    def __init__(self, dtype, activations, solver):
+        if numba.config.DISABLE_JIT:
+            raise Unavailable("numba's compiler is turned off (NUMBA_DISABLE_JIT=1)",
+                              "unset NUMBA_DISABLE_JIT")
+        self.dtype = np.dtype(dtype)
+        self.forward = _loops(add_bias_activate, activations, "forward_at")
+        self.derivative = _loops(times_derivative, activations[:-1], "derivative_at")
+        self.adam = compiled(adam, "adam", adam_at) if solver == "adam" else None
+        self.sgd = compiled(sgd, "sgd", sgd_at) if solver == "sgd" else None
+        self._warm_up(self.dtype)
+
+    def _warm_up(self, dtype):
+        """Run every loop on arrays of ``dtype`` and arguments of the types training
+        passes (so that no compilation is left for training)."""
+        Z, b, p = np.full((2, 2), 0.5, dtype), np.full(2, 0.5, dtype), np.full(2, 0.5, dtype)
+        for loop in self.forward.values():
+            loop(Z.copy(), b)
+        for loop in self.derivative.values():
+            loop(Z.copy(), Z)
+        if self.adam is not None:
+            self.adam(p.copy(), p, p.copy(), p.copy(), 0.1, 0.9, 0.999, 1e-8)
+        if self.sgd is not None:
+            self.sgd(p.copy(), p, p.copy(), 0.1, 0.9, True)
+
+    def add_bias_activate(self, Z, b, name):
+        """Z <- f(Z + b) in place in one pass; False (nothing done) where activation
+        ``name`` has no loop."""
+        loop = self.forward.get(name)
+        if loop is None:
+            return False
+        loop(Z, b)
+        return True
+
+    def times_derivative(self, delta, A, name):
+        """delta <- delta * f'(Z) in place in one pass; False (nothing done) where
+        activation ``name`` has no loop."""
+        loop = self.derivative.get(name)
+        if loop is None:
+            return False
+        loop(delta, A)
+        return True
+
+
+def _loops(template, names, field):
+    """name -> ``template`` compiled with the record's ``field``, for each of
+    ``names`` whose record has one."""
+    return {name: compiled(template, name, getattr(ACTIVATIONS[name], field))
+            for name in dict.fromkeys(names)
+            if getattr(ACTIVATIONS[name], field) is not None}

@@ -1,0 +1,98 @@
+"""The stochastic training loop: ``run -> epoch -> step``.
+
+    run      epochs until max_iter (partial_fit: ``epochs``), a plateau or a callback
+    epoch    shuffle, train on every row, check, commit to the monitor, schedule
+    step     one update per batch (or row): the step seam, ``_steps.make_step``
+
+The loop holds no state of its own beyond the row order: the step holds the
+parameters and the optimizer's state, the monitor the record of progress, the guard
+the divergence reference and ``LearningRate`` the current rate. Divergence
+(``_guard.Diverged``) and interrupts leave the loop as exceptions; the caller
+decides what the estimator keeps.
+"""
+
+import time
+
+import numpy as np
+
+from .._core.network import network_units, unpack
+from .._core.xp import copy, float_value, to_numpy
+
+__all__ = ["Loop", "Snapshot"]
+
+
+class Snapshot:
+    """Weights as one flat copy of the parameter vector (one copy per epoch, not
+    one per layer), read as ``coefs, intercepts`` (views into the copy)."""
+
+    __slots__ = ("flat", "units")
+
+    def __init__(self, flat, units):
+        self.flat, self.units = flat, units
+
+    def __iter__(self):
+        return iter(unpack(self.flat, self.units))
+
+
+class Loop:
+    """Stochastic training of one fit."""
+
+    def __init__(self, spec, data, step, monitor, guard, learning_rate, tasks, rng,
+                 epochs_before=0, samples_before=0):
+        self.spec, self.data, self.step = spec, data, step
+        self.monitor, self.guard, self.tasks = monitor, guard, tasks
+        self.learning_rate, self.rng = learning_rate, rng
+        self.epochs_before, self.samples_before = epochs_before, samples_before
+        self.order = np.arange(data.n_samples)
+        self.weight_sum = (data.n_samples if data.sample_weight is None
+                           else to_numpy(data.sample_weight).sum())
+        self.watched = (f"Validation {spec.scoring or 'score'}"
+                        if monitor.watch_validation else "Training loss")
+        self.units = network_units(step.coefs)
+
+    def run(self, n_epochs):
+        """Train up to ``n_epochs`` epochs; True when stopped before them (a plateau
+        or a callback), False when all ran."""
+        for _ in range(n_epochs):
+            if self.epoch():
+                return True
+        return False
+
+    def epoch(self):
+        """One pass over the rows, committed to the monitor; True to stop."""
+        started = time.perf_counter()
+        task = self.tasks.begin()
+        learning_rate = self.learning_rate.value
+        coefs, intercepts = self.step.coefs, self.step.intercepts
+        # the epoch's loss is measured before each update: it describes the weights
+        # entering the epoch, which are the ones to keep if it is the best
+        entering = None if self.monitor.watch_validation else Snapshot(
+            copy(self.step.params), self.units)
+        if self.spec.shuffle:  # in place: as order[permutation(n)], the same draws
+            self.rng.shuffle(self.order)
+        loss = self.train(learning_rate)
+        self.guard.check_epoch(loss)
+        plateau = self.monitor.end_epoch(loss, learning_rate, started,
+                                         (coefs, intercepts), entering)
+        epochs = self.monitor.epochs
+        self.learning_rate.after_epoch(
+            self.epochs_before + epochs,
+            self.samples_before + epochs * self.data.n_samples)
+        if self.tasks.end(task, coefs, intercepts):
+            return True  # a callback asked to stop
+        if plateau:
+            if not self.learning_rate.on_plateau(self.watched):
+                self.monitor.reset_patience()
+                return False
+            return True
+        return False
+
+    def train(self, learning_rate):
+        """Every update of the epoch through the step; the epoch's training loss
+        (the weighted mean of the losses before each update). On a device the
+        batch losses are summed there and read back once, at the end."""
+        total = 0.0
+        for weight, loss in self.step.updates(self.order, self.rng, learning_rate):
+            self.guard.check_update(loss)
+            total += weight * loss
+        return float_value(total) / self.weight_sum

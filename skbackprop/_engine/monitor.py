@@ -1,0 +1,158 @@
+"""The monitor: one record of a fit's progress, committed one epoch at a time.
+
+Each completed epoch (lbfgs: iteration) becomes one history row, and the epoch is
+committed by a single assignment of the monitor's ``record``: the number of rows
+that count, the patience counter, the best score and the best weights. An
+interrupt anywhere, even between appending a row and committing it, leaves a
+record whose rows, counters and snapshot agree; the estimator's ``loss_curve_``,
+``n_iter_``, ``history_``, ``validation_scores_`` and ``best_*`` are all derived
+from it at the end (``attributes``), so they agree too.
+"""
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from .._core.losses import loss_value
+from .._core.xp import all_finite, copy, float_value
+
+__all__ = ["Monitor", "Record", "Row"]
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
+                   "seconds")
+
+
+class Row(NamedTuple):
+    """One completed epoch, as ``history_`` shows it."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_score: float
+    learning_rate: float
+    seconds: float
+
+
+class Record(NamedTuple):
+    """What has been committed: the first ``n_rows`` rows, and what they imply."""
+
+    n_rows: int
+    best_metric: float  # the best monitored value (higher is better)
+    best_epoch: int | None
+    no_improvement: int  # epochs in a row without an improvement of tol
+    best_weights: tuple  # (coefs, intercepts) of best_epoch (or the start)
+    best_val_score: float | None
+    best_val_loss: float | None
+
+
+class Monitor:
+    """History, validation scores, patience and the best weights of one fit.
+
+    It reads the ``spec`` (verbose, tol, n_iter_no_change, scoring, solver).
+    ``previous`` holds the counters of the fitted state a call continues
+    (partial_fit keeps the patience and the best score; a warm start resets them).
+    Every epoch is scored on ``validation`` (a ``Data``, or None) with
+    ``score(A, y, sample_weight)`` (the estimator's score); ``watch_validation`` (early
+    stopping) makes the validation score (or loss, with ``scoring='loss'``) the
+    monitored quantity instead of the training loss.
+    """
+
+    def __init__(self, spec, model, validation, score, start_weights,
+                 watch_validation, previous=None, first_epoch=1):
+        self.spec, self.model = spec, model
+        self.validation, self.score = validation, score
+        self.watch_validation = watch_validation
+        self.first_epoch = first_epoch
+        self.rows = []
+        best = previous or {}
+        self.record = Record(
+            0, best.get("_best_metric", -np.inf), best.get("best_epoch_"),
+            best.get("_no_improvement_count", 0), start_weights,
+            best.get("best_validation_score_", -np.inf if watch_validation else None),
+            best.get("best_validation_loss_", np.inf if watch_validation else None))
+
+    @property
+    def epochs(self):
+        """Epochs committed so far in this fit."""
+        return self.record.n_rows
+
+    def end_epoch(self, loss, learning_rate, started, current, described=None):
+        """Commit a completed epoch with training loss ``loss``; the validation data
+        scores the ``current`` weights. ``described`` are the weights the training
+        loss describes, kept if they are the best (a copy of ``current`` if not
+        given). Returns True when the monitored quantity has not improved by tol for
+        more than n_iter_no_change epochs."""
+        epoch = self.first_epoch + self.record.n_rows
+        if self.spec.verbose:
+            print(f"Iteration {epoch}, loss = {loss:.8f}")
+        val_loss, val_score = self.evaluate(*current)
+        row = Row(epoch, float(loss), float(val_loss), float(val_score),
+                  float(learning_rate), time.perf_counter() - started)
+        record = self._next_record(row, current, described)
+        self.rows.append(row)
+        self.record = record  # the commit
+        return record.no_improvement > self.spec.n_iter_no_change
+
+    def evaluate(self, coefs, intercepts):
+        """(loss, score) of the network on the validation data: the loss without
+        the L2 term, the score as the estimator's ``score`` (NaN where the outputs
+        are not finite); (nan, nan) without validation data."""
+        if self.validation is None:
+            return np.nan, np.nan
+        v = self.validation
+        A, Z = self.model.output(coefs, intercepts, v.X)
+        loss = float_value(loss_value(self.model.loss, v.Y, Z, A, v.sample_weight))
+        score = self.score(A, v.y, v.sample_weight) if all_finite(A) else np.nan
+        if self.spec.verbose:
+            print(f"Validation score: {score:f}")
+        return loss, score
+
+    def _next_record(self, row, current, described):
+        r, s = self.record, self.spec
+        best_val_score, best_val_loss = r.best_val_score, r.best_val_loss
+        if self.watch_validation:
+            best_val_score = max(best_val_score, row.val_score)
+            best_val_loss = min(best_val_loss, row.val_loss)
+            metric = -row.val_loss if s.scoring == "loss" else row.val_score
+        else:
+            metric = -row.train_loss
+        improved = not metric < r.best_metric + s.tol
+        best = (r.best_metric, r.best_epoch, r.best_weights)
+        if metric > r.best_metric:
+            best = (metric, row.epoch, described or (
+                [copy(W) for W in current[0]], [copy(b) for b in current[1]]))
+        patience = r.no_improvement
+        if self.watch_validation or s.solver != "lbfgs":  # lbfgs stops by itself
+            patience = 0 if improved else patience + 1
+        return Record(r.n_rows + 1, best[0], best[1], patience, best[2],
+                      best_val_score, best_val_loss)
+
+    def reset_patience(self):
+        """After the learning rate was lowered on a plateau: count anew."""
+        self.record = self.record._replace(no_improvement=0)
+
+    def attributes(self, previous, incremental, rows_per_epoch):
+        """The estimator's progress attributes after this fit: the ``previous`` ones
+        extended by the committed rows (``n_iter_`` restarts unless incremental)."""
+        r = self.record
+        rows = self.rows[:r.n_rows]
+        losses = [row.train_loss for row in rows]
+        scores = previous.get("validation_scores_",
+                              [] if self.watch_validation else None)
+        if self.validation is not None:
+            scores = (scores or []) + [row.val_score for row in rows]
+        return {
+            "n_iter_": (previous.get("n_iter_", 0) if incremental else 0) + len(rows),
+            "t_": previous.get("t_", 0) + rows_per_epoch * len(rows),
+            "loss_curve_": previous.get("loss_curve_", []) + losses,
+            "_history": previous.get("_history", []) + [tuple(row) for row in rows],
+            "validation_scores_": scores,
+            "best_epoch_": r.best_epoch,
+            "best_loss_": None if self.watch_validation else -r.best_metric,
+            "best_validation_score_": r.best_val_score,
+            "best_validation_loss_": r.best_val_loss,
+            "_best_metric": r.best_metric,
+            "_no_improvement_count": r.no_improvement,
+            **({"loss_": losses[-1]} if losses else {}),
+        }

@@ -1,0 +1,85 @@
+"""The frozen spec: what one fit trains and how, resolved once from the parameters.
+
+``fit`` and ``partial_fit`` validate the estimator's parameters, then resolve them,
+with the data's widths and the fitted network a call continues, into one immutable
+``Spec``. Every part of the engine (the starting network, the loop, the step, the
+lbfgs driver, the monitor, the schedules) takes the spec and its own inputs, never
+the estimator: the spec is the whole of what they read. A callback that calls
+``set_params`` during a fit changes the estimator's parameters for the next call
+only; the running fit goes on with the spec it started with. The configuration
+(``skbackprop.config_context``: fast kernels, the per-row limit) is read into the
+spec too, once per call.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from .._warnings import warn
+from .start import Model
+
+__all__ = ["Spec", "batch_rows"]
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """The resolved settings of one call of fit or partial_fit."""
+
+    # the network: units per layer (inputs first), one activation per layer of
+    # weights (the output layer's last), the loss, the L2 penalty, one dropout rate
+    # per hidden layer, the compute dtype and how its starting weights are drawn
+    layer_units: tuple
+    activations: tuple
+    loss: Any  # a loss name, or a Loss (e.g. huber(delta))
+    alpha: float
+    dropout: tuple
+    dtype: Any
+    weight_init: Any
+    # the solver and its settings
+    solver: str
+    batch_size: Any  # 'auto' or an int (``batch_rows`` resolves it for the rows)
+    shuffle: bool
+    momentum: float
+    nesterovs_momentum: bool
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    clip_norm: float | None
+    max_fun: int
+    # the learning-rate schedule
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    lr_step_epochs: int
+    lr_decay: float
+    # when to stop, and what is watched
+    max_iter: int
+    tol: float
+    n_iter_no_change: float
+    early_stopping: bool
+    validation_fraction: float
+    scoring: str | None
+    verbose: bool
+    # the configuration in force when the call started (``config_context``)
+    fast_kernels: bool = True
+    rowwise_limit: int = 500
+
+    @property
+    def model(self):
+        """What training differentiates, apart from the weights."""
+        return Model(list(self.layer_units), list(self.activations), self.loss,
+                     self.alpha, list(self.dropout))
+
+    @property
+    def stochastic(self):
+        return self.solver != "lbfgs"
+
+
+def batch_rows(batch_size, n_samples):
+    """Rows per update for ``n_samples`` training rows: ``min(200, n)`` for 'auto';
+    a batch_size above n warns and trains full-batch."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warn(f"batch_size={batch_size} is larger than the {n_samples} training "
+             f"samples; using batch_size={n_samples} (full batch).")
+    return min(batch_size, n_samples)

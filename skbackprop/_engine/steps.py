@@ -1,0 +1,243 @@
+"""The step seam: what turns the rows of an epoch into parameter updates.
+
+A step object is chosen once per fit by ``make_step`` and used by the loop through
+one method, ``updates(order, rng, learning_rate)``: train on the rows in ``order``
+and return each update's (sample weight, loss before the update). Every step also
+exposes the flat parameter vector it trains (``params``), the per-layer views into it
+(``coefs``, ``intercepts``) and the optimizer's state. Implementations:
+
+- ``ArrayStep``: backprop on arrays, one batch per update, and the optimizer's
+  update chosen once per fit (``optimizer_update``): ``WorkspaceStep`` on NumPy in
+  a ``Workspace`` allocated once per fit (``_network``), with the elementwise work
+  fused into compiled loops where they pay (``_fused``); ``DeviceStep`` on any
+  other Array API namespace (scikit-learn's array API dispatch) with the same calls
+  allocating their results on X's device;
+- ``_rowwise.RowStep``: one row per update of small networks, written out on Python
+  floats.
+
+A compiled step plugs in here without touching the loop.
+
+On a device, the rows of each batch, the shuffled order and the dropout masks are
+drawn on the host from the fit's random state, exactly as for NumPy, and moved to
+the device; so a fit in another namespace makes the same draws, and a float64 fit
+the same numbers, as on NumPy. Batch losses stay on the device (reading one back
+would wait for it): the loop reads the epoch's total once.
+"""
+
+import numpy as np
+from scipy.sparse import issparse
+
+from .._core.network import loss_and_gradients, make_workspace, pack, unpack
+from .._core.optimizers import (
+    adam_init,
+    adam_step,
+    adam_step_size,
+    clip_gradient_norm,
+    sgd_init,
+    sgd_step,
+)
+from .._core.xp import (
+    device,
+    host_dtype,
+    is_numpy,
+    namespace,
+    row_slice,
+    take_rows,
+    to_namespace,
+    to_numpy,
+)
+from . import rowwise as _rowwise
+from .fused import fit_work
+from .fused import kernels as fused_kernels
+
+__all__ = ["ArrayStep", "DeviceStep", "WorkspaceStep", "dropout_masks", "fused_update",
+           "make_step", "optimizer_update"]
+
+
+def make_step(model, spec, data, coefs, intercepts, batch_size,
+              optimizer_state=None):
+    """The step for this fit, training copies of ``coefs`` and ``intercepts``;
+    ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
+    init = sgd_init if spec.solver == "sgd" else adam_init
+    if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype, spec.rowwise_limit):
+        params = pack(coefs, intercepts)  # (a copy)
+        return _rowwise.RowStep(model, spec, data, params,
+                                optimizer_state or init([params]))
+    if not is_numpy(namespace(coefs[0])):
+        params = pack(coefs, intercepts)  # (a copy)
+        return DeviceStep(model, spec, data, params, optimizer_state or init([params]),
+                          batch_size, optimizer_update(spec))
+    work = fit_work(data.n_samples, model.layer_units, batch_size, spec.max_iter)
+    kernels = (fused_kernels(coefs[0].dtype, model.activations, spec.solver, work)
+               if spec.fast_kernels else None)
+    ws = make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
+    return WorkspaceStep(model, spec, data, ws.params,
+                         optimizer_state or init([ws.params]), batch_size,
+                         optimizer_update(spec, kernels), ws)
+
+
+def optimizer_update(spec, kernels=None):
+    """``update(params, grads, scratch, state, learning_rate)``: the optimizer's
+    update of every parameter, chosen once per fit: the fused kernels' one pass
+    where there are some, else ``sgd_step`` or ``adam_step`` with the spec's
+    settings."""
+    s = spec
+    if kernels is not None:
+        def update(params, grads, scratch, state, learning_rate):
+            fused_update(kernels, params[0], grads[0], state, s, learning_rate)
+    elif s.solver == "sgd":
+        def update(params, grads, scratch, state, learning_rate):
+            sgd_step(params, grads, state, learning_rate, s.momentum,
+                     s.nesterovs_momentum, scratch)
+    else:
+        def update(params, grads, scratch, state, learning_rate):
+            adam_step(params, grads, state, learning_rate, s.beta_1, s.beta_2,
+                      s.epsilon, scratch)
+    return update
+
+
+class ArrayStep:
+    """Minibatch backprop and one optimizer update per batch, on arrays: what the
+    NumPy step (``WorkspaceStep``) and the Array API step (``DeviceStep``) share."""
+
+    def __init__(self, model, spec, data, params, optimizer_state, batch_size,
+                 update):
+        self.model, self.spec, self.data = model, spec, data
+        self.params, self.optimizer_state = params, optimizer_state
+        self.batch_size, self.update = batch_size, update
+        self.units = model.layer_units
+        # the host's copy of the weights, to choose batches without the device
+        self.host_weight = (None if data.sample_weight is None
+                            else to_numpy(data.sample_weight))
+
+    def updates(self, order, rng, learning_rate):
+        """Train on the rows in ``order`` in batches; yields each batch's (sample
+        weight, loss). Batches of weight 0 are skipped."""
+        data, batch_size = self.data, self.batch_size
+        rows = self._order(order)
+        for start in range(0, data.n_samples, batch_size):
+            stop = min(start + batch_size, data.n_samples)
+            weight = stop - start
+            sw = None
+            if data.sample_weight is not None:
+                weight = self.host_weight[order[start:stop]].sum()
+                sw = take_rows(data.sample_weight, rows[start:stop])
+            if weight > 0:
+                X, Y = self._batch(rows, start, stop)
+                yield weight, self.step(X, Y, sw, rng, learning_rate)
+
+    def step(self, X, Y, sample_weight, rng, learning_rate):
+        """Backprop on one batch and one optimizer update; returns the batch loss
+        (of the network thinned by dropout, which is what is differentiated)."""
+        m, ws = self.model, self.workspace
+        coefs, intercepts = self.coefs, self.intercepts
+        loss, coef_grads, intercept_grads = loss_and_gradients(
+            X, Y, sample_weight, coefs, intercepts, m.activations, m.loss, m.alpha,
+            dropout_masks(m.dropout, coefs, X.shape[0], rng), ws)
+        # on NumPy the gradients are views into ws.grad: one flat array, as params
+        grads = [ws.grad] if ws else [pack(coef_grads, intercept_grads)]
+        if self.spec.clip_norm is not None:
+            clip_gradient_norm(grads, self.spec.clip_norm)
+        self.update([self.params], grads, [ws.scratch] if ws else None,
+                    self.optimizer_state, learning_rate)
+        return loss
+
+
+class WorkspaceStep(ArrayStep):
+    """The NumPy step: every array of a step in a ``Workspace`` allocated once per
+    fit (``_network``), with the elementwise work fused into compiled loops where
+    the kernels pay (``_fused``)."""
+
+    def __init__(self, model, spec, data, params, optimizer_state, batch_size, update,
+                 workspace):
+        super().__init__(model, spec, data, params, optimizer_state, batch_size, update)
+        self.workspace = workspace
+        self.coefs, self.intercepts = workspace.coefs, workspace.intercepts  # views
+
+    def _order(self, order):
+        return order
+
+    def _batch(self, rows, start, stop):
+        """Rows ``rows[start:stop]`` of X and Y: views when the rows are visited in
+        order, else gathered into the workspace (no array allocated per batch)."""
+        X, Y, ws = self.data.X, self.data.Y, self.workspace
+        if not self.spec.shuffle:
+            if X.dtype != ws.X.dtype:  # float64 rows, float32 fit
+                return (_copy_rows(ws.X[:stop - start], X[start:stop]),
+                        row_slice(Y, start, stop))
+            return row_slice(X, start, stop), row_slice(Y, start, stop)
+        rows = rows[start:stop]
+        if issparse(X):
+            return take_rows(X, rows), take_rows(Y, rows)
+        n = stop - start
+        # mode="clip" (the rows are valid) lets take write straight into ``out``;
+        # float64 rows of a float32 fit are converted on the way, one batch at a time
+        return (np.take(X, rows, axis=0, out=ws.X[:n], mode="clip"),
+                np.take(Y, rows, axis=0, out=ws.Y[:n], mode="clip"))
+
+
+class DeviceStep(ArrayStep):
+    """The step on any other Array API namespace (scikit-learn's array API
+    dispatch): the same calls, allocating their results on X's device."""
+
+    workspace = None
+
+    @property
+    def coefs(self):
+        """The weights W_l: views into ``params``."""
+        return unpack(self.params, self.units)[0]
+
+    @property
+    def intercepts(self):
+        """The biases b_l: views into ``params``."""
+        return unpack(self.params, self.units)[1]
+
+    def _order(self, order):
+        """The row order on the device (moved once per epoch, not per batch)."""
+        return _on_device(order, self.data.X) if self.spec.shuffle else order
+
+    def _batch(self, rows, start, stop):
+        X, Y = self.data.X, self.data.Y
+        if not self.spec.shuffle:
+            return row_slice(X, start, stop), row_slice(Y, start, stop)
+        return take_rows(X, rows[start:stop]), take_rows(Y, rows[start:stop])
+
+
+def fused_update(kernels, params, grad, state, spec, learning_rate):
+    """The optimizer's update of every parameter in one compiled pass: the same
+    formulas as ``sgd_step`` and ``adam_step`` (``_optimizers.sgd_at``, ``adam_at``)."""
+    s = spec
+    if s.solver == "sgd":
+        # (Python floats: one compiled version per dtype, whatever the types given)
+        kernels.sgd(params, grad, state["velocities"][0], float(learning_rate),
+                    float(s.momentum), bool(s.nesterovs_momentum))
+    else:
+        step = adam_step_size(state, learning_rate, s.beta_1, s.beta_2)
+        kernels.adam(params, grad, state["ms"][0], state["vs"][0], float(step),
+                     float(s.beta_1), float(s.beta_2), float(s.epsilon))
+
+
+def dropout_masks(rates, coefs, n_rows, rng):
+    """Inverted-dropout masks, Bernoulli(1 - p) / (1 - p), on the input of every
+    layer after a hidden one; None where there is no dropout. They are drawn on the
+    host from ``rng`` whatever the namespace (the same masks as on NumPy) and moved
+    to the weights' device."""
+    if not any(rates):
+        return None
+    masks = [None]  # the network's inputs are never dropped
+    for p, W in zip(rates, coefs):
+        keep = rng.random_sample((n_rows, W.shape[1])) >= p
+        mask = None if p == 0 else (keep / (1 - p)).astype(host_dtype(W))
+        masks.append(to_namespace(mask, namespace(W), device(W)))
+    return masks
+
+
+def _copy_rows(out, rows):
+    np.copyto(out, rows, casting="same_kind")
+    return out
+
+
+def _on_device(order, like):
+    """The row order (NumPy) in the namespace and on the device of ``like``: moved
+    once per epoch, not once per batch."""
+    return to_namespace(order, namespace(like), device(like))
