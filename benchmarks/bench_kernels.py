@@ -6,18 +6,19 @@ Usage::
     python benchmarks/bench_kernels.py            # a few minutes
     python benchmarks/bench_kernels.py --quick    # under a minute
 
-With numba installed, a fit whose work (``skbackprop._fused.fit_work``: every hidden
-and output value of every row, and every parameter once per batch, per epoch) is at
-least ``skbackprop._fused.MIN_WORK`` uses the fused kernels; a smaller one never
-imports numba. This script measures the two sides of that threshold, in CPU time
-(``time.process_time``: steadier than wall time on a shared machine), on one BLAS
-thread:
+With numba installed, a fit whose work (``work`` below: every hidden and output value
+of every row, and every parameter once per batch, per epoch) is at least the
+``fast_kernels_min_work`` setting (``skbackprop.get_config()``) uses the fused
+kernels; a smaller one never imports numba. This script measures the two sides of
+that threshold, in CPU time (``time.process_time``: steadier than wall time on a
+shared machine), on one BLAS thread:
 
-- the start-up cost: in fresh processes (skbackprop imported, numba's cache
-  warm), the seconds from nothing to a fit's kernels loaded and run once: importing
-  numba, loading the cached loops, the first calls (median of ``--repeats``
-  processes; a first, untimed process fills the cache). Once, for information, the
-  same with an empty cache: the compile a first fit after installing pays;
+- the start-up cost: in fresh processes (numba's cache warm), what a small fit
+  with the kernels forced on costs over the same fit on NumPy's step (run first,
+  after an untimed one): importing numba, loading the cached loops, the first
+  calls (median of ``--repeats`` processes; a first, untimed process fills the
+  cache). Once, for information, the same with an empty cache: the compile a first
+  fit after installing pays;
 - the saving: per workload, the same fit (every epoch run) with the kernels forced
   on and off, interleaved, median of ``--repeats``, in one process where they are
   loaded; the saving per unit of work, and the crossover: the work at which the
@@ -45,7 +46,7 @@ from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _fused, fast_kernels
+from skbackprop import BackpropClassifier, BackpropRegressor, config_context, get_config
 from skbackprop.inspection import n_parameters
 
 # name, make the data, estimator settings, epochs (full runs; --quick: a fifth)
@@ -59,15 +60,26 @@ WORKLOADS = [
     ("20k x 100 (256,)", "large", dict(hidden_layer_sizes=(256,)), 4),
 ]
 
-LOAD_KERNELS = """
-import sys, time
-import numpy as np
+START_UP = """
+import sys, time, warnings
+from sklearn.datasets import load_iris
 import skbackprop
-from skbackprop import _fused
-_fused.MIN_WORK = 0
-start = time.process_time()
-loaded = _fused.kernels(np.float64, ["relu", "softmax"], "adam", 1)
-print(time.process_time() - start, loaded is not None, "numba" in sys.modules)
+warnings.simplefilter("ignore")
+X, y = load_iris(return_X_y=True)
+
+def seconds(fast_kernels):
+    with skbackprop.config_context(fast_kernels=fast_kernels, fast_kernels_min_work=0):
+        start = time.process_time()
+        skbackprop.BackpropClassifier(max_iter=2, random_state=0).fit(X, y)
+        return time.process_time() - start
+
+seconds(False)  # untimed: sklearn's and skbackprop's own first-call costs
+without = seconds(False)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    cost = seconds(True) - without
+fell_back = any(w.category is skbackprop.FastKernelsWarning for w in caught)
+print(cost, "numba" in sys.modules and not fell_back)
 """
 
 IRIS_FIT = """
@@ -94,17 +106,25 @@ def data(name, rng):
 
 
 def start_up(repeats, cache_dir=None):
-    """Seconds to load and run a fit's kernels in a fresh process (median of
+    """CPU seconds the kernels add to a fresh process's first fit (median of
     ``repeats``), and whether numba ran them."""
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", LOAD_KERNELS], env=env, check=True,
+        out = subprocess.run([sys.executable, "-c", START_UP], env=env, check=True,
                              capture_output=True, text=True).stdout.split()
         runs.append((float(out[0]), out[1] == "True"))
     return statistics.median(s for s, _ in runs), all(ok for _, ok in runs)
+
+
+def work(n_rows, layer_units, batch_size, epochs):
+    """A fit's work, as ``fast_kernels_min_work`` counts it: per epoch, every hidden
+    and output value of every row (activated, multiplied by a derivative) and every
+    parameter once per batch (the optimizer's update)."""
+    n_batches = -(-n_rows // batch_size)
+    return (n_rows * sum(layer_units[1:]) + n_batches * n_parameters(layer_units)) * epochs
 
 
 def fit_seconds(cls, X, y, settings, epochs, fused):
@@ -112,7 +132,8 @@ def fit_seconds(cls, X, y, settings, epochs, fused):
     off."""
     model = cls(**settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
                 random_state=0)
-    with fast_kernels(fused), warnings.catch_warnings():
+    forced = config_context(fast_kernels=fused, fast_kernels_min_work=0)
+    with forced, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.process_time()
         model.fit(X, y)
@@ -130,11 +151,12 @@ def saving(name, kind, settings, epochs, repeats, rng):
             seconds, model = fit_seconds(cls, X, y, settings, epochs, fused)
             times[fused].append(seconds)
     units = [X.shape[1], *(w.shape[1] for w in model.coefs_)]
-    work = _fused.fit_work(X.shape[0], units, model._batch_size(X.shape[0]), epochs)
+    batch_size = settings.get("batch_size", min(200, X.shape[0]))
+    done = work(X.shape[0], units, batch_size, epochs)
     other = X.shape[0] * n_parameters(units) * epochs  # rows x parameters x epochs
     on, off = (statistics.median(times[f]) for f in (True, False))
-    return dict(workload=name, rows=X.shape[0], work=work, on=on, off=off,
-                per_work=(off - on) / work, per_other=(off - on) / other)
+    return dict(workload=name, rows=X.shape[0], work=done, on=on, off=off,
+                per_work=(off - on) / done, per_other=(off - on) / other)
 
 
 def children_cpu():
@@ -165,18 +187,14 @@ def run(quick=False, repeats=None):
     cost, ran = start_up(repeats)
     with tempfile.TemporaryDirectory() as empty:
         compile_cost, _ = start_up(1, empty)
-    _fused_min_work, _fused.MIN_WORK = _fused.MIN_WORK, 0  # force them on below
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            rows = [saving(name, kind, settings, max(1, epochs // 5) if quick else epochs,
-                           repeats, rng)
-                    for name, kind, settings, epochs in WORKLOADS[: 3 if quick else None]]
-    finally:
-        _fused.MIN_WORK = _fused_min_work
+    with threadpool_limits(limits=1, user_api="blas"):
+        rows = [saving(name, kind, settings, max(1, epochs // 5) if quick else epochs,
+                       repeats, rng)
+                for name, kind, settings, epochs in WORKLOADS[: 3 if quick else None]]
     process, imported = whole_process(repeats)
     return dict(start_up=cost, ran=ran, compile=compile_cost, rows=rows,
                 process=process, imported=imported, blas=blas_kernels(),
-                min_work=_fused.MIN_WORK)
+                min_work=get_config()["fast_kernels_min_work"])
 
 
 def format_table(results):
@@ -198,7 +216,7 @@ def format_table(results):
                      f"{row['on']:.3f} | {row['off']:.3f} | {per * 1e9:.3f} | "
                      f"{crossover} | {row['per_other'] * 1e9:.3f} |")
     p = r["process"]
-    lines += ["", f"MIN_WORK = {r['min_work']:.3g}. A whole process fitting iris "
+    lines += ["", f"fast_kernels_min_work = {r['min_work']:.3g}. A whole process fitting iris "
               f"(default BackpropClassifier): {p['allowed']:.3f} s with numba installed, "
               f"{p['off']:.3f} s with SKBACKPROP_FAST=0 ({p['allowed'] / p['off']:.3f}x); "
               f"numba imported: {r['imported']}."]

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 import warnings
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _fused, fast_kernels
+from skbackprop import BackpropClassifier, BackpropRegressor, config_context, fast_kernels
 from skbackprop.inspection import n_parameters
 
 FUSED = fast_kernels.active()  # numba installed: "skbackprop" runs the fused kernels
@@ -113,23 +112,14 @@ def classification(n):
 
 
 # -------------------------------------------------------------- the libraries
-@contextmanager
-def on_every_workload():
-    """The suite times epochs after an untimed warm-up, where the kernels' start-up
-    is paid: they run on every workload, however few its epochs (a single fit that
-    small would not start them; see bench_kernels.py)."""
-    saved, _fused.MIN_WORK = _fused.MIN_WORK, 0
-    try:
-        yield
-    finally:
-        _fused.MIN_WORK = saved
-
-
 def fit_ours(kind, X, y, settings, epochs, dtype, fused=True):
     cls = BackpropRegressor if kind == "regressor" else BackpropClassifier
     model = cls(**settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
                 random_state=0, dtype=dtype)
-    with fast_kernels(fused), on_every_workload():
+    # The suite times epochs after an untimed warm-up, where the kernels' start-up
+    # is paid: they run on every workload, however few its epochs (a single fit that
+    # small would not start them; see bench_kernels.py)
+    with config_context(fast_kernels=fused, fast_kernels_min_work=0):
         return model.fit(X, y).loss_
 
 

@@ -66,7 +66,8 @@ def make_step(model, settings, data, coefs, intercepts, batch_size,
                                 optimizer_state or init([params]))
     on_host = is_numpy(namespace(coefs[0]))
     work = fit_work(data.n_samples, model.layer_units, batch_size, settings.max_iter)
-    kernels = (fused_kernels(coefs[0].dtype, model.activations, settings.solver, work)
+    kernels = (fused_kernels(coefs[0].dtype, model.activations, settings.solver, work,
+                             config["fast_kernels_min_work"])
                if on_host and config["fast_kernels"] else None)
     workspace = (make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
                  if on_host else None)
