@@ -37,14 +37,16 @@ __all__ = ["Setting", "config_context", "get_config", "set_config"]
 # against 162-165; 833: 240-278 against 194-232), earlier between 289 and 561.
 ROWWISE_LIMIT = 500
 
-# Where the fused kernels pay for their start-up. benchmarks/bench_kernels.py
-# (2026-12, CPU time, 1 thread of OpenBLAS's Haswell kernels): starting them
-# (importing numba, loading the cached loops) cost 0.53 s; they saved 0.55-4.3 s per
-# 1e9 of work on seven workloads, so paid from 1.2e8-9.6e8 of work (tanh with sgd
-# the least: its forward pass stays with NumPy). Set at the highest crossover,
-# rounded up: below it they may not pay, above it they did on every workload. (Per
-# unit of rows x parameters x epochs the saving varied 18x across the workloads,
-# against 8x per unit of this work: the better measure.)
+# Where the fused kernels pay for their start-up. benchmarks/bench_kernels.py, two
+# runs of 2026-12 (CPU time, 1 thread of OpenBLAS's Haswell kernels): starting them
+# (importing numba, loading the cached loops) cost 0.51-0.53 s; on six of seven
+# workloads they saved 0.86-4.3 s per 1e9 of work, so paid from 1.2e8-5.9e8 of work;
+# tanh with sgd (its forward pass stays with NumPy, SGD's update is cheap there)
+# saved 0.03-0.55 s, next to nothing. Set above every other crossover: a fit of 1e9
+# takes 12-30 s on NumPy's step, so where the kernels do not pay they cost it at
+# most 4%. (This work counts what the kernels touch; per unit of it the saving
+# varied 3.6-4.1x across the six workloads, per unit of rows x parameters x epochs
+# 3.3-9.5x.)
 FAST_KERNELS_MIN_WORK = 10**9
 
 ENVIRONMENT = "SKBACKPROP_FAST"
