@@ -459,7 +459,6 @@ def test_a_damaged_cache_costs_one_warning_not_a_fit(tmp_path):
     again = fit_in_a_process(**cache)  # loads from it: the same files, none added
     assert first == again == {"warnings": [], "equal": True, "loaded": True}
     assert sorted(tmp_path.rglob("*")) == files
-    for path in files:
-        if path.is_file():
-            path.write_bytes(path.read_bytes()[:7])  # truncated
+    for path in tmp_path.rglob("*.nbi"):  # numba's indexes, truncated
+        path.write_bytes(path.read_bytes()[:7])
     assert_fell_back(fit_in_a_process(**cache), "delete the files", str(tmp_path))
