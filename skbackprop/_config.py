@@ -1,6 +1,6 @@
 """skbackprop's configuration: thread-local and scoped, as scikit-learn's.
 
-Two settings choose how a fit trains, never what it computes:
+The settings choose how a fit trains, never what it computes:
 
 - ``fast_kernels`` (bool, default True): use the fused kernels (numba, the ``fast``
   extra) where they pay (see ``_fused``). The process default comes from the
@@ -8,6 +8,9 @@ Two settings choose how a fit trains, never what it computes:
   is read (the first fit, or the first call below): 1, true, on or yes (any case;
   also empty or unset) turn them on, 0, false, off or no turn them off, and any
   other value is refused with a ``ValueError`` naming the variable.
+- ``fast_kernels_min_work`` (int, default 10**9): the least work
+  (``_fused.fit_work``) for which a fit uses them: below it a fit would not win
+  back their start-up, and never imports numba.
 - ``rowwise_limit`` (int, default 500): the largest network, in weights and biases,
   trained row by row on Python floats when ``batch_size=1`` (see ``_rowwise``).
 
@@ -33,6 +36,18 @@ __all__ = ["Setting", "config_context", "get_config", "set_config"]
 # 116 µs against 144; 24-20-1, 521: 140 against 160; 16-16-16-1, 561: 147-170
 # against 162-165; 833: 240-278 against 194-232), earlier between 289 and 561.
 ROWWISE_LIMIT = 500
+
+# Where the fused kernels pay for their start-up. benchmarks/bench_kernels.py, two
+# runs of 2026-12 (CPU time, 1 thread of OpenBLAS's Haswell kernels): starting them
+# (importing numba, loading the cached loops) cost 0.51-0.53 s; on six of seven
+# workloads they saved 0.86-4.3 s per 1e9 of work, so paid from 1.2e8-5.9e8 of work;
+# tanh with sgd (its forward pass stays with NumPy, SGD's update is cheap there)
+# saved 0.03-0.55 s, next to nothing. Set above every other crossover: a fit of 1e9
+# takes 12-30 s on NumPy's step, so where the kernels do not pay they cost it at
+# most 4%. (This work counts what the kernels touch; per unit of it the saving
+# varied 3.6-4.1x across the six workloads, per unit of rows x parameters x epochs
+# 3.3-9.5x.)
+FAST_KERNELS_MIN_WORK = 10**9
 
 ENVIRONMENT = "SKBACKPROP_FAST"
 _ON, _OFF = ("1", "true", "on", "yes", ""), ("0", "false", "off", "no")
@@ -63,6 +78,7 @@ def _thread_config():
         with _defaults_lock:
             if not _process_defaults:
                 _process_defaults.update(fast_kernels=fast_from_environment(),
+                                         fast_kernels_min_work=FAST_KERNELS_MIN_WORK,
                                          rowwise_limit=ROWWISE_LIMIT)
             _threadlocal.config = dict(_process_defaults)
     return _threadlocal.config
@@ -74,8 +90,9 @@ def get_config():
     Returns
     -------
     config : dict
-        Keys are the parameters of :func:`set_config`: ``fast_kernels`` and
-        ``rowwise_limit``. A copy: changing it changes nothing.
+        Keys are the parameters of :func:`set_config`: ``fast_kernels``,
+        ``fast_kernels_min_work`` and ``rowwise_limit``. A copy: changing it
+        changes nothing.
 
     See Also
     --------
@@ -91,9 +108,9 @@ def get_config():
     return dict(_thread_config())
 
 
-def _checked(fast_kernels, rowwise_limit):
+def _checked(fast_kernels, fast_kernels_min_work, rowwise_limit):
     """The settings given (not None), validated: a ValueError naming the parameter
-    and the fix for anything else than a bool and a non-negative int."""
+    and the fix for anything else than a bool and non-negative ints."""
     new = {}
     if fast_kernels is not None:
         if not isinstance(fast_kernels, bool | np.bool_):
@@ -102,18 +119,24 @@ def _checked(fast_kernels, rowwise_limit):
                 f"({type(fast_kernels).__name__}). Pass fast_kernels=False (not a "
                 "string) to train without the fused kernels.")
         new["fast_kernels"] = bool(fast_kernels)
-    if rowwise_limit is not None:
-        if (isinstance(rowwise_limit, bool | np.bool_)
-                or not isinstance(rowwise_limit, int | np.integer) or rowwise_limit < 0):
-            raise ValueError(
-                "rowwise_limit must be a non-negative integer (a number of weights "
-                f"and biases); got {rowwise_limit!r}. rowwise_limit=0 trains every "
-                "network on the array path.")
-        new["rowwise_limit"] = int(rowwise_limit)
+    for key, value, fix in (
+            ("fast_kernels_min_work", fast_kernels_min_work,
+             "fast_kernels_min_work=0 uses the kernels on every fit"),
+            ("rowwise_limit", rowwise_limit,
+             "rowwise_limit=0 trains every network on the array path")):
+        if value is not None:
+            new[key] = _non_negative_int(key, value, fix)
     return new
 
 
-def set_config(fast_kernels=None, rowwise_limit=None):
+def _non_negative_int(key, value, fix):
+    if (isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer)
+            or value < 0):
+        raise ValueError(f"{key} must be a non-negative integer; got {value!r}. {fix}.")
+    return int(value)
+
+
+def set_config(fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None):
     """Change skbackprop's configuration for the calling thread.
 
     Other threads keep theirs; a thread started later begins from the process
@@ -129,6 +152,14 @@ def set_config(fast_kernels=None, rowwise_limit=None):
         with the same results (equal in float64, within a float32 rounding in
         float32). The process default is True unless the environment variable
         ``SKBACKPROP_FAST`` is 0, false, off or no. None keeps the current value.
+
+    fast_kernels_min_work : int, default=None
+        The least work for which a fit uses the fused kernels (the process default
+        is 10**9, where they paid for their start-up in our measurements): per
+        epoch, every hidden and output value of every row and every parameter once
+        per batch, times ``max_iter``. A smaller fit trains with NumPy's step and
+        never imports numba. 0 uses the kernels on every fit (in a process that
+        runs many fits, their start-up is paid once). None keeps the current value.
 
     rowwise_limit : int, default=None
         The largest network, in weights and biases, trained row by row on Python
@@ -149,12 +180,12 @@ def set_config(fast_kernels=None, rowwise_limit=None):
     100
     >>> skbackprop.set_config(rowwise_limit=500)
     """
-    new = _checked(fast_kernels, rowwise_limit)
+    new = _checked(fast_kernels, fast_kernels_min_work, rowwise_limit)
     _thread_config().update(new)
 
 
 @contextmanager
-def config_context(*, fast_kernels=None, rowwise_limit=None):
+def config_context(*, fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None):
     """Change skbackprop's configuration inside a ``with`` block, for the calling
     thread only.
 
@@ -166,6 +197,10 @@ def config_context(*, fast_kernels=None, rowwise_limit=None):
     ----------
     fast_kernels : bool, default=None
         Whether fits in the block use the fused kernels where they pay (see
+        :func:`set_config`). None keeps the current value.
+
+    fast_kernels_min_work : int, default=None
+        The least work for which fits in the block use the fused kernels (see
         :func:`set_config`). None keeps the current value.
 
     rowwise_limit : int, default=None
@@ -186,11 +221,11 @@ def config_context(*, fast_kernels=None, rowwise_limit=None):
     >>> import skbackprop
     >>> with skbackprop.config_context(fast_kernels=False, rowwise_limit=0):
     ...     skbackprop.get_config()
-    {'fast_kernels': False, 'rowwise_limit': 0}
+    {'fast_kernels': False, 'fast_kernels_min_work': 1000000000, 'rowwise_limit': 0}
     >>> skbackprop.get_config()["rowwise_limit"]
     500
     """
-    new = _checked(fast_kernels, rowwise_limit)  # refused before anything changes
+    new = _checked(fast_kernels, fast_kernels_min_work, rowwise_limit)  # (before any change)
     config = _thread_config()
     before = dict(config)
     config.update(new)

@@ -29,7 +29,8 @@ SETTINGS = ("weight_init", "solver", "batch_size", "shuffle", "momentum",
             "learning_rate", "learning_rate_init", "power_t", "lr_step_epochs",
             "lr_decay", "max_iter", "tol", "n_iter_no_change", "early_stopping",
             "validation_fraction", "scoring", "verbose")
-CONFIG = ("fast_kernels", "rowwise_limit")  # read from config_context once per call
+# read from config_context once per call
+CONFIG = ("fast_kernels", "fast_kernels_min_work", "rowwise_limit")
 
 
 class Prepared(NamedTuple):

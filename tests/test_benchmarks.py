@@ -164,16 +164,19 @@ def test_predict_benchmark_compares_the_same_predictions():
 
 def test_kernels_benchmark_measures_both_sides_of_the_threshold(capsys):
     """The start-up cost and a saving per unit of work, and the iris check; the
-    threshold is left as it was."""
+    configuration is left as it was, and the work counted is the estimators'."""
     pytest.importorskip("numba")
-    from skbackprop._engine import fused as _fused
+    from skbackprop import get_config
+    from skbackprop._engine.fused import fit_work
     bench_kernels = pytest.importorskip("bench_kernels")
-    before = _fused.MIN_WORK
+    for case in [(569, [30, 100, 2], 200, 7), (1797, [64, 16, 16, 10], 32, 3)]:
+        assert bench_kernels.work(*case) == fit_work(*case)
+    before = get_config()
     results = bench_kernels.main(["--quick", "--repeats", "1"])
     assert results["ran"] and results["start_up"] > 0
     assert [r["workload"] for r in results["rows"]] == [
         name for name, *_ in bench_kernels.WORKLOADS[:3]]
     assert all(r["on"] > 0 and r["off"] > 0 for r in results["rows"])
     assert results["imported"] is False  # the iris fit did not import numba
-    assert _fused.MIN_WORK == before
+    assert get_config() == before
     assert "crossover work" in capsys.readouterr().out

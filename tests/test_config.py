@@ -24,7 +24,7 @@ from skbackprop._config import fast_from_environment
 from skbackprop._engine import steps as _steps
 from skbackprop._engine import training as _training
 
-DEFAULTS = {"fast_kernels": True, "rowwise_limit": 500}
+DEFAULTS = {"fast_kernels": True, "fast_kernels_min_work": 10**9, "rowwise_limit": 500}
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +67,8 @@ def test_get_config_is_a_copy_and_set_config_changes_the_thread():
 def test_config_context_restores_however_the_block_ends():
     with pytest.raises(KeyError):
         with config_context(fast_kernels=False, rowwise_limit=0):
-            assert get_config() == {"fast_kernels": False, "rowwise_limit": 0}
-            set_config(rowwise_limit=9)  # changed inside: also undone on leaving
+            assert get_config() == {**DEFAULTS, "fast_kernels": False, "rowwise_limit": 0}
+            set_config(rowwise_limit=9, fast_kernels_min_work=0)  # undone on leaving too
             raise KeyError
     assert get_config() == DEFAULTS
 
@@ -94,23 +94,27 @@ def test_fast_kernels_refuses_the_string_false():
     assert get_config()["fast_kernels"] is False
 
 
-@pytest.mark.parametrize("value", [-1, 1.5, 2.0, "3", True])
-def test_rowwise_limit_takes_a_non_negative_int_only(value):
+@pytest.mark.parametrize("value", [-1, 1.5, 2.0, 1e9, "3", True])
+def test_the_limits_take_a_non_negative_int_only(value):
     with pytest.raises(ValueError, match="rowwise_limit must be a non-negative integer"):
         set_config(rowwise_limit=value)
     with pytest.raises(ValueError, match="non-negative integer"):
         rowwise_limit(value)
-    set_config(rowwise_limit=np.int64(3))
-    assert get_config()["rowwise_limit"] == 3 and type(get_config()["rowwise_limit"]) is int
+    with pytest.raises(ValueError, match="fast_kernels_min_work must be a non-negative"):
+        set_config(fast_kernels_min_work=value)
+    set_config(rowwise_limit=np.int64(3), fast_kernels_min_work=np.int32(0))
+    config = get_config()
+    assert config["rowwise_limit"] == 3 and type(config["rowwise_limit"]) is int
+    assert config["fast_kernels_min_work"] == 0
 
 
 def test_the_aliases_set_the_thread_and_restore_as_blocks():
     fast_kernels(False)
     assert get_config()["fast_kernels"] is False
     with fast_kernels(True), rowwise_limit(0):
-        assert get_config() == {"fast_kernels": True, "rowwise_limit": 0}
+        assert get_config() == {**DEFAULTS, "rowwise_limit": 0}
         assert rowwise_limit.current() == 0
-    assert get_config() == {"fast_kernels": False, "rowwise_limit": 500}
+    assert get_config() == {**DEFAULTS, "fast_kernels": False}
     assert not fast_kernels.active()
 
 
@@ -139,10 +143,10 @@ def test_overlapping_blocks_in_two_threads_keep_and_restore_their_own_settings()
 
     in_threads(thread_a, thread_b)
     assert seen == {
-        "a inside, after b entered": {"fast_kernels": False, "rowwise_limit": 10},
+        "a inside, after b entered": {**DEFAULTS, "fast_kernels": False, "rowwise_limit": 10},
         "a after": DEFAULTS,
         "b before": DEFAULTS,  # a's block is a's only
-        "b inside, after a left": {"fast_kernels": True, "rowwise_limit": 20},
+        "b inside, after a left": {**DEFAULTS, "rowwise_limit": 20},
         "b after": DEFAULTS,
     }
     assert get_config() == DEFAULTS

@@ -18,7 +18,13 @@ import scipy.sparse
 from numpy.testing import assert_allclose, assert_array_equal
 
 import skbackprop
-from skbackprop import BackpropClassifier, BackpropRegressor, fast_kernels
+from skbackprop import (
+    BackpropClassifier,
+    BackpropRegressor,
+    config_context,
+    fast_kernels,
+    get_config,
+)
 from skbackprop._core.activations import ACTIVATIONS, Activation
 from skbackprop._core.network import loss_and_gradients, make_workspace
 from skbackprop._core.optimizers import (
@@ -30,8 +36,7 @@ from skbackprop._core.optimizers import (
     sgd_init,
     sgd_step,
 )
-from skbackprop._engine import fused as _fused
-from skbackprop._engine.fused import MIN_WORK, available, fit_work, kernels
+from skbackprop._engine.fused import available, fit_work, kernels
 
 PACKAGE = Path(skbackprop.__file__).resolve().parent
 FORWARD = sorted(n for n, f in ACTIVATIONS.items() if f.forward_at is not None)
@@ -96,13 +101,14 @@ def test_the_switch_turns_kernels_off_and_restores():
     with fast_kernels(False):
         assert not fast_kernels.active()
     assert fast_kernels.active() == before
-    assert kernels(np.float16, ["relu", "identity"], "adam", np.inf) is None  # no loops
+    assert kernels(np.float16, ["relu", "identity"], "adam", 1, 0) is None  # no loops
 
 
 def test_a_fit_below_the_threshold_takes_numpys_step():
-    assert kernels(np.float64, ["relu", "identity"], "adam", MIN_WORK - 1) is None
+    min_work = get_config()["fast_kernels_min_work"]
+    assert kernels(np.float64, ["relu", "identity"], "adam", min_work - 1, min_work) is None
     iris_default = fit_work(150, [4, 100, 3], 150, 200)
-    assert iris_default < MIN_WORK / 100
+    assert iris_default < min_work / 100
 
 
 def test_fit_work_counts_the_values_and_the_updates():
@@ -191,7 +197,7 @@ EVERY = [*dict.fromkeys(FORWARD + DERIVATIVE), "identity"]  # each hidden, then 
 @pytest.fixture(scope="module", params=[np.float64, np.float32], ids=["f64", "f32"])
 def loops(request):
     """Kernels with a loop for every activation that has a spelling."""
-    return kernels(request.param, EVERY, "adam", np.inf)
+    return kernels(request.param, EVERY, "adam", 1, 0)
 
 
 @pytest.fixture(autouse=True)
@@ -201,8 +207,9 @@ def kernels_on():
 
 
 @pytest.fixture
-def every_fit_large_enough(monkeypatch):
-    monkeypatch.setattr(_fused, "MIN_WORK", 0)
+def every_fit_large_enough():
+    with config_context(fast_kernels_min_work=0):
+        yield
 
 
 def tolerance(dtype):
@@ -240,7 +247,7 @@ def test_the_derivative_loop_equals_numpy(name, loops):
 
 
 def test_nan_and_inf_pass_through_the_loops_as_through_numpy():
-    relu = kernels(np.float64, ["relu", "identity"], "sgd", np.inf)
+    relu = kernels(np.float64, ["relu", "identity"], "sgd", 1, 0)
     Z = values()
     expected = ACTIVATIONS["relu"].forward(Z.copy())
     assert relu.add_bias_activate(Z, np.zeros(Z.shape[1]), "relu")
@@ -297,8 +304,8 @@ def test_a_large_enough_fit_runs_the_loops(digits, monkeypatch):
     assert set(ran) == {"relu"}  # (softmax, the output's, has no loop)
     with fast_kernels(False):
         BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
-    monkeypatch.setattr(_fused, "MIN_WORK", 10**12)  # a fit too small for them
-    BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
+    with config_context(fast_kernels_min_work=10**12):  # a fit too small for them
+        BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
     assert len(ran) == 3  # the first fit's: its 600 rows in batches of 200
 
 
@@ -354,7 +361,7 @@ def test_an_activation_added_to_the_records_is_fused(monkeypatch, tmp_path):
     monkeypatch.setitem(ACTIVATIONS, "toy", Activation(toy, toy_derivative, False, toy_at,
                                                         toy_derivative_at))
     names = ["toy", "toy", "identity"]
-    fused = kernels(np.float64, names, "sgd", np.inf)
+    fused = kernels(np.float64, names, "sgd", 1, 0)
     assert set(fused.forward) == {"toy", "identity"} and set(fused.derivative) == {"toy"}
     rng = np.random.default_rng(0)
     units = [3, 5, 4, 1]
@@ -392,10 +399,10 @@ FIT = """
 import json, warnings
 import numpy as np
 from sklearn.datasets import load_digits
-from skbackprop import BackpropClassifier, FastKernelsWarning, config_context
+from skbackprop import BackpropClassifier, FastKernelsWarning, set_config
 from skbackprop._engine import fused as _fused
 
-_fused.MIN_WORK = 0
+set_config(fast_kernels_min_work=0)
 X, y = load_digits(return_X_y=True)
 X, y = X[:300] / 16, y[:300]
 
@@ -405,13 +412,13 @@ def fit():
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     fits = [fit(), fit()]
-with config_context(fast_kernels=False):
-    plain = fit()
+set_config(fast_kernels=False)
+plain = fit()
 print(json.dumps({
     "warnings": [str(w.message) for w in caught if w.category is FastKernelsWarning],
     "equal": all(np.array_equal(a, b) for f in fits
                  for a, b in zip(f.coefs_ + f.intercepts_, plain.coefs_ + plain.intercepts_)),
-    "loaded": _fused.kernels(np.float64, ["relu", "softmax"], "adam", 1) is not None,
+    "loaded": _fused.kernels(np.float64, ["relu", "softmax"], "adam", 1, 0) is not None,
 }))
 """
 
@@ -466,7 +473,6 @@ def test_a_damaged_cache_costs_one_warning_not_a_fit(tmp_path):
     again = fit_in_a_process(**cache)  # loads from it: the same files, none added
     assert first == again == {"warnings": [], "equal": True, "loaded": True}
     assert sorted(tmp_path.rglob("*")) == files
-    for path in files:
-        if path.is_file():
-            path.write_bytes(path.read_bytes()[:7])  # truncated
+    for path in tmp_path.rglob("*.nbi"):  # numba's indexes, truncated
+        path.write_bytes(path.read_bytes()[:7])
     assert_fell_back(fit_in_a_process(**cache), "delete the files", str(tmp_path))

@@ -19,10 +19,10 @@ so results may differ in the last bit).
 
 The kernels are used only where they pay. Importing numba and loading the compiled
 loops costs a process about half a second (numba caches the loops on disk; the very
-first fit after installing or upgrading also compiles them, a few seconds), so a
-fit uses them only when its work, ``fit_work``, is at least ``MIN_WORK``; smaller
-fits never import numba. A fit reads the ``fast_kernels`` setting of ``_config``
-once, when it starts.
+first fit after installing or upgrading also compiles them, about a second more),
+so a fit uses them only when its work, ``fit_work``, is at least the
+``fast_kernels_min_work`` setting (measured: ``_config.FAST_KERNELS_MIN_WORK``);
+smaller fits never import numba. A fit reads the settings once, when it starts.
 
 Optional accelerators degrade, never break: where numba cannot be imported, its
 compiler is turned off, it has no writable cache directory, or a cached file is
@@ -44,19 +44,7 @@ from .._config import Setting, get_config
 from .._core.network import n_parameters
 from .._warnings import warn
 
-__all__ = ["MIN_WORK", "FastKernelsWarning", "available", "fast_kernels", "fit_work",
-           "kernels"]
-
-# A fit's work (``fit_work``) from which the kernels pay for their start-up.
-# benchmarks/bench_kernels.py (2026-12, CPU time, 1 thread of OpenBLAS's Haswell
-# kernels): starting them (importing numba, loading the cached loops) cost 0.53 s;
-# they saved 0.55-4.3 s per 1e9 of work on seven workloads, so paid from 1.2e8-9.6e8
-# of work (tanh with sgd the least: its forward pass stays with NumPy). Set at the
-# highest crossover, rounded up: below it they may not pay, above it they did on
-# every workload. (Per unit of rows x parameters x epochs the saving varied 18x
-# across the workloads, against 8x per unit of this work: the better measure.)
-MIN_WORK = 1_000_000_000
-
+__all__ = ["FastKernelsWarning", "available", "fast_kernels", "fit_work", "kernels"]
 
 class FastKernelsWarning(UserWarning):
     """The fused kernels (numba, the ``fast`` extra) cannot run in this process.
@@ -132,19 +120,19 @@ def fit_work(n_rows, layer_units, batch_size, epochs):
     return per_epoch * epochs
 
 
-def kernels(dtype, activations, solver, work):
+def kernels(dtype, activations, solver, work, min_work):
     """The compiled kernels for a fit of ``work`` (``fit_work``) on arrays of
     ``dtype`` with these layer ``activations`` and ``solver`` ("sgd" or "adam"), or
     None where NumPy's step runs: numba missing or unable to run, a dtype other than
-    float32 and float64, or too little work for the kernels to pay."""
-    if (np.dtype(dtype) not in (np.float32, np.float64) or work < MIN_WORK
+    float32 and float64, or less work than ``min_work``, where they would not pay."""
+    if (np.dtype(dtype) not in (np.float32, np.float64) or work < min_work
             or not available()):
         return None
     with _LOCK:  # (one thread compiles; the others then find the loops built)
         if _STATE["failure"] is not None:
             return None
         try:
-            from . import kernels as _kernels  # imports numba: only here, on a fit that uses it
+            from . import kernels as _kernels  # (imports numba: only on a fit that uses it)
         except Exception as error:  # whatever breaks numba's import
             return _give_up(f"numba could not be imported ({_describe(error)})",
                             "reinstall it: pip install --force-reinstall numba")

@@ -7,7 +7,8 @@ lbfgs driver, the monitor, the schedules) takes the spec and its own inputs, nev
 the estimator: the spec is the whole of what they read. A callback that calls
 ``set_params`` during a fit changes the estimator's parameters for the next call
 only; the running fit goes on with the spec it started with. The configuration
-(``skbackprop.config_context``: fast kernels, the per-row limit) is read into the
+(``skbackprop.config_context``: fast kernels and their threshold, the
+per-row limit) is read into the
 spec too, once per call.
 """
 
@@ -61,6 +62,7 @@ class Spec:
     verbose: bool
     # the configuration in force when the call started (``config_context``)
     fast_kernels: bool = True
+    fast_kernels_min_work: int = 10**9
     rowwise_limit: int = 500
 
     @property

@@ -68,8 +68,8 @@ def make_step(model, spec, data, coefs, intercepts, batch_size,
         return DeviceStep(model, spec, data, params, optimizer_state or init([params]),
                           batch_size, optimizer_update(spec))
     work = fit_work(data.n_samples, model.layer_units, batch_size, spec.max_iter)
-    kernels = (fused_kernels(coefs[0].dtype, model.activations, spec.solver, work)
-               if spec.fast_kernels else None)
+    kernels = (fused_kernels(coefs[0].dtype, model.activations, spec.solver, work,
+                             spec.fast_kernels_min_work) if spec.fast_kernels else None)
     ws = make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
     return WorkspaceStep(model, spec, data, ws.params,
                          optimizer_state or init([ws.params]), batch_size,
