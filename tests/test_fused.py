@@ -444,7 +444,9 @@ def test_no_writable_cache_directory_costs_one_warning_not_a_fit(tmp_path):
     site = tmp_path / "site"
     shutil.copytree(PACKAGE, site / "skbackprop",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (site / "skbackprop" / "__pycache__").write_text("not a directory")
+    for package in [site / "skbackprop", *(site / "skbackprop").rglob("*")]:
+        if package.is_dir():  # (the kernels' own folder among them)
+            (package / "__pycache__").write_text("not a directory")
     blocked = tmp_path / "a file"
     blocked.write_text("")
     outcome = fit_in_a_process(root=str(site), NUMBA_CACHE_DIR=str(blocked / "numba"),
