@@ -11,8 +11,8 @@
 - :mod:`skbackprop.onnx`: converters for skl2onnx.
 
 The most used of these are importable from ``skbackprop`` itself. The math the
-estimators train with is in the small private modules ``_activations``,
-``_losses``, ``_network`` and ``_optimizers``.
+estimators train with is in the small private modules ``_core.activations``,
+``_core.losses``, ``_core.network`` and ``_core.optimizers``.
 """
 
 from ._classifier import BackpropClassifier

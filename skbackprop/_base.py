@@ -2,12 +2,14 @@
 
 A fit reads top to bottom in ``_fit``:
 
-    prepare       check the inputs (_inputs), resolve a frozen Spec (_spec), choose
-                  the starting weights (_start): read, not change   (_prepare)
-    Training      split, monitor, guard and solver (_loop, _steps, _lbfgs), on the
-                  spec alone                                        (_training)
+    prepare       check the inputs (_inputs), resolve a frozen Spec (_engine.spec),
+                  choose the starting weights (_engine.start): the estimator is
+                  read, not changed                                  (_prepare)
+    Training      split, monitor, guard and solver (_engine.loop, .steps, .lbfgs),
+                  on the spec alone                          (_engine.training)
     finish        train, store the new fitted state as one record in one
-                  assignment, and give the warnings                 (_fitted)
+                  assignment (_engine.fitted), give the warnings
+                                                             (_engine.training)
 
 What a subclass provides (and nothing here branches on which one it is): the
 targets' kind and encoding (``_y_numeric``, ``_check_target_kind``,
@@ -34,10 +36,10 @@ from ._core.xp import (
 )
 from ._dispatch import check_namespace, compute_dtype, converted
 from ._engine.callbacks import EpochTasks, callback_metadata, end_fit_task
-from ._engine.fitted import MARKER, finish
+from ._engine.fitted import MARKER
 from ._engine.monitor import HISTORY_COLUMNS
 from ._engine.start import hidden_layer_sizes, network_output, per_hidden_layer
-from ._engine.training import Training
+from ._engine.training import Training, finish
 from ._inputs import FEATURES, given_validation
 from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
 from ._prepare import prepare, scorer
@@ -169,7 +171,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     # ------------------------------------------------------- what subclasses provide
     _y_numeric: ClassVar[bool]  # whether y must be numbers (regression)
-    _fitted_schema: ClassVar[dict] = {}  # fitted attributes of its own (_fitted)
+    _fitted_schema: ClassVar[dict] = {}  # fitted attributes of its own (_engine.fitted)
     _score_function: ClassVar  # score(y_true, y_pred, sample_weight=None)
 
     def _check_target_kind(self, y):
@@ -215,9 +217,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         validation = given_validation(self, validation_data, p.data.Y,
                                       {k: p.fixed[k] for k in FEATURES if k in p.fixed},
                                       p.targets)
+        spec = p.spec
         callbacks = self._init_callback_context(max_subtasks=(
-            self.max_iter + 1 if self.solver == "lbfgs"
-            else (epochs if incremental else self.max_iter)))
+            spec.max_iter + 1 if not spec.stochastic
+            else (epochs if incremental else spec.max_iter)))
         metadata = callback_metadata(p.data.sample_weight)
         callbacks.call_on_fit_task_begin(estimator=self, X=p.data.X, y=p.data.y,
                                          metadata=metadata)

@@ -3,22 +3,22 @@
 The settings choose how a fit trains, never what it computes:
 
 - ``fast_kernels`` (bool, default True): use the fused kernels (numba, the ``fast``
-  extra) where they pay (see ``_fused``). The process default comes from the
+  extra) where they pay (see ``_engine.fused``). The process default comes from the
   environment variable ``SKBACKPROP_FAST``, read the first time the configuration
   is read (the first fit, or the first call below): 1, true, on or yes (any case;
   also empty or unset) turn them on, 0, false, off or no turn them off, and any
   other value is refused with a ``ValueError`` naming the variable.
 - ``fast_kernels_min_work`` (int, default 10**9): the least work
-  (``_fused.fit_work``) for which a fit uses them: below it a fit would not win
+  (``_engine.fused.fit_work``) for which a fit uses them: below it a fit would not win
   back their start-up, and never imports numba.
 - ``rowwise_limit`` (int, default 500): the largest network, in weights and biases,
-  trained row by row on Python floats when ``batch_size=1`` (see ``_rowwise``).
+  trained row by row on Python floats when ``batch_size=1`` (see ``_engine.rowwise``).
 
 As in ``sklearn._config``, the settings live in ``threading.local``: every thread
 starts from the process defaults, ``set_config`` changes the calling thread's only,
 and leaving a ``config_context`` block restores what that thread had before it,
 whatever other threads do meanwhile. A fit reads the configuration once, when it
-starts (``_steps.make_step``).
+starts, into its frozen spec (``_prepare.resolve``).
 """
 
 import os
@@ -77,7 +77,9 @@ def _thread_config():
     if not hasattr(_threadlocal, "config"):
         with _defaults_lock:
             if not _process_defaults:
-                _process_defaults.update(fast_kernels=fast_from_environment(),
+                # fast_kernels None: SKBACKPROP_FAST's, read when first needed (so a
+                # thread that sets fast_kernels never reads a bad value of it)
+                _process_defaults.update(fast_kernels=None,
                                          fast_kernels_min_work=FAST_KERNELS_MIN_WORK,
                                          rowwise_limit=ROWWISE_LIMIT)
             _threadlocal.config = dict(_process_defaults)
@@ -105,7 +107,10 @@ def get_config():
     >>> skbackprop.get_config()["rowwise_limit"]
     500
     """
-    return dict(_thread_config())
+    config = dict(_thread_config())
+    if config["fast_kernels"] is None:
+        config["fast_kernels"] = fast_from_environment()
+    return config
 
 
 def _checked(fast_kernels, fast_kernels_min_work, rowwise_limit):
@@ -244,15 +249,16 @@ class Setting:
     key = None
 
     def __init__(self, value):
-        self.previous = get_config()[self.key]
+        self.previous = _thread_config()[self.key]  # (as set: restored as it was)
         set_config(**{self.key: value})
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        set_config(**{self.key: self.previous})
+        _thread_config()[self.key] = self.previous
 
     @classmethod
     def _current(cls):
-        return get_config()[cls.key]
+        value = _thread_config()[cls.key]
+        return get_config()[cls.key] if value is None else value

@@ -1,7 +1,7 @@
 """The estimators' side of scikit-learn's array API dispatch.
 
 With ``sklearn.set_config(array_api_dispatch=True)`` an estimator computes in the
-namespace and on the device of X (``_xp.input_namespace``). This module holds what
+namespace and on the device of X (``_core.xp.input_namespace``). This module holds what
 that asks of the estimator glue: the compute dtype in X's namespace, the refusal of
 arrays from another namespace or device than the fitted network's, and the copy of
 a model moved to another one (scikit-learn's ``move_estimator_to``).

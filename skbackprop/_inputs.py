@@ -1,7 +1,7 @@
 """fit's arguments checked and encoded: the estimator glue in front of the engine.
 
 ``checked_data`` turns what a user passes to ``fit`` or ``partial_fit`` into a
-``Data`` (``_data``): X validated by scikit-learn's ``validate_data`` (numbers only,
+``Data`` (``_engine.data``): X validated by scikit-learn's ``validate_data`` (numbers only,
 the estimator's compute dtype), the targets encoded as the network's outputs ``Y``
 (by the estimator's ``_encode_targets``), the raw targets ``y`` (for scores and
 callbacks), and the sample weights with the class weights multiplied in. It also
@@ -35,6 +35,7 @@ from ._core.xp import (
     to_numpy,
 )
 from ._engine.data import Data, batchwise_dtype
+from ._engine.fitted import FITTED, MARKER, OPTIONAL
 from ._validation import check_features, explained
 from ._warnings import warn
 
@@ -53,9 +54,12 @@ class Checked(NamedTuple):
 
 
 def _stand_in(estimator, features):
-    """An instance of the estimator's class holding ``features`` only, for
-    ``validate_data`` to check against (and, learning them, to write on)."""
+    """A copy of the estimator without its fitted state, holding ``features``, for
+    ``validate_data`` to check against (and, learning them, to write on): its
+    parameters stay, for tags that read them."""
+    fitted = {*FITTED, *OPTIONAL, *type(estimator)._fitted_schema, MARKER}
     stand_in = object.__new__(type(estimator))
+    vars(stand_in).update({k: v for k, v in vars(estimator).items() if k not in fitted})
     vars(stand_in).update(features or {})
     return stand_in
 

@@ -28,7 +28,7 @@ def stochastic_solver(estimator):
 # The parameters both estimators take, as sklearn validates them.
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions(HIDDEN_NAMES), "array-like"],  # (live: _activations.register)
+    "activation": [StrOptions(HIDDEN_NAMES), "array-like"],  # (live: _core.activations.register)
     "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],

@@ -2,13 +2,14 @@
 
 ``prepare`` reads the estimator once, without changing it, and returns a
 ``Prepared``: the checked data (``_inputs``), the frozen ``Spec`` resolved from the
-parameters (``_spec``), the weights to start from (``_start``), the fitted state a
+parameters (``_engine.spec``), the weights to start from (``_engine.start``), the fitted state a
 call continues (warm start, partial_fit; None for a first fit) and the part of the
 new fitted state that training does not change (features, targets, network).
 ``fit`` and ``partial_fit`` train from it; the teaching tools use the same path to
 show what a fit would differentiate.
 """
 
+from dataclasses import fields
 from typing import NamedTuple
 
 from ._config import get_config
@@ -23,14 +24,12 @@ from ._warnings import warn
 __all__ = ["NETWORK", "Prepared", "prepare", "resolve", "scorer"]
 
 NETWORK = ("n_outputs_", "n_layers_", "out_activation_", "_hidden_activations")
-# the parameters the engine reads as they are (the others are resolved first)
-SETTINGS = ("weight_init", "solver", "batch_size", "shuffle", "momentum",
-            "nesterovs_momentum", "beta_1", "beta_2", "epsilon", "clip_norm", "max_fun",
-            "learning_rate", "learning_rate_init", "power_t", "lr_step_epochs",
-            "lr_decay", "max_iter", "tol", "n_iter_no_change", "early_stopping",
-            "validation_fraction", "scoring", "verbose")
 # read from config_context once per call
 CONFIG = ("fast_kernels", "fast_kernels_min_work", "rowwise_limit")
+# the spec's fields resolved from the parameters and the data; the others are the
+# parameters of the same names, read as they are
+RESOLVED = ("layer_units", "activations", "loss", "alpha", "dropout", "dtype")
+SETTINGS = tuple(f.name for f in fields(Spec) if f.name not in (*RESOLVED, *CONFIG))
 
 
 class Prepared(NamedTuple):
@@ -42,10 +41,13 @@ class Prepared(NamedTuple):
     targets: dict  # what the targets mean (a classifier's classes_ and _y_type)
 
 
-def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None):
+def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None,
+            assigned=None):
     """Everything a call of fit (``incremental=False``) or partial_fit needs before
     training, read from ``estimator`` without changing it; starting weights are
-    drawn with ``rng``. ``classes``: partial_fit's (classifiers)."""
+    drawn with ``rng``. ``classes``: partial_fit's (classifiers). ``assigned``:
+    whether a first fit starts from weights assigned to ``coefs_`` (None: with
+    warm_start or in partial_fit, as fit does)."""
     first = not estimator.__sklearn_is_fitted__() or not (
         estimator.warm_start or incremental)
     previous = None if first else read(estimator)
@@ -60,7 +62,9 @@ def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None):
     dtype = data.dtype if first else previous["coefs_"][0].dtype  # a model keeps it
     spec = resolve(estimator, [data.X.shape[1], *estimator._hidden_layer_sizes(),
                                data.Y.shape[1]], network, checked.targets, dtype)
-    weights = _weights(estimator, spec, data, rng, previous, incremental)
+    if assigned is None:
+        assigned = estimator.warm_start or incremental
+    weights = _weights(estimator, spec, data, rng, previous, assigned)
     fixed = {**checked.features, **checked.targets, **network}
     return Prepared(spec, data.astype(dtype), weights, previous, fixed, checked.targets)
 
@@ -92,17 +96,17 @@ def _network(estimator, checked, previous):
             "_hidden_activations": hidden}
 
 
-def _weights(estimator, spec, data, rng, previous, incremental):
+def _weights(estimator, spec, data, rng, previous, use_assigned):
     """The weights to start from: the continued model's (checked against the spec's
-    network), else drawn, or those assigned to ``coefs_`` before a first fit with
-    warm_start or partial_fit (copies: the caller's arrays are never changed)."""
+    network), else drawn, or (``use_assigned``) those assigned to ``coefs_`` before
+    a first fit (copies: the caller's arrays are never changed)."""
     model = spec.model
     if previous is not None:
         return checked_weights(previous["coefs_"], previous["intercepts_"],
                                model.layer_units, spec.dtype, copy=False,
                                warm_start=True, like=data.X)
     state = vars(estimator)
-    assigned = "coefs_" in state and (estimator.warm_start or incremental)
+    assigned = "coefs_" in state and use_assigned
     if "coefs_" in state and not assigned and "loss_curve_" not in state:
         warn("coefs_ were assigned before fitting but warm_start=False, so they are "
              "ignored; set warm_start=True to start from them.")

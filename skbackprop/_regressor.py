@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseBackprop, stochastic_solver
-from ._core.activations import OUTPUT_NAMES  # (live: see _activations.register)
+from ._core.activations import OUTPUT_NAMES  # (live: see _core.activations.register)
 from ._core.losses import get_loss, huber
 from ._core.xp import flat
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS

@@ -135,7 +135,8 @@ def _activation_table():
     return "\n".join([*rows, rule])
 
 
-__doc__ = __doc__.replace("{activation table}", _activation_table())
+if __doc__ is not None:  # (python -OO strips docstrings)
+    __doc__ = __doc__.replace("{activation table}", _activation_table())
 
 
 def _forward(graph, estimator, X):

@@ -150,3 +150,19 @@ def test_a_warning_raised_as_an_error_still_closes_the_fit_task(iris):
             clf.fit(X, y)
     assert rec.events[-2:] == [("end", "fit"), "teardown"]
     assert clf.n_iter_ == 2 and len(clf.history_) == 2  # stored before the warning
+
+
+def test_callbacks_score_the_network_of_this_fit_not_the_previous_ones():
+    """A refit without feature names after one with them: the copy a callback scores
+    has this fit's (none), so no 'X does not have valid feature names' warning."""
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=3).set_callbacks(
+        ScoringMonitor(scoring="accuracy"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(X.to_numpy(), y.to_numpy())
+    assert not [w for w in caught if "feature names" in str(w.message)]
+    assert not hasattr(clf, "feature_names_in_")

@@ -259,3 +259,19 @@ def test_an_unknown_skbackprop_fast_is_refused_at_the_first_fit():
     assert done.returncode != 0
     assert "ValueError: SKBACKPROP_FAST='maybe' is not understood" in done.stderr
     assert "0, false, off or no" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_setting_made_in_code_overrides_an_unknown_skbackprop_fast():
+    """The variable is read only where its value is needed: a thread that sets
+    fast_kernels (or only changes another key) never trips on it."""
+    done = run_python("import skbackprop, warnings\n"
+                      "from sklearn.datasets import load_iris\n"
+                      "warnings.simplefilter('ignore')\n"
+                      "with skbackprop.rowwise_limit(0):\n"
+                      "    print(skbackprop.rowwise_limit.current())\n"
+                      "skbackprop.set_config(fast_kernels=False)\n"
+                      "clf = skbackprop.BackpropClassifier(max_iter=2)\n"
+                      "print(clf.fit(*load_iris(return_X_y=True)).n_iter_)",
+                      SKBACKPROP_FAST="maybe")
+    assert done.stdout.split() == ["0", "2"], done.stderr

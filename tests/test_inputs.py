@@ -53,3 +53,19 @@ def test_later_inputs_are_checked_against_the_given_features():
     with pytest.raises(ValueError, match="4 features"), pytest.warns(UserWarning):
         checked_data(clf, pd.DataFrame(X.to_numpy()[:, :3]), y, None,
                      features=first.features, targets=first.targets, incremental=True)
+
+
+def test_tags_that_read_a_parameter_still_work():
+    """validate_data runs on a stand-in that keeps the parameters (not the fitted
+    state): a subclass whose tags read one fits as before."""
+
+    class Permissive(BackpropClassifier):
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.input_tags.allow_nan = self.solver == "lbfgs"
+            return tags
+
+    X, y = load_iris(return_X_y=True)
+    checked = checked_data(Permissive(solver="lbfgs"), X, y, None, features=None,
+                           targets=None, incremental=False)
+    assert checked.features == {"n_features_in_": 4}

@@ -183,3 +183,14 @@ def test_what_cannot_be_exported_is_refused_with_the_reason():
         run(gelu, np.float64)
     with pytest.raises(NotFittedError):
         skl2onnx.to_onnx(BackpropRegressor(), X[:1].astype(np.float32))
+
+
+@pytest.mark.slow
+def test_the_module_imports_without_docstrings():
+    """python -OO strips docstrings; the module's table of activations is skipped."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-OO", "-c", "import skbackprop.onnx"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

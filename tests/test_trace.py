@@ -115,3 +115,21 @@ def test_classes_for_rows_that_miss_some():
     assert set(trace.units["unit"]) >= {"o1", "o2", "o3"}  # three classes: softmax
     with pytest.raises(ValueError, match="classes= is for classifiers"):
         backprop_trace(BackpropRegressor(), X[:1], [1.0], classes=[0, 1])
+
+
+def test_assigned_weights_are_traced_with_warm_start_only():
+    """As fit: weights assigned to coefs_ are the start with warm_start=True; without
+    it (classes= given or not) a fit would draw its own, and so does the trace."""
+    X, y = np.array([[0.5, 1.0], [1.0, -1.0]]), np.array([0, 1])
+
+    def traced(warm_start, **kwargs):
+        clf = BackpropClassifier(hidden_layer_sizes=(2,), random_state=0,
+                                 warm_start=warm_start)
+        clf.coefs_ = [np.full((2, 2), 0.1), np.full((2, 1), 0.1)]
+        clf.intercepts_ = [np.zeros(2), np.zeros(1)]
+        return backprop_trace(clf, X, y, **kwargs).params["value"].to_numpy()
+
+    drawn = traced(False)
+    assert not np.allclose(drawn[:6], 0.1)
+    np.testing.assert_array_equal(traced(False, classes=[0, 1]), drawn)
+    np.testing.assert_array_equal(traced(True, classes=[0, 1])[[0, 1, 2, 3]], 0.1)

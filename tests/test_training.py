@@ -350,3 +350,27 @@ def test_partial_fit_epochs(wavy):
     assert a.n_iter_ == b.n_iter_ == 4
     with pytest.raises(ValueError):
         a.partial_fit(X, y, epochs=0)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_an_interrupt_after_the_loop_keeps_the_final_weights(digits, solver, monkeypatch):
+    """Ctrl-C in the final check, after the solver ended: the weights it ended on
+    (not the best epoch's), with the optimizer state that goes with them."""
+    from skbackprop._engine.guard import Guard
+
+    X, y = digits
+    settings = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=8, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = BackpropClassifier(**settings).fit(X, y)
+
+    def interrupted(self, *args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Guard, "check_final", interrupted)
+    clf = BackpropClassifier(**settings)
+    with pytest.warns(UserWarning, match="interrupted by the user after its last epoch"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == plain.n_iter_
+    for got, expected in zip(clf.coefs_ + clf.intercepts_, plain.coefs_ + plain.intercepts_):
+        assert_array_equal(got, expected)

@@ -9,21 +9,21 @@ written through ``A``, and the net input is not kept (``Z`` is None); only GELU,
 output does not determine its input, asks the forward pass to keep ``Z``
 (``needs_input``).
 
-Every function works on arrays of any Array API namespace (``_xp``). "In place"
+Every function works on arrays of any Array API namespace (``_core.xp``). "In place"
 holds for NumPy, and for namespaces whose arrays are mutable; callers use the
 returned array, which is where the result is.
 
 Where a formula is cheap next to a pass over memory, it is also written on one
 number (``*_at``, plain Python a compiler can read): the same operations in the same
-order, so the same result to the last bit (NaN included). ``_fused`` compiles these
+order, so the same result to the last bit (NaN included). ``_engine.fused`` compiles these
 into loops that add the bias and activate, or multiply by the derivative, in one
 pass (the optional ``fast`` extra, numba); the transcendental ones (exp, tanh) stay
 with NumPy's vectorised loops, which a compiled scalar loop does not beat.
 
 Each activation is one ``Activation`` record in ``ACTIVATIONS`` holding every
 spelling the paths read: the array formulas, the one-number ones, the per-row
-source templates (``_rowwise``), the ONNX builder (``skbackprop.onnx``), Glorot's
-gain (``_init``) and the line the estimators' docs show. ``register`` adds one, and
+source templates (``_engine.rowwise``), the ONNX builder (``skbackprop.onnx``), Glorot's
+gain (``_core.init``) and the line the estimators' docs show. ``register`` adds one, and
 every path takes it from there.
 """
 
@@ -70,7 +70,7 @@ class Activation(NamedTuple):
     needs_input: bool = False  # the derivative needs Z, not just A
     forward_at: Callable | None = None  # z -> f(z) on one number
     derivative_at: Callable | None = None  # (a, d) -> d f'(z) on one number
-    # per-row source (``_rowwise``): f(z) from "{z}", and delta f'(z) through the
+    # per-row source (``_engine.rowwise``): f(z) from "{z}", and delta f'(z) through the
     # output from "{delta}" and "{a}"; None: not written out (the array path trains)
     row_forward: str | None = None
     row_derivative: str | None = None

@@ -1,21 +1,26 @@
 """Layers: the parts a network is a sequence of, each behind one small protocol.
 
-A layer maps its input ``A_in`` (rows x fan_in) to its output ``A``, and back:
+A layer maps its input ``A_in`` (rows x fan_in) to its output ``A``, and back. The
+network hands each layer its parameter arrays (``*params``, in the order of
+``parameter_shapes``; ``W, b`` for ``Dense``):
 
-    parameter_shapes(fan_in)  the shapes of its parameter arrays
-    forward(A_in, params)     -> (A, Z): its output, and its net input where kept
-    backward(delta, A_in, params)
+    parameter_shapes(fan_in, units)
+                              the shapes of its parameter arrays
+    forward(A_in, *params)    -> (A, Z): its output, and its net input where kept
+    backward(delta, A_in, *params)
                               -> (gradients of its parameters, dL/dA_in): from
                                  delta = dL/dZ, the error at its net input
     delta(upstream, A, Z)     -> dL/dZ = dL/dA * f'(Z): the error arriving at its
                                  output (``upstream``) through its own derivative
 
-The network (``_network``) only sequences them: forward from X to the output,
+The network (``_core.network``) only sequences them: forward from X to the output,
 the loss's dL/dZ at the output layer, then backward layer by layer, each layer's
-``dL/dA_in`` becoming the previous layer's ``upstream``. A layer with other
-parameters (an embedding, a per-feature scaling, an activation with learnable
-parameters) is a class with these four methods; the loop, the optimizers (which see
-one flat parameter vector) and the step do not change.
+``dL/dA_in`` becoming the previous layer's ``upstream``. A layer of another kind is
+a class with these methods; the loop and the optimizers (which see one flat
+parameter vector) do not change. (The rest of the package still knows the
+perceptron's parameters as the pairs ``coefs_[l], intercepts_[l]``: the starting
+weights, the workspace's views and model files; a layer with other parameters
+extends those.)
 
 ``Dense`` is the multi-layer perceptron's layer, the textbook's
 
@@ -41,7 +46,7 @@ __all__ = ["Buffers", "Dense", "dense_layers", "matmul"]
 
 
 class Buffers(NamedTuple):
-    """One layer's arrays in the workspace (``_network.Workspace``), for batches of
+    """One layer's arrays in the workspace (``_core.network.Workspace``), for batches of
     up to its rows (a smaller batch uses the leading rows)."""
 
     net_input: np.ndarray  # Z (A overwrites it unless Z is kept)
@@ -51,7 +56,7 @@ class Buffers(NamedTuple):
     bias_grad: np.ndarray
     scratch: np.ndarray  # for the L2 term
     ones: np.ndarray  # (rows,) of 1: column sums as a matrix-vector product
-    kernels: object = None  # fused kernels (``_fused``), or None: NumPy's calls
+    kernels: object = None  # fused kernels (``_engine.fused``), or None: NumPy's calls
 
 
 def _rows(buffer, n):

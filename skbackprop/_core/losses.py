@@ -14,12 +14,12 @@ Log losses are computed from the logits ``Z`` (log-sum-exp form), so they stay f
 where probabilities round to 0 or 1; the value is exactly the function whose gradient
 ``a - y`` is used, with no clipping.
 
-Every function works on arrays of any Array API namespace (``_xp``); a loss value
-is a Python float for NumPy arrays and a 0-d array elsewhere (``_xp.scalar``).
+Every function works on arrays of any Array API namespace (``_core.xp``); a loss value
+is a Python float for NumPy arrays and a 0-d array elsewhere (``_core.xp.scalar``).
 
 Each loss is one ``Loss`` record in ``LOSSES`` holding every spelling the paths
 read: the array formulas, the canonical link, the per-row source template
-(``_rowwise``) and the line the docs show.
+(``_engine.rowwise``) and the line the docs show.
 """
 
 import math
@@ -46,7 +46,7 @@ class Loss(NamedTuple):
     value: Callable  # (Y, Z, A) -> per-sample loss, shape (n,)
     dL_dA: Callable  # (Y, A) -> dl/da, shape of A
     link: str | None  # output activation on which dl/dz = a - y (None: no such)
-    # per-row source (``_rowwise``): one output's term of l from "{e}" (= a - y), "{z}"
+    # per-row source (``_engine.rowwise``): one output's term of l from "{e}" (= a - y), "{z}"
     # and "{y}", and l from the terms' sum "{terms}"; None: not written out
     row_term: str | None = None
     row_loss: str = "{terms}"

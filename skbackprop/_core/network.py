@@ -1,6 +1,6 @@
 """Forward and backward pass of a network, as plain functions over its layers.
 
-A network is a sequence of layers (``_layers``: the multi-layer perceptron's are
+A network is a sequence of layers (``_core.layers``: the multi-layer perceptron's are
 ``Dense``) with their parameters; for the perceptron, three lists of equal length,
 one entry per layer ``l = 1 .. L``: ``coefs[l]`` (the weights ``W_l``, shape
 fan_in x fan_out), ``intercepts[l]`` (the biases ``b_l``) and ``activations[l]``
@@ -18,7 +18,7 @@ only sequences them. Dropout (training only) multiplies a layer's input by a mas
 backward pass then uses ``A_{l-1} * M_l`` in dL/dW_l and multiplies
 ``delta_l W_l^T`` by ``M_l``.
 
-The passes work on arrays of any Array API namespace (``_xp``); the ``Workspace``
+The passes work on arrays of any Array API namespace (``_core.xp``); the ``Workspace``
 of preallocated buffers is NumPy's optimisation of the same calls.
 """
 
@@ -63,7 +63,7 @@ class Workspace(NamedTuple):
     scratch: np.ndarray  # for the L2 gradient (coef_scratch) and the optimizers
     coef_scratch: list
     ones: np.ndarray  # (batch,) of 1: column sums as a matrix-vector product
-    # the fused kernels (``_fused``), or None: NumPy's calls. Their
+    # the fused kernels (``_engine.fused``), or None: NumPy's calls. Their
     # add_bias_activate(Z, b, name) and times_derivative(delta, A, name) do the
     # work in place and return True, or return False where they have no loop
     kernels: object = None
@@ -76,17 +76,15 @@ def keeps_net_input(name, is_output_layer):
     return Dense(name, is_output_layer).keeps_net_input()
 
 
-def layers_of(activations):
-    """The layers of a network given as its activations (one per layer of weights,
-    the output layer's last), or as its layers."""
-    if all(isinstance(a, str) for a in activations):
-        return _dense_layers(tuple(activations))
-    return list(activations)
-
-
 @lru_cache(maxsize=256)
 def _dense_layers(activations):
-    return dense_layers(activations)
+    return tuple(dense_layers(activations))
+
+
+def layers_of(activations):
+    """The layers of a perceptron with these activations (one per layer of weights,
+    the output layer's last): its ``Dense`` layers, built once per network."""
+    return _dense_layers(tuple(activations))
 
 
 def network_units(coefs):
@@ -101,7 +99,7 @@ def n_parameters(layer_units):
 
 def make_workspace(coefs, intercepts, activations, batch_size, kernels=None):
     """A ``Workspace`` holding a copy of the network's parameters; steps in it use
-    the fused ``kernels`` where they apply (see ``_fused``)."""
+    the fused ``kernels`` where they apply (see ``_engine.fused``)."""
     units_per_layer = network_units(coefs)
     dtype = coefs[0].dtype
 

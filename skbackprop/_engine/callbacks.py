@@ -9,7 +9,7 @@ epoch: they receive a copy of the estimator holding the fitted state of this cal
 
 from .._core.xp import copy
 from .._warnings import warn
-from .fitted import MARKER
+from .fitted import MARKER, OPTIONAL
 
 __all__ = ["EpochTasks", "callback_metadata", "end_fit_task"]
 
@@ -28,7 +28,7 @@ class EpochTasks:
         sklearn's callbacks are called with); ``fitted`` is the state of this call
         that no epoch changes (features, targets, network)."""
         self.estimator, self.data, self.fitted = estimator, data, fitted
-        self.context = context if getattr(context, "_callbacks", True) else None
+        self.context = context if getattr(context, "_engine.callbacks", True) else None
 
     def begin(self):
         """Open an epoch's task (None when no callback listens)."""
@@ -46,7 +46,9 @@ class EpochTasks:
         return task.call_on_fit_task_end(
             estimator=self.estimator, **self._arguments(),
             reconstruction_attributes=lambda: {
-                **self.fitted,
+                # (an optional attribute this fit lacks reads as None on the copy, as
+                # sklearn's checks do a missing one: the copy keeps the old model's)
+                **dict.fromkeys(OPTIONAL), **self.fitted,
                 "coefs_": [copy(W) for W in coefs],
                 "intercepts_": [copy(b) for b in intercepts],
                 MARKER: True,

@@ -8,7 +8,7 @@ is fitted state. Everything that handles fitted state reads this one list:
   the estimator in one assignment at the end of a call (``store``);
 - a call that continues a model (warm start, partial_fit), which reads the
   previous state through it (``read``);
-- persistence (``_schema``), which saves exactly these names and checks each
+- persistence (``persistence._schema``), which saves exactly these names and checks each
   value's kind on load;
 - the Array API transfer (``_dispatch.converted``), which moves the attributes
   whose role is ``"weights"`` or ``"optimizer"`` to another namespace and device.
@@ -23,14 +23,12 @@ and learning rate) and ``outcome``.
 
 from typing import NamedTuple
 
-from .._warnings import warn
-
-__all__ = ["CLASSIFIER", "FITTED", "MARKER", "OPTIONAL", "Field", "finish", "names", "read",
+__all__ = ["CLASSIFIER", "FITTED", "MARKER", "OPTIONAL", "Field", "names", "read",
            "store", "with_role"]
 
 
 class Field(NamedTuple):
-    """One fitted attribute: its kind (what ``_schema`` checks) and its role."""
+    """One fitted attribute: its kind (what ``persistence._schema`` checks) and its role."""
 
     kind: str
     role: str
@@ -106,30 +104,3 @@ def store(estimator, record):
     state.update(record)
     state[MARKER] = True
     estimator.__dict__ = state  # the one assignment
-
-
-def finish(estimator, training, fixed, epochs, give):
-    """The end of a call: run ``training`` (``_training.Training``), store its
-    outcome with ``fixed`` (the call's features, targets and network) as the fitted
-    state of ``estimator`` in one assignment, then ``give(warnings)``; returns the
-    estimator. Until the
-    store the estimator is untouched. A KeyboardInterrupt before the first completed
-    epoch goes on to the caller; one after it, during the loop, after it, while
-    storing or while giving the warnings, keeps what was trained and says so."""
-    try:
-        while True:  # (an interrupt before the store: Training keeps what it can)
-            try:
-                outcome = training.outcome or training.run(epochs)
-                store(estimator, {**fixed, **outcome.attributes})
-                training.stored = True
-                break
-            except KeyboardInterrupt:
-                training.interrupted()  # (re-raised when nothing was trained)
-        give(outcome.warnings)
-        return estimator
-    except KeyboardInterrupt:
-        if not training.stored:
-            raise
-        warn("Training was interrupted by the user after its last epoch; the trained "
-             "model was kept.")
-        return estimator

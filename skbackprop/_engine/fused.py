@@ -9,9 +9,9 @@ extra), the workspace step fuses them: one compiled loop adds the bias and
 activates, one multiplies by the derivative, one performs the whole Adam or SGD
 update. The matrix products stay with BLAS.
 
-Nothing here is a second spelling of a formula: the loops (``_kernels``, generated
+Nothing here is a second spelling of a formula: the loops (``_engine.kernels``, generated
 from the activation records) apply the one-number spellings written beside the
-NumPy ones (``_activations.*_at``, ``_optimizers.adam_at`` and ``sgd_at``),
+NumPy ones (``_core.activations.*_at``, ``_core.optimizers.adam_at`` and ``sgd_at``),
 compiled with ``error_model="numpy"`` and without fastmath, so each number is
 computed by the same operations in the same order as the NumPy step (equal to the
 last bit in float64; in float32, Python constants are float64 in the compiled loops,
@@ -154,7 +154,7 @@ def _cache_fix():
     where = os.environ.get("NUMBA_CACHE_DIR") or (
         f"{Path(__file__).with_name('__pycache__')}, or numba's user cache directory "
         "(~/.cache/numba) where that folder is read-only")
-    return (f"if numba's cache is damaged, delete the files named _kernels.* under "
+    return (f"if numba's cache is damaged, delete the files named _engine.kernels.* under "
             f"{where}; they are compiled again")
 
 

@@ -1,10 +1,10 @@
-"""The compiled loops of ``_fused`` (this module imports numba; see ``_fused``).
+"""The compiled loops of ``_engine.fused`` (this module imports numba; see ``_engine.fused``).
 
 Every loop is one of the four templates below with a one-number spelling of the
 math core compiled into it, and the loops are generated from the records: for each
-activation of ``_activations.ACTIVATIONS`` with a ``forward_at``, a copy of
+activation of ``_core.activations.ACTIVATIONS`` with a ``forward_at``, a copy of
 ``add_bias_activate``; with a ``derivative_at``, a copy of ``times_derivative``; and
-``adam`` and ``sgd`` with ``_optimizers.adam_at`` and ``sgd_at``. Each copy binds
+``adam`` and ``sgd`` with ``_core.optimizers.adam_at`` and ``sgd_at``. Each copy binds
 its spelling to the global name ``spelling``, which numba compiles in (LLVM inlines
 it): one loop per activation, chosen by name, with no branch on the activation in
 the loop and no list of names here. An activation added to the records with its
@@ -19,7 +19,7 @@ A spelling whose digest cannot be taken (no source file, values other than numbe
 is compiled in memory, without a disk cache.
 
 ``Kernels`` are the loops one fit uses, compiled or loaded at once on a few numbers
-of the fit's dtype, so that a failure shows before training starts (``_fused``
+of the fit's dtype, so that a failure shows before training starts (``_engine.fused``
 then falls back to NumPy's step).
 """
 
@@ -63,13 +63,13 @@ def times_derivative(delta, A):
 
 
 def adam(p, g, m, v, step, beta_1, beta_2, epsilon):
-    """Adam's update of every parameter in one pass (``_optimizers.adam_at``)."""
+    """Adam's update of every parameter in one pass (``_core.optimizers.adam_at``)."""
     for i in range(p.shape[0]):
         p[i], m[i], v[i] = spelling(p[i], g[i], m[i], v[i], step, beta_1, beta_2, epsilon)
 
 
 def sgd(p, g, v, learning_rate, momentum, nesterov):
-    """SGD's update of every parameter in one pass (``_optimizers.sgd_at``)."""
+    """SGD's update of every parameter in one pass (``_core.optimizers.sgd_at``)."""
     for i in range(p.shape[0]):
         p[i], v[i] = spelling(p[i], g[i], v[i], learning_rate, momentum, nesterov)
 

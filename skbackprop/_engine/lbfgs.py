@@ -3,7 +3,7 @@ guard and callback tasks as the stochastic loop.
 
 Every iteration scipy accepts is one epoch for the monitor (a history row, the
 validation score, early stopping's patience and best weights). scipy works on one
-flat float64 parameter vector (``_network.pack``) on the host. On a device (array
+flat float64 parameter vector (``_core.network.pack``) on the host. On a device (array
 API dispatch) the loss and gradient are computed there, and the vector moves to the
 device and back once per evaluation, as scikit-learn's LogisticRegression does.
 """
@@ -71,20 +71,23 @@ def run_lbfgs(spec, model, data, monitor, guard, tasks, coefs, intercepts):
         if stop:
             raise StopIteration  # scipy ends the minimisation here
 
-    result = lbfgs_minimize(loss_and_gradient, to_numpy(pack(coefs, intercepts)).astype(np.float64),
-                            spec.max_iter, spec.max_fun, spec.tol,
-                            after_iteration)
+    theta = to_numpy(pack(coefs, intercepts)).astype(np.float64)
+    result = lbfgs_minimize(loss_and_gradient, theta, spec.max_iter, spec.max_fun,
+                            spec.tol, after_iteration)
     tasks.close(task)  # scipy opened no iteration after the last: close it empty
     loss = float(result.fun)
     if not math.isfinite(loss):
         raise Diverged(f"lbfgs ended on a training loss of {loss}")
-    warnings = []
-    if result.status not in (0, 99):  # 99: StopIteration from a callback or us
-        message = (f"lbfgs failed to converge after {monitor.epochs} iterations "
-                   f"(status={result.status}): {result.message}. Increase max_iter or "
-                   "max_fun, or scale the data (e.g. StandardScaler).")
-        warnings.append((message, ConvergenceWarning))
-    return *_copies(*network(result.x, X.dtype)), loss, warnings
+    return *_copies(*network(result.x, X.dtype)), loss, _warnings(result, monitor.epochs)
+
+
+def _warnings(result, iterations):
+    """scipy's result, as warnings to give: none if it converged or was stopped."""
+    if result.status in (0, 99):  # 99: StopIteration from a callback or us
+        return []
+    return [(f"lbfgs failed to converge after {iterations} iterations (status="
+             f"{result.status}): {result.message}. Increase max_iter or max_fun, or "
+             "scale the data (e.g. StandardScaler).", ConvergenceWarning)]
 
 
 def _copies(coefs, intercepts):

@@ -2,12 +2,12 @@
 
     run      epochs until max_iter (partial_fit: ``epochs``), a plateau or a callback
     epoch    shuffle, train on every row, check, commit to the monitor, schedule
-    step     one update per batch (or row): the step seam, ``_steps.make_step``
+    step     one update per batch (or row): the step seam, ``_engine.steps.make_step``
 
 The loop holds no state of its own beyond the row order: the step holds the
 parameters and the optimizer's state, the monitor the record of progress, the guard
 the divergence reference and ``LearningRate`` the current rate. Divergence
-(``_guard.Diverged``) and interrupts leave the loop as exceptions; the caller
+(``_engine.guard.Diverged``) and interrupts leave the loop as exceptions; the caller
 decides what the estimator keeps.
 """
 

@@ -8,8 +8,8 @@ at most ``rowwise_limit`` weights and biases the estimators therefore do what th
 tutorials do on paper: write the forward pass, the backward pass and the SGD update
 out for the network at hand, one line per unit and per weight, as the source of one
 Python function (``epoch_source``), compiled once per network shape and run on Python
-floats. The formulas are those of ``_network`` and ``_optimizers``, and each
-activation's and loss's are read from its record (``_activations``, ``_losses``:
+floats. The formulas are those of ``_core.network`` and ``_core.optimizers``, and each
+activation's and loss's are read from its record (``_core.activations``, ``_core.losses``:
 ``row_forward``, ``row_derivative``, ``row_term``), which holds them beside the array
 path's. The results equal the array path's to the last bit for networks whose sums
 have at most two terms (2-2-1) and activations other than tanh; beyond that BLAS may
@@ -150,7 +150,7 @@ def update_rule(momentum, nesterov):
 
 
 def parameter_names(layer_units):
-    """The parameters' names in ``_network.pack`` order (every W_l row by row, then
+    """The parameters' names in ``_core.network.pack`` order (every W_l row by row, then
     every b_l), so that a flat parameter vector unpacks into them."""
     weights = [w(l, i, j) for l in range(1, len(layer_units))
                for i in range(layer_units[l - 1]) for j in range(layer_units[l])]

@@ -31,7 +31,7 @@ class Model(NamedTuple):
 
     layer_units: list  # units per layer, inputs first
     activations: list  # one per layer of weights, the output layer's last
-    loss: object  # a loss name or a Loss (see _losses.get_loss)
+    loss: object  # a loss name or a Loss (see _core.losses.get_loss)
     alpha: float  # L2 penalty
     dropout: list  # one rate per hidden layer
 

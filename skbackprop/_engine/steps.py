@@ -8,11 +8,11 @@ exposes the flat parameter vector it trains (``params``), the per-layer views in
 
 - ``ArrayStep``: backprop on arrays, one batch per update, and the optimizer's
   update chosen once per fit (``optimizer_update``): ``WorkspaceStep`` on NumPy in
-  a ``Workspace`` allocated once per fit (``_network``), with the elementwise work
-  fused into compiled loops where they pay (``_fused``); ``DeviceStep`` on any
+  a ``Workspace`` allocated once per fit (``_core.network``), with the elementwise work
+  fused into compiled loops where they pay (``_engine.fused``); ``DeviceStep`` on any
   other Array API namespace (scikit-learn's array API dispatch) with the same calls
   allocating their results on X's device;
-- ``_rowwise.RowStep``: one row per update of small networks, written out on Python
+- ``_engine.rowwise.RowStep``: one row per update of small networks, written out on Python
   floats.
 
 A compiled step plugs in here without touching the loop.
@@ -54,10 +54,11 @@ __all__ = ["ArrayStep", "DeviceStep", "WorkspaceStep", "dropout_masks", "fused_u
            "make_step", "optimizer_update"]
 
 
-def make_step(model, spec, data, coefs, intercepts, batch_size,
+def make_step(model, spec, data, coefs, intercepts, batch_size, epochs,
               optimizer_state=None):
-    """The step for this fit, training copies of ``coefs`` and ``intercepts``;
-    ``optimizer_state`` continues an earlier fit's (else a fresh one)."""
+    """The step for a call of up to ``epochs`` epochs, training copies of ``coefs``
+    and ``intercepts``; ``optimizer_state`` continues an earlier fit's (else a fresh
+    one)."""
     init = sgd_init if spec.solver == "sgd" else adam_init
     if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype, spec.rowwise_limit):
         params = pack(coefs, intercepts)  # (a copy)
@@ -67,7 +68,7 @@ def make_step(model, spec, data, coefs, intercepts, batch_size,
         params = pack(coefs, intercepts)  # (a copy)
         return DeviceStep(model, spec, data, params, optimizer_state or init([params]),
                           batch_size, optimizer_update(spec))
-    work = fit_work(data.n_samples, model.layer_units, batch_size, spec.max_iter)
+    work = fit_work(data.n_samples, model.layer_units, batch_size, epochs)
     kernels = (fused_kernels(coefs[0].dtype, model.activations, spec.solver, work,
                              spec.fast_kernels_min_work) if spec.fast_kernels else None)
     ws = make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
@@ -145,8 +146,8 @@ class ArrayStep:
 
 class WorkspaceStep(ArrayStep):
     """The NumPy step: every array of a step in a ``Workspace`` allocated once per
-    fit (``_network``), with the elementwise work fused into compiled loops where
-    the kernels pay (``_fused``)."""
+    fit (``_core.network``), with the elementwise work fused into compiled loops where
+    the kernels pay (``_engine.fused``)."""
 
     def __init__(self, model, spec, data, params, optimizer_state, batch_size, update,
                  workspace):
@@ -205,7 +206,7 @@ class DeviceStep(ArrayStep):
 
 def fused_update(kernels, params, grad, state, spec, learning_rate):
     """The optimizer's update of every parameter in one compiled pass: the same
-    formulas as ``sgd_step`` and ``adam_step`` (``_optimizers.sgd_at``, ``adam_at``)."""
+    formulas as ``sgd_step`` and ``adam_step`` (``_core.optimizers.sgd_at``, ``adam_at``)."""
     s = spec
     if s.solver == "sgd":
         # (Python floats: one compiled version per dtype, whatever the types given)

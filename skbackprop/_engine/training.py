@@ -1,13 +1,13 @@
 """One fit, from the starting network to the record of what it trained.
 
 ``Training`` wires the parts for one call of ``fit`` or ``partial_fit`` from a
-frozen ``Spec`` (``_spec``) and its inputs, never the estimator: the validation
+frozen ``Spec`` (``_engine.spec``) and its inputs, never the estimator: the validation
 split, the monitor, the divergence guard, and the solver (the stochastic ``Loop``
 over a step from ``make_step``, or the lbfgs driver). It lives only while the call
 runs. Whatever ends the call, a finished run, a plateau, a callback, a blow-up or
 an interrupt after at least one completed epoch, it ends on one ``Outcome``: the
 trained part of the new fitted state (weights, progress, counters, optimizer
-state; see ``_fitted``), all derived from the monitor's committed record, and the
+state; see ``_engine.fitted``), all derived from the monitor's committed record, and the
 warnings to give once it is stored.
 
 Interrupts: ``interrupted`` is what the caller runs when a KeyboardInterrupt
@@ -24,8 +24,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._core.optimizers import map_state
 from .._core.xp import copy
+from .._warnings import warn
 from .data import split_validation
-from .fitted import FITTED
+from .fitted import FITTED, store
 from .guard import Diverged, Guard, finite_weights, scored_loss
 from .lbfgs import run_lbfgs
 from .loop import Loop
@@ -34,13 +35,15 @@ from .schedules import LearningRate
 from .spec import batch_rows
 from .steps import make_step
 
-__all__ = ["INTERRUPTED", "Outcome", "Training"]
+__all__ = ["AFTER_THE_LAST_EPOCH", "INTERRUPTED", "Outcome", "Training", "finish"]
 
 # what a fit continues from a fitted model (warm start, partial_fit) ...
 PROGRESS = tuple(name for name, field in FITTED.items() if field.role == "progress")
 # ... and, for partial_fit only, the monitor's counters
 COUNTERS = tuple(name for name, field in FITTED.items() if field.role == "counters")
 INTERRUPTED = "training was interrupted by the user"
+AFTER_THE_LAST_EPOCH = (f"{INTERRUPTED.capitalize()} after its last epoch; the trained "
+                        "model was kept.")
 
 
 class Outcome(NamedTuple):
@@ -51,7 +54,7 @@ class Outcome(NamedTuple):
 class Training:
     """One call of fit or partial_fit on ``data`` from ``weights``, as ``spec``
     says. ``previous`` is the fitted state the call continues (None for a first
-    fit); ``tasks`` the callbacks' epoch tasks (``_callbacks.EpochTasks``);
+    fit); ``tasks`` the callbacks' epoch tasks (``_engine.callbacks.EpochTasks``);
     ``score(A, y, sample_weight)`` scores outputs for the validation data;
     ``stratify`` labels the rows for early stopping's split (or None)."""
 
@@ -73,7 +76,7 @@ class Training:
             previous={k: previous[k] for k in COUNTERS if k in previous}
             if incremental and previous else None, first_epoch=self.epochs_before + 1)
         self.step = self.schedule = self.start_loss = None
-        self.final = self.outcome = None  # (weights, attributes) once the solver ends
+        self.ended = self.final = self.outcome = None  # (weights, attributes)
         self.stored = False  # whether the caller stored the outcome
         self.diverged, self.warnings, self.errors = False, [], []
 
@@ -91,14 +94,13 @@ class Training:
 
     def interrupted(self):
         """After a KeyboardInterrupt: re-raise it if no epoch was completed, else
-        keep what was trained (``run`` then finishes the outcome)."""
+        keep what was trained (``run`` then finishes the outcome): the solver's own
+        result when it had ended, else the best weights seen."""
         if self.outcome is not None:  # the outcome was complete: say so and keep it
-            self.outcome.warnings.append((f"{INTERRUPTED.capitalize()} after its last "
-                                          "epoch; the trained model was kept.",
-                                          UserWarning))
-        elif self.final is not None:
-            self.warnings.append((f"{INTERRUPTED.capitalize()} after its last epoch; "
-                                  "the trained model was kept.", UserWarning))
+            self.outcome.warnings.append((AFTER_THE_LAST_EPOCH, UserWarning))
+        elif self.final is not None or self.ended is not None:
+            self.final = self.final or self.ended
+            self.warnings.append((AFTER_THE_LAST_EPOCH, UserWarning))
         elif self.monitor.epochs == 0:
             raise KeyboardInterrupt  # nothing was trained: leave the estimator as it was
         else:
@@ -119,8 +121,9 @@ class Training:
             coefs, intercepts = self._stochastic(epochs, guard)
         if spec.early_stopping:  # end on the best epoch's weights
             coefs, intercepts = self.monitor.record.best_weights
+        self.ended = (coefs, intercepts), attributes  # (what an interrupt now keeps)
         guard.check_final(m, coefs, intercepts, data)
-        return (coefs, intercepts), attributes
+        return self.ended
 
     def _stochastic(self, epochs, guard):
         """sgd or adam through the loop; the final weights."""
@@ -131,11 +134,12 @@ class Training:
         state = None
         if not self.first and previous.get("_optimizer_solver") == spec.solver:
             state = map_state(previous["_optimizer_state"], copy)  # warm start, partial_fit
+        epochs = epochs if self.incremental else spec.max_iter
         self.step = make_step(self.model, spec, data, *self.weights,
-                              batch_rows(spec.batch_size, data.n_samples), state)
+                              batch_rows(spec.batch_size, data.n_samples), epochs, state)
         loop = Loop(spec, data, self.step, self.monitor, guard, self.schedule, self.tasks,
                     self.rng, self.epochs_before, self.previous.get("t_", 0))
-        stopped = loop.run(epochs if self.incremental else spec.max_iter)
+        stopped = loop.run(epochs)
         if not stopped and not self.incremental:
             message = (f"Stochastic Optimizer: Maximum iterations ({spec.max_iter}) "
                        "reached and the optimization hasn't converged yet. Increase "
@@ -198,3 +202,29 @@ class Training:
                     "_learning_rate": self.schedule.value}
         names = ("_optimizer_state", "_optimizer_solver", "_learning_rate")
         return {k: None if self.first else self.continued.get(k) for k in names}
+
+
+def finish(estimator, training, fixed, epochs, give):
+    """The end of a call: run ``training`` (a ``Training``), store its
+    outcome with ``fixed`` (the call's features, targets and network) as the fitted
+    state of ``estimator`` in one assignment, then ``give(warnings)``; returns the
+    estimator. Until the
+    store the estimator is untouched. A KeyboardInterrupt before the first completed
+    epoch goes on to the caller; one after it, during the loop, after it, while
+    storing or while giving the warnings, keeps what was trained and says so."""
+    try:
+        while True:  # (an interrupt before the store: Training keeps what it can)
+            try:
+                outcome = training.outcome or training.run(epochs)
+                store(estimator, {**fixed, **outcome.attributes})
+                training.stored = True
+                break
+            except KeyboardInterrupt:
+                training.interrupted()  # (re-raised when nothing was trained)
+        give(outcome.warnings)
+        return estimator
+    except KeyboardInterrupt:
+        if not training.stored:
+            raise
+        warn(AFTER_THE_LAST_EPOCH)
+        return estimator

@@ -63,7 +63,7 @@ def _dense(A):
 class Problem(NamedTuple):
     """What training differentiates: the spec, the weights, and the data."""
 
-    spec: object  # the frozen Spec (_spec): activations, loss, alpha, ...
+    spec: object  # the frozen Spec (_engine.spec): activations, loss, alpha, ...
     coefs: list
     intercepts: list
     X: object
@@ -82,13 +82,14 @@ def training_problem(estimator, X, y, sample_weight=None, classes=None, *,
     some. Everything is computed on the host: a model fitted on a device, and
     arrays of another namespace, are brought there first. A Pipeline gives its
     last step, X passed through the steps before it
-    (``_unwrap.backprop_estimator``)."""
+    (``inspection._unwrap.backprop_estimator``)."""
     estimator, X = backprop_estimator(estimator, X, y, caller=caller)
     estimator = on_host(estimator)
     X, y, sample_weight = host_input(X), host_input(y), host_input(sample_weight)
     incremental = estimator.__sklearn_is_fitted__() or classes is not None
     p = prepare(estimator, X, y, sample_weight, incremental=incremental,
-                rng=check_random_state(estimator.random_state), classes=classes)
+                rng=check_random_state(estimator.random_state), classes=classes,
+                assigned=estimator.warm_start)  # (assigned weights: with warm_start)
     return Problem(p.spec, *p.weights, p.data.X, p.data.Y, p.data.sample_weight)
 
 

@@ -1,8 +1,8 @@
 """Save and load fitted estimators: an explicit schema, checked before it is used.
 
-A model file (format 2) is a zip of uncompressed members (``_archive``): one JSON
+A model file (format 2) is a zip of uncompressed members (``persistence._archive``): one JSON
 document, ``metadata.json``, with the class, the parameters, the fitted attributes
-of the schema (``_schema``: exactly those, nothing from ``vars()``), the dtype and
+of the schema (``persistence._schema``: exactly those, nothing from ``vars()``), the dtype and
 shape of every array, and a SHA-256 digest (an HMAC with ``key=``) of all of it; and
 one ``.npy`` member per array. Loading reads the directory and the metadata first,
 checks the declared arrays and every parameter and attribute against the schema on

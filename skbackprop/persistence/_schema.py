@@ -1,7 +1,7 @@
 """What a fitted model is, as data: the schema a model file holds, and its checks.
 
 A fitted estimator is its parameters (``get_params``) and the fitted attributes
-declared in ``_fitted`` (plus its class's own ``_fitted_schema``), each of a
+declared in ``_engine.fitted`` (plus its class's own ``_fitted_schema``), each of a
 declared kind, and nothing else. ``fitted_state`` reads exactly those from an
 estimator; ``check_state`` checks a state read from a file before any of it is
 used: the parameters through the estimator's own ``_parameter_constraints``, every
@@ -33,7 +33,7 @@ Y_TYPES = ("binary", "multiclass", "multilabel-indicator")
 
 
 def schema(cls):
-    """The fitted attributes of ``cls`` (as ``_fitted`` declares them): (required,
+    """The fitted attributes of ``cls`` (as ``_engine.fitted`` declares them): (required,
     optional), name -> kind."""
     required, optional = names(cls)
     return ({k: f.kind for k, f in required.items()},
