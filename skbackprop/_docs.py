@@ -199,6 +199,11 @@ loss_ : float
     n_layers_ : int
         Number of layers, input and output included.
 
+    diverged_ : bool
+        Whether training blew up (a loss not finite, or 1e4 times the starting
+        one); the weights kept are then the best seen, or a network of zeros where
+        none predicts finite values.
+
     n_outputs_ : int
         Number of output units.
 

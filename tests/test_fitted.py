@@ -76,3 +76,16 @@ def test_history_columns_are_what_the_monitor_writes():
     clf = _fit(BackpropClassifier(hidden_layer_sizes=(3,), max_iter=3), X, y)
     assert isinstance(clf.history_, pd.DataFrame)
     assert np.array_equal(clf.history_["train_loss"], clf.loss_curve_)
+
+
+@pytest.mark.parametrize("cls", [BackpropClassifier, BackpropRegressor])
+def test_the_docs_list_every_public_fitted_attribute(cls):
+    """The estimators' Attributes section documents exactly the declared public
+    attributes (and history_, the table built from _history)."""
+    import re
+
+    section = cls.__doc__.split("Attributes\n    ----------")[1].split("See Also")[0]
+    documented = set(re.findall(r"^    (\w+) :", section, re.MULTILINE))
+    required, optional = names(cls)
+    public = {name for name in (*required, *optional) if not name.startswith("_")}
+    assert documented == public | {"history_"}
