@@ -466,7 +466,8 @@ def test_numba_disable_jit_costs_one_warning_not_a_fit():
 def test_a_broken_numba_import_costs_one_warning_not_a_fit(tmp_path):
     (tmp_path / "numba").mkdir()
     (tmp_path / "numba" / "__init__.py").write_text("raise ImportError('a broken numba')")
-    outcome = fit_in_a_process(root=f"{PACKAGE.parent}{os.pathsep}{tmp_path}")
+    # the broken numba first on the path: before an installed numba beside the package
+    outcome = fit_in_a_process(root=f"{tmp_path}{os.pathsep}{PACKAGE.parent}")
     assert_fell_back(outcome, "numba could not be imported", "a broken numba")
 
 
