@@ -166,3 +166,19 @@ def test_callbacks_score_the_network_of_this_fit_not_the_previous_ones():
             clf.fit(X.to_numpy(), y.to_numpy())
     assert not [w for w in caught if "feature names" in str(w.message)]
     assert not hasattr(clf, "feature_names_in_")
+
+
+def test_no_epoch_task_is_opened_when_no_callback_listens(iris, monkeypatch):
+    """Without callbacks the loop opens no subtask (each costs microseconds an epoch,
+    most of a small per-row epoch)."""
+    from sklearn.callback._callback_context import CallbackContext
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("an epoch task was opened with no callback listening")
+
+    monkeypatch.setattr(CallbackContext, "subcontext", refuse)
+    X, y = iris
+    for solver in ("adam", "lbfgs"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, max_iter=3).fit(X, y)

@@ -1,6 +1,6 @@
 """Optimizers: they update parameters, and nothing else.
 
-Each stochastic optimizer is a pair of plain functions: ``*_core.init(params)`` makes its
+Each stochastic optimizer is a pair of plain functions: ``*_init(params)`` makes its
 state (a dict of arrays and numbers, so a fitted estimator stays plain data) and
 ``*_step(params, grads, state, learning_rate, ...)`` updates every parameter array in
 place from its gradient. Learning-rate schedules and stopping rules belong to the

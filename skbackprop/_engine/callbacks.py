@@ -28,7 +28,7 @@ class EpochTasks:
         sklearn's callbacks are called with); ``fitted`` is the state of this call
         that no epoch changes (features, targets, network)."""
         self.estimator, self.data, self.fitted = estimator, data, fitted
-        self.context = context if getattr(context, "_engine.callbacks", True) else None
+        self.context = context if getattr(context, "_callbacks", True) else None
 
     def begin(self):
         """Open an epoch's task (None when no callback listens)."""

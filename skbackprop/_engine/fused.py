@@ -154,7 +154,7 @@ def _cache_fix():
     where = os.environ.get("NUMBA_CACHE_DIR") or (
         f"{Path(__file__).with_name('__pycache__')}, or numba's user cache directory "
         "(~/.cache/numba) where that folder is read-only")
-    return (f"if numba's cache is damaged, delete the files named _engine.kernels.* under "
+    return (f"if numba's cache is damaged, delete the files named kernels.* under "
             f"{where}; they are compiled again")
 
 
