@@ -15,9 +15,9 @@ What a subclass provides (and nothing here branches on which one it is): the
 targets' kind and encoding (``_y_numeric``, ``_check_target_kind``,
 ``_given_targets``, ``_encode_targets``, ``_decoder``), the loss and output
 activation (``_loss_name``, ``_output_activation``), the score
-(``_score_function``) and, optionally, class weights, stratification and fitted
-attributes of its own (``_class_sample_weight``, ``_stratify``,
-``_fitted_schema``).
+(``_score_function``) and, optionally, class weights, stratification, fitted
+attributes of its own and layers of other kinds (``_class_sample_weight``,
+``_stratify``, ``_fitted_schema``, ``_network_layers``).
 """
 
 from typing import ClassVar
@@ -29,6 +29,7 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._core.layers import perceptron_layers
 from ._core.xp import (
     astype,
     input_namespace,
@@ -36,7 +37,7 @@ from ._core.xp import (
 )
 from ._dispatch import check_namespace, compute_dtype, converted
 from ._engine.callbacks import EpochTasks, callback_metadata, end_fit_task
-from ._engine.fitted import MARKER
+from ._engine.fitted import MARKER, network_params
 from ._engine.monitor import HISTORY_COLUMNS
 from ._engine.start import hidden_layer_sizes, network_output, per_hidden_layer
 from ._engine.training import Training, finish
@@ -145,19 +146,15 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: real numbers (regression) or class labels (classification).
-
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; weight k counts as the row repeated k times.
-
         X_val, y_val : array-like, default=None
             Validation data, instead of holding out ``validation_fraction`` of X.
             Its loss and score are recorded every epoch (``history_``,
             ``validation_scores_``); with ``early_stopping=True`` they decide when
             to stop and which weights to keep.
-
         sample_weight_val : array-like of shape (n_val_samples,), default=None
             Weights of the validation rows (only with X_val and y_val).
 
@@ -226,7 +223,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                                          metadata=metadata)
         training = Training(
             p.spec, p.data, validation, p.weights, rng, previous=p.previous,
-            tasks=EpochTasks(callbacks, self, p.data, p.fixed),
+            tasks=EpochTasks(callbacks, self, p.data, p.fixed, p.spec.layers),
             score=scorer(self._score_function, self._decoder(p.targets)),
             stratify=self._stratify(p.data.y), incremental=incremental)
         return finish(self, training, p.fixed, epochs,
@@ -234,9 +231,19 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- the network
     def _layer_activations(self):
-        """Activation of every layer of weights of the fitted network, hidden
-        layers first."""
+        """Activation of every fitted Dense layer, hidden layers first."""
         return [*self._hidden_activations, self.out_activation_]
+
+    def _network_layers(self, units, activations):
+        """The layers (``_core.layers``) for these units and activations per Dense
+        layer, the output layer's last: a perceptron's (a subclass may add others)."""
+        return perceptron_layers(units, activations)
+
+    def _fitted_network(self):
+        """``(layers, params)`` of the fitted network."""
+        layers = self._network_layers([W.shape[1] for W in self.coefs_],
+                                      self._layer_activations())
+        return layers, network_params(layers, vars(self))
 
     def _dropout(self, n_hidden):
         return per_hidden_layer("dropout", self.dropout, n_hidden,
@@ -252,8 +259,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------ predicting
     def _raw_output(self, X):
         """Output-layer values A_L and logits Z_L for validated X (no input checks)."""
-        return network_output(self.coefs_, self.intercepts_, self._layer_activations(),
-                              X)
+        return network_output(*self._fitted_network(), X)
 
     def _validated_output(self, X, method):
         """(A_L, Z_L) for X after the fitted-state and input checks of ``method``;

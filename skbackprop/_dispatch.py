@@ -64,8 +64,9 @@ def converted(estimator, converter):
     state = dict(vars(estimator))
     for name in with_role(type(estimator), "weights", "optimizer"):
         value = state.get(name)
-        if isinstance(value, list):  # coefs_, intercepts_
-            state[name] = [converter(a) for a in value]
+        if isinstance(value, list):  # coefs_, intercepts_, _layer_parameters
+            state[name] = [[converter(a) for a in v] if isinstance(v, list)
+                           else converter(v) for v in value]
         elif isinstance(value, dict):  # an optimizer's state
             state[name] = map_state(value, converter)
     vars(moved).update(state)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from ._config import get_config
 from ._core.activations import HIDDEN_ACTIVATIONS
 from ._core.xp import to_numpy
-from ._engine.fitted import read
+from ._engine.fitted import network_params, read
 from ._engine.spec import Spec
 from ._engine.start import checked_weights, per_hidden_layer, starting_weights
 from ._inputs import FEATURES, checked_data
@@ -28,14 +28,14 @@ NETWORK = ("n_outputs_", "n_layers_", "out_activation_", "_hidden_activations")
 CONFIG = ("fast_kernels", "fast_kernels_min_work", "rowwise_limit")
 # the spec's fields resolved from the parameters and the data; the others are the
 # parameters of the same names, read as they are
-RESOLVED = ("layer_units", "activations", "loss", "alpha", "dropout", "dtype")
+RESOLVED = ("n_features", "layers", "loss", "alpha", "dropout", "dtype")
 SETTINGS = tuple(f.name for f in fields(Spec) if f.name not in (*RESOLVED, *CONFIG))
 
 
 class Prepared(NamedTuple):
     spec: Spec
     data: object  # the training Data, in the spec's dtype
-    weights: tuple  # (coefs, intercepts) to start from
+    weights: list  # the parameters to start from, one list per layer
     previous: dict | None  # the fitted state the call continues
     fixed: dict  # the new fitted state's features, targets and network
     targets: dict  # what the targets mean (a classifier's classes_ and _y_type)
@@ -60,8 +60,9 @@ def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None,
         estimator._check_namespace(data.X, "partial_fit" if incremental else "fit")
     network = _network(estimator, checked, previous)
     dtype = data.dtype if first else previous["coefs_"][0].dtype  # a model keeps it
-    spec = resolve(estimator, [data.X.shape[1], *estimator._hidden_layer_sizes(),
-                               data.Y.shape[1]], network, checked.targets, dtype)
+    spec = resolve(estimator, data.X.shape[1], [*estimator._hidden_layer_sizes(),
+                                                data.Y.shape[1]], network,
+                   checked.targets, dtype)
     if assigned is None:
         assigned = estimator.warm_start or incremental
     weights = _weights(estimator, spec, data, rng, previous, assigned)
@@ -69,15 +70,16 @@ def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None,
     return Prepared(spec, data.astype(dtype), weights, previous, fixed, checked.targets)
 
 
-def resolve(estimator, layer_units, network, targets, dtype):
+def resolve(estimator, n_features, units, network, targets, dtype):
     """The frozen ``Spec`` of a call: the estimator's parameters resolved for a
-    network with ``layer_units`` and the ``network`` attributes (activations)."""
-    n_hidden = len(layer_units) - 2
+    network on ``n_features`` inputs with ``units`` outputs per layer of weights
+    (the output layer's last) and the ``network`` attributes (activations)."""
+    layers = estimator._network_layers(
+        units, [*network["_hidden_activations"], network["out_activation_"]])
     return Spec(
-        layer_units=tuple(layer_units),
-        activations=(*network["_hidden_activations"], network["out_activation_"]),
+        n_features=int(n_features), layers=tuple(layers),
         loss=estimator._loss_name(targets), alpha=estimator.alpha,
-        dropout=tuple(estimator._dropout(n_hidden)), dtype=dtype,
+        dropout=tuple(estimator._dropout(len(layers) - 1)), dtype=dtype,
         **{name: getattr(estimator, name) for name in SETTINGS},
         **{key: value for key, value in get_config().items() if key in CONFIG})
 
@@ -102,15 +104,18 @@ def _weights(estimator, spec, data, rng, previous, use_assigned):
     a first fit (copies: the caller's arrays are never changed)."""
     model = spec.model
     if previous is not None:
-        return checked_weights(previous["coefs_"], previous["intercepts_"],
-                               model.layer_units, spec.dtype, copy=False,
-                               warm_start=True, like=data.X)
+        try:
+            given = network_params(model.layers, previous)
+        except (TypeError, ValueError):  # (another architecture: say so below)
+            given = [[W, b] for W, b in zip(previous["coefs_"], previous["intercepts_"])]
+        return checked_weights(given, model, spec.dtype, copy=False, warm_start=True,
+                               like=data.X)
     state = vars(estimator)
     assigned = "coefs_" in state and use_assigned
     if "coefs_" in state and not assigned and "loss_curve_" not in state:
         warn("coefs_ were assigned before fitting but warm_start=False, so they are "
              "ignored; set warm_start=True to start from them.")
-    given = (state["coefs_"], state.get("intercepts_")) if assigned else None
+    given = network_params(model.layers, state) if assigned else None
     return starting_weights(model, spec.weight_init, data.Y, rng, given)
 
 

@@ -142,6 +142,9 @@ if __doc__ is not None:  # (python -OO strips docstrings)
 def _forward(graph, estimator, X):
     """The network's output A_L for the input named X."""
     check_is_fitted(estimator)
+    if vars(estimator).get("_layer_parameters"):
+        raise ValueError("Cannot export this network to ONNX: the converter writes "
+                         "Dense layers, and it has layers of other kinds.")
     activations = estimator._layer_activations()
     missing = [name for name in activations if name not in ONNX_ACTIVATIONS]
     if missing:

@@ -1,9 +1,19 @@
 """Helpers shared by several test files (not tests themselves)."""
 
+from itertools import pairwise
+
 import numpy as np
 
 from skbackprop._core.init import initialize
 from skbackprop._core.losses import huber
+from skbackprop._core.network import (
+    forward,
+    loss_and_gradients,
+    make_workspace,
+    pack,
+    perceptron,
+    unpack,
+)
 
 
 def make_targets(loss, rng, n, k):
@@ -58,3 +68,35 @@ def imbalanced():
     X = np.vstack([rng.normal(0, 1, (270, 2)), rng.normal(1.2, 1, (30, 2))])
     y = np.array([0] * 270 + [1] * 30)
     return X, y
+
+
+# The perceptron as scikit-learn writes it (coefs, intercepts, activations), over
+# the network functions that take layers and one parameter list per layer.
+def mlp_loss_and_gradients(X, Y, sw, coefs, intercepts, activations, loss, alpha,
+                           masks=None, workspace=None, record=None):
+    """``(L, coef_grads, intercept_grads)`` of the perceptron."""
+    layers, params = perceptron(coefs, intercepts, activations)
+    value, grads = loss_and_gradients(X, Y, sw, layers, params, loss, alpha, masks,
+                                      workspace, record)
+    return value, [g[0] for g in grads], [g[1] for g in grads]
+
+
+def mlp_forward(X, coefs, intercepts, activations, **kwargs):
+    return forward(X, *perceptron(coefs, intercepts, activations), **kwargs)
+
+
+def mlp_pack(coefs, intercepts):
+    return pack([[W, b] for W, b in zip(coefs, intercepts)])
+
+
+def mlp_unpack(theta, units):
+    """``(coefs, intercepts)``: views into ``theta`` for these units per layer."""
+    params = unpack(theta, [[(i, o), (o,)] for i, o in pairwise(units)])
+    return [p[0] for p in params], [p[1] for p in params]
+
+
+def mlp_workspace(coefs, intercepts, activations, batch_size, kernels=None):
+    """``(ws, coefs, intercepts)``: a workspace for the perceptron and its views."""
+    layers, params = perceptron(coefs, intercepts, activations)
+    ws = make_workspace(layers, params, coefs[0].shape[0], batch_size, kernels)
+    return ws, [p[0] for p in ws.params], [p[1] for p in ws.params]

@@ -103,12 +103,9 @@ def test_numpy_floor_does_all_the_work_of_a_step(output, loss):
     it give our estimators' losses and parameters (to rounding), so the floor leaves
     out no work, only the program around it."""
     suite = pytest.importorskip("bench_suite")
-    from skbackprop._core.network import (
-        loss_and_gradients,
-        make_workspace,
-        n_parameters,
-        unpack,
-    )
+    from math_helpers import mlp_loss_and_gradients, mlp_unpack, mlp_workspace
+
+    from skbackprop._core.network import n_parameters
     from skbackprop._core.optimizers import adam_init, adam_step
     rng = np.random.RandomState(0)
     units = [6, 5, 4, 3 if output == "softmax" else 1]
@@ -120,16 +117,17 @@ def test_numpy_floor_does_all_the_work_of_a_step(output, loss):
     params = rng.standard_normal(n_parameters(units)) * 0.5
     bare = params.copy()
     run = suite.bare_step(units, X, Y, output, bare, alpha=0.1)
-    coefs, intercepts = unpack(params, units)
+    coefs, intercepts = mlp_unpack(params, units)
     activations = ["relu", "relu", output]
-    ws = make_workspace(coefs, intercepts, activations, 20)
-    state = adam_init([ws.params])
+    ws, ws_coefs, ws_intercepts = mlp_workspace(coefs, intercepts, activations, 20)
+    state = adam_init([ws.flat_params])
     for _ in range(3):
-        ours, _, _ = loss_and_gradients(X, Y, None, ws.coefs, ws.intercepts, activations,
-                                        loss, 0.1, None, ws)
-        adam_step([ws.params], [ws.grad], state, 1e-3, 0.9, 0.999, 1e-8, [ws.scratch])
+        ours, _, _ = mlp_loss_and_gradients(X, Y, None, ws_coefs, ws_intercepts,
+                                            activations, loss, 0.1, None, ws)
+        adam_step([ws.flat_params], [ws.grad], state, 1e-3, 0.9, 0.999, 1e-8,
+                  [ws.scratch])
         assert run() == pytest.approx(ours, rel=1e-12)
-    np.testing.assert_allclose(bare, ws.params, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(bare, ws.flat_params, rtol=1e-12, atol=1e-15)
     assert not np.allclose(bare, params)  # it trained
     assert suite.numpy_floor(units, X, Y[:, 0] if output != "softmax" else Y.argmax(1),
                              "regressor" if output == "identity" else "classifier",

@@ -32,7 +32,8 @@ def test_a_fit_leaves_exactly_the_declared_attributes(estimator):
     required, optional = names(type(estimator))
     own = set(vars(estimator)) - set(estimator.get_params()) - {MARKER,
                                                                  "_callback_fit_ctx"}
-    assert own == set(required) | set(optional)  # feature_names_in_: X had names
+    # feature_names_in_: X had names; _layer_parameters: only for layers not Dense
+    assert own == set(required) | set(optional) - {"_layer_parameters"}
     assert read(estimator).keys() == own
     assert fitted_state(estimator)[1].keys() == own  # what a model file holds
 
@@ -65,8 +66,8 @@ def test_store_keeps_the_parameters_and_replaces_the_state_at_once():
 
 def test_roles_name_what_moves_with_the_network():
     assert set(with_role(BackpropClassifier, "weights", "optimizer")) == {
-        "coefs_", "intercepts_", "_optimizer_state", "_optimizer_solver",
-        "_learning_rate"}
+        "coefs_", "intercepts_", "_layer_parameters", "_optimizer_state",
+        "_optimizer_solver", "_learning_rate"}
     assert set(with_role(BackpropClassifier, "targets")) == {"classes_", "_y_type"}
     assert with_role(BackpropRegressor, "targets") == []
 

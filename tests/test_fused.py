@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse
+from math_helpers import mlp_loss_and_gradients, mlp_workspace
 from numpy.testing import assert_allclose, assert_array_equal
 
 import skbackprop
@@ -26,7 +27,6 @@ from skbackprop import (
     get_config,
 )
 from skbackprop._core.activations import ACTIVATIONS, Activation
-from skbackprop._core.network import loss_and_gradients, make_workspace
 from skbackprop._core.optimizers import (
     adam_at,
     adam_init,
@@ -373,9 +373,9 @@ def test_an_activation_added_to_the_records_is_fused(monkeypatch, tmp_path):
     X, Y = rng.normal(size=(7, 3)), rng.normal(size=(7, 1))
     results = []
     for loops in (fused, None):  # the workspace step with and without the loops
-        ws = make_workspace(coefs, intercepts, names, 7, loops)
-        loss, coef_grads, intercept_grads = loss_and_gradients(
-            X, Y, None, ws.coefs, ws.intercepts, names, "squared_error", 0.1, workspace=ws)
+        ws, ws_coefs, ws_intercepts = mlp_workspace(coefs, intercepts, names, 7, loops)
+        loss, coef_grads, intercept_grads = mlp_loss_and_gradients(
+            X, Y, None, ws_coefs, ws_intercepts, names, "squared_error", 0.1, workspace=ws)
         results.append([loss, *(g.copy() for g in coef_grads + intercept_grads)])
     for got, expected in zip(*results):
         assert_array_equal(got, expected)

@@ -77,8 +77,8 @@ def test_given_start_weights_are_the_ones_checked():
     est.intercepts_ = [np.zeros(2), np.zeros(1)]
     x, y = np.array([[8.0, 8.0]]), np.array([4.0])
     problem = training_problem(est, x, y)
-    assert all((W == 0.1).all() for W in problem.coefs)
-    assert all(W is not given for W, given in zip(problem.coefs, est.coefs_))
+    assert all((W == 0.1).all() for W, _ in problem.params)
+    assert all(W is not given for (W, _), given in zip(problem.params, est.coefs_))
     report = check_gradients(est, x, y, eps=1e-4)
     assert (report["relative_error"] < 1e-8).all()
     assert not hasattr(est, "n_iter_") and (est.coefs_[0] == 0.1).all()

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._core.layers import perceptron_layers
 from skbackprop._engine.data import Data
 from skbackprop._engine.guard import DIVERGENCE_FACTOR, Diverged, Guard, scored_loss
 from skbackprop._engine.start import Model
@@ -44,9 +45,10 @@ def test_scored_loss_is_the_loss_an_epoch_reports():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X[:1000], y[:1000])
-    model = Model([3, 4, 1], ["relu", "identity"], "squared_error", 0.5, [0.0])
+    model = Model(3, perceptron_layers([4, 1], ["relu", "identity"]), "squared_error",
+                  0.5, [0.0])
     data = Data(X, y[:, None], y, None)
-    assert scored_loss(model, reg.coefs_, reg.intercepts_, data) == pytest.approx(
+    assert scored_loss(model, reg._fitted_network()[1], data) == pytest.approx(
         reg.loss_curve_[0], rel=1e-12)
 
 

@@ -4,14 +4,13 @@ as the chain rule, the L2 convention, finite log losses at saturated logits."""
 
 import numpy as np
 import pytest
-from math_helpers import OUTPUTS, make_targets
+from math_helpers import OUTPUTS, make_targets, mlp_loss_and_gradients
 from numpy.testing import assert_allclose
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import mean_poisson_deviance, mean_squared_error
 
 from skbackprop._core.activations import ACTIVATIONS
 from skbackprop._core.losses import get_loss, huber, loss_value, output_delta
-from skbackprop._core.network import loss_and_gradients
 
 
 @pytest.mark.parametrize("loss,out,k", OUTPUTS)
@@ -33,8 +32,8 @@ def test_l2_term_and_its_gradient_follow_the_convention():
     intercepts = [rng.normal(size=3), rng.normal(size=1)]
     acts = ["tanh", "identity"]
     sw = np.array([1.0, 2.0, 0.5, 0.5])  # sums to 4
-    base = loss_and_gradients(X, Y, sw, coefs, intercepts, acts, "squared_error", 0.0)
-    reg = loss_and_gradients(X, Y, sw, coefs, intercepts, acts, "squared_error", 0.8)
+    base = mlp_loss_and_gradients(X, Y, sw, coefs, intercepts, acts, "squared_error", 0.0)
+    reg = mlp_loss_and_gradients(X, Y, sw, coefs, intercepts, acts, "squared_error", 0.8)
     squares = sum((W**2).sum() for W in coefs)
     assert reg[0] - base[0] == pytest.approx(0.8 * squares / (2 * 4))
     for W, g0, g1 in zip(coefs, base[1], reg[1]):

@@ -29,7 +29,7 @@ class Settings:
 
 def test_an_epoch_is_committed_by_one_assignment():
     """A row appended but not committed does not count: the record decides."""
-    weights = ([np.zeros((2, 1))], [np.zeros(1)])
+    weights = [[np.zeros((2, 1)), np.zeros(1)]]
     monitor = Monitor(Settings(), None, None, None, weights, watch_validation=False)
     for loss in (3.0, 2.0, 2.5, 2.6):
         monitor.end_epoch(loss, 0.1, 0.0, weights)

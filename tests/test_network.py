@@ -8,17 +8,20 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from math_helpers import OUTPUTS, make_targets, network, relative_error
+from math_helpers import (
+    OUTPUTS,
+    make_targets,
+    mlp_forward,
+    mlp_loss_and_gradients,
+    mlp_pack,
+    mlp_unpack,
+    mlp_workspace,
+    network,
+    relative_error,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skbackprop._core.activations import HIDDEN_ACTIVATIONS
-from skbackprop._core.network import (
-    forward,
-    loss_and_gradients,
-    make_workspace,
-    pack,
-    unpack,
-)
 
 NETWORKS = [  # hidden activations + output activation, loss
     (["relu", "softmax"], "log_loss"),
@@ -40,10 +43,11 @@ def test_workspace_gives_the_allocating_path_bit_for_bit(activations, loss, weig
     Y = make_targets(loss, rng, n, n_out).astype(dtype)
     sw = rng.uniform(0.5, 2, size=n).astype(dtype) if weighted else None
     coefs, intercepts = network(activations, n_in, n_out, rng, dtype)
-    plain = loss_and_gradients(X, Y, sw, coefs, intercepts, activations, loss, 0.3)
-    ws = make_workspace(coefs, intercepts, activations, batch_size=20)  # n < batch
-    fast = loss_and_gradients(X, Y, sw, ws.coefs, ws.intercepts, activations, loss, 0.3,
-                              workspace=ws)
+    plain = mlp_loss_and_gradients(X, Y, sw, coefs, intercepts, activations, loss, 0.3)
+    ws, ws_coefs, ws_intercepts = mlp_workspace(coefs, intercepts, activations,
+                                                batch_size=20)  # n < batch
+    fast = mlp_loss_and_gradients(X, Y, sw, ws_coefs, ws_intercepts, activations, loss,
+                                  0.3, workspace=ws)
     assert fast[0] == plain[0]
     for got, expected in zip(fast[1] + fast[2], plain[1] + plain[2]):
         assert_array_equal(got, expected)
@@ -69,14 +73,14 @@ def test_gradients_match_finite_differences(hidden, activation, loss, out, k, we
     alpha = 0.3
 
     def loss_at(theta):
-        c, b = unpack(theta, units)
-        return loss_and_gradients(X, Y, sw, c, b, acts, loss, alpha)[0]
+        c, b = mlp_unpack(theta, units)
+        return mlp_loss_and_gradients(X, Y, sw, c, b, acts, loss, alpha)[0]
 
-    value, coef_grads, intercept_grads = loss_and_gradients(
+    value, coef_grads, intercept_grads = mlp_loss_and_gradients(
         X, Y, sw, coefs, intercepts, acts, loss, alpha
     )
-    analytic = pack(coef_grads, intercept_grads)
-    theta = pack(coefs, intercepts)
+    analytic = mlp_pack(coef_grads, intercept_grads)
+    theta = mlp_pack(coefs, intercepts)
     eps = 1e-6
     numeric = np.empty_like(theta)
     for i in range(theta.size):
@@ -103,16 +107,16 @@ def test_float32_gradients_match_finite_differences(activation, loss, out, k):
     def as32(arrays):
         return [a.astype(np.float32) for a in arrays]
 
-    value, cg, ig = loss_and_gradients(
+    value, cg, ig = mlp_loss_and_gradients(
         X.astype(np.float32), Y.astype(np.float32), None, as32(coefs), as32(intercepts),
         acts, loss, 0.3)
     assert np.isfinite(value)
     assert all(g.dtype == np.float32 for g in cg + ig)
-    theta = pack(as32(coefs), as32(intercepts)).astype(np.float64)
+    theta = mlp_pack(as32(coefs), as32(intercepts)).astype(np.float64)
 
     def loss_at(t):
-        c, b = unpack(t, units)
-        return loss_and_gradients(X.astype(np.float32).astype(np.float64), Y, None, c, b,
+        c, b = mlp_unpack(t, units)
+        return mlp_loss_and_gradients(X.astype(np.float32).astype(np.float64), Y, None, c, b,
                                   acts, loss, 0.3)[0]
 
     eps = 1e-6
@@ -120,7 +124,7 @@ def test_float32_gradients_match_finite_differences(activation, loss, out, k):
         (loss_at(theta + eps * e) - loss_at(theta - eps * e)) / (2 * eps)
         for e in np.eye(theta.size)
     ])
-    assert relative_error(pack(cg, ig).astype(np.float64), numeric) < 1e-4
+    assert relative_error(mlp_pack(cg, ig).astype(np.float64), numeric) < 1e-4
 
 
 @pytest.mark.parametrize("activation", ["relu", "logistic", "gelu"])
@@ -135,21 +139,21 @@ def test_gradients_with_dropout_masks_match_finite_differences(activation):
     masks = [None] + [(rng.uniform(size=(8, u)) >= 0.4) / 0.6 for u in units[1:-1]]
 
     def loss_at(theta):
-        c, b = unpack(theta, units)
-        return loss_and_gradients(X, Y, None, c, b, acts, "squared_error", 0.1, masks)[0]
+        c, b = mlp_unpack(theta, units)
+        return mlp_loss_and_gradients(X, Y, None, c, b, acts, "squared_error", 0.1, masks)[0]
 
-    _, cg, ig = loss_and_gradients(X, Y, None, coefs, intercepts, acts,
+    _, cg, ig = mlp_loss_and_gradients(X, Y, None, coefs, intercepts, acts,
                                    "squared_error", 0.1, masks)
-    theta = pack(coefs, intercepts)
+    theta = mlp_pack(coefs, intercepts)
     eps = 1e-6
     numeric = np.array([(loss_at(theta + eps * e) - loss_at(theta - eps * e)) / (2 * eps)
                         for e in np.eye(theta.size)])
-    assert relative_error(pack(cg, ig), numeric) < 1e-6
+    assert relative_error(mlp_pack(cg, ig), numeric) < 1e-6
     # a dropped unit passes nothing on: its outgoing weights get no gradient from
     # rows where it was dropped; with it dropped in every row, none at all
     all_dropped = [None, np.ones((8, 6)), np.ones((8, 5))]
     all_dropped[1][:, 2] = 0.0
-    _, cg, _ = loss_and_gradients(X, Y, None, coefs, intercepts, acts,
+    _, cg, _ = mlp_loss_and_gradients(X, Y, None, coefs, intercepts, acts,
                                   "squared_error", 0.0, all_dropped)
     assert_allclose(cg[1][2], 0.0)
 
@@ -160,8 +164,8 @@ def test_forward_without_keep_gives_the_same_output():
     coefs = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))]
     intercepts = [rng.normal(size=4), rng.normal(size=2)]
     acts = ["relu", "softmax"]
-    kept, net_inputs = forward(X, coefs, intercepts, acts)
-    alone, last_input = forward(X, coefs, intercepts, acts, keep=False)
+    kept, net_inputs = mlp_forward(X, coefs, intercepts, acts)
+    alone, last_input = mlp_forward(X, coefs, intercepts, acts, keep=False)
     assert len(kept) == 3 and len(alone) == 1
     assert net_inputs[0] is None  # relu's derivative needs only its output
     assert_allclose(alone[0], kept[-1])
@@ -186,7 +190,8 @@ def test_a_new_workspace_holds_no_garbage(dtype):
         poison = [np.full((200, k), np.nan, dtype) for k in (20, 64, 32, 1)]
         poison.append(np.full(20 * 64 + 64 * 32 + 32 + 64 + 32 + 1, np.nan, dtype))
         del poison
-    ws = make_workspace(coefs, intercepts, ["relu", "relu", "identity"], 200)
-    buffers = [ws.X, ws.Y, ws.grad, ws.scratch, *ws.net_inputs, *ws.deltas,
-               *(A for A in ws.outputs if A is not None)]
+    ws = mlp_workspace(coefs, intercepts, ["relu", "relu", "identity"], 200)[0]
+    buffers = [ws.X, ws.Y, ws.grad, ws.scratch, *ws.deltas,
+               *(b.net_input for b in ws.layers),
+               *(b.output for b in ws.layers if b.output is not None)]
     assert all(np.count_nonzero(B) == 0 for B in buffers)

@@ -8,12 +8,11 @@ from itertools import pairwise
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from math_helpers import make_targets
+from math_helpers import make_targets, mlp_loss_and_gradients, mlp_pack, mlp_unpack
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._core.activations import HIDDEN_ACTIVATIONS
-from skbackprop._core.network import loss_and_gradients, pack, unpack
 
 OUTPUT_PAIRS = [("squared_error", "identity"), ("squared_error", "logistic"),
                 ("squared_error", "tanh"), ("poisson", "exp"),
@@ -44,15 +43,15 @@ def test_gradients_match_finite_differences(hidden, data, pair, n_rows, n_inputs
     activations = [*acts, out]
 
     def value(theta):
-        c, b = unpack(theta, units)
-        return loss_and_gradients(X, Y, sw, c, b, activations, loss, alpha)[0]
+        c, b = mlp_unpack(theta, units)
+        return mlp_loss_and_gradients(X, Y, sw, c, b, activations, loss, alpha)[0]
 
-    _, cg, ig = loss_and_gradients(X, Y, sw, coefs, intercepts, activations, loss, alpha)
-    theta = pack(coefs, intercepts)
+    _, cg, ig = mlp_loss_and_gradients(X, Y, sw, coefs, intercepts, activations, loss, alpha)
+    theta = mlp_pack(coefs, intercepts)
     eps = 1e-6
     numeric = np.array([(value(theta + eps * e) - value(theta - eps * e)) / (2 * eps)
                         for e in np.eye(theta.size)])
-    analytic = pack(cg, ig)
+    analytic = mlp_pack(cg, ig)
     scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric), 1e-8)
     assert np.linalg.norm(analytic - numeric) / scale < 1e-5
 

@@ -16,7 +16,6 @@ from skbackprop import (
     get_config,
     rowwise_limit,
 )
-from skbackprop._core.network import network_units
 from skbackprop._engine import rowwise as _rowwise
 from skbackprop._engine.spec import batch_rows
 from skbackprop._engine.start import Model
@@ -133,8 +132,8 @@ def test_a_2_2_1_network_trains_to_the_same_bits_on_both_paths(case, weighted):
 def _trains_row_by_row(reg, X):
     """Whether a fit of ``reg`` (fitted, for its network) on X goes to _rowwise."""
     n_hidden = len(reg.coefs_) - 1
-    model = Model(network_units(reg.coefs_), reg._layer_activations(), reg._loss_name(),
-                  reg.alpha, reg._dropout(n_hidden))
+    model = Model(X.shape[1], reg._fitted_network()[0], reg._loss_name(), reg.alpha,
+                  reg._dropout(n_hidden))
     return _rowwise.accepts(model, reg, batch_rows(reg.batch_size, X.shape[0]), X, None,
                             get_config()["rowwise_limit"])
 

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._core.layers import perceptron_layers
 from skbackprop._engine.callbacks import EpochTasks
 from skbackprop._engine.data import Data
 from skbackprop._engine.spec import Spec, batch_rows
@@ -36,7 +37,8 @@ def _quiet_fit(estimator, X, y):
 def _spec(**changes):
     """A spec written by hand: a 2-3-1 regression network trained by adam."""
     fields = dict(
-        layer_units=(2, 3, 1), activations=("tanh", "identity"), loss="squared_error",
+        n_features=2, layers=perceptron_layers([3, 1], ["tanh", "identity"]),
+        loss="squared_error",
         alpha=1e-4, dropout=(0.0,), dtype=np.float64, weight_init="glorot_uniform",
         solver="adam", batch_size="auto", shuffle=True, momentum=0.9,
         nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
@@ -51,7 +53,8 @@ def test_a_spec_is_frozen():
     spec = _spec()
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.learning_rate_init = 1.0
-    assert spec.model.layer_units == [2, 3, 1]
+    assert spec.model.widths == [2, 3, 1]
+    assert spec.model.perceptron == ([2, 3, 1], ["tanh", "identity"])
 
 
 def test_the_engine_trains_from_a_spec_without_an_estimator(wavy):
@@ -64,7 +67,7 @@ def test_the_engine_trains_from_a_spec_without_an_estimator(wavy):
     weights = starting_weights(spec.model, spec.weight_init, Y, rng)
     data = Data(X, Y, y, None)
     training = Training(spec, data, None, weights, rng, previous=None,
-                        tasks=EpochTasks(None, None, data, {}), score=None)
+                        tasks=EpochTasks(None, None, data, {}, spec.layers), score=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         outcome = training.run(1)

@@ -6,12 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
-from math_helpers import network
+from math_helpers import mlp_loss_and_gradients, network
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._core.network import loss_and_gradients
 from skbackprop._core.optimizers import adam_init, adam_step, sgd_init, sgd_step
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -27,7 +26,7 @@ def reference_fit(X, Y, coefs, intercepts, activations, loss, solver, batch_size
     for _ in range(epochs):
         for start in range(0, X.shape[0], batch_size):
             rows = slice(start, start + batch_size)
-            _, cg, ig = loss_and_gradients(X[rows], Y[rows], None, params[:n_layers],
+            _, cg, ig = mlp_loss_and_gradients(X[rows], Y[rows], None, params[:n_layers],
                                            params[n_layers:], activations, loss, alpha)
             if solver == "sgd":
                 sgd_step(params, cg + ig, state, learning_rate, momentum=0.9)

@@ -11,11 +11,11 @@ from itertools import pairwise
 import numpy as np
 import pytest
 import scipy.special
+from math_helpers import mlp_loss_and_gradients, mlp_pack, mlp_unpack
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skbackprop._core import xp as _xp
 from skbackprop._core.activations import ACTIVATIONS
-from skbackprop._core.network import loss_and_gradients, pack, unpack
 
 NAMESPACES = ["array_api_strict", "torch"]
 
@@ -152,12 +152,12 @@ def network(activations, loss, seed=0):
 def test_loss_and_gradients_equal_numpys(xp, activations, loss, weighted):
     X, Y, sw, coefs, intercepts = network(activations, loss)
     sw = sw if weighted else None
-    expected = loss_and_gradients(X, Y, sw, coefs, intercepts, activations, loss, 0.3)
+    expected = mlp_loss_and_gradients(X, Y, sw, coefs, intercepts, activations, loss, 0.3)
 
     def moved(arrays):
         return [put(xp, a) for a in arrays]
 
-    value, coef_grads, intercept_grads = loss_and_gradients(
+    value, coef_grads, intercept_grads = mlp_loss_and_gradients(
         put(xp, X), put(xp, Y), None if sw is None else put(xp, sw), moved(coefs),
         moved(intercepts), activations, loss, 0.3)
     assert _xp.float_value(value) == pytest.approx(expected[0], rel=1e-13)
@@ -181,9 +181,9 @@ def test_every_activation_and_derivative_equals_numpys(xp, Z, name):
 
 def test_pack_and_unpack_share_the_vector(xp):
     _, _, _, coefs, intercepts = network(["relu", "identity"], "squared_error")
-    theta = pack([put(xp, W) for W in coefs], [put(xp, b) for b in intercepts])
-    assert_array_equal(_xp.to_numpy(theta), pack(coefs, intercepts))
-    W, b = unpack(theta, [3, 5, 2])
+    theta = mlp_pack([put(xp, W) for W in coefs], [put(xp, b) for b in intercepts])
+    assert_array_equal(_xp.to_numpy(theta), mlp_pack(coefs, intercepts))
+    W, b = mlp_unpack(theta, [3, 5, 2])
     theta += 1  # an update of the vector is seen through the layer views
     assert_array_equal(_xp.to_numpy(W[0]), coefs[0] + 1)
     assert_array_equal(_xp.to_numpy(b[1]), intercepts[1] + 1)

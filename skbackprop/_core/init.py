@@ -11,7 +11,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 
-__all__ = ["glorot_uniform", "he_uniform", "initialize", "uniform"]
+__all__ = ["glorot_uniform", "he_uniform", "initialize", "initializer", "uniform"]
 
 
 def glorot_uniform(fan_in, fan_out, rng, activation):
@@ -66,16 +66,21 @@ def _from_callable(func):
     return init
 
 
+def initializer(weight_init):
+    """``init(fan_in, fan_out, rng, activation) -> (W, b)`` for the ``weight_init``
+    parameter: a name, a constant or a callable ``f(shape, rng)``."""
+    if callable(weight_init):
+        return _from_callable(weight_init)
+    if isinstance(weight_init, Real):
+        return _constant(weight_init)
+    return INITIALIZERS[weight_init]
+
+
 def initialize(layer_units, weight_init, activations, rng, dtype):
-    """Initial ``(coefs, intercepts)`` for a network with ``layer_units`` units per
+    """Initial ``(coefs, intercepts)`` for a perceptron with ``layer_units`` units per
     layer (inputs first, outputs last); ``activations`` names, for each layer of
     weights, the activation that sets Glorot's bound."""
-    if callable(weight_init):
-        init = _from_callable(weight_init)
-    elif isinstance(weight_init, Real):
-        init = _constant(weight_init)
-    else:
-        init = INITIALIZERS[weight_init]
+    init = initializer(weight_init)
     coefs, intercepts = [], []
     for (fan_in, fan_out), activation in zip(pairwise(layer_units), activations):
         W, b = init(fan_in, fan_out, rng, activation)

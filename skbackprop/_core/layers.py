@@ -1,26 +1,36 @@
 """Layers: the parts a network is a sequence of, each behind one small protocol.
 
-A layer maps its input ``A_in`` (rows x fan_in) to its output ``A``, and back. The
-network hands each layer its parameter arrays (``*params``, in the order of
-``parameter_shapes``; ``W, b`` for ``Dense``):
+A layer maps its input ``A_in`` (rows x fan_in) to its output ``A`` (rows x
+``width(fan_in)``), and back. It holds its settings only (a frozen record of plain
+values); its parameters are arrays the network hands it as one list, ``params``, in
+the order of ``parameter_shapes``:
 
-    parameter_shapes(fan_in, units)
-                              the shapes of its parameter arrays
-    forward(A_in, *params)    -> (A, Z): its output, and its net input where kept
-    backward(delta, A_in, *params)
+    kind                      its name in ``LAYERS`` (what model files record)
+    width(fan_in)             the number of its outputs
+    parameter_shapes(fan_in)  the shapes of its parameter arrays
+    parameter_names           one short name for each (``W``, ``b``), for the
+                              teaching tools and error messages
+    decayed                   which of them the L2 penalty alpha applies to
+    initial_parameters(fan_in, init, rng, activation)
+                              its starting parameters (float64, on the host) from
+                              the fit's initializer ``init(fan_in, fan_out, rng,
+                              activation) -> (W, b)`` and random state
+    forward(A_in, params)     -> (A, Z): its output, and its net input where kept
+    backward(delta, A_in, params, alpha, sw_sum)
                               -> (gradients of its parameters, dL/dA_in): from
                                  delta = dL/dZ, the error at its net input
-    delta(upstream, A, Z)     -> dL/dZ = dL/dA * f'(Z): the error arriving at its
-                                 output (``upstream``) through its own derivative
+    delta(upstream, A, Z)     -> dL/dZ: the error arriving at its output
+                                 (``upstream`` = dL/dA) through its own derivative
 
 The network (``_core.network``) only sequences them: forward from X to the output,
-the loss's dL/dZ at the output layer, then backward layer by layer, each layer's
-``dL/dA_in`` becoming the previous layer's ``upstream``. A layer of another kind is
-a class with these methods; the loop and the optimizers (which see one flat
-parameter vector) do not change. (The rest of the package still knows the
-perceptron's parameters as the pairs ``coefs_[l], intercepts_[l]``: the starting
-weights, the workspace's views and model files; a layer with other parameters
-extends those.)
+the loss's dL/dZ at the output layer (which has an ``activation``), then backward
+layer by layer, each layer's ``dL/dA_in`` becoming the previous layer's
+``upstream``. A layer of another kind is a class with these methods, registered
+with ``register_layer``: the starting weights, the workspace, the loop, the
+optimizers (which see one flat parameter vector), the fitted state, model files and
+the teaching tools walk every layer through them and do not change. (A layer whose
+derivative needs its own parameters, such as an activation with a learnable slope,
+returns ``upstream`` from ``delta`` and applies the derivative in ``backward``.)
 
 ``Dense`` is the multi-layer perceptron's layer, the textbook's
 
@@ -34,6 +44,7 @@ them; without buffers it allocates its results: the same operations in the same
 order, the same numbers, on any Array API namespace.
 """
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -42,7 +53,8 @@ from scipy.sparse import issparse
 from .activations import ACTIVATIONS
 from .xp import column_sums, copy, into, namespace
 
-__all__ = ["Buffers", "Dense", "dense_layers", "matmul"]
+__all__ = ["LAYERS", "Buffers", "Dense", "layer_record", "matmul", "perceptron_layers",
+           "register_layer", "unregister_layer"]
 
 
 class Buffers(NamedTuple):
@@ -52,9 +64,8 @@ class Buffers(NamedTuple):
     net_input: np.ndarray  # Z (A overwrites it unless Z is kept)
     output: np.ndarray | None  # A where Z is kept
     upstream: np.ndarray | None  # dL/dA_in, which is the previous layer's delta
-    weight_grad: np.ndarray  # views into the workspace's flat gradient
-    bias_grad: np.ndarray
-    scratch: np.ndarray  # for the L2 term
+    grads: tuple  # its parameters' gradients: views into the flat gradient
+    scratch: tuple  # as many views into the flat scratch vector (the L2 term)
     ones: np.ndarray  # (rows,) of 1: column sums as a matrix-vector product
     kernels: object = None  # fused kernels (``_engine.fused``), or None: NumPy's calls
 
@@ -64,15 +75,28 @@ def _rows(buffer, n):
 
 
 class Dense(NamedTuple):
-    """A fully connected layer with activation ``activation``; ``output`` marks the
-    network's last layer (whose net input the log losses read)."""
+    """A fully connected layer of ``units`` units with activation ``activation``;
+    ``output`` marks the network's last layer (whose net input the log losses
+    read)."""
 
+    units: int
     activation: str
     output: bool = False
 
-    def parameter_shapes(self, fan_in, units):
+    kind = "dense"
+    parameter_names = ("W", "b")
+    decayed = (0,)  # W
+
+    def width(self, fan_in):
+        return self.units
+
+    def parameter_shapes(self, fan_in):
         """W (fan_in x units) and b (units)."""
-        return [(fan_in, units), (units,)]
+        return [(fan_in, self.units), (self.units,)]
+
+    def initial_parameters(self, fan_in, init, rng, activation):
+        """W and b from the initializer (Glorot's bound set by ``activation``)."""
+        return list(init(fan_in, self.units, rng, activation))
 
     def keeps_net_input(self):
         """Whether forward keeps Z next to A: where the derivative needs it, and at
@@ -80,9 +104,10 @@ class Dense(NamedTuple):
         return ACTIVATIONS[self.activation].needs_input or (
             self.output and self.activation != "identity")
 
-    def forward(self, A_in, W, b, buffers=None, keep=False):
+    def forward(self, A_in, params, buffers=None, keep=False):
         """``(A, Z)``: A = f(A_in W + b), and Z where kept (every layer with
         ``keep``, for the backprop trace), else None (an identity output's Z is A)."""
+        W, b = params
         n = A_in.shape[0]
         Z = matmul(A_in, W, out=buffers and buffers.net_input[:n])
         f = ACTIVATIONS[self.activation]
@@ -96,20 +121,21 @@ class Dense(NamedTuple):
             Z = f.forward(Z)
         return Z, (Z if self.output else None)
 
-    def backward(self, delta, A_in, W, alpha=0.0, sw_sum=1.0, buffers=None,
+    def backward(self, delta, A_in, params, alpha=0.0, sw_sum=1.0, buffers=None,
                  upstream=True):
-        """``((dL/dW, dL/db), dL/dA_in)`` from delta = dL/dZ (dL/dA_in only with
+        """``([dL/dW, dL/db], dL/dA_in)`` from delta = dL/dZ (dL/dA_in only with
         ``upstream``: not for the first layer, whose input is the data)."""
+        W, _ = params
         b = buffers
-        weight_grad = matmul(A_in.T, delta, out=b and b.weight_grad)
+        weight_grad = matmul(A_in.T, delta, out=b and b.grads[0])
         if alpha:
-            weight_grad += into(b and b.scratch, namespace(delta).multiply, W,
+            weight_grad += into(b and b.scratch[0], namespace(delta).multiply, W,
                                 alpha / sw_sum)
-        bias_grad = column_sums(delta, b and b.ones, out=b and b.bias_grad)
+        bias_grad = column_sums(delta, b and b.ones, out=b and b.grads[1])
         if not upstream:
-            return (weight_grad, bias_grad), None
+            return [weight_grad, bias_grad], None
         n = delta.shape[0]
-        return (weight_grad, bias_grad), matmul(delta, W.T,
+        return [weight_grad, bias_grad], matmul(delta, W.T,
                                                 out=b and _rows(b.upstream, n))
 
     def delta(self, upstream, A, Z, kernels=None):
@@ -120,11 +146,49 @@ class Dense(NamedTuple):
         return ACTIVATIONS[self.activation].derivative(A, upstream, Z)
 
 
-def dense_layers(activations):
-    """The layers of a multi-layer perceptron with these activations (one per layer
-    of weights, the output layer's last)."""
-    last = len(activations) - 1
-    return [Dense(name, output=layer == last) for layer, name in enumerate(activations)]
+LAYERS = {"dense": Dense}  # kind -> class: the layers model files may hold
+
+
+def register_layer(cls):
+    """Add a layer class (with the protocol above and a unique ``kind``) to
+    ``LAYERS``, so that networks holding it train, save, load and are traced;
+    returns ``cls`` (usable as a class decorator)."""
+    kind = getattr(cls, "kind", None)
+    if not isinstance(kind, str) or (kind in LAYERS and LAYERS[kind] is not cls):
+        raise ValueError(f"a layer class needs a kind of its own; got {kind!r}")
+    missing = [m for m in ("width", "parameter_shapes", "parameter_names", "decayed",
+                           "initial_parameters", "forward", "backward", "delta",
+                           "_asdict") if not hasattr(cls, m)]
+    if missing:
+        raise TypeError(f"{cls.__name__} lacks the layer protocol's {missing}")
+    LAYERS[kind] = cls
+    return cls
+
+
+def unregister_layer(kind):
+    """Remove a layer kind added by ``register_layer`` (``dense`` stays)."""
+    if kind == "dense":
+        raise ValueError("the dense layer cannot be removed")
+    LAYERS.pop(kind, None)
+
+
+def layer_record(layer):
+    """A layer as plain data: ``{"kind": ..., **its settings}``."""
+    return {"kind": layer.kind, **layer._asdict()}
+
+
+@lru_cache(maxsize=256)
+def _perceptron(units, activations):
+    last = len(units) - 1
+    return tuple(Dense(k, name, output=layer == last)
+                 for layer, (k, name) in enumerate(zip(units, activations)))
+
+
+def perceptron_layers(units, activations):
+    """The layers of a multi-layer perceptron: one ``Dense`` layer per entry of
+    ``units`` (its outputs; the output layer's last) with these activations, as a
+    tuple built once per network."""
+    return _perceptron(tuple(int(k) for k in units), tuple(activations))
 
 
 def matmul(A, B, out=None):

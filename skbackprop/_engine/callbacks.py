@@ -9,7 +9,7 @@ epoch: they receive a copy of the estimator holding the fitted state of this cal
 
 from .._core.xp import copy
 from .._warnings import warn
-from .fitted import MARKER, OPTIONAL
+from .fitted import MARKER, OPTIONAL, network_record
 
 __all__ = ["EpochTasks", "callback_metadata", "end_fit_task"]
 
@@ -23,11 +23,13 @@ class EpochTasks:
     """Opens and closes the epoch subtasks of one fit on ``data``; does nothing
     when no callback listens (the task tree is theirs alone)."""
 
-    def __init__(self, context, estimator, data, fitted):
+    def __init__(self, context, estimator, data, fitted, layers):
         """Epoch tasks under the fit's callback ``context`` of ``estimator`` (what
         sklearn's callbacks are called with); ``fitted`` is the state of this call
-        that no epoch changes (features, targets, network)."""
+        that no epoch changes (features, targets, network), ``layers`` the
+        network's layers."""
         self.estimator, self.data, self.fitted = estimator, data, fitted
+        self.layers = layers
         self.context = context if getattr(context, "_callbacks", True) else None
 
     def begin(self):
@@ -38,9 +40,9 @@ class EpochTasks:
         task.call_on_fit_task_begin(estimator=self.estimator, **self._arguments())
         return task
 
-    def end(self, task, coefs, intercepts):
-        """Close an epoch's task, the network standing at ``coefs`` and
-        ``intercepts``; True when a callback asks to stop."""
+    def end(self, task, params):
+        """Close an epoch's task, the network standing at ``params`` (one list per
+        layer); True when a callback asks to stop."""
         if task is None:
             return False
         return task.call_on_fit_task_end(
@@ -49,8 +51,8 @@ class EpochTasks:
                 # (an optional attribute this fit lacks reads as None on the copy, as
                 # sklearn's checks do a missing one: the copy keeps the old model's)
                 **dict.fromkeys(OPTIONAL), **self.fitted,
-                "coefs_": [copy(W) for W in coefs],
-                "intercepts_": [copy(b) for b in intercepts],
+                **network_record(self.layers,
+                                 [[copy(p) for p in ps] for ps in params]),
                 MARKER: True,
             })
 

@@ -13,6 +13,11 @@ is fitted state. Everything that handles fitted state reads this one list:
 - the Array API transfer (``_dispatch.converted``), which moves the attributes
   whose role is ``"weights"`` or ``"optimizer"`` to another namespace and device.
 
+The network's parameters are one list per layer in the engine; as fitted
+attributes they are scikit-learn's ``coefs_`` and ``intercepts_`` for the Dense
+layers, and ``_layer_parameters`` for the others (``network_record``,
+``network_params``): a layer of a new kind needs no new attribute.
+
 Roles: ``features`` (what the inputs were), ``targets`` (what the outputs mean),
 ``network`` (its shape and activations), ``weights`` (its parameters, in X's
 namespace and on its device), ``progress`` (the record of training that a warm
@@ -23,8 +28,10 @@ and learning rate) and ``outcome``.
 
 from typing import NamedTuple
 
-__all__ = ["CLASSIFIER", "FITTED", "MARKER", "OPTIONAL", "Field", "names", "read",
-           "store", "with_role"]
+from .._core.layers import Dense
+
+__all__ = ["CLASSIFIER", "FITTED", "MARKER", "OPTIONAL", "Field", "names",
+           "network_params", "network_record", "read", "store", "with_role"]
 
 
 class Field(NamedTuple):
@@ -59,7 +66,9 @@ FITTED = {
     "_learning_rate": Field("real or None", "optimizer"),
     "diverged_": Field("bool", "outcome"),
 }
-OPTIONAL = {"feature_names_in_": Field("labels", "features")}
+OPTIONAL = {"feature_names_in_": Field("labels", "features"),
+            # the parameters of layers other than Dense (see ``network_record``)
+            "_layer_parameters": Field("parameter lists", "weights")}
 CLASSIFIER = {"classes_": Field("labels", "targets"), "_y_type": Field("str", "targets")}
 
 # Set with every stored state (not saved: a loaded model gets it on loading): what
@@ -104,3 +113,42 @@ def store(estimator, record):
     state.update(record)
     state[MARKER] = True
     estimator.__dict__ = state  # the one assignment
+
+
+def network_record(layers, params):
+    """The fitted attributes that hold a network's parameters: every Dense layer's
+    W and b in ``coefs_`` and ``intercepts_`` (scikit-learn's names, in layer
+    order), and, where the network has layers of other kinds, every layer's list in
+    ``_layer_parameters`` (empty for a Dense layer, whose arrays are above)."""
+    dense = [p for layer, p in zip(layers, params) if isinstance(layer, Dense)]
+    record = {"coefs_": [p[0] for p in dense], "intercepts_": [p[1] for p in dense]}
+    if len(dense) < len(layers):
+        record["_layer_parameters"] = [
+            [] if isinstance(layer, Dense) else list(p) for layer, p in zip(layers, params)]
+    return record
+
+
+def network_params(layers, state):
+    """Inverse of ``network_record``: the parameters of ``layers``, one list per
+    layer, from the attributes in ``state`` (a dict). Raises TypeError or
+    ValueError, naming the fix, where they cannot be the parameters of these
+    layers (shapes are checked by ``_engine.start.checked_weights``)."""
+    coefs, intercepts = state.get("coefs_"), state.get("intercepts_")
+    n_dense = sum(isinstance(layer, Dense) for layer in layers)
+    if not isinstance(coefs, (list, tuple)) or not isinstance(intercepts, (list, tuple)):
+        raise TypeError(
+            "To start from given weights, set coefs_ and intercepts_ to lists of "
+            f"{n_dense} arrays each (one per layer).")
+    if len(coefs) != n_dense or len(intercepts) != n_dense:
+        raise ValueError(
+            f"The network has {n_dense} layers of weights, but coefs_ has "
+            f"{len(coefs)} arrays and intercepts_ {len(intercepts)}. Match "
+            "hidden_layer_sizes to the given weights.")
+    others = state.get("_layer_parameters")
+    if n_dense < len(layers) and not (isinstance(others, list)
+                                      and len(others) == len(layers)):
+        raise ValueError(f"_layer_parameters must hold one list per layer "
+                         f"({len(layers)}) for a network with layers other than Dense.")
+    pairs = iter(zip(coefs, intercepts))
+    return [list(next(pairs)) if isinstance(layer, Dense) else list(others[l])
+            for l, layer in enumerate(layers)]

@@ -111,12 +111,16 @@ def _numba_found():
     return _STATE["found"]
 
 
-def fit_work(n_rows, layer_units, batch_size, epochs):
+def fit_work(n_rows, layer_units, batch_size, epochs, n_params=None):
     """The elementwise work of a fit, the part the kernels speed up: per epoch,
     every hidden and output value of every row (activated, and multiplied by a
-    derivative) and every parameter once per batch (the optimizer's update)."""
+    derivative) and every parameter once per batch (the optimizer's update).
+    ``layer_units`` are the widths, inputs first; ``n_params`` the parameters (a
+    perceptron's by default)."""
     n_batches = math.ceil(n_rows / batch_size)
-    per_epoch = n_rows * sum(layer_units[1:]) + n_batches * n_parameters(layer_units)
+    if n_params is None:
+        n_params = n_parameters(layer_units)
+    per_epoch = n_rows * sum(layer_units[1:]) + n_batches * n_params
     return per_epoch * epochs
 
 

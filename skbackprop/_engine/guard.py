@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from .._core.losses import training_loss
+from .._core.network import decayed
 from .._core.xp import all_finite, float_value, namespace, row_slice
 
 __all__ = ["Diverged", "Guard", "finite_weights", "scored_loss"]
@@ -32,16 +33,17 @@ class Diverged(Exception):
     """Training blew up; the message says how."""
 
 
-def scored_loss(model, coefs, intercepts, data, rows=SCORED_ROWS):
+def scored_loss(model, params, data, rows=SCORED_ROWS):
     """The training loss (L2 term included) of the network on the first ``rows``
     rows of ``data``, as an epoch reports it."""
     data = data.head(rows).computed()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        A, Z = model.output(coefs, intercepts, data.X)
+        A, Z = model.output(params, data.X)
         sw_sum = (data.n_samples if data.sample_weight is None
                   else float_value(namespace(data.sample_weight).sum(data.sample_weight)))
         return float_value(training_loss(model.loss, data.Y, Z, A, data.sample_weight,
-                                         coefs, model.alpha, sw_sum))
+                                         decayed(model.layers, params), model.alpha,
+                                         sw_sum))
 
 
 class Guard:
@@ -70,23 +72,23 @@ class Guard:
         if self.blown_up(loss):
             raise Diverged(f"the training loss reached {loss:.4g}")
 
-    def check_final(self, model, coefs, intercepts, data):
-        loss = scored_loss(model, coefs, intercepts, data)
+    def check_final(self, model, params, data):
+        loss = scored_loss(model, params, data)
         if self.blown_up(loss):
             raise Diverged(f"the final weights' training loss is {loss:.4g}")
 
 
-def finite_weights(model, coefs, intercepts, X, batch=10_000):
-    """``(coefs, intercepts, kept)``: the weights if they are finite and predict
-    finite values on every row of X (``kept`` True), else a network of zeros."""
-    finite = all(all_finite(p) for p in coefs + intercepts)
+def finite_weights(model, params, X, batch=10_000):
+    """``(params, kept)``: the parameters if they are finite and predict finite
+    values on every row of X (``kept`` True), else a network of zeros."""
+    finite = all(all_finite(p) for ps in params for p in ps)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start in range(0, X.shape[0] if finite else 0, batch):
             rows = row_slice(X, start, start + batch)
-            if not all_finite(model.output(coefs, intercepts, rows)[0]):
+            if not all_finite(model.output(params, rows)[0]):
                 finite = False
                 break
     if finite:
-        return coefs, intercepts, True
-    xp = namespace(*coefs)
-    return [xp.zeros_like(W) for W in coefs], [xp.zeros_like(b) for b in intercepts], False
+        return params, True
+    xp = namespace(params[0][0])
+    return [[xp.zeros_like(p) for p in ps] for ps in params], False

@@ -31,13 +31,13 @@ from .guard import Diverged
 __all__ = ["run_lbfgs"]
 
 
-def run_lbfgs(spec, model, data, monitor, guard, tasks, coefs, intercepts):
-    """Minimise the training loss from ``coefs`` and ``intercepts``. Returns the final
-    ``(coefs, intercepts, loss, warnings)``; raises ``Diverged`` if the loss is not
+def run_lbfgs(spec, model, data, monitor, guard, tasks, params):
+    """Minimise the training loss from ``params`` (one list per layer). Returns the
+    final ``(params, loss, warnings)``; raises ``Diverged`` if the loss is not
     finite at the end."""
     data = data.computed()  # full batches: X in the compute dtype
     X, Y, sw = data.X, data.Y, data.sample_weight
-    units = model.layer_units
+    shapes = model.shapes
     started, task = time.perf_counter(), tasks.begin()
     xp, where = namespace(X), device(X)
     on_host = is_numpy(xp)
@@ -46,39 +46,39 @@ def run_lbfgs(spec, model, data, monitor, guard, tasks, coefs, intercepts):
         """The network of scipy's vector ``theta``: views into it on NumPy (in
         ``dtype``), else its copy on X's device in X's dtype."""
         if on_host:
-            return unpack(theta if dtype is None else theta.astype(dtype), units)
-        return unpack(to_namespace(theta.astype(host_dtype(X)), xp, where), units)
+            return unpack(theta if dtype is None else theta.astype(dtype), shapes)
+        return unpack(to_namespace(theta.astype(host_dtype(X)), xp, where), shapes)
 
     def loss_and_gradient(theta):
         # a trial point of the line search may overflow: scipy steps back from it
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            value, coef_grads, intercept_grads = loss_and_gradients(
-                X, Y, sw, *network(theta, None), model.activations, model.loss,
-                model.alpha)
-        gradient = pack(coef_grads, intercept_grads)
+            value, grads = loss_and_gradients(X, Y, sw, model.layers,
+                                              network(theta, None), model.loss,
+                                              model.alpha)
+        gradient = pack(grads)
         if on_host:
             return value, gradient
         return float_value(value), to_numpy(gradient).astype(np.float64)
 
     def after_iteration(theta, value):
         nonlocal started, task
-        weights = _copies(*network(theta, X.dtype))
+        weights = _copies(network(theta, X.dtype))
         guard.check_epoch(float(value))
         # the loss is the new iterate's; its fresh copies can be the snapshot
         plateau = monitor.end_epoch(float(value), np.nan, started, weights, weights)
-        stop = tasks.end(task, *weights) or plateau
+        stop = tasks.end(task, weights) or plateau
         started, task = time.perf_counter(), tasks.begin()  # the next iteration's
         if stop:
             raise StopIteration  # scipy ends the minimisation here
 
-    theta = to_numpy(pack(coefs, intercepts)).astype(np.float64)
+    theta = to_numpy(pack(params)).astype(np.float64)
     result = lbfgs_minimize(loss_and_gradient, theta, spec.max_iter, spec.max_fun,
                             spec.tol, after_iteration)
     tasks.close(task)  # scipy opened no iteration after the last: close it empty
     loss = float(result.fun)
     if not math.isfinite(loss):
         raise Diverged(f"lbfgs ended on a training loss of {loss}")
-    return *_copies(*network(result.x, X.dtype)), loss, _warnings(result, monitor.epochs)
+    return _copies(network(result.x, X.dtype)), loss, _warnings(result, monitor.epochs)
 
 
 def _warnings(result, iterations):
@@ -90,6 +90,6 @@ def _warnings(result, iterations):
              "scale the data (e.g. StandardScaler).", ConvergenceWarning)]
 
 
-def _copies(coefs, intercepts):
+def _copies(params):
     """Arrays of their own (``unpack`` gives views into scipy's vector)."""
-    return [copy(W) for W in coefs], [copy(b) for b in intercepts]
+    return [[copy(p) for p in ps] for ps in params]

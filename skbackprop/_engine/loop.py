@@ -12,26 +12,36 @@ decides what the estimator keeps.
 """
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
-from .._core.network import network_units, unpack
+from .._core.network import unpack
 from .._core.xp import copy, float_value, to_numpy
 
 __all__ = ["Loop", "Snapshot"]
 
 
-class Snapshot:
-    """Weights as one flat copy of the parameter vector (one copy per epoch, not
-    one per layer), read as ``coefs, intercepts`` (views into the copy)."""
+class Snapshot(Sequence):
+    """The parameters as one flat copy of the parameter vector (one copy per
+    epoch, not one per array), read as one list per layer (views into the copy,
+    made when first read)."""
 
-    __slots__ = ("flat", "units")
+    __slots__ = ("_params", "flat", "shapes")
 
-    def __init__(self, flat, units):
-        self.flat, self.units = flat, units
+    def __init__(self, flat, shapes):
+        self.flat, self.shapes, self._params = flat, shapes, None
 
-    def __iter__(self):
-        return iter(unpack(self.flat, self.units))
+    def _unpacked(self):
+        if self._params is None:
+            self._params = unpack(self.flat, self.shapes)
+        return self._params
+
+    def __getitem__(self, index):
+        return self._unpacked()[index]
+
+    def __len__(self):
+        return len(self.shapes)
 
 
 class Loop:
@@ -48,7 +58,7 @@ class Loop:
                            else to_numpy(data.sample_weight).sum())
         self.watched = (f"Validation {spec.scoring or 'score'}"
                         if monitor.watch_validation else "Training loss")
-        self.units = network_units(step.coefs)
+        self.shapes = step.shapes
 
     def run(self, n_epochs):
         """Train up to ``n_epochs`` epochs; True when stopped before them (a plateau
@@ -63,22 +73,22 @@ class Loop:
         started = time.perf_counter()
         task = self.tasks.begin()
         learning_rate = self.learning_rate.value
-        coefs, intercepts = self.step.coefs, self.step.intercepts
+        params = self.step.params
         # the epoch's loss is measured before each update: it describes the weights
         # entering the epoch, which are the ones to keep if it is the best
         entering = None if self.monitor.watch_validation else Snapshot(
-            copy(self.step.params), self.units)
+            copy(self.step.flat), self.shapes)
         if self.spec.shuffle:  # in place: as order[permutation(n)], the same draws
             self.rng.shuffle(self.order)
         loss = self.train(learning_rate)
         self.guard.check_epoch(loss)
         plateau = self.monitor.end_epoch(loss, learning_rate, started,
-                                         (coefs, intercepts), entering)
+                                         params, entering)
         epochs = self.monitor.epochs
         self.learning_rate.after_epoch(
             self.epochs_before + epochs,
             self.samples_before + epochs * self.data.n_samples)
-        if self.tasks.end(task, coefs, intercepts):
+        if self.tasks.end(task, params):
             return True  # a callback asked to stop
         if plateau:
             if not self.learning_rate.on_plateau(self.watched):

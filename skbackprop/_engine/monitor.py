@@ -41,7 +41,7 @@ class Record(NamedTuple):
     best_metric: float  # the best monitored value (higher is better)
     best_epoch: int | None
     no_improvement: int  # epochs in a row without an improvement of tol
-    best_weights: tuple  # (coefs, intercepts) of best_epoch (or the start)
+    best_weights: list  # the parameters (one list per layer) of best_epoch (or the start)
     best_val_score: float | None
     best_val_loss: float | None
 
@@ -86,7 +86,7 @@ class Monitor:
         epoch = self.first_epoch + self.record.n_rows
         if self.spec.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
-        val_loss, val_score = self.evaluate(*current)
+        val_loss, val_score = self.evaluate(current)
         row = Row(epoch, float(loss), float(val_loss), float(val_score),
                   float(learning_rate), time.perf_counter() - started)
         record = self._next_record(row, current, described)
@@ -94,14 +94,14 @@ class Monitor:
         self.record = record  # the commit
         return record.no_improvement > self.spec.n_iter_no_change
 
-    def evaluate(self, coefs, intercepts):
+    def evaluate(self, params):
         """(loss, score) of the network on the validation data: the loss without
         the L2 term, the score as the estimator's ``score`` (NaN where the outputs
         are not finite); (nan, nan) without validation data."""
         if self.validation is None:
             return np.nan, np.nan
         v = self.validation
-        A, Z = self.model.output(coefs, intercepts, v.X)
+        A, Z = self.model.output(params, v.X)
         loss = float_value(loss_value(self.model.loss, v.Y, Z, A, v.sample_weight))
         score = self.score(A, v.y, v.sample_weight) if all_finite(A) else np.nan
         if self.spec.verbose:
@@ -120,8 +120,8 @@ class Monitor:
         improved = not metric < r.best_metric + s.tol
         best = (r.best_metric, r.best_epoch, r.best_weights)
         if metric > r.best_metric:
-            best = (metric, row.epoch, described or (
-                [copy(W) for W in current[0]], [copy(b) for b in current[1]]))
+            best = (metric, row.epoch, described or [[copy(p) for p in ps]
+                                                      for ps in current])
         patience = r.no_improvement
         if self.watch_validation or s.solver != "lbfgs":  # lbfgs stops by itself
             patience = 0 if improved else patience + 1

@@ -105,8 +105,8 @@ def accepts(model, settings, batch_size, X, dtype, limit):
     dtype = X.dtype if dtype is None else dtype
     return (batch_size == 1 and settings.solver == "sgd" and settings.clip_norm is None
             and not any(model.dropout) and isinstance(X, np.ndarray) and X.dtype == np.float64
-            and dtype == np.float64
-            and supports(model.layer_units, model.activations, model.loss, limit))
+            and dtype == np.float64 and model.perceptron is not None
+            and supports(*model.perceptron, model.loss, limit))
 
 
 def supports(layer_units, activations, loss, limit):
@@ -303,21 +303,23 @@ def epoch_for(layer_units, activations, loss, momentum, nesterov, alpha, weighte
 
 class RowStep:
     """The step seam's per-row implementation: SGD one row at a time on Python
-    floats. ``params`` and ``velocity`` are the flat parameter vector and its SGD
+    floats. ``flat`` and ``velocity`` are the flat parameter vector and its SGD
     velocities (arrays); training works on list copies of them, written back after
-    every epoch however it ends, so ``coefs`` and ``intercepts`` (views into
-    ``params``) always hold the weights of the last completed row."""
+    every epoch however it ends, so ``params`` (one list per layer, views into
+    ``flat``) always hold the weights of the last completed row."""
 
-    def __init__(self, model, settings, data, params, optimizer_state):
+    def __init__(self, model, settings, data, flat, optimizer_state):
         self.model, self.settings = model, settings
-        self.params = params
+        self.flat = flat
         self.optimizer_state = optimizer_state
-        self.coefs, self.intercepts = unpack(params, model.layer_units)
+        self.shapes = model.shapes
+        self.params = unpack(flat, self.shapes)
+        layer_units, activations = model.perceptron
         sw = data.sample_weight
         self.rows = (data.X.tolist(), data.Y.tolist(), None if sw is None else sw.tolist())
         self.velocity = optimizer_state["velocities"][0]
-        self.net = [params.tolist(), self.velocity.tolist()]
-        self.epoch = epoch_for(model.layer_units, model.activations, model.loss,
+        self.net = [flat.tolist(), self.velocity.tolist()]
+        self.epoch = epoch_for(layer_units, activations, model.loss,
                                settings.momentum, settings.nesterovs_momentum,
                                model.alpha, sw is not None)
 
@@ -327,5 +329,5 @@ class RowStep:
             return self.epoch(*self.rows, order.tolist(), *self.net, learning_rate,
                               self.settings.momentum, self.model.alpha)
         finally:
-            self.params[:] = self.net[0]
+            self.flat[:] = self.net[0]
             self.velocity[:] = self.net[1]

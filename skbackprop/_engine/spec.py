@@ -25,11 +25,11 @@ __all__ = ["Spec", "batch_rows"]
 class Spec:
     """The resolved settings of one call of fit or partial_fit."""
 
-    # the network: units per layer (inputs first), one activation per layer of
-    # weights (the output layer's last), the loss, the L2 penalty, one dropout rate
-    # per hidden layer, the compute dtype and how its starting weights are drawn
-    layer_units: tuple
-    activations: tuple
+    # the network: its inputs' width and its layers (``_core.layers``, the output
+    # layer last), the loss, the L2 penalty, one dropout rate per layer but the
+    # last, the compute dtype and how its starting weights are drawn
+    n_features: int
+    layers: tuple
     loss: Any  # a loss name, or a Loss (e.g. huber(delta))
     alpha: float
     dropout: tuple
@@ -68,8 +68,8 @@ class Spec:
     @property
     def model(self):
         """What training differentiates, apart from the weights."""
-        return Model(list(self.layer_units), list(self.activations), self.loss,
-                     self.alpha, list(self.dropout))
+        return Model(self.n_features, self.layers, self.loss, self.alpha,
+                     list(self.dropout))
 
     @property
     def stochastic(self):

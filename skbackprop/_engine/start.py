@@ -10,14 +10,14 @@ and then moved to X's namespace and device: a fit on any namespace starts from t
 same numbers.
 """
 
-from itertools import pairwise
 from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
 
-from .._core.init import initialize
-from .._core.network import forward
+from .._core.init import initializer
+from .._core.layers import Dense
+from .._core.network import forward, network_shapes, network_widths
 from .._core.xp import device, host_dtype, is_numpy, namespace, to_namespace
 
 __all__ = [
@@ -27,23 +27,42 @@ __all__ = [
 
 
 class Model(NamedTuple):
-    """What training differentiates, apart from the weights."""
+    """What training differentiates, apart from the parameters: the layers (``_core.layers``)
+    on inputs of ``n_features`` columns, the loss, the L2 penalty and the dropout."""
 
-    layer_units: list  # units per layer, inputs first
-    activations: list  # one per layer of weights, the output layer's last
+    n_features: int
+    layers: tuple  # the network's layers, the output layer last
     loss: object  # a loss name or a Loss (see _core.losses.get_loss)
     alpha: float  # L2 penalty
-    dropout: list  # one rate per hidden layer
+    dropout: list  # one rate per layer but the last, on that layer's output
 
-    def output(self, coefs, intercepts, X):
+    @property
+    def shapes(self):
+        """The shapes of every layer's parameters (``_core.network.network_shapes``)."""
+        return network_shapes(self.layers, self.n_features)
+
+    @property
+    def widths(self):
+        """The width of the input and of every layer's output."""
+        return network_widths(self.layers, self.n_features)
+
+    @property
+    def perceptron(self):
+        """``(layer_units, activations)`` when every layer is Dense (what the
+        per-row path and the fused kernels write out), else None."""
+        if not all(isinstance(layer, Dense) for layer in self.layers):
+            return None
+        return self.widths, [layer.activation for layer in self.layers]
+
+    def output(self, params, X):
         """Output-layer values ``(A_L, Z_L)`` of the network on X."""
-        return network_output(coefs, intercepts, self.activations, X)
+        return network_output(self.layers, params, X)
 
 
-def network_output(coefs, intercepts, activations, X):
+def network_output(layers, params, X):
     """Output-layer values ``(A_L, Z_L)`` of a network on X (what predictions
     need: the hidden layers' values are not kept)."""
-    outputs, net_inputs = forward(X, coefs, intercepts, activations, keep=False)
+    outputs, net_inputs = forward(X, layers, params, keep=False)
     return outputs[-1], net_inputs[-1]
 
 
@@ -68,70 +87,100 @@ def per_hidden_layer(name, value, n_hidden, valid, allowed, kind):
 
 
 def starting_weights(model, weight_init, X, rng, given=None, warm_start=False):
-    """``(coefs, intercepts)`` to start from, in X's dtype, namespace and device:
-    ``given`` (a pair of lists of arrays) checked against the model and copied, or
-    else drawn by ``weight_init`` with ``rng``."""
+    """The parameters to start from (one list per layer), in X's dtype, namespace
+    and device: ``given`` (one list per layer) checked against the model and
+    copied, or else drawn layer by layer, each with ``weight_init`` and ``rng``."""
     if given is not None:
-        return checked_weights(*given, model.layer_units, X.dtype, copy=True,
-                               warm_start=warm_start, like=X)
-    hidden = model.activations[:-1]
-    # Glorot's bound depends on the layer's activation; the output layer takes the
-    # last hidden layer's, as sklearn does (a network without hidden layers, its own).
-    init_activations = [*hidden, hidden[-1] if hidden else model.activations[-1]]
-    coefs, intercepts = initialize(model.layer_units, weight_init, init_activations,
-                                   rng, host_dtype(X))
+        return checked_weights(given, model, X.dtype, copy=True, warm_start=warm_start,
+                               like=X)
+    init, dtype = initializer(weight_init), host_dtype(X)
     xp, where = namespace(X), device(X)
-    return ([to_namespace(W, xp, where) for W in coefs],
-            [to_namespace(b, xp, where) for b in intercepts])
+    params = []
+    for layer, fan_in, gain in zip(model.layers, model.widths, _gains(model.layers)):
+        drawn = layer.initial_parameters(fan_in, init, rng, gain)
+        params.append([to_namespace(np.asarray(p).astype(dtype, copy=False), xp, where)
+                       for p in drawn])
+    return params
 
 
-def checked_weights(coefs, intercepts, layer_units, dtype, copy, warm_start=False,
-                    like=None):
-    """The weights as lists of C-contiguous ``dtype`` arrays (copies with ``copy``)
-    in the namespace and on the device of the array ``like`` (NumPy if None),
-    after checking that they fit ``layer_units``; ``warm_start`` words the errors
-    for a fitted model whose architecture was changed since."""
-    n_layers = len(layer_units) - 1
-    if not isinstance(coefs, (list, tuple)) or not isinstance(intercepts, (list, tuple)):
+def _gains(layers):
+    """The activation that sets each layer's Glorot bound: a hidden layer's own; the
+    output layer takes the last hidden Dense layer's, as sklearn does (a network
+    without hidden layers, its own)."""
+    dense = [layer.activation for layer in layers if isinstance(layer, Dense)]
+    hidden = dense[:-1]
+    gains, seen = [], 0
+    for layer in layers:
+        if isinstance(layer, Dense):
+            seen += 1
+            last = seen == len(dense)
+            gains.append((hidden[-1] if hidden else layer.activation) if last
+                         else layer.activation)
+        else:
+            gains.append(None)
+    return gains
+
+
+def checked_weights(params, model, dtype, copy, warm_start=False, like=None):
+    """The parameters (one list per layer) as C-contiguous ``dtype`` arrays (copies
+    with ``copy``) in the namespace and on the device of the array ``like`` (NumPy
+    if None), after checking that they fit the model's layers; ``warm_start`` words
+    the errors for a fitted model whose architecture was changed since."""
+    expected = model.shapes
+    if not isinstance(params, (list, tuple)) or not all(
+            isinstance(p, (list, tuple)) for p in params):
         raise TypeError(
             "To start from given weights, set coefs_ and intercepts_ to lists of "
-            f"{n_layers} arrays each (one per layer).")
-    shapes = [np.shape(W) for W in coefs], [np.shape(b) for b in intercepts]
-    expected = ([(i, o) for i, o in pairwise(layer_units)],
-                [(o,) for o in layer_units[1:]])
-    if shapes != expected:
-        raise ValueError(_mismatch(shapes, expected, layer_units, warm_start))
+            f"{len(model.layers)} arrays each (one per layer).")
+    shapes = [[np.shape(p) for p in ps] for ps in params]
+    if shapes != [list(map(tuple, s)) for s in expected]:
+        raise ValueError(_mismatch(shapes, expected, model, warm_start))
     xp = np if like is None else namespace(like)
     if is_numpy(xp):
-        return ([np.array(W, dtype=dtype, order="C", copy=copy or None) for W in coefs],
-                [np.array(b, dtype=dtype, copy=copy or None) for b in intercepts])
+        return [[np.array(p, dtype=dtype, order="C", copy=copy or None) for p in ps]
+                for ps in params]
     where = device(like)
-    return ([xp.asarray(W, dtype=dtype, device=where, copy=copy or None) for W in coefs],
-            [xp.asarray(b, dtype=dtype, device=where, copy=copy or None)
-             for b in intercepts])
+    return [[xp.asarray(p, dtype=dtype, device=where, copy=copy or None) for p in ps]
+            for ps in params]
 
 
-def _mismatch(shapes, expected, layer_units, warm_start):
-    """Why the given weights do not fit the network, and the fix."""
-    given_units = [s[0] for s in shapes[0]] + [s[-1] for s in shapes[0][-1:]]
+def _mismatch(shapes, expected, model, warm_start):
+    """Why the given parameters do not fit the network, and the fix."""
+    layer_units = model.widths
     if warm_start:
+        dense = [s[0] for s in shapes if len(s) == 2 and len(s[0]) == 2]
+        given = ([s[0] for s in dense] + [dense[-1][1]] if model.perceptron and dense
+                 else shapes)
         return (
-            f"warm_start=True continues from the fitted weights, whose units per layer "
-            f"are {given_units}, but the parameters and data now ask for "
-            f"{layer_units}.\nFix: set warm_start=False to train the new network from "
-            "scratch, or set hidden_layer_sizes back to match the fitted weights.")
-    if len(shapes[0]) != len(expected[0]) or len(shapes[1]) != len(expected[1]):
-        return (f"The network has {len(expected[0])} layers of weights (units per "
-                f"layer: {layer_units}), but coefs_ has {len(shapes[0])} arrays and "
-                f"intercepts_ {len(shapes[1])}. Match hidden_layer_sizes to the given "
-                "weights.")
-    for layer, (got, want) in enumerate(zip(shapes[0], expected[0])):
-        if got != want:
-            return (f"coefs_[{layer}] (layer {layer} -> {layer + 1}) has shape {got}; "
-                    f"it must be {want} = (units in layer {layer}, units in layer "
-                    f"{layer + 1}).")
-    for layer, (got, want) in enumerate(zip(shapes[1], expected[1])):
-        if got != want:
-            return (f"intercepts_[{layer}] (layer {layer + 1}) has shape {got}; it "
-                    f"must be {want}, one bias per unit of layer {layer + 1}.")
+            f"warm_start=True continues from the fitted weights, whose "
+            f"{'units per layer' if given is not shapes else 'shapes'} are {given}, "
+            f"but the parameters and data now ask for {layer_units}.\nFix: set "
+            "warm_start=False to train the new network from scratch, or set "
+            "hidden_layer_sizes back to match the fitted weights.")
+    if len(shapes) != len(expected):
+        return (f"The network has {len(expected)} layers of weights (units per "
+                f"layer: {layer_units}), but coefs_ and intercepts_ give "
+                f"{len(shapes)}. Match hidden_layer_sizes to the given weights.")
+    for layer, (got, want) in enumerate(zip(shapes, expected)):
+        if len(got) != len(want):
+            return f"layer {layer + 1} has {len(want)} parameter arrays, not {len(got)}."
+        names = model.layers[layer].parameter_names
+        for name, g, w in zip(names, got, want):
+            if tuple(g) != tuple(w):
+                return _wrong_shape(model.layers[layer], name, layer, tuple(g), tuple(w))
     raise AssertionError("unreachable: the shapes differ somewhere")
+
+
+def _wrong_shape(layer, name, index, got, want):
+    """A parameter of the wrong shape, as the user knows it: coefs_[l] and
+    intercepts_[l] for a Dense layer's W and b (l counts Dense layers, as the
+    lists do), else by its layer and name."""
+    if name == "W" and isinstance(layer, Dense):
+        return (f"coefs_[{index}] (layer {index} -> {index + 1}) has shape {got}; it "
+                f"must be {want} = (units in layer {index}, units in layer "
+                f"{index + 1}).")
+    if name == "b" and isinstance(layer, Dense):
+        return (f"intercepts_[{index}] (layer {index + 1}) has shape {got}; it must "
+                f"be {want}, one bias per unit of layer {index + 1}.")
+    return (f"{name} of layer {index + 1} ({layer.kind}) has shape {got}; it must be "
+            f"{want}.")

@@ -3,8 +3,8 @@
 A step object is chosen once per fit by ``make_step`` and used by the loop through
 one method, ``updates(order, rng, learning_rate)``: train on the rows in ``order``
 and return each update's (sample weight, loss before the update). Every step also
-exposes the flat parameter vector it trains (``params``), the per-layer views into it
-(``coefs``, ``intercepts``) and the optimizer's state. Implementations:
+exposes the flat parameter vector it trains (``flat``), the per-layer views into it
+(``params``, one list per layer) and the optimizer's state. Implementations:
 
 - ``ArrayStep``: backprop on arrays, one batch per update, and the optimizer's
   update chosen once per fit (``optimizer_update``): ``WorkspaceStep`` on NumPy in
@@ -54,26 +54,28 @@ __all__ = ["ArrayStep", "DeviceStep", "WorkspaceStep", "dropout_masks", "fused_u
            "make_step", "optimizer_update"]
 
 
-def make_step(model, spec, data, coefs, intercepts, batch_size, epochs,
-              optimizer_state=None):
-    """The step for a call of up to ``epochs`` epochs, training copies of ``coefs``
-    and ``intercepts``; ``optimizer_state`` continues an earlier fit's (else a fresh
-    one)."""
+def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=None):
+    """The step for a call of up to ``epochs`` epochs, training a copy of ``params``
+    (one list per layer); ``optimizer_state`` continues an earlier fit's (else a
+    fresh one)."""
     init = sgd_init if spec.solver == "sgd" else adam_init
     if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype, spec.rowwise_limit):
-        params = pack(coefs, intercepts)  # (a copy)
-        return _rowwise.RowStep(model, spec, data, params,
-                                optimizer_state or init([params]))
-    if not is_numpy(namespace(coefs[0])):
-        params = pack(coefs, intercepts)  # (a copy)
-        return DeviceStep(model, spec, data, params, optimizer_state or init([params]),
+        flat = pack(params)  # (a copy)
+        return _rowwise.RowStep(model, spec, data, flat, optimizer_state or init([flat]))
+    if not is_numpy(namespace(params[0][0])):
+        flat = pack(params)  # (a copy)
+        return DeviceStep(model, spec, data, flat, optimizer_state or init([flat]),
                           batch_size, optimizer_update(spec))
-    work = fit_work(data.n_samples, model.layer_units, batch_size, epochs)
-    kernels = (fused_kernels(coefs[0].dtype, model.activations, spec.solver, work,
+    widths = model.widths
+    work = fit_work(data.n_samples, widths, batch_size, epochs,
+                    sum(p.size for ps in params for p in ps))
+    activations = [layer.activation for layer in model.layers
+                   if hasattr(layer, "activation")]  # (what the kernels compile)
+    kernels = (fused_kernels(params[0][0].dtype, activations, spec.solver, work,
                              spec.fast_kernels_min_work) if spec.fast_kernels else None)
-    ws = make_workspace(coefs, intercepts, model.activations, batch_size, kernels)
-    return WorkspaceStep(model, spec, data, ws.params,
-                         optimizer_state or init([ws.params]), batch_size,
+    ws = make_workspace(model.layers, params, model.n_features, batch_size, kernels)
+    return WorkspaceStep(model, spec, data, ws.flat_params,
+                         optimizer_state or init([ws.flat_params]), batch_size,
                          optimizer_update(spec, kernels), ws)
 
 
@@ -101,12 +103,11 @@ class ArrayStep:
     """Minibatch backprop and one optimizer update per batch, on arrays: what the
     NumPy step (``WorkspaceStep``) and the Array API step (``DeviceStep``) share."""
 
-    def __init__(self, model, spec, data, params, optimizer_state, batch_size,
-                 update):
+    def __init__(self, model, spec, data, flat, optimizer_state, batch_size, update):
         self.model, self.spec, self.data = model, spec, data
-        self.params, self.optimizer_state = params, optimizer_state
+        self.flat, self.optimizer_state = flat, optimizer_state
         self.batch_size, self.update = batch_size, update
-        self.units = model.layer_units
+        self.shapes, self.widths = model.shapes, model.widths
         # the host's copy of the weights, to choose batches without the device
         self.host_weight = (None if data.sample_weight is None
                             else to_numpy(data.sample_weight))
@@ -130,16 +131,15 @@ class ArrayStep:
     def step(self, X, Y, sample_weight, rng, learning_rate):
         """Backprop on one batch and one optimizer update; returns the batch loss
         (of the network thinned by dropout, which is what is differentiated)."""
-        m, ws = self.model, self.workspace
-        coefs, intercepts = self.coefs, self.intercepts
-        loss, coef_grads, intercept_grads = loss_and_gradients(
-            X, Y, sample_weight, coefs, intercepts, m.activations, m.loss, m.alpha,
-            dropout_masks(m.dropout, coefs, X.shape[0], rng), ws)
-        # on NumPy the gradients are views into ws.grad: one flat array, as params
-        grads = [ws.grad] if ws else [pack(coef_grads, intercept_grads)]
+        m, ws, params = self.model, self.workspace, self.params
+        loss, grads = loss_and_gradients(
+            X, Y, sample_weight, m.layers, params, m.loss, m.alpha,
+            dropout_masks(m.dropout, self.widths, params[0][0], X.shape[0], rng), ws)
+        # on NumPy the gradients are views into ws.grad: one flat array, as flat
+        grads = [ws.grad] if ws else [pack(grads)]
         if self.spec.clip_norm is not None:
             clip_gradient_norm(grads, self.spec.clip_norm)
-        self.update([self.params], grads, [ws.scratch] if ws else None,
+        self.update([self.flat], grads, [ws.scratch] if ws else None,
                     self.optimizer_state, learning_rate)
         return loss
 
@@ -149,11 +149,11 @@ class WorkspaceStep(ArrayStep):
     fit (``_core.network``), with the elementwise work fused into compiled loops where
     the kernels pay (``_engine.fused``)."""
 
-    def __init__(self, model, spec, data, params, optimizer_state, batch_size, update,
+    def __init__(self, model, spec, data, flat, optimizer_state, batch_size, update,
                  workspace):
-        super().__init__(model, spec, data, params, optimizer_state, batch_size, update)
+        super().__init__(model, spec, data, flat, optimizer_state, batch_size, update)
         self.workspace = workspace
-        self.coefs, self.intercepts = workspace.coefs, workspace.intercepts  # views
+        self.params = workspace.params  # views into flat
 
     def _order(self, order):
         return order
@@ -184,14 +184,9 @@ class DeviceStep(ArrayStep):
     workspace = None
 
     @property
-    def coefs(self):
-        """The weights W_l: views into ``params``."""
-        return unpack(self.params, self.units)[0]
-
-    @property
-    def intercepts(self):
-        """The biases b_l: views into ``params``."""
-        return unpack(self.params, self.units)[1]
+    def params(self):
+        """Every layer's parameters: views into ``flat``."""
+        return unpack(self.flat, self.shapes)
 
     def _order(self, order):
         """The row order on the device (moved once per epoch, not per batch)."""
@@ -218,18 +213,20 @@ def fused_update(kernels, params, grad, state, spec, learning_rate):
                      float(s.beta_1), float(s.beta_2), float(s.epsilon))
 
 
-def dropout_masks(rates, coefs, n_rows, rng):
+def dropout_masks(rates, widths, like, n_rows, rng):
     """Inverted-dropout masks, Bernoulli(1 - p) / (1 - p), on the input of every
-    layer after a hidden one; None where there is no dropout. They are drawn on the
-    host from ``rng`` whatever the namespace (the same masks as on NumPy) and moved
-    to the weights' device."""
+    layer after the first (of width ``widths[l]``, ``rates[l - 1]``); None where
+    there is no dropout. They are drawn on the host from ``rng`` whatever the
+    namespace (the same masks as on NumPy) and moved to the namespace and device of
+    the array ``like`` in its dtype."""
     if not any(rates):
         return None
     masks = [None]  # the network's inputs are never dropped
-    for p, W in zip(rates, coefs):
-        keep = rng.random_sample((n_rows, W.shape[1])) >= p
-        mask = None if p == 0 else (keep / (1 - p)).astype(host_dtype(W))
-        masks.append(to_namespace(mask, namespace(W), device(W)))
+    xp, where, dtype = namespace(like), device(like), host_dtype(like)
+    for p, width in zip(rates, widths[1:]):
+        keep = rng.random_sample((n_rows, width)) >= p
+        mask = None if p == 0 else (keep / (1 - p)).astype(dtype)
+        masks.append(to_namespace(mask, xp, where))
     return masks
 
 

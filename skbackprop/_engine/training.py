@@ -26,7 +26,7 @@ from .._core.optimizers import map_state
 from .._core.xp import copy
 from .._warnings import warn
 from .data import split_validation
-from .fitted import FITTED, store
+from .fitted import FITTED, network_record, store
 from .guard import Diverged, Guard, finite_weights, scored_loss
 from .lbfgs import run_lbfgs
 from .loop import Loop
@@ -109,20 +109,20 @@ class Training:
     def _solve(self, epochs):
         """Run the solver to its end; the final weights and solver attributes."""
         spec, m, data = self.spec, self.model, self.data
-        self.start_loss = scored_loss(m, *self.weights, data)
+        self.start_loss = scored_loss(m, self.weights, data)
         guard = Guard(self.start_loss, self.previous.get("loss_curve_", []))
         attributes = {}
         if not spec.stochastic:
-            coefs, intercepts, loss, warnings = run_lbfgs(
-                spec, m, data, self.monitor, guard, self.tasks, *self.weights)
+            params, loss, warnings = run_lbfgs(spec, m, data, self.monitor, guard,
+                                               self.tasks, self.weights)
             self.warnings += warnings
             attributes = {"loss_": loss}
         else:
-            coefs, intercepts = self._stochastic(epochs, guard)
+            params = self._stochastic(epochs, guard)
         if spec.early_stopping:  # end on the best epoch's weights
-            coefs, intercepts = self.monitor.record.best_weights
-        self.ended = (coefs, intercepts), attributes  # (what an interrupt now keeps)
-        guard.check_final(m, coefs, intercepts, data)
+            params = self.monitor.record.best_weights
+        self.ended = params, attributes  # (what an interrupt now keeps)
+        guard.check_final(m, params, data)
         return self.ended
 
     def _stochastic(self, epochs, guard):
@@ -135,7 +135,7 @@ class Training:
         if not self.first and previous.get("_optimizer_solver") == spec.solver:
             state = map_state(previous["_optimizer_state"], copy)  # warm start, partial_fit
         epochs = epochs if self.incremental else spec.max_iter
-        self.step = make_step(self.model, spec, data, *self.weights,
+        self.step = make_step(self.model, spec, data, self.weights,
                               batch_rows(spec.batch_size, data.n_samples), epochs, state)
         loop = Loop(spec, data, self.step, self.monitor, guard, self.schedule, self.tasks,
                     self.rng, self.epochs_before, self.previous.get("t_", 0))
@@ -145,13 +145,13 @@ class Training:
                        "reached and the optimization hasn't converged yet. Increase "
                        "max_iter, or raise learning_rate_init.")
             self.warnings.append((message, ConvergenceWarning))
-        return self.step.coefs, self.step.intercepts
+        return self.step.params
 
     def _end_on_best(self, what, diverged=False):
         """After a blow-up or an interrupt: the best weights seen in this call (the
         starting weights if none was better), and a warning that says so."""
         r, spec = self.monitor.record, self.spec
-        coefs, intercepts = r.best_weights
+        params = r.best_weights
         ours = r.best_epoch is not None and r.best_epoch >= self.monitor.first_epoch
         kept = f"the best weights seen (best_epoch_={r.best_epoch})" if ours else (
             "the starting weights")
@@ -159,8 +159,7 @@ class Training:
         message = f"In epoch {n_iter + 1}, {what}."
         if diverged:
             self.diverged = True
-            coefs, intercepts, finite = finite_weights(self.model, coefs, intercepts,
-                                                       self.data.X)
+            params, finite = finite_weights(self.model, params, self.data.X)
             if not finite:
                 kept = ("a network of zeros, as no weights seen predict finite values "
                         "on the training data")
@@ -171,7 +170,7 @@ class Training:
                         "set clip_norm, or scale X and y (e.g. StandardScaler)."
                         if step_helps else " Scale X and y (e.g. StandardScaler).")
         self.warnings.append((message, ConvergenceWarning if diverged else UserWarning))
-        return coefs, intercepts
+        return params
 
     def _outcome(self, weights, attributes):
         """The trained part of the new fitted state (nothing here changes ``self``:
@@ -180,7 +179,7 @@ class Training:
         new = self.monitor.attributes(self.previous, self.incremental,
                                       0 if self.step is None else self.data.n_samples)
         new.setdefault("loss_", self.previous.get("loss_", self.start_loss))
-        new.update(attributes, coefs_=weights[0], intercepts_=weights[1],
+        new.update(attributes, **network_record(self.model.layers, list(weights)),
                    diverged_=self.diverged)
         new.update(self._optimizer())
         if "loss_" in attributes and not spec.early_stopping:  # lbfgs ran to its end

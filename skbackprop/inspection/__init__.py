@@ -17,11 +17,11 @@ steps before it); an unfitted one is read at the starting weights a fit would us
 """
 
 from .._core.network import n_parameters as _units_parameters
-from .._core.network import network_units as _network_units
 from .._engine.rowwise import epoch_source as _epoch_source
 from .._engine.rowwise import update_rule as _update_rule
 from .._engine.rowwise import writable as _writable
 from .._engine.rowwise import written_activations as _written_activations
+from .._engine.start import Model as _Model
 from ._animation import TrainingAnimation, WeightSnapshots
 from ._display import LossCurveDisplay, NetworkDisplay
 from ._gradcheck import check_gradients
@@ -60,7 +60,7 @@ def n_parameters(estimator_or_units):
         if not hasattr(model, "coefs_"):
             raise ValueError("n_parameters needs a fitted estimator, or the units per "
                              "layer (inputs first), such as (2, 2, 1).")
-        estimator_or_units = _network_units(model.coefs_)
+        return sum(int(p.size) for ps in model._fitted_network()[1] for p in ps)
     return int(_units_parameters([int(k) for k in estimator_or_units]))
 
 
@@ -111,19 +111,20 @@ def epoch_source(estimator, X=None, y=None, *, sample_weight=None, classes=None)
             raise ValueError("epoch_source needs X and y for an unfitted estimator "
                              "(they give the network's sizes), or a fitted one.")
         weighted, settings = sample_weight is not None, model
-        units = tuple(_network_units(model.coefs_))
-        activations, loss = tuple(model._layer_activations()), model._loss_name()
+        layers, loss = model._fitted_network()[0], model._loss_name()
+        perceptron = _Model(model.n_features_in_, layers, loss, 0.0, []).perceptron
     else:
         problem = _training_problem(estimator, X, y, sample_weight, classes,
                                     caller="epoch_source")
         weighted, settings = problem.sample_weight is not None, problem.spec
-        units, activations, loss = settings.layer_units, settings.activations, settings.loss
-    if not _writable(activations, loss):
+        loss, perceptron = settings.loss, settings.model.perceptron
+    units, activations = perceptron or ((), ("(layers other than Dense)",))
+    if perceptron is None or not _writable(activations, loss):
         raise ValueError(
             f"The per-row path does not run this network (activations {activations}, "
             f"loss {loss!r}): it writes out {sorted(_written_activations())} with squared "
             "error, or an output activation matching a log loss; this network trains "
             "on the array path (see backprop_trace for its numbers).")
-    return _epoch_source(units, activations, loss,
+    return _epoch_source(tuple(units), tuple(activations), loss,
                          _update_rule(settings.momentum, settings.nesterovs_momentum),
                          bool(settings.alpha), weighted)

@@ -38,7 +38,8 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     -------
     report : pandas.DataFrame
         One row per parameter array: ``layer`` (1 = the first layer of weights),
-        ``parameter`` (``"W"`` or ``"b"``), ``shape``, ``max_abs_error`` (largest
+        ``parameter`` (``"W"`` or ``"b"``, or the name a layer of another
+        kind gives it), ``shape``, ``max_abs_error`` (largest
         ``|backprop - finite difference|`` over the entries) and ``relative_error``
         (``||backprop - fd|| / (||backprop|| + ||fd||)``, 0 where both vanish). With
         float64 and a smooth network, relative errors near 1e-7 or below mean the
@@ -67,18 +68,17 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     X, Y = problem.X.astype(np.float64), problem.Y.astype(np.float64)
     if sample_weight is not None:
         sample_weight = sample_weight.astype(np.float64)
-    coefs = [W.astype(np.float64) for W in problem.coefs]
-    intercepts = [b.astype(np.float64) for b in problem.intercepts]
+    params = [[p.astype(np.float64) for p in ps] for ps in problem.params]
 
     def evaluate():  # the loss and its backprop gradients at the current entries
-        return loss_and_gradients(X, Y, sample_weight, coefs, intercepts,
-                                  spec.activations, spec.loss, spec.alpha)
+        return loss_and_gradients(X, Y, sample_weight, spec.layers, params, spec.loss,
+                                  spec.alpha)
 
-    _, coef_grads, intercept_grads = evaluate()
+    grads = evaluate()[1]
     rows = []
-    for layer, (W, b, gW, gb) in enumerate(zip(coefs, intercepts, coef_grads,
-                                              intercept_grads), start=1):
-        for name, param, grad in [("W", W, gW), ("b", b, gb)]:
+    for layer, (spec_layer, ps, gs) in enumerate(zip(spec.layers, params, grads),
+                                                start=1):
+        for name, param, grad in zip(spec_layer.parameter_names, ps, gs):
             numeric = np.empty_like(param)
             for index in np.ndindex(param.shape):
                 saved = param[index]

@@ -108,11 +108,13 @@ class NetworkDisplay:
             from ._trace import backprop_trace
 
             trace = backprop_trace(estimator, X, y, classes=classes)
+            _only_dense(set(trace.params["kind"]) - {"weight", "bias"})
             coefs, intercepts, gradients = _from_trace(trace.params)
         else:
             estimator, _ = backprop_estimator(estimator, caller="NetworkDisplay")
             check_is_fitted(estimator)
             estimator = on_host(estimator)  # (fitted on a device: drawn from the host)
+            _only_dense(vars(estimator).get("_layer_parameters"))
             coefs, intercepts = estimator.coefs_, estimator.intercepts_
         display = cls(coefs=coefs, intercepts=intercepts, gradients=gradients,
                       max_units=max_units)
@@ -251,6 +253,14 @@ def _size(text, pad):
     """Width and height, in pixels, of a text and its box (``pad`` pixels round it)."""
     x0, y0, x1, y1 = text.get_window_extent().extents
     return x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+
+
+def _only_dense(others):
+    """Refuse a network with layers other than Dense: the picture is a perceptron's."""
+    if others:
+        raise ValueError("NetworkDisplay draws networks of Dense layers (a "
+                         "perceptron); this one has layers of other kinds. Use "
+                         "backprop_trace for its numbers.")
 
 
 def _from_trace(params):

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 
 from .._core.activations import ACTIVATIONS
 from .._core.losses import get_loss
-from .._core.network import loss_and_gradients, network_units
+from .._core.network import loss_and_gradients
 from .._core.xp import host_input, on_host
 from .._prepare import prepare
 from ._unwrap import backprop_estimator
@@ -45,13 +45,18 @@ class BackpropTrace(NamedTuple):
         return render(self)
 
 
-def _unit_names(layer_units):
-    n_hidden = len(layer_units) - 2
-    names = [[f"x{i + 1}" for i in range(layer_units[0])]]
+def _unit_names(widths, layers=None):
+    """x1.. for the inputs, h1.. (h{l}_1.. with several hidden layers) for a hidden
+    Dense layer's units, {kind}{l}_1.. for another layer's outputs (``layers``;
+    None: a perceptron's), o1.. for the output layer's."""
+    n_hidden = len(widths) - 2
+    names = [[f"x{i + 1}" for i in range(widths[0])]]
     for layer in range(1, n_hidden + 1):
-        prefix = "h" if n_hidden == 1 else f"h{layer}_"
-        names.append([f"{prefix}{j + 1}" for j in range(layer_units[layer])])
-    names.append([f"o{k + 1}" for k in range(layer_units[-1])])
+        kind = "dense" if layers is None else layers[layer - 1].kind
+        prefix = ("h" if n_hidden == 1 else f"h{layer}_") if kind == "dense" else (
+            f"{kind}{layer}_")
+        names.append([f"{prefix}{j + 1}" for j in range(widths[layer])])
+    names.append([f"o{k + 1}" for k in range(widths[-1])])
     return names
 
 
@@ -63,9 +68,8 @@ def _dense(A):
 class Problem(NamedTuple):
     """What training differentiates: the spec, the weights, and the data."""
 
-    spec: object  # the frozen Spec (_engine.spec): activations, loss, alpha, ...
-    coefs: list
-    intercepts: list
+    spec: object  # the frozen Spec (_engine.spec): layers, loss, alpha, ...
+    params: list  # one list per layer
     X: object
     Y: object
     sample_weight: object
@@ -90,7 +94,7 @@ def training_problem(estimator, X, y, sample_weight=None, classes=None, *,
     p = prepare(estimator, X, y, sample_weight, incremental=incremental,
                 rng=check_random_state(estimator.random_state), classes=classes,
                 assigned=estimator.warm_start)  # (assigned weights: with warm_start)
-    return Problem(p.spec, *p.weights, p.data.X, p.data.Y, p.data.sample_weight)
+    return Problem(p.spec, p.weights, p.data.X, p.data.Y, p.data.sample_weight)
 
 
 def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
@@ -145,14 +149,13 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     """
     problem = training_problem(estimator, X, y, sample_weight, classes)
     spec, X, Y, sample_weight = problem.spec, problem.X, problem.Y, problem.sample_weight
-    activations, loss = spec.activations, spec.loss
+    layers, loss = spec.layers, spec.loss
     record = {}
-    value, coef_grads, intercept_grads = loss_and_gradients(
-        X, Y, sample_weight, problem.coefs, problem.intercepts, activations, loss,
-        spec.alpha, record=record)
+    value, grads = loss_and_gradients(X, Y, sample_weight, layers, problem.params, loss,
+                                      spec.alpha, record=record)
     learning_rate = float(spec.learning_rate_init if learning_rate is None
                           else learning_rate)
-    names = _unit_names(network_units(problem.coefs))
+    names = _unit_names(spec.model.widths, layers)
     n = X.shape[0]
     scale = (np.full(n, 1 / n) if sample_weight is None
              else sample_weight / sample_weight.sum())
@@ -161,22 +164,26 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     A_out = record["outputs"][-1]
     with np.errstate(divide="ignore", invalid="ignore"):  # where a probability is 0 or 1
         record["upstream"][-1] = get_loss(loss).dL_dA(Y, A_out) * scale[:, np.newaxis]
-    unit_rows = _unit_rows(record, names, activations, n)
-    param_rows, factor_rows = _param_rows(problem, record, names, coef_grads,
-                                          intercept_grads, learning_rate, sample_weight)
+    unit_rows = _unit_rows(record, names, layers, n)
+    param_rows, factor_rows = _param_rows(problem, record, names, grads, learning_rate,
+                                          sample_weight)
     return BackpropTrace(pd.DataFrame(unit_rows), pd.DataFrame(param_rows),
                          pd.DataFrame(factor_rows), float(value), learning_rate)
 
 
-def _unit_rows(record, names, activations, n):
-    """One row per (sample, unit): z, a and, past the inputs, dL/da, da/dz, delta."""
+def _unit_rows(record, names, layers, n):
+    """One row per (sample, unit): z, a and, past the inputs, dL/da, da/dz, delta
+    (da/dz of a Dense layer's activation; NaN for softmax, whose da/dz is a matrix,
+    and for layers of other kinds, whose z is their input)."""
     unit_rows = []
     for layer, layer_names in enumerate(names):
         A = _dense(record["outputs"][layer])
         if layer:
-            Z, name = record["net_inputs"][layer - 1], activations[layer - 1]
-            local = (np.full_like(A, np.nan) if name == "softmax" else
+            Z = record["net_inputs"][layer - 1]
+            name = getattr(layers[layer - 1], "activation", None)
+            local = (np.full_like(A, np.nan) if name in ("softmax", None) else
                      ACTIVATIONS[name].derivative(A, np.ones_like(A), Z))
+            Z = np.full_like(A, np.nan) if Z is None else Z
             upstream, delta = record["upstream"][layer - 1], record["deltas"][layer - 1]
         for r in range(n):
             for j, unit in enumerate(layer_names):
@@ -191,36 +198,55 @@ def _unit_rows(record, names, activations, n):
     return unit_rows
 
 
-def _param_rows(problem, record, names, coef_grads, intercept_grads, learning_rate,
-                sample_weight):
-    """One row per parameter (value, gradient, L2 term, updated value) and one per
-    (parameter, sample) with its chain-rule factors."""
+def _param_rows(problem, record, names, grads, learning_rate, sample_weight):
+    """One row per parameter (value, gradient, L2 term, updated value) and, for a
+    Dense layer's, one per (parameter, sample) with its chain-rule factors."""
     n = record["outputs"][0].shape[0]
+    sw_sum = n if sample_weight is None else float(sample_weight.sum())
     param_rows, factor_rows = [], []
     for layer in range(1, len(names)):
-        W, b = problem.coefs[layer - 1], problem.intercepts[layer - 1]
-        delta, A_in = record["deltas"][layer - 1], _dense(record["outputs"][layer - 1])
-        entries = [(f"w({src}->{dst})", "weight", src, dst, W[i, j],
-                    coef_grads[layer - 1][i, j], A_in[:, i], delta[:, j])
-                   for i, src in enumerate(names[layer - 1])
-                   for j, dst in enumerate(names[layer])]
-        entries += [(f"b({dst})", "bias", "", dst, b[j], intercept_grads[layer - 1][j],
-                     np.ones(n), delta[:, j]) for j, dst in enumerate(names[layer])]
-        for name, kind, src, dst, weight, grad, inputs, deltas in entries:
-            l2 = (problem.spec.alpha * weight / (n if sample_weight is None
-                                          else float(sample_weight.sum()))
-                  if kind == "weight" else 0.0)
+        spec = problem.spec.layers[layer - 1]
+        params, layer_grads = problem.params[layer - 1], grads[layer - 1]
+        entries = (_dense_entries(params, layer_grads, record, names, layer, n)
+                   if spec.kind == "dense" else
+                   _other_entries(spec, params, layer_grads, layer))
+        for name, kind, src, dst, weight, grad, decayed, factors in entries:
+            l2 = problem.spec.alpha * weight / sw_sum if decayed else 0.0
             param_rows.append({
                 "name": name, "layer": layer, "kind": kind, "from": src, "to": dst,
                 "value": float(weight), "gradient": float(grad), "l2_term": float(l2),
                 "updated": float(weight - learning_rate * grad),
             })
-            for r in range(n):
+            for r in range(n if factors else 0):
+                inputs, deltas = factors
                 factor_rows.append({
                     "name": name, "sample": r, "delta": float(deltas[r]),
                     "input": float(inputs[r]), "product": float(deltas[r] * inputs[r]),
                 })
     return param_rows, factor_rows
+
+
+def _dense_entries(params, grads, record, names, layer, n):
+    """A Dense layer's weights w(src->dst) and biases b(dst), each the sum over
+    samples of delta(dst) x the input it carries."""
+    (W, b), (gW, gb) = params, grads
+    delta, A_in = record["deltas"][layer - 1], _dense(record["outputs"][layer - 1])
+    entries = [(f"w({src}->{dst})", "weight", src, dst, W[i, j], gW[i, j], True,
+                (A_in[:, i], delta[:, j]))
+               for i, src in enumerate(names[layer - 1])
+               for j, dst in enumerate(names[layer])]
+    return entries + [(f"b({dst})", "bias", "", dst, b[j], gb[j], False,
+                       (np.ones(n), delta[:, j])) for j, dst in enumerate(names[layer])]
+
+
+def _other_entries(spec, params, grads, layer):
+    """Every entry of another layer's parameters, named by the layer's
+    ``parameter_names`` and its index, with its gradient (no chain-rule factors:
+    the layer's backward combines them)."""
+    return [(f"{pname}{list(index)}(layer {layer})", pname, "", "", p[index],
+             g[index], k in spec.decayed, None)
+            for k, (pname, p, g) in enumerate(zip(spec.parameter_names, params, grads))
+            for index in np.ndindex(p.shape)]
 
 
 def render(trace, max_params=None):
@@ -247,6 +273,11 @@ def render(trace, max_params=None):
     shown = params.sort_values("layer", ascending=False, kind="stable")
     shown = shown if max_params is None else shown.iloc[:max_params]
     for _, p in shown.iterrows():
+        if p["kind"] not in ("weight", "bias"):  # another layer's: its backward's sum
+            lines.append(f"  dL/d{p['name']} = {p['gradient']:.6g};  {p['name']} <- "
+                         f"{p['value']:.6g} - {trace.learning_rate:g} x "
+                         f"{p['gradient']:.6g} = {p['updated']:.6g}")
+            continue
         terms = factors[factors["name"] == p["name"]]
         carried = "1" if p["kind"] == "bias" else f"out({p['from']})"
         chain = " + ".join(f"{t.delta:.6g} x {t.input:.6g}" for t in terms.itertuples())

@@ -11,7 +11,6 @@ state that passes makes a model that predicts what the saved one did.
 """
 
 import math
-from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,8 +20,9 @@ from sklearn.utils._param_validation import (
 )
 
 from .._core.activations import HIDDEN_ACTIVATIONS
+from .._core.network import network_shapes, network_widths
 from .._core.xp import on_host
-from .._engine.fitted import names
+from .._engine.fitted import names, network_params, network_record
 from .._engine.monitor import HISTORY_COLUMNS
 from .._engine.start import hidden_layer_sizes, per_hidden_layer
 from ._files import ModelFileError
@@ -73,7 +73,9 @@ def check_state(cls, params, attributes, values=True):
     kinds = {**schema(cls)[0], **schema(cls)[1]}
     for name, value in attributes.items():
         kind = kinds[name]
-        ok = _is_weights(value, values) if kind == "weights" else _KINDS[kind](value)
+        ok = (_is_weights(value, values) if kind == "weights" else
+              isinstance(value, list) and all(_is_weights(v, values) for v in value)
+              if kind == "parameter lists" else _KINDS[kind](value))
         if not ok:
             refuse(f"the saved {name} is not {_ARTICLES[kind]}")
     try:
@@ -101,16 +103,8 @@ def _check_names(cls, params, attributes):
 
 def _check_network(cls, params, a, values):
     """Weights, layer sizes, activations, outputs and classes agree."""
+    _check_parameters(cls, params, a)
     sizes = hidden_layer_sizes(params["hidden_layer_sizes"])
-    units = [a["n_features_in_"], *sizes, a["n_outputs_"]]
-    shapes = ([W.shape for W in a["coefs_"]], [b.shape for b in a["intercepts_"]])
-    if shapes != (list(pairwise(units)), [(k,) for k in units[1:]]) or (
-            a["n_layers_"] != len(units)):
-        refuse(f"the saved weights {shapes[0]} do not fit together with "
-               f"{units} units per layer")
-    dtypes = {p.dtype for p in a["coefs_"] + a["intercepts_"]}
-    if len(dtypes) != 1:
-        refuse(f"the saved weights mix dtypes {sorted(map(str, dtypes))}")
     hidden = per_hidden_layer("activation", params["activation"], len(sizes),
                               lambda v: v in HIDDEN_ACTIVATIONS,
                               f"one of {HIDDEN_ACTIVATIONS}", str)
@@ -127,6 +121,41 @@ def _check_network(cls, params, a, values):
     names = a.get("feature_names_in_")
     if names is not None and names.shape != (a["n_features_in_"],):
         refuse("the saved feature names do not match n_features_in_")
+
+
+def saved_parameters(cls, params, a):
+    """``(layers, parameters)`` of the saved network: the layers the parameters
+    give ``cls`` for the saved units and activations (``_network_layers``), and
+    their arrays (one list per layer)."""
+    sizes = hidden_layer_sizes(params["hidden_layer_sizes"])
+    activations = [*a["_hidden_activations"], a["out_activation_"]]
+    if len(activations) != len(sizes) + 1:
+        refuse(f"the saved activations {activations} do not fit "
+               f"hidden_layer_sizes={params['hidden_layer_sizes']!r}")
+    layers = cls(**params)._network_layers([*sizes, a["n_outputs_"]], activations)
+    try:
+        return layers, network_params(layers, a)
+    except (TypeError, ValueError) as error:
+        refuse(f"the saved weights do not fit together with the network's "
+               f"{len(layers)} layers ({error})")
+
+
+def _check_parameters(cls, params, a):
+    """Every layer's parameters have the shapes its layer asks for, in one dtype."""
+    layers, saved = saved_parameters(cls, params, a)
+    shapes = [[p.shape for p in ps] for ps in saved]
+    expected = [list(map(tuple, s)) for s in network_shapes(layers, a["n_features_in_"])]
+    if shapes != expected or a["n_layers_"] != len(a["coefs_"]) + 1:
+        units = network_widths(layers, a["n_features_in_"])
+        refuse(f"the saved weights {shapes} do not fit together with {units} units "
+               "per layer")
+    if set(network_record(layers, saved)) != {"coefs_", "intercepts_", *(
+            ["_layer_parameters"] if "_layer_parameters" in a else [])}:
+        refuse("_layer_parameters is saved exactly for a network with layers other "
+               "than Dense")
+    dtypes = {p.dtype for ps in saved for p in ps}
+    if len(dtypes) != 1:
+        refuse(f"the saved weights mix dtypes {sorted(map(str, dtypes))}")
 
 
 def _check_classes(a, values):
@@ -163,7 +192,8 @@ def _check_optimizer(a, values):
     solver, state = a["_optimizer_solver"], a["_optimizer_state"]
     if solver is None and state is None:
         return
-    n_params = sum(p.size for p in a["coefs_"] + a["intercepts_"])
+    n_params = sum(p.size for ps in [a["coefs_"], a["intercepts_"],
+                                     *a.get("_layer_parameters", [])] for p in ps)
     keys = {"sgd": {"velocities"}, "adam": {"t", "ms", "vs"}}.get(solver)
     if keys is None or not isinstance(state, dict) or set(state) != keys or not all(
             isinstance(state[k], list) for k in keys - {"t"}):
@@ -223,3 +253,5 @@ _KINDS = {
 _ARTICLES = {kind: kind.replace("count", "a count >= 0").replace("real", "a number")
              for kind in _KINDS}
 _ARTICLES["weights"] = "a list of finite float32/float64 arrays in native byte order"
+_ARTICLES["parameter lists"] = ("one list per layer of finite float32/float64 arrays in "
+                                "native byte order")
