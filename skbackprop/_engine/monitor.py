@@ -120,8 +120,9 @@ class Monitor:
         improved = not metric < r.best_metric + s.tol
         best = (r.best_metric, r.best_epoch, r.best_weights)
         if metric > r.best_metric:
-            best = (metric, row.epoch, described or [[copy(p) for p in ps]
-                                                      for ps in current])
+            kept = described if described is not None else [
+                [copy(p) for p in ps] for ps in current]
+            best = (metric, row.epoch, kept)
         patience = r.no_improvement
         if self.watch_validation or s.solver != "lbfgs":  # lbfgs stops by itself
             patience = 0 if improved else patience + 1
