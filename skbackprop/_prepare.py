@@ -17,7 +17,12 @@ from ._core.activations import HIDDEN_ACTIVATIONS
 from ._core.xp import to_numpy
 from ._engine.fitted import network_params, read
 from ._engine.spec import Spec
-from ._engine.start import checked_weights, per_hidden_layer, starting_weights
+from ._engine.start import (
+    architecture_changed,
+    checked_weights,
+    per_hidden_layer,
+    starting_weights,
+)
 from ._inputs import FEATURES, checked_data
 from ._warnings import warn
 
@@ -60,9 +65,12 @@ def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None,
         estimator._check_namespace(data.X, "partial_fit" if incremental else "fit")
     network = _network(estimator, checked, previous)
     dtype = data.dtype if first else previous["coefs_"][0].dtype  # a model keeps it
-    spec = resolve(estimator, data.X.shape[1], [*estimator._hidden_layer_sizes(),
-                                                data.Y.shape[1]], network,
-                   checked.targets, dtype)
+    units = [*estimator._hidden_layer_sizes(), data.Y.shape[1]]
+    if previous is not None and len(units) != len(network["_hidden_activations"]) + 1:
+        raise ValueError(architecture_changed(
+            [previous["n_features_in_"], *(W.shape[1] for W in previous["coefs_"])],
+            [data.X.shape[1], *units]))
+    spec = resolve(estimator, data.X.shape[1], units, network, checked.targets, dtype)
     if assigned is None:
         assigned = estimator.warm_start or incremental
     weights = _weights(estimator, spec, data, rng, previous, assigned)
@@ -79,7 +87,7 @@ def resolve(estimator, n_features, units, network, targets, dtype):
     return Spec(
         n_features=int(n_features), layers=tuple(layers),
         loss=estimator._loss_name(targets), alpha=estimator.alpha,
-        dropout=tuple(estimator._dropout(len(layers) - 1)), dtype=dtype,
+        dropout=tuple(estimator._dropout(len(units) - 1)), dtype=dtype,
         **{name: getattr(estimator, name) for name in SETTINGS},
         **{key: value for key, value in get_config().items() if key in CONFIG})
 
@@ -115,7 +123,7 @@ def _weights(estimator, spec, data, rng, previous, use_assigned):
     if "coefs_" in state and not assigned and "loss_curve_" not in state:
         warn("coefs_ were assigned before fitting but warm_start=False, so they are "
              "ignored; set warm_start=True to start from them.")
-    given = network_params(model.layers, state) if assigned else None
+    given = network_params(model.layers, state, model.widths) if assigned else None
     return starting_weights(model, spec.weight_init, data.Y, rng, given)
 
 

@@ -23,6 +23,7 @@ from skbackprop._core.layers import (
     unregister_layer,
 )
 from skbackprop._core.network import (
+    loss_and_gradients,
     make_workspace,
     network_shapes,
     pack,
@@ -386,3 +387,155 @@ def test_the_array_api_transfer_moves_every_layers_arrays():
     assert all(p.dtype == np.float32 for ps in moved._layer_parameters for p in ps)
     assert moved._layer_parameters[1][0] is not model._layer_parameters[1][0]
     assert model._layer_parameters[1][0].dtype == np.float64  # the original is kept
+
+
+class Double(NamedTuple):
+    """A = 2 A_in: a layer without parameters."""
+
+    kind = "test_double"
+    parameter_names = ()
+    decayed = ()
+
+    def width(self, fan_in):
+        return fan_in
+
+    def parameter_shapes(self, fan_in):
+        return []
+
+    def initial_parameters(self, fan_in, init, rng, activation):
+        return []
+
+    def forward(self, A_in, params, buffers=None, keep=False):
+        return 2 * A_in, None
+
+    def backward(self, delta, A_in, params, alpha=0.0, sw_sum=1.0, buffers=None,
+                 upstream=True):
+        return [], 2 * delta if upstream else None
+
+    def delta(self, upstream, A, Z, kernels=None):
+        return upstream
+
+
+class Gain(NamedTuple):
+    """A = g A_in with one scalar g (a 0-d parameter), its gradients as a tuple."""
+
+    kind = "test_gain"
+    parameter_names = ("g",)
+    decayed = ()
+
+    def width(self, fan_in):
+        return fan_in
+
+    def parameter_shapes(self, fan_in):
+        return [()]
+
+    def initial_parameters(self, fan_in, init, rng, activation):
+        assert activation is None  # (what other kinds are given)
+        return [np.array(1.0)]
+
+    def forward(self, A_in, params, buffers=None, keep=False):
+        return params[0] * A_in, None
+
+    def backward(self, delta, A_in, params, alpha=0.0, sw_sum=1.0, buffers=None,
+                 upstream=True):
+        return (np.sum(delta * A_in),), params[0] * delta if upstream else None
+
+    def delta(self, upstream, A, Z, kernels=None):
+        return upstream
+
+
+class PlainRegressor(BackpropRegressor):
+    def _network_layers(self, units, activations):
+        dense = perceptron_layers(units, activations)
+        return (Double(), dense[0], Gain(), *dense[1:])
+
+
+@pytest.fixture
+def plain_registered(monkeypatch):
+    from skbackprop.persistence import _format
+
+    for cls in (Double, Gain):
+        register_layer(cls)
+    classes = _format._classes()
+    monkeypatch.setattr(_format, "_classes",
+                        lambda: {**classes, "PlainRegressor": PlainRegressor})
+    yield
+    for cls in (Double, Gain):
+        unregister_layer(cls.kind)
+
+
+@pytest.mark.usefixtures("plain_registered")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_first_layer_without_parameters_and_a_scalar_one_train_save_and_load(
+        solver, tmp_path):
+    X, y = data()
+    X = X[:, 1:]
+    model = PlainRegressor(hidden_layer_sizes=(6,), solver=solver, max_iter=40,
+                           random_state=0).fit(X, y)
+    assert model._layer_parameters[0] == [] and model._layer_parameters[2][0].ndim == 0
+    assert model._layer_parameters[2][0] != 1.0  # the scalar trained
+    report = check_gradients(model, X[:5], y[:5])
+    assert (report["relative_error"] < 1e-7).all()
+    skbackprop.save(model, tmp_path / "m.skbp")
+    assert_array_equal(skbackprop.load(tmp_path / "m.skbp").predict(X), model.predict(X))
+
+
+@pytest.mark.usefixtures("plain_registered")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_file_of_unregistered_layer_kinds_is_refused(tmp_path):
+    X, y = data()
+    model = PlainRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X[:, 1:], y)
+    skbackprop.save(model, tmp_path / "m.skbp")
+    unregister_layer("test_gain")
+    with pytest.raises(ModelFileError, match=r"layers of kind \['test_gain'\], which are "
+                                             "not registered"):
+        skbackprop.load(tmp_path / "m.skbp")
+    register_layer(Gain)
+
+
+def test_a_gradient_of_the_wrong_shape_is_named():
+    class Bad(Gain):
+        kind = "test_bad"
+
+        def backward(self, delta, A_in, params, alpha=0.0, sw_sum=1.0, buffers=None,
+                     upstream=True):
+            return [np.zeros(3)], params[0] * delta if upstream else None
+
+    layers = (Bad(), *perceptron_layers([2], ["identity"]))
+    params = [[np.array(1.0)], [np.ones((3, 2)), np.zeros(2)]]
+    ws = make_workspace(layers, params, 3, batch_size=4)
+    with pytest.raises(ValueError, match=r"test_bad layer's backward gave a gradient of "
+                                         r"shape \(3,\) for a parameter of shape \(\)"):
+        loss_and_gradients(A_IN[:4], np.zeros((4, 2)), None, layers, ws.params,
+                           "squared_error", 0.0, workspace=ws)
+
+
+@pytest.mark.usefixtures("registered")
+def test_dropout_stays_between_dense_layers():
+    """One rate per hidden Dense layer, on the next Dense layer's input: never on
+    the inputs (nor the embedding), never twice on one hidden layer."""
+    from skbackprop._engine.start import Model
+    from skbackprop._engine.steps import dropout_masks
+
+    layers = LayeredRegressor()._network_layers([8, 1], ["relu", "identity"])
+    model = Model(3, layers, "squared_error", 0.0, [0.5])
+    assert model.input_rates == [None, None, None, None, 0.5]
+    masks = dropout_masks(model.input_rates, model.widths, np.zeros(1), 10,
+                          np.random.RandomState(0))
+    assert [m is None for m in masks] == [True, True, True, True, False]
+    assert masks[4].shape == (10, 8) and set(np.unique(masks[4])) == {0.0, 2.0}
+    X, y = data()
+    with pytest.warns(Warning):
+        LayeredRegressor(hidden_layer_sizes=(8,), dropout=0.5, max_iter=3).fit(X, y)
+
+
+@pytest.mark.usefixtures("registered")
+def test_a_wrong_shape_names_the_dense_layers_index():
+    X, y = data()
+    model = LayeredRegressor(hidden_layer_sizes=(5,), warm_start=True)
+    model.coefs_ = [np.zeros((3, 5)), np.zeros((5, 1))]  # the first Dense sees 4 inputs
+    model.intercepts_ = [np.zeros(5), np.zeros(1)]
+    model._layer_parameters = [[np.zeros((4, 2))], [np.ones(4)], [], [np.zeros(5)], []]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] \(layer 0 -> 1\) has shape \(3, 5\)"):
+        model.fit(X, y)

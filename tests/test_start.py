@@ -8,7 +8,7 @@ from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -69,3 +69,19 @@ def test_assigned_weights_are_never_changed(iris):
     for W, W0 in zip(originals, given):
         assert_array_equal(W, W0)
     assert clf.coefs_[0] is not originals[0]
+
+
+def test_a_warm_start_with_another_number_of_layers_names_both_networks():
+    """The fitted activations are one per fitted layer: with hidden_layer_sizes
+    given another length, the warm start is refused, not trained on the old network."""
+    rng = np.random.RandomState(0)
+    X, Y = rng.normal(size=(40, 3)), rng.normal(size=(40, 4))
+    reg = BackpropRegressor(hidden_layer_sizes=(5,), max_iter=3, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, Y)
+    reg.set_params(hidden_layer_sizes=(5, 4))
+    with pytest.raises(ValueError, match=r"units per layer are \[3, 5, 4\], but the "
+                                         r"parameters and data now ask for \[3, 5, 4, 4\]"):
+        reg.fit(X, Y)
+    assert [W.shape for W in reg.coefs_] == [(3, 5), (5, 4)]  # the model is kept

@@ -1,34 +1,49 @@
 """Layers: the parts a network is a sequence of, each behind one small protocol.
 
 A layer maps its input ``A_in`` (rows x fan_in) to its output ``A`` (rows x
-``width(fan_in)``), and back. It holds its settings only (a frozen record of plain
-values); its parameters are arrays the network hands it as one list, ``params``, in
-the order of ``parameter_shapes``:
+``width(fan_in)``), and back. It is a ``NamedTuple`` of its settings (plain values:
+``_asdict`` gives them); its parameters are arrays the network hands it as one list,
+``params``, in the order of ``parameter_shapes``:
 
-    kind                      its name in ``LAYERS`` (what model files record)
+    kind                      its name in ``LAYERS`` (a model file loads only
+                              networks whose layers are registered there)
     width(fan_in)             the number of its outputs
-    parameter_shapes(fan_in)  the shapes of its parameter arrays
+    parameter_shapes(fan_in)  the shapes of its parameter arrays (any number of
+                              dimensions; none for a layer without parameters)
     parameter_names           one short name for each (``W``, ``b``), for the
                               teaching tools and error messages
-    decayed                   which of them the L2 penalty alpha applies to
+    decayed                   which of them the L2 penalty alpha applies to (its
+                              backward adds alpha p / sum_i s_i to their gradients)
     initial_parameters(fan_in, init, rng, activation)
-                              its starting parameters (float64, on the host) from
-                              the fit's initializer ``init(fan_in, fan_out, rng,
-                              activation) -> (W, b)`` and random state
-    forward(A_in, params)     -> (A, Z): its output, and its net input where kept
-    backward(delta, A_in, params, alpha, sw_sum)
-                              -> (gradients of its parameters, dL/dA_in): from
-                                 delta = dL/dZ, the error at its net input
-    delta(upstream, A, Z)     -> dL/dZ: the error arriving at its output
+                              its starting parameters (float64, on the host) drawn
+                              with ``rng``; ``init(fan_in, fan_out, rng, activation)
+                              -> (W, b)`` is the fit's initializer and
+                              ``activation`` the one setting Glorot's bound for a
+                              Dense layer (None for the other kinds: a layer that
+                              calls ``init`` names its own)
+    forward(A_in, params, buffers=None, keep=False)
+                              -> (A, Z): its output, and its net input where kept
+                                 (None otherwise)
+    backward(delta, A_in, params, alpha=0.0, sw_sum=1.0, buffers=None, upstream=True)
+                              -> (list of its parameters' gradients, dL/dA_in):
+                                 from delta = dL/dZ, the error at its net input;
+                                 dL/dA_in is None when ``upstream`` is False (the
+                                 first layer, whose input is the data)
+    delta(upstream, A, Z, kernels=None)
+                              -> dL/dZ: the error arriving at its output
                                  (``upstream`` = dL/dA) through its own derivative
 
-The network (``_core.network``) only sequences them: forward from X to the output,
-the loss's dL/dZ at the output layer (which has an ``activation``), then backward
-layer by layer, each layer's ``dL/dA_in`` becoming the previous layer's
-``upstream``. A layer of another kind is a class with these methods, registered
-with ``register_layer``: the starting weights, the workspace, the loop, the
-optimizers (which see one flat parameter vector), the fitted state, model files and
-the teaching tools walk every layer through them and do not change. (A layer whose
+``buffers`` (NumPy's workspace) and ``kernels`` are optional speed-ups a layer may
+ignore: it may allocate its results, and the workspace copies its gradients into
+the flat gradient. The network (``_core.network``) only sequences layers: forward
+from X to the output, the loss's dL/dZ at the output layer (which must be a layer
+with an ``activation``: the network's last), then backward layer by layer, each
+layer's ``dL/dA_in`` becoming the previous layer's ``upstream``. A layer of another
+kind is a class with these methods, registered with ``register_layer``: the
+starting weights, the workspace, the loop, the optimizers (which see one flat
+parameter vector), the fitted state, model files and the gradient check and trace
+walk every layer through them and do not change. Dropout stays between Dense layers
+(each hidden Dense layer's rate, on the next Dense layer's input). (A layer whose
 derivative needs its own parameters, such as an activation with a learnable slope,
 returns ``upstream`` from ``delta`` and applies the derivative in ``backward``.)
 
@@ -181,7 +196,7 @@ def layer_record(layer):
 def _perceptron(units, activations):
     last = len(units) - 1
     return tuple(Dense(k, name, output=layer == last)
-                 for layer, (k, name) in enumerate(zip(units, activations)))
+                 for layer, (k, name) in enumerate(zip(units, activations, strict=True)))
 
 
 def perceptron_layers(units, activations):

@@ -32,7 +32,7 @@ from .losses import output_delta, training_loss
 from .xp import concat, copy, flat, namespace, scalar
 
 __all__ = [
-    "Workspace", "backward", "decayed", "forward", "loss_and_gradients",
+    "Workspace", "backward", "decayed", "first_array", "forward", "loss_and_gradients",
     "make_workspace", "n_parameters", "network_shapes", "network_units",
     "network_widths", "pack", "perceptron", "unpack"
 ]
@@ -95,6 +95,12 @@ def n_parameters(layer_units):
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in pairwise(layer_units))
 
 
+def first_array(params):
+    """The first parameter array of the network (of its first layer that has
+    any): what tells the namespace, device and dtype of all of them."""
+    return next(p for ps in params for p in ps)
+
+
 def decayed(layers, params):
     """The arrays the L2 penalty applies to (each layer's ``decayed``)."""
     return [p[i] for layer, p in zip(layers, params) for i in layer.decayed]
@@ -105,7 +111,7 @@ def make_workspace(layers, params, n_features, batch_size, kernels=None):
     ``n_features`` columns; steps in it use the fused ``kernels`` where they apply
     (see ``_engine.fused``)."""
     widths = network_widths(layers, n_features)
-    dtype = params[0][0].dtype
+    dtype = first_array(params).dtype
 
     def zeros(*shape):
         # zeros, not np.empty: BLAS writes a product into its output as 0 x (what was
@@ -185,7 +191,7 @@ def backward(outputs, net_inputs, delta, layers, params, alpha=0.0, sw_sum=1.0,
         grads[l], upstream = layers[l].backward(delta, A_in, params[l], alpha, sw_sum,
                                                 buffers[l], upstream=l > 0)
         if buffers[l] is not None:  # (a layer that allocated its gradients)
-            _into_buffers(grads[l], buffers[l].grads)
+            grads[l] = _into_buffers(grads[l], buffers[l].grads, layers[l])
         if l > 0:  # the error arriving at layer l-1's output, through its derivative
             if masks is not None and masks[l] is not None:
                 upstream *= masks[l]
@@ -195,13 +201,17 @@ def backward(outputs, net_inputs, delta, layers, params, alpha=0.0, sw_sum=1.0,
     return grads
 
 
-def _into_buffers(grads, outs):
-    """Gradients a layer returned in arrays of its own, copied into its views of
-    the workspace's flat gradient (which the optimizer reads)."""
-    for k, (g, out) in enumerate(zip(grads, outs)):
+def _into_buffers(grads, outs, layer):
+    """A layer's gradients, in its views of the workspace's flat gradient (which
+    the optimizer reads): those it returned in arrays of its own are copied there."""
+    for g, out in zip(grads, outs, strict=True):
         if g is not out:
+            if np.shape(g) != out.shape:
+                raise ValueError(f"the {layer.kind} layer's backward gave a gradient of "
+                                 f"shape {np.shape(g)} for a parameter of shape "
+                                 f"{out.shape}")
             np.copyto(out, g)
-            grads[k] = out
+    return list(outs)
 
 
 def loss_and_gradients(X, Y, sample_weight, layers, params, loss, alpha, masks=None,

@@ -128,11 +128,12 @@ def network_record(layers, params):
     return record
 
 
-def network_params(layers, state):
+def network_params(layers, state, units=None):
     """Inverse of ``network_record``: the parameters of ``layers``, one list per
     layer, from the attributes in ``state`` (a dict). Raises TypeError or
-    ValueError, naming the fix, where they cannot be the parameters of these
-    layers (shapes are checked by ``_engine.start.checked_weights``)."""
+    ValueError, naming the fix (and the network's ``units`` per layer, if given),
+    where they cannot be the parameters of these layers (shapes are checked by
+    ``_engine.start.checked_weights``)."""
     coefs, intercepts = state.get("coefs_"), state.get("intercepts_")
     n_dense = sum(isinstance(layer, Dense) for layer in layers)
     if not isinstance(coefs, (list, tuple)) or not isinstance(intercepts, (list, tuple)):
@@ -140,8 +141,9 @@ def network_params(layers, state):
             "To start from given weights, set coefs_ and intercepts_ to lists of "
             f"{n_dense} arrays each (one per layer).")
     if len(coefs) != n_dense or len(intercepts) != n_dense:
+        shown = "" if units is None else f" (units per layer: {list(units)})"
         raise ValueError(
-            f"The network has {n_dense} layers of weights, but coefs_ has "
+            f"The network has {n_dense} layers of weights{shown}, but coefs_ has "
             f"{len(coefs)} arrays and intercepts_ {len(intercepts)}. Match "
             "hidden_layer_sizes to the given weights.")
     others = state.get("_layer_parameters")

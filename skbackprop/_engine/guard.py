@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .._core.losses import training_loss
-from .._core.network import decayed
+from .._core.network import decayed, first_array
 from .._core.xp import all_finite, float_value, namespace, row_slice
 
 __all__ = ["Diverged", "Guard", "finite_weights", "scored_loss"]
@@ -90,5 +90,5 @@ def finite_weights(model, params, X, batch=10_000):
                 break
     if finite:
         return params, True
-    xp = namespace(params[0][0])
+    xp = namespace(first_array(params))
     return [[xp.zeros_like(p) for p in ps] for ps in params], False

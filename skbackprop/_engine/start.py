@@ -21,8 +21,8 @@ from .._core.network import forward, network_shapes, network_widths
 from .._core.xp import device, host_dtype, is_numpy, namespace, to_namespace
 
 __all__ = [
-    "Model", "checked_weights", "hidden_layer_sizes", "network_output", "per_hidden_layer",
-    "starting_weights"
+    "Model", "architecture_changed", "checked_weights", "hidden_layer_sizes",
+    "network_output", "per_hidden_layer", "starting_weights"
 ]
 
 
@@ -34,7 +34,7 @@ class Model(NamedTuple):
     layers: tuple  # the network's layers, the output layer last
     loss: object  # a loss name or a Loss (see _core.losses.get_loss)
     alpha: float  # L2 penalty
-    dropout: list  # one rate per layer but the last, on that layer's output
+    dropout: list  # one rate per hidden Dense layer, on the next Dense layer's input
 
     @property
     def shapes(self):
@@ -53,6 +53,18 @@ class Model(NamedTuple):
         if not all(isinstance(layer, Dense) for layer in self.layers):
             return None
         return self.widths, [layer.activation for layer in self.layers]
+
+    @property
+    def input_rates(self):
+        """The dropout rate on each layer's input, or None where none is drawn:
+        each hidden Dense layer's rate on the input of the Dense layer after it
+        (never on the network's inputs, nor between other layers)."""
+        rates, dense = [], 0
+        for layer in self.layers:
+            is_dense = isinstance(layer, Dense)
+            rates.append(self.dropout[dense - 1] if is_dense and dense else None)
+            dense += is_dense
+        return rates
 
     def output(self, params, X):
         """Output-layer values ``(A_L, Z_L)`` of the network on X."""
@@ -151,12 +163,7 @@ def _mismatch(shapes, expected, model, warm_start):
         dense = [s[0] for s in shapes if len(s) == 2 and len(s[0]) == 2]
         given = ([s[0] for s in dense] + [dense[-1][1]] if model.perceptron and dense
                  else shapes)
-        return (
-            f"warm_start=True continues from the fitted weights, whose "
-            f"{'units per layer' if given is not shapes else 'shapes'} are {given}, "
-            f"but the parameters and data now ask for {layer_units}.\nFix: set "
-            "warm_start=False to train the new network from scratch, or set "
-            "hidden_layer_sizes back to match the fitted weights.")
+        return architecture_changed(given, layer_units)
     if len(shapes) != len(expected):
         return (f"The network has {len(expected)} layers of weights (units per "
                 f"layer: {layer_units}), but coefs_ and intercepts_ give "
@@ -164,11 +171,28 @@ def _mismatch(shapes, expected, model, warm_start):
     for layer, (got, want) in enumerate(zip(shapes, expected)):
         if len(got) != len(want):
             return f"layer {layer + 1} has {len(want)} parameter arrays, not {len(got)}."
-        names = model.layers[layer].parameter_names
-        for name, g, w in zip(names, got, want):
-            if tuple(g) != tuple(w):
-                return _wrong_shape(model.layers[layer], name, layer, tuple(g), tuple(w))
+    dense = [sum(isinstance(x, Dense) for x in model.layers[:l]) for l in range(
+        len(model.layers))]  # a layer's index among the Dense ones: coefs_[i]
+    for k in range(max(map(len, expected))):  # (pack's order: every W, then every b)
+        for layer, (got, want) in enumerate(zip(shapes, expected)):
+            if k < len(want) and tuple(got[k]) != tuple(want[k]):
+                spec = model.layers[layer]
+                index = dense[layer] if isinstance(spec, Dense) else layer
+                return _wrong_shape(spec, spec.parameter_names[k], index, tuple(got[k]),
+                                    tuple(want[k]))
     raise AssertionError("unreachable: the shapes differ somewhere")
+
+
+def architecture_changed(given, asked):
+    """The error of a warm start (or partial_fit) whose fitted network (``given``:
+    units per layer, or parameter shapes) is not the one the parameters and data
+    now ask for."""
+    return (
+        f"warm_start=True continues from the fitted weights, whose "
+        f"{'units per layer' if np.ndim(given[0]) == 0 else 'shapes'} are {given}, "
+        f"but the parameters and data now ask for {asked}.\nFix: set "
+        "warm_start=False to train the new network from scratch, or set "
+        "hidden_layer_sizes back to match the fitted weights.")
 
 
 def _wrong_shape(layer, name, index, got, want):

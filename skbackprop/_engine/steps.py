@@ -27,7 +27,7 @@ would wait for it): the loop reads the epoch's total once.
 import numpy as np
 from scipy.sparse import issparse
 
-from .._core.network import loss_and_gradients, make_workspace, pack, unpack
+from .._core.network import first_array, loss_and_gradients, make_workspace, pack, unpack
 from .._core.optimizers import (
     adam_init,
     adam_step,
@@ -62,7 +62,8 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
     if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype, spec.rowwise_limit):
         flat = pack(params)  # (a copy)
         return _rowwise.RowStep(model, spec, data, flat, optimizer_state or init([flat]))
-    if not is_numpy(namespace(params[0][0])):
+    first = first_array(params)
+    if not is_numpy(namespace(first)):
         flat = pack(params)  # (a copy)
         return DeviceStep(model, spec, data, flat, optimizer_state or init([flat]),
                           batch_size, optimizer_update(spec))
@@ -71,7 +72,7 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
                     sum(p.size for ps in params for p in ps))
     activations = [layer.activation for layer in model.layers
                    if hasattr(layer, "activation")]  # (what the kernels compile)
-    kernels = (fused_kernels(params[0][0].dtype, activations, spec.solver, work,
+    kernels = (fused_kernels(first.dtype, activations, spec.solver, work,
                              spec.fast_kernels_min_work) if spec.fast_kernels else None)
     ws = make_workspace(model.layers, params, model.n_features, batch_size, kernels)
     return WorkspaceStep(model, spec, data, ws.flat_params,
@@ -108,6 +109,7 @@ class ArrayStep:
         self.flat, self.optimizer_state = flat, optimizer_state
         self.batch_size, self.update = batch_size, update
         self.shapes, self.widths = model.shapes, model.widths
+        self.rates = model.input_rates if any(model.dropout) else None
         # the host's copy of the weights, to choose batches without the device
         self.host_weight = (None if data.sample_weight is None
                             else to_numpy(data.sample_weight))
@@ -134,7 +136,7 @@ class ArrayStep:
         m, ws, params = self.model, self.workspace, self.params
         loss, grads = loss_and_gradients(
             X, Y, sample_weight, m.layers, params, m.loss, m.alpha,
-            dropout_masks(m.dropout, self.widths, params[0][0], X.shape[0], rng), ws)
+            dropout_masks(self.rates, self.widths, self.flat, X.shape[0], rng), ws)
         # on NumPy the gradients are views into ws.grad: one flat array, as flat
         grads = [ws.grad] if ws else [pack(grads)]
         if self.spec.clip_norm is not None:
@@ -214,16 +216,20 @@ def fused_update(kernels, params, grad, state, spec, learning_rate):
 
 
 def dropout_masks(rates, widths, like, n_rows, rng):
-    """Inverted-dropout masks, Bernoulli(1 - p) / (1 - p), on the input of every
-    layer after the first (of width ``widths[l]``, ``rates[l - 1]``); None where
-    there is no dropout. They are drawn on the host from ``rng`` whatever the
-    namespace (the same masks as on NumPy) and moved to the namespace and device of
-    the array ``like`` in its dtype."""
-    if not any(rates):
+    """Inverted-dropout masks, Bernoulli(1 - p) / (1 - p), on the input of each
+    layer l with a rate ``rates[l]`` (``Model.input_rates``; of width
+    ``widths[l]``): None where it has none or ``rates`` is None (no dropout). They
+    are drawn on the host from ``rng`` whatever the namespace (the same masks as on
+    NumPy) and moved to the namespace and device of the array ``like`` in its
+    dtype."""
+    if rates is None:
         return None
-    masks = [None]  # the network's inputs are never dropped
+    masks = []
     xp, where, dtype = namespace(like), device(like), host_dtype(like)
-    for p, width in zip(rates, widths[1:]):
+    for p, width in zip(rates, widths):
+        if p is None:
+            masks.append(None)
+            continue
         keep = rng.random_sample((n_rows, width)) >= p
         mask = None if p == 0 else (keep / (1 - p)).astype(dtype)
         masks.append(to_namespace(mask, xp, where))

@@ -29,7 +29,8 @@ def write_archive(file, documents, arrays):
     with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
         for name, array in arrays.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.ascontiguousarray(array),
+                # (np.require, not ascontiguousarray: that makes a 0-d array 1-d)
+                np.lib.format.write_array(member, np.require(array, requirements="C"),
                                           allow_pickle=False)
         for name, document in documents.items():
             archive.writestr(name, json.dumps(document))

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import (
 )
 
 from .._core.activations import HIDDEN_ACTIVATIONS
+from .._core.layers import LAYERS
 from .._core.network import network_shapes, network_widths
 from .._core.xp import on_host
 from .._engine.fitted import names, network_params, network_record
@@ -74,7 +75,8 @@ def check_state(cls, params, attributes, values=True):
     for name, value in attributes.items():
         kind = kinds[name]
         ok = (_is_weights(value, values) if kind == "weights" else
-              isinstance(value, list) and all(_is_weights(v, values) for v in value)
+              isinstance(value, list) and all(_is_weights(v, values, any_ndim=True)
+                                              for v in value)
               if kind == "parameter lists" else _KINDS[kind](value))
         if not ok:
             refuse(f"the saved {name} is not {_ARTICLES[kind]}")
@@ -143,6 +145,11 @@ def saved_parameters(cls, params, a):
 def _check_parameters(cls, params, a):
     """Every layer's parameters have the shapes its layer asks for, in one dtype."""
     layers, saved = saved_parameters(cls, params, a)
+    unknown = [layer.kind for layer in layers if LAYERS.get(layer.kind) is not type(layer)]
+    if unknown:
+        refuse(f"the network holds layers of kind {unknown}, which are not registered",
+               "register their classes with skbackprop._core.layers.register_layer "
+               "before loading")
     shapes = [[p.shape for p in ps] for ps in saved]
     expected = [list(map(tuple, s)) for s in network_shapes(layers, a["n_features_in_"])]
     if shapes != expected or a["n_layers_"] != len(a["coefs_"]) + 1:
@@ -217,10 +224,12 @@ def _is_array(v, kinds, ndim):
         v.dtype.isnative)
 
 
-def _is_weights(v, values=True):
-    """Finite (with ``values``) float32/float64 arrays in native byte order."""
+def _is_weights(v, values=True, any_ndim=False):
+    """Finite (with ``values``) float32/float64 arrays in native byte order, each of
+    1 or 2 dimensions (of any with ``any_ndim``)."""
     return isinstance(v, list) and all(
-        isinstance(p, np.ndarray) and p.ndim in (1, 2) and _is_array(p, "f", p.ndim)
+        isinstance(p, np.ndarray) and (any_ndim or p.ndim in (1, 2))
+        and _is_array(p, "f", p.ndim)
         and p.dtype.itemsize in (4, 8) and (not values or np.isfinite(p).all())
         for p in v)
 
