@@ -437,6 +437,24 @@ def test_complex_inputs_of_any_namespace_are_refused_naming_them(iris, library):
             getattr(model, method)(*arguments)
 
 
+@pytest.mark.parametrize("with_tensors", [True, False])
+def test_partial_fit_takes_classes_of_any_namespace(iris, with_tensors):
+    X, y = iris
+    move = tensor if with_tensors else np.asarray
+    reference = BackpropClassifier(**SMALL).partial_fit(move(X[:50]), move(y[:50]),
+                                                        classes=np.arange(3))
+    for classes in (torch.arange(3, device=DEVICE), torch.asarray([2, 0, 1])):
+        model = BackpropClassifier(**SMALL).partial_fit(move(X[:50]), move(y[:50]),
+                                                        classes=classes)
+        assert isinstance(model.classes_, np.ndarray)  # on the host, as learnt ones
+        assert_array_equal(model.classes_, [0, 1, 2])
+        for got, want in zip(model.coefs_, reference.coefs_):
+            assert_allclose(got, want, rtol=0, atol=0)
+        model.partial_fit(move(X[50:]), move(y[50:]), classes=classes)  # the same
+        with pytest.raises(ValueError, match="not the same as on last call"):
+            model.partial_fit(move(X), move(y), classes=torch.arange(4))
+
+
 @pytest.mark.parametrize("on", [True, False])
 def test_inputs_that_require_grad_train_as_detached_without_a_graph(iris, on):
     X, y = iris[0], iris[1].astype(float)
