@@ -476,6 +476,30 @@ def test_inputs_that_require_grad_train_as_detached_without_a_graph(iris, on):
             assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=0)
 
 
+def test_array_api_strict_on_another_device_with_sample_weight(iris):
+    xp = pytest.importorskip("array_api_strict")
+    X, y = iris
+    sw = np.random.RandomState(1).uniform(0.2, 2, size=len(y))
+    other = xp.Device("device1")
+    for params in (dict(SMALL, max_iter=10, class_weight={0: 2.0, 1: 1.0, 2: 0.5}),
+                   dict(SMALL, solver="lbfgs", max_iter=20),
+                   dict(SMALL, solver="sgd", batch_size=1, max_iter=2)):
+        with sklearn.config_context(array_api_dispatch=False):
+            reference = BackpropClassifier(**params).fit(X, y, sample_weight=sw)
+        default = BackpropClassifier(**params).fit(
+            xp.asarray(X), xp.asarray(y), sample_weight=xp.asarray(sw))
+        for weights in (xp.asarray(sw, device=other), sw):  # both follow X
+            model = BackpropClassifier(**params).fit(
+                xp.asarray(X, device=other), xp.asarray(y, device=other),
+                sample_weight=weights)
+            assert model.coefs_[0].device == other
+            for got, at_default, want in zip(model.coefs_, default.coefs_,
+                                             reference.coefs_):
+                assert_array_equal(to_numpy(got), to_numpy(at_default))
+                assert_allclose(to_numpy(got), want, atol=1e-10)
+            assert model.predict_proba(xp.asarray(X, device=other)).device == other
+
+
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
 def test_meta_and_sparse_tensors_are_refused_with_the_fix(iris):
     X, y = iris
