@@ -15,6 +15,7 @@ from sklearn.utils._array_api import _max_precision_float_dtype
 from ._core.optimizers import map_state
 from ._core.xp import device, input_namespace, is_numpy, namespace, namespace_name
 from ._engine.fitted import with_role
+from ._validation import check_values
 
 __all__ = ["check_namespace", "compute_dtype", "converted"]
 
@@ -34,7 +35,10 @@ def compute_dtype(dtype, xp=np, where=None):
 
 def check_namespace(estimator, X, method):
     """Refuse X from another array namespace or device than the fitted weights,
-    as scikit-learn's ``check_same_namespace`` does, with the fix."""
+    as scikit-learn's ``check_same_namespace`` does, with the fix; and X whose
+    values the network cannot read (``_validation.check_values``: complex numbers,
+    a tensor on the meta device), whatever the fitted namespace."""
+    check_values(X, "X")
     W = estimator.coefs_[0]
     fitted, xp = namespace(W), input_namespace(X)[0]
     if is_numpy(fitted) and is_numpy(xp):

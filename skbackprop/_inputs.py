@@ -36,7 +36,7 @@ from ._core.xp import (
 )
 from ._engine.data import Data, batchwise_dtype
 from ._engine.fitted import FITTED, MARKER, OPTIONAL
-from ._validation import check_features, explained
+from ._validation import check_features, explained, plain_input
 from ._warnings import warn
 
 __all__ = ["Checked", "checked_data", "given_validation"]
@@ -71,6 +71,9 @@ def checked_data(estimator, X, y, sample_weight, *, features, targets, increment
     check y against (a classifier's classes), or to start from (None or ``{}``: a
     first fit learns them); ``incremental`` for partial_fit, ``validation`` for
     validation data."""
+    suffix = "_val" if validation else ""
+    X, y, sample_weight = (plain_input(a, name + suffix) for a, name in (
+        (X, "X"), (y, "y"), (sample_weight, "sample_weight")))
     check_features(X)
     xp, where = input_namespace(X)
     if not is_numpy(xp):  # the targets are checked and encoded on the host
@@ -168,6 +171,8 @@ def given_validation(estimator, validation_data, like, features, targets):
         return None
     if X_val is None or y_val is None:
         raise ValueError("Pass X_val and y_val together (or neither).")
+    X_val, y_val, sample_weight_val = (plain_input(a, name) for a, name in (
+        (X_val, "X_val"), (y_val, "y_val"), (sample_weight_val, "sample_weight_val")))
     X_val = host_input(X_val)
     if not is_numpy(namespace(like)) and issparse(X_val):
         raise TypeError("X_val is a sparse matrix, but X is an array on a device "

@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 
-from ._core.xp import astype, flat, namespace, to_numpy
+from ._core.xp import astype, flat, host_input, namespace, to_numpy
 from ._validation import explained
 
 __all__ = ["class_sample_weight", "decode_labels", "encode_labels", "given_classes"]
@@ -28,11 +28,13 @@ __all__ = ["class_sample_weight", "decode_labels", "encode_labels", "given_class
 def given_classes(classes, previous_classes):
     """The target state partial_fit's ``classes=`` gives (as sklearn's
     ``_check_partial_fit_first_call``): required on the first call, the same as
-    before on later ones."""
+    before on later ones. ``classes`` may come from any array namespace and
+    device: the classes are kept on the host, as those learnt from y are."""
     if previous_classes is None and classes is None:
         raise ValueError("classes must be passed on the first call to partial_fit.")
     if classes is None:
         return {}
+    classes = host_input(classes)
     if previous_classes is not None and not np.array_equal(previous_classes,
                                                            unique_labels(classes)):
         raise ValueError(f"`classes={classes!r}` is not the same as on last call to "

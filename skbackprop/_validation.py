@@ -4,6 +4,9 @@ sklearn's ``validate_data`` finds most bad input and says what is wrong; ``expla
 keeps its message (sklearn's own checks look for it) and adds how to fix it.
 ``check_features`` refuses DataFrame columns that are not numbers, including
 integer-coded categories, which would otherwise be used as if they were numbers.
+``plain_input`` and ``check_values`` look at arrays of any namespace before
+``validate_data`` does, which reads NumPy's dtypes and would take a complex PyTorch
+tensor's real part, or fail inside torch on a sparse tensor or one without values.
 """
 
 import math
@@ -12,9 +15,13 @@ from numbers import Number
 
 import numpy as np
 from sklearn import get_config
+from sklearn.externals import array_api_compat
+
+from ._core.xp import namespace
 
 __all__ = [
-    "check_features", "check_label_types", "check_numeric_target", "explained", "plain_rows"
+    "check_features", "check_label_types", "check_numeric_target", "check_values", "explained",
+    "plain_input", "plain_rows"
 ]
 
 FIXES = [
@@ -56,15 +63,67 @@ def explained(error):
     message = str(error)
     if message.startswith("Complex data not supported"):
         # sklearn prints the whole array; keep its first words, drop the dump
-        return type(error)(
-            "Complex data not supported: X holds complex numbers, which a network "
-            "with real weights cannot use.\nFix: split them into real features, "
-            "e.g. np.column_stack([X.real, X.imag])."
-        )
+        return type(error)(_complex_message("X"))
     for pattern, fix in FIXES:
         if re.search(pattern, message):
             return type(error)(f"{message}\nFix: {fix}")
     return error
+
+
+_COMPLEX_FIXES = {
+    "X": ("which a network with real weights cannot use.\nFix: split them into real "
+          "features, e.g. np.column_stack([{0}.real, {0}.imag])."),
+    "y": ("which a network with real outputs cannot fit.\nFix: fit the real and "
+          "imaginary parts as two outputs, e.g. np.column_stack([{0}.real, {0}.imag])."),
+    "sample_weight": ("but weights are real numbers >= 0.\nFix: pass real weights, "
+                      "e.g. {0}.real if the imaginary parts are all 0."),
+}
+
+
+def _complex_message(name):
+    fix = _COMPLEX_FIXES[name.removesuffix("_val")].format(name)
+    return f"Complex data not supported: {name} holds complex numbers, {fix}"
+
+
+def check_values(array, name):
+    """Refuse an array whose values a network cannot read, naming ``name`` (an
+    argument: X, y, sample_weight, or their ``_val`` forms): complex numbers, of
+    any namespace, and a PyTorch tensor on the meta device. Anything without a
+    dtype (lists, DataFrames) is left to ``validate_data``."""
+    if array_api_compat.is_torch_array(array) and array.is_meta:
+        raise ValueError(
+            f"{name} is a torch tensor on the meta device, which holds no values "
+            f"(only shapes).\nFix: create {name} with its data on a real device, e.g. "
+            f"torch.asarray(values, device='cpu') or device='cuda'.")
+    dtype = getattr(array, "dtype", None)
+    if dtype is None or isinstance(dtype, str) or not hasattr(array, "shape"):
+        return
+    if hasattr(dtype, "kind"):  # NumPy's (and pandas', dask's, CuPy's) dtypes
+        complex_ = dtype.kind == "c"
+    else:  # torch, array-api-strict ...: the standard's dtype check
+        complex_ = (array_api_compat.is_array_api_obj(array)
+                    and namespace(array).isdtype(dtype, "complex floating"))
+    if complex_:
+        raise ValueError(_complex_message(name))
+
+
+def plain_input(array, name):
+    """``array`` as fit reads it, refused where ``check_values`` refuses it: a
+    PyTorch tensor that is sparse is refused too (torch's operations on it fail
+    mid-fit), and one that requires grad is read through ``detach()`` (the same
+    values: training builds no autograd graph on the inputs)."""
+    check_values(array, name)
+    if not array_api_compat.is_torch_array(array):
+        return array
+    if str(array.layout) != "torch.strided":
+        sparse_matrix = (f", or a scipy.sparse matrix (e.g. scipy.sparse.csr_matrix("
+                         f"{name}.to_dense().cpu().numpy())), which trains on NumPy"
+                         if name.startswith("X") else "")
+        raise TypeError(
+            f"{name} is a torch sparse tensor (layout {array.layout}), which the "
+            f"network's dense arithmetic cannot use.\nFix: pass {name}.to_dense()"
+            f"{sparse_matrix}.")
+    return array.detach() if array.requires_grad else array
 
 
 def plain_rows(estimator, X):

@@ -406,3 +406,117 @@ def test_validation_data_follows_the_training_data(iris):
     with pytest.raises(TypeError, match="X_val is a sparse matrix"):
         BackpropClassifier(**params).fit(tensor(X), tensor(y), X_val=csr_matrix(X),
                                          y_val=y)
+
+
+def complex_inputs(xp, X, y):
+    """fit's arguments with one of them complex (in namespace ``xp``): its name
+    and the arguments."""
+    sw = np.ones(len(y))
+    as_xp = (lambda a: xp.asarray(a)) if xp is not torch else tensor
+    for name in ("X", "y", "sample_weight", "X_val", "y_val", "sample_weight_val"):
+        arrays = {"X": X, "y": y, "sample_weight": sw, "X_val": X, "y_val": y,
+                  "sample_weight_val": sw}
+        arrays[name] = arrays[name] + 1j
+        yield name, {k: as_xp(v) for k, v in arrays.items()}
+
+
+@pytest.mark.parametrize("library", ["torch", "array_api_strict", "numpy"])
+def test_complex_inputs_of_any_namespace_are_refused_naming_them(iris, library):
+    xp = torch if library == "torch" else pytest.importorskip(library)
+    X, _ = iris
+    y = X[:, 0]  # (real targets: a complex y is refused by name, not as labels)
+    for name, arrays in complex_inputs(xp, X, y):
+        with pytest.raises(ValueError, match=rf"(?s)^Complex data not supported: {name} "
+                           rf"holds complex numbers.*Fix: .*{name}\.real"):
+            BackpropRegressor(**SMALL, max_iter=2).fit(
+                arrays.pop("X"), arrays.pop("y"), **arrays)
+    model = BackpropRegressor(**SMALL, max_iter=2).fit(tensor(X), tensor(y))
+    for method in ("predict", "score"):
+        arguments = (tensor(X + 1j), tensor(y))[:2 if method == "score" else 1]
+        with pytest.raises(ValueError, match=r"^Complex data not supported: X holds"):
+            getattr(model, method)(*arguments)
+
+
+@pytest.mark.parametrize("with_tensors", [True, False])
+def test_partial_fit_takes_classes_of_any_namespace(iris, with_tensors):
+    X, y = iris
+    move = tensor if with_tensors else np.asarray
+    reference = BackpropClassifier(**SMALL).partial_fit(move(X[:50]), move(y[:50]),
+                                                        classes=np.arange(3))
+    for classes in (torch.arange(3, device=DEVICE), torch.asarray([2, 0, 1])):
+        model = BackpropClassifier(**SMALL).partial_fit(move(X[:50]), move(y[:50]),
+                                                        classes=classes)
+        assert isinstance(model.classes_, np.ndarray)  # on the host, as learnt ones
+        assert_array_equal(model.classes_, [0, 1, 2])
+        for got, want in zip(model.coefs_, reference.coefs_):
+            assert_allclose(got, want, rtol=0, atol=0)
+        model.partial_fit(move(X[50:]), move(y[50:]), classes=classes)  # the same
+        with pytest.raises(ValueError, match="not the same as on last call"):
+            model.partial_fit(move(X), move(y), classes=torch.arange(4))
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_inputs_that_require_grad_train_as_detached_without_a_graph(iris, on):
+    X, y = iris[0], iris[1].astype(float)
+    sw = np.random.RandomState(1).uniform(0.2, 2, size=len(y))
+    params = dict(SMALL, max_iter=5)
+    with sklearn.config_context(array_api_dispatch=on):
+        for solver in ("adam", "lbfgs"):
+            reference = BackpropRegressor(**params, solver=solver).fit(
+                tensor(X), tensor(y), sample_weight=tensor(sw),
+                X_val=tensor(X[:20]), y_val=tensor(y[:20]))
+            inputs = [tensor(a).requires_grad_() for a in (X, y, sw, X[:20], y[:20])]
+            model = BackpropRegressor(**params, solver=solver).fit(
+                *inputs[:2], sample_weight=inputs[2], X_val=inputs[3], y_val=inputs[4])
+            assert all(a.grad is None and a.grad_fn is None for a in inputs)
+            for got, want in zip(model.coefs_ + model.intercepts_,
+                                 reference.coefs_ + reference.intercepts_):
+                assert not getattr(got, "requires_grad", False)
+                assert_allclose(got, want, rtol=0, atol=0)
+            assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=0)
+
+
+def test_array_api_strict_on_another_device_with_sample_weight(iris):
+    xp = pytest.importorskip("array_api_strict")
+    X, y = iris
+    sw = np.random.RandomState(1).uniform(0.2, 2, size=len(y))
+    other = xp.Device("device1")
+    for params in (dict(SMALL, max_iter=10, class_weight={0: 2.0, 1: 1.0, 2: 0.5}),
+                   dict(SMALL, solver="lbfgs", max_iter=20),
+                   dict(SMALL, solver="sgd", batch_size=1, max_iter=2)):
+        with sklearn.config_context(array_api_dispatch=False):
+            reference = BackpropClassifier(**params).fit(X, y, sample_weight=sw)
+        default = BackpropClassifier(**params).fit(
+            xp.asarray(X), xp.asarray(y), sample_weight=xp.asarray(sw))
+        for weights in (xp.asarray(sw, device=other), sw):  # both follow X
+            model = BackpropClassifier(**params).fit(
+                xp.asarray(X, device=other), xp.asarray(y, device=other),
+                sample_weight=weights)
+            assert model.coefs_[0].device == other
+            for got, at_default, want in zip(model.coefs_, default.coefs_,
+                                             reference.coefs_):
+                assert_array_equal(to_numpy(got), to_numpy(at_default))
+                assert_allclose(to_numpy(got), want, atol=1e-10)
+            assert model.predict_proba(xp.asarray(X, device=other)).device == other
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_meta_and_sparse_tensors_are_refused_with_the_fix(iris):
+    X, y = iris
+    dense = tensor(X)
+    model = BackpropClassifier(**SMALL, max_iter=2).fit(dense, tensor(y))
+    meta = r"(?s)^{} is a torch tensor on the meta device, which holds no values.*Fix"
+    for name, arguments in (("X", (dense.to("meta"), tensor(y))),
+                            ("y", (dense, tensor(y).to("meta"))),
+                            ("sample_weight", (dense, tensor(y),
+                                               torch.ones(150, device="meta")))):
+        with pytest.raises(ValueError, match=meta.format(name)):
+            BackpropClassifier(**SMALL, max_iter=2).fit(*arguments)
+    with pytest.raises(ValueError, match=meta.format("X")):
+        model.predict(dense.to("meta"))
+    for sparse in (dense.to_sparse(), dense.to_sparse_csr()):
+        with pytest.raises(TypeError, match=r"(?s)^X is a torch sparse tensor .*Fix: "
+                           r"pass X\.to_dense\(\), or a scipy\.sparse matrix"):
+            BackpropClassifier(**SMALL, max_iter=2).fit(sparse, tensor(y))
+    with pytest.raises(TypeError, match=r"(?s)y is a torch sparse .*y\.to_dense\(\)\.$"):
+        BackpropClassifier(**SMALL, max_iter=2).fit(dense, tensor(y).to_sparse())

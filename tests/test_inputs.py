@@ -69,3 +69,30 @@ def test_tags_that_read_a_parameter_still_work():
     checked = checked_data(Permissive(solver="lbfgs"), X, y, None, features=None,
                            targets=None, incremental=False)
     assert checked.features == {"n_features_in_": 4}
+
+
+def test_complex_targets_and_weights_are_refused_by_their_own_name():
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30.0)
+    est = BackpropRegressor()
+    for name, arguments in (("X", (X + 1j, y, None)), ("y", (X, y + 1j, None)),
+                            ("sample_weight", (X, y, np.ones(30) + 0j))):
+        with pytest.raises(ValueError, match=rf"(?s)^Complex data not supported: {name} "
+                           rf"holds complex numbers.*Fix: .*{name}\.real"):
+            checked_data(est, *arguments, features=None, targets=None,
+                         incremental=False)
+    with pytest.raises(ValueError, match=r"^Complex data not supported: y_val holds"):
+        BackpropRegressor(max_iter=1).fit(X, y, X_val=X, y_val=y + 1j)
+
+
+def test_tensors_that_require_grad_are_read_detached():
+    torch = pytest.importorskip("torch")
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30.0)
+    est = BackpropRegressor()
+    expected = checked_data(est, X, y, np.ones(30), features=None, targets=None,
+                            incremental=False).data
+    tensors = [torch.asarray(a).requires_grad_() for a in (X, y, np.ones(30))]
+    got = checked_data(est, *tensors, features=None, targets=None,
+                       incremental=False).data
+    for a, b in zip(got[:4], expected[:4]):
+        np.testing.assert_array_equal(a, b)
+    assert all(t.grad is None for t in tensors)

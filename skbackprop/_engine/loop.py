@@ -104,5 +104,7 @@ class Loop:
         total = 0.0
         for weight, loss in self.step.updates(self.order, self.rng, learning_rate):
             self.guard.check_update(loss)
-            total += weight * loss
+            # a host weight as a Python float: a NumPy scalar times an array of
+            # another namespace would convert that array to NumPy (not on every device)
+            total += float(weight) * loss
         return float_value(total) / self.weight_sum
