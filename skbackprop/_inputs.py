@@ -157,6 +157,35 @@ def _check_scale(X):
              "estimator).", UserWarning)
 
 
+# what a Pipeline needs to pass X_val through its steps before the estimator
+PIPELINE_ROUTE = (
+    "In a Pipeline, fit's X_val reaches the estimator untransformed unless the "
+    "Pipeline transforms it: sklearn.set_config(enable_metadata_routing=True), "
+    "estimator.set_fit_request(X_val=True, y_val=True), Pipeline(steps, "
+    "transform_input=['X_val']), then pipe.fit(X, y, X_val=X_val, y_val=y_val); "
+    "or transform X_val yourself (pipe[:-1].transform(X_val)).")
+
+
+def _check_validation_features(X_val, features):
+    """Refuse X_val whose columns the fit cannot use (text, categories, a width
+    other than X's), naming X_val and the way a Pipeline transforms it."""
+    dtypes = getattr(X_val, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):
+        try:
+            check_features(X_val)
+        except ValueError as error:
+            raise ValueError(
+                f"X_val{str(error)[1:].split('. A network')[0]}: validation data "
+                f"must be numbers with the columns of the X the estimator fits.\n"
+                f"Fix: {PIPELINE_ROUTE}") from None
+    n_features = (features or {}).get("n_features_in_")
+    width = np.shape(X_val)[1] if np.ndim(X_val) == 2 else None
+    if n_features is not None and width is not None and width != n_features:
+        raise ValueError(
+            f"X_val has {width} features, but X has {n_features}.\nFix: "
+            f"{PIPELINE_ROUTE}")
+
+
 def given_validation(estimator, validation_data, like, features, targets):
     """Validation data ``(X_val, y_val, sample_weight_val)`` passed to fit, checked
     like the training data (against its ``features`` and ``targets``); None if
@@ -173,6 +202,7 @@ def given_validation(estimator, validation_data, like, features, targets):
         raise ValueError("Pass X_val and y_val together (or neither).")
     X_val, y_val, sample_weight_val = (plain_input(a, name) for a, name in (
         (X_val, "X_val"), (y_val, "y_val"), (sample_weight_val, "sample_weight_val")))
+    _check_validation_features(X_val, features)
     X_val = host_input(X_val)
     if not is_numpy(namespace(like)) and issparse(X_val):
         raise TypeError("X_val is a sparse matrix, but X is an array on a device "

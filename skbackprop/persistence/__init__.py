@@ -10,9 +10,38 @@ version written.
   signed with a key.
 - :func:`load` reads one back, refusing anything the schema does not allow with a
   :class:`ModelFileError` that names the problem.
+- :func:`trusted_types`: the names ``skops.io`` gives our estimators, to trust when
+  a whole Pipeline is saved with skops.
 """
 
 from ._files import ModelFileError
 from ._format import FORMAT_VERSION, load, save
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
+__all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save", "trusted_types"]
+
+
+def trusted_types():
+    """The type names to trust when ``skops.io`` loads a pipeline holding our estimators.
+
+    A Pipeline of scikit-learn transformers and our estimators saved with
+    ``skops.io.dump`` loads with ``skops.io.load(path, trusted=...)`` once the
+    types ``skops.io.get_untrusted_types(file=path)`` lists are known: trust them
+    only if they are all in this list (anything else, such as a function in a
+    FunctionTransformer, deserves a look first). It holds our estimators' names as
+    skops spells them, and ``numpy.dtype``, which skops reports for the dtype that
+    scikit-learn's imputers and encoders keep (a data type, no code).
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skbackprop.persistence import trusted_types
+    >>> sorted(name.rsplit(".", 1)[1] for name in trusted_types())
+    ['BackpropClassifier', 'BackpropRegressor', 'dtype']
+    """
+    from ._format import _classes
+
+    ours = [f"{cls.__module__}.{cls.__qualname__}" for cls in _classes().values()]
+    return sorted([*ours, "numpy.dtype"])

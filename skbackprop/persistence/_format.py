@@ -86,8 +86,11 @@ def save(estimator, path, key=None):
     if type(estimator).__name__ not in _classes():
         raise TypeError(
             f"skbackprop.save stores BackpropRegressor and BackpropClassifier, got "
-            f"{type(estimator).__name__}. Fix: use joblib or skops.io for other "
-            "estimators (and pipelines).")
+            f"{type(estimator).__name__}. Fix: save a whole Pipeline (or another "
+            "estimator) with skops.io, trusting only the types it reports beyond its "
+            "own: skops.io.dump(pipe, path), then skops.io.load(path, trusted=types) "
+            "where types = skops.io.get_untrusted_types(file=path) holds nothing but "
+            "skbackprop.persistence.trusted_types() (see the persistence guide).")
     check_is_fitted(estimator)
     params, attributes = fitted_state(estimator)
     arrays = {}
