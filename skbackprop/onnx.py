@@ -20,11 +20,12 @@ label, two labels included). String labels come out as strings; integer, boolean
 and integral float labels as int64 (booleans as 0/1). A regressor gives
 ``variable`` of shape (n_samples, n_outputs), multi-output included. The graph
 computes in the input's type: float32 for a ``FloatTensorType`` input (float64
-weights rounded to float32), float64 for ``DoubleTensorType``.
+weights rounded to float32), float64 for ``DoubleTensorType``. In a float64 graph,
+``erf`` (gelu) is written with W. J. Cody's rational approximations, as onnxruntime
+has no float64 ``Erf``: it equals scipy's ``erf`` to float64 rounding.
 
 What cannot be converted is refused with a ``ValueError`` naming what and why:
-class labels that are floats with a fraction (ONNX labels are int64 or strings), a
-gelu network in a float64 graph.
+class labels that are floats with a fraction (ONNX labels are int64 or strings).
 
 Examples
 --------
@@ -72,7 +73,12 @@ REGRESSOR_ALIAS = "SkbackpropBackpropRegressor"
 
 
 class _Graph:
-    """Nodes and constants of the graph being written, in one float type."""
+    """Nodes and constants of the graph being written, in one float type.
+
+    In a float64 graph, an operator onnxruntime runs in float32 only is written
+    out from operators it runs in float64 (``_FLOAT64_SPELLINGS``), so that a
+    builder writes ``graph.node("Erf", [x])`` whatever the graph's type.
+    """
 
     def __init__(self, scope, container, double):
         self.scope, self.container = scope, container
@@ -81,6 +87,9 @@ class _Graph:
 
     def node(self, op_type, inputs, output=None, **attributes):
         """Add a node; returns its output's name (a fresh one unless given)."""
+        if self.dtype == np.float64 and op_type in _FLOAT64_SPELLINGS:
+            result = _FLOAT64_SPELLINGS[op_type](self, *inputs, **attributes)
+            return self.node("Identity", [result], output) if output else result
         output = output or self.scope.get_unique_variable_name(op_type.lower())
         self.container.add_node(op_type, inputs, output,
                                 name=self.scope.get_unique_operator_name(op_type),
@@ -99,6 +108,64 @@ class _Graph:
             flat = values.ravel().tolist()
         self.container.add_initializer(name, proto, list(values.shape), flat)
         return name
+
+
+# W. J. Cody's rational approximations of erf and erfc ("Rational Chebyshev
+# approximations for the error function", Math. Comp. 23, 1969; Netlib's specfun
+# CALERF), accurate to float64 rounding; each polynomial's highest power first
+_ERF_SMALL = (  # erf(x) = x P(x^2) / Q(x^2) for |x| <= 0.46875
+    (1.85777706184603153e-1, 3.16112374387056560e0, 1.13864154151050156e2,
+     3.77485237685302021e2, 3.20937758913846947e3),
+    (1.0, 2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3,
+     2.84423683343917062e3))
+_ERFC_MIDDLE = (  # erfc(a) = exp(-a^2) P(a) / Q(a) for 0.46875 < a <= 4
+    (2.15311535474403846e-8, 5.64188496988670089e-1, 8.88314979438837594e0,
+     6.61191906371416295e1, 2.98635138197400131e2, 8.81952221241769090e2,
+     1.71204761263407058e3, 2.05107837782607147e3, 1.23033935479799725e3),
+    (1.0, 1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2,
+     1.62138957456669019e3, 3.29079923573345963e3, 4.36261909014324716e3,
+     3.43936767414372164e3, 1.23033935480374942e3))
+_ERFC_LARGE = (  # erfc(a) = exp(-a^2) (1/sqrt(pi) - t P(t) / Q(t)) / a, t = 1/a^2, a > 4
+    (1.63153871373020978e-2, 3.05326634961232344e-1, 3.60344899949804439e-1,
+     1.25781726111229246e-1, 1.60837851487422766e-2, 6.58749161529837803e-4),
+    (1.0, 2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1,
+     6.05183413124413191e-2, 2.33520497626869185e-3))
+
+
+def _rational(graph, x, coefficients):
+    """``P(x) / Q(x)`` by Horner's rule, from the (P, Q) coefficients."""
+    def horner(c):
+        value = graph.const(c[0])
+        for a in c[1:]:
+            value = graph.node("Add", [graph.node("Mul", [value, x]), graph.const(a)])
+        return value
+
+    return graph.node("Div", [horner(coefficients[0]), horner(coefficients[1])])
+
+
+def _erf(graph, x):
+    """``erf(x)`` from Abs, Mul, Div, Add, Sub, Exp, Sign and Where (onnxruntime has
+    no float64 ``Erf``): Cody's approximations, ``sign(x) (1 - erfc(|x|))`` beyond
+    |x| = 0.46875. (A branch evaluated away from its interval may be inf or nan;
+    ``Where`` takes the other.)"""
+    a = graph.node("Abs", [x])
+    square = graph.node("Mul", [a, a])
+    small = graph.node("Mul", [x, _rational(graph, square, _ERF_SMALL)])
+    gauss = graph.node("Exp", [graph.node("Neg", [square])])
+    t = graph.node("Reciprocal", [square])
+    tail = graph.node("Sub", [graph.const(1 / np.sqrt(np.pi)),
+                              graph.node("Mul", [t, _rational(graph, t, _ERFC_LARGE)])])
+    erfc = graph.node("Mul", [gauss, graph.node("Where", [
+        graph.node("LessOrEqual", [a, graph.const(4.0)]),
+        _rational(graph, a, _ERFC_MIDDLE), graph.node("Div", [tail, a])])])
+    large = graph.node("Mul", [graph.node("Sign", [x]),
+                               graph.node("Sub", [graph.const(1.0), erfc])])
+    return graph.node("Where", [graph.node("LessOrEqual", [a, graph.const(0.46875)]),
+                                small, large])
+
+
+# operators onnxruntime runs in float32 only -> (graph, *inputs) -> their float64 spelling
+_FLOAT64_SPELLINGS = {"Erf": _erf}
 
 
 class _OnnxActivations(Mapping):
