@@ -16,16 +16,19 @@ Outputs follow sklearn-onnx's conventions. A classifier gives ``label`` and
 ``probabilities`` (a ZipMap of them unless ``options={"zipmap": False}``;
 ``"nocl": True`` gives class indices): binary (the probabilities of both classes),
 multiclass, and multilabel (a 0/1 int64 indicator matrix and one probability per
-label, two labels included). String labels come out as strings; integer, boolean
-and integral float labels as int64 (booleans as 0/1). A regressor gives
+label, two labels included). String labels come out as strings; integer (of every
+dtype), boolean and integral float labels as int64 (booleans as 0/1), or as uint64
+where a label is 2**63 or more (``uint64`` labels), exactly. A regressor gives
 ``variable`` of shape (n_samples, n_outputs), multi-output included. The graph
 computes in the input's type: float32 for a ``FloatTensorType`` input (float64
 weights rounded to float32), float64 for ``DoubleTensorType``. In a float64 graph,
 ``erf`` (gelu) is written with W. J. Cody's rational approximations, as onnxruntime
 has no float64 ``Erf``: it equals scipy's ``erf`` to float64 rounding.
 
-What cannot be converted is refused with a ``ValueError`` naming what and why:
-class labels that are floats with a fraction (ONNX labels are int64 or strings).
+What cannot be converted is refused with a ``ValueError`` naming what and why and
+the fix: class labels that are floats with a fraction (ONNX labels are integers or
+strings) or whole numbers beyond both int64 and uint64, and labels of 2**63 or more
+with a ZipMap (its keys are int64: export with ``options={"zipmap": False}``).
 
 Examples
 --------
@@ -57,6 +60,7 @@ from skl2onnx.common.data_types import (
     FloatTensorType,
     Int64TensorType,
     StringTensorType,
+    UInt64TensorType,
 )
 from skl2onnx.proto import onnx_proto
 from sklearn.utils.validation import check_is_fitted
@@ -243,31 +247,53 @@ def _float_type(operator):
 
 def label_values(estimator, nocl=False):
     """The class labels as ONNX can hold them, and their tensor type: strings, or
-    int64 (integers, booleans as 0/1, floats without a fraction)."""
+    whole numbers (integers of any dtype, booleans as 0/1, floats without a
+    fraction) as int64, or as uint64 where a label is 2**63 or more."""
     classes = np.asarray(estimator.classes_)
     if nocl or estimator._y_type == "multilabel-indicator":
         return np.arange(len(classes), dtype=np.int64), Int64TensorType
-    if classes.dtype.kind in "biu":
-        return classes.astype(np.int64), Int64TensorType
-    if classes.dtype.kind == "f":
-        if not np.all(np.mod(classes, 1) == 0):
-            raise ValueError(
-                f"Cannot export class labels {classes.tolist()} to ONNX: ONNX labels are "
-                "int64 or strings, and these floats have fractions.\nFix: encode the "
-                "labels as integers or strings before fitting, or export with "
-                "options={'nocl': True} to get class indices.")
-        return classes.astype(np.int64), Int64TensorType
-    if all(isinstance(c, numbers.Integral) for c in classes):  # (object arrays)
-        return classes.astype(np.int64), Int64TensorType
+    if classes.dtype.kind in "biuf" or all(isinstance(c, numbers.Integral)
+                                           for c in classes):  # (object arrays)
+        return _whole_labels(classes)
     return classes.astype(str), StringTensorType
+
+
+def _whole_labels(classes):
+    """Whole-number labels exactly, as int64 where they fit, else uint64."""
+    if classes.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0):
+        raise ValueError(
+            f"Cannot export class labels {classes.tolist()} to ONNX: ONNX labels are "
+            "integers or strings, and these floats have fractions.\nFix: encode the "
+            "labels as integers or strings before fitting, or export with "
+            "options={'nocl': True} to get class indices.")
+    values = [int(c) for c in classes.tolist()]  # (Python ints: exact, unbounded)
+    for dtype, tensor_type in ((np.int64, Int64TensorType), (np.uint64, UInt64TensorType)):
+        if all(np.iinfo(dtype).min <= v <= np.iinfo(dtype).max for v in values):
+            return np.array(values, dtype=dtype), tensor_type
+    raise ValueError(
+        f"Cannot export class labels {classes.tolist()} to ONNX: ONNX integer labels "
+        "are int64 or uint64, and these span beyond both.\nFix: encode the labels as "
+        "strings before fitting, or export with options={'nocl': True} to get class "
+        "indices (model.classes_[index] is the label).")
+
+
+_LABEL_PROTOS = {StringTensorType: onnx_proto.TensorProto.STRING,
+                 Int64TensorType: onnx_proto.TensorProto.INT64,
+                 UInt64TensorType: onnx_proto.TensorProto.UINT64}
 
 
 def _classifier_shapes(operator):
     estimator = operator.raw_operator
     check_is_fitted(estimator)
     n = operator.inputs[0].get_first_dimension()
-    nocl = operator.scope_inst.get_options(estimator, {"nocl": False})["nocl"]
-    classes, label_type = label_values(estimator, nocl)
+    options = operator.scope_inst.get_options(estimator, {"nocl": False, "zipmap": True})
+    classes, label_type = label_values(estimator, options["nocl"])
+    if label_type is UInt64TensorType and options["zipmap"] is not False:
+        raise ValueError(
+            f"Cannot export class labels {estimator.classes_.tolist()} to ONNX with a "
+            "ZipMap: its keys are int64 or strings, and these labels reach 2**63 or "
+            "more.\nFix: export with options={'zipmap': False} (the labels come out as "
+            "uint64), or with options={'nocl': True} to get class indices.")
     multilabel = estimator._y_type == "multilabel-indicator"
     operator.outputs[0].type = (Int64TensorType([n, len(classes)]) if multilabel
                                 else label_type([n]))
@@ -296,9 +322,8 @@ def _convert_classifier(scope, operator, container):
     if nocl:
         graph.node("Identity", [index], label)
         return
-    proto = (onnx_proto.TensorProto.STRING if label_type is StringTensorType
-             else onnx_proto.TensorProto.INT64)
-    graph.node("Gather", [graph.const(classes, proto), index], label, axis=0)
+    graph.node("Gather", [graph.const(classes, _LABEL_PROTOS[label_type]), index],
+               label, axis=0)
 
 
 def _regressor_shapes(operator):

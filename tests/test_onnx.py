@@ -75,7 +75,9 @@ def check_classifier(model, graph_dtype, rows=X_TEST):
     clear = np.ones(len(rows), bool) if exact or expected.shape[1] < 2 else margin > 1e-5
     if final._y_type == "multilabel-indicator":
         clear = np.all(np.abs(expected - 0.5) > 1e-5, axis=1) | exact
-    assert_array_equal(np.asarray(labels)[clear].astype(predicted.dtype), predicted[clear])
+    # (as Python values: a cast to predict's dtype would undo a wrapped integer)
+    assert_array_equal(np.asarray(labels)[clear].astype(object),
+                       predicted[clear].astype(object))
     return np.abs(probabilities - expected).max()
 
 
@@ -87,6 +89,49 @@ def test_every_label_kind_exports(kind, model_dtype):
                                dtype=model_dtype).fit(X, y)
     for graph_dtype in graph_dtypes(model_dtype):
         check_classifier(model, graph_dtype)
+
+
+def extreme_labels(dtype):
+    """Three labels of ``dtype``: its smallest, a middle and its largest value."""
+    info = np.iinfo(dtype)
+    return np.array([info.min, info.min // 2 + info.max // 2, info.max], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8,
+                                   np.uint16, np.uint32, np.uint64])
+def test_labels_of_every_integer_dtype_export_exactly(dtype):
+    y = extreme_labels(dtype)[np.argmax(X[:, :3], axis=1)]  # (learnable: all predicted)
+    model = BackpropClassifier(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=200,
+                               random_state=0).fit(X, y)
+    predicted = model.predict(X_TEST)
+    assert len(np.unique(predicted)) == 3
+    labels, _ = run(model, np.float64, zipmap=False)
+    beyond_int64 = int(y.max()) > np.iinfo(np.int64).max
+    assert labels.dtype == (np.uint64 if beyond_int64 else np.int64)
+    assert labels.astype(object).tolist() == predicted.astype(object).tolist()
+    if beyond_int64:  # ZipMap's keys are int64: refused, naming the fix
+        for zipmap in [True, "columns"]:
+            with pytest.raises(ValueError, match=r"(?s)ZipMap.*2\*\*63.*'zipmap': False"):
+                run(model, np.float64, zipmap=zipmap)
+        indices, _ = run(model, np.float64, zipmap=False, nocl=True)
+        assert_array_equal(model.classes_[indices], predicted)
+        return
+    labels, maps = run(model, np.float32)  # (onnxruntime's ZipMap takes float32)
+    assert labels.dtype == np.int64
+    assert list(maps[0]) == model.classes_.astype(object).tolist()
+    assert set(labels.tolist()) == set(model.classes_.tolist())
+
+
+def test_whole_float_and_object_labels_beyond_int64_export_exactly():
+    model = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=5).fit(
+        X, LABELS["binary int"])
+    model.classes_ = np.array([0.0, 1e19])  # a whole float beyond int64
+    labels, _ = run(model, np.float64, zipmap=False)
+    assert labels.dtype == np.uint64
+    assert set(labels.tolist()) <= {0, 10**19}
+    model.classes_ = np.array([-1, 2**64 - 1], dtype=object)  # beyond int64 and uint64
+    with pytest.raises(ValueError, match=r"(?s)beyond both.*strings.*'nocl': True"):
+        run(model, np.float64, zipmap=False)
 
 
 @pytest.mark.parametrize("activation", ACTIVATION_SETS, ids=str)
@@ -240,7 +285,7 @@ def test_what_cannot_be_exported_is_refused_with_the_reason():
     fractional = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=5).fit(
         X, LABELS["binary int"])
     fractional.classes_ = np.array([0.5, 1.5])
-    with pytest.raises(ValueError, match=r"int64 or strings.*fractions"):
+    with pytest.raises(ValueError, match=r"integers or strings.*fractions"):
         run(fractional, np.float32, zipmap=False)
     with pytest.raises(RuntimeError, match="integers or strings"):  # skl2onnx's ZipMap
         run(fractional, np.float32)
