@@ -5,7 +5,9 @@ Importing this module registers converters for ``BackpropClassifier`` and
 (``update_registered_converter``): after ``import skbackprop.onnx``,
 ``skl2onnx.to_onnx(model, X[:1])`` converts either estimator, alone or as the last
 step of a Pipeline or after a ColumnTransformer, and onnxruntime serves the graph
-without Python.
+without Python. For a model fitted on a pandas DataFrame, ``to_onnx(model,
+X_train[:1])`` gives the graph one input per column, as skl2onnx does; the graph
+reads them by name and puts them side by side in the fitted column order.
 
 The graph is the forward pass, layer by layer, ``Z = A W + b`` then the layer's
 activation, each written with ONNX operators whose formula is ours:
@@ -27,8 +29,10 @@ has no float64 ``Erf``: it equals scipy's ``erf`` to float64 rounding.
 
 What cannot be converted is refused with a ``ValueError`` naming what and why and
 the fix: class labels that are floats with a fraction (ONNX labels are integers or
-strings) or whole numbers beyond both int64 and uint64, and labels of 2**63 or more
-with a ZipMap (its keys are int64: export with ``options={"zipmap": False}``).
+strings) or whole numbers beyond both int64 and uint64, labels of 2**63 or more
+with a ZipMap (its keys are int64: export with ``options={"zipmap": False}``), and
+inputs unlike the training columns (per-column inputs whose names are not the fitted
+columns, or a number of columns other than the model's).
 
 Examples
 --------
@@ -210,8 +214,8 @@ if __doc__ is not None:  # (python -OO strips docstrings)
     __doc__ = __doc__.replace("{activation table}", _activation_table())
 
 
-def _forward(graph, estimator, X):
-    """The network's output A_L for the input named X."""
+def _forward(graph, estimator, inputs):
+    """The network's output A_L for the operator's input variables."""
     check_is_fitted(estimator)
     if vars(estimator).get("_layer_parameters"):
         raise ValueError("Cannot export this network to ONNX: the converter writes "
@@ -229,7 +233,7 @@ def _forward(graph, estimator, X):
                 "(its ONNX spelling needs it, and a float64 graph would not run "
                 "there).\nFix: export with a float32 input, e.g. "
                 "to_onnx(model, X[:1].astype(numpy.float32)).")
-    A = graph.node("Cast", [X], to=graph.proto)
+    A = _input(graph, estimator, inputs)
     for W, b, name in zip(estimator.coefs_, estimator.intercepts_, activations):
         Z = graph.node("Add", [graph.node("MatMul", [A, graph.const(_to_numpy(W))]),
                                graph.const(_to_numpy(b))])
@@ -237,12 +241,54 @@ def _forward(graph, estimator, X):
     return A
 
 
-def _is_double(variable):
-    return isinstance(variable.type, DoubleTensorType)
+def _input(graph, estimator, inputs):
+    """X, (n_samples, n_features_in_) in the graph's float type: the one input, or
+    the inputs (one per column of a DataFrame) side by side in the fitted order."""
+    if len(inputs) > 1:
+        inputs = _in_fitted_order(estimator, inputs)
+    widths = [_width(variable) for variable in inputs]
+    if None not in widths and sum(widths) != estimator.n_features_in_:
+        raise ValueError(
+            f"Cannot export this model for inputs of {sum(widths)} columns in all: it "
+            f"was fitted on {estimator.n_features_in_} features.\nFix: convert with "
+            "rows like the training data, e.g. to_onnx(model, X_train[:1]).")
+    columns = [graph.node("Cast", [variable.full_name], to=graph.proto)
+               for variable in inputs]
+    return columns[0] if len(columns) == 1 else graph.node("Concat", columns, axis=1)
+
+
+def _in_fitted_order(estimator, inputs):
+    """The inputs in the order of the columns fitted (``feature_names_in_``), each
+    input one column named after one fitted column; as given without names."""
+    if not hasattr(estimator, "feature_names_in_"):
+        return inputs
+    fitted = [str(name) for name in estimator.feature_names_in_]
+    by_name = {variable.raw_name: variable for variable in inputs}
+    if sorted(by_name) != sorted(fitted) or len(by_name) != len(inputs) or any(
+            _width(variable) not in (1, None) for variable in inputs):
+        raise ValueError(
+            f"Cannot export this model for the inputs {sorted(by_name)}: it was fitted "
+            f"on the columns {fitted}, and several inputs are read as one per column, "
+            "by name.\nFix: convert with a DataFrame of the fitted columns, e.g. "
+            "to_onnx(model, X_train[:1]), or with one input of all the columns in the "
+            "fitted order, e.g. to_onnx(model, X_train[:1].to_numpy(numpy.float32)).")
+    return [by_name[name] for name in fitted]
+
+
+def _width(variable):
+    """The number of columns of a 2-d input, None where unknown."""
+    shape = getattr(variable.type, "shape", None) or []
+    return shape[1] if len(shape) == 2 and isinstance(shape[1], numbers.Integral) else None
+
+
+def _is_double(operator):
+    """A float64 graph: for any float64 input (the graph computes in float32
+    otherwise, int and bool inputs included)."""
+    return any(isinstance(variable.type, DoubleTensorType) for variable in operator.inputs)
 
 
 def _float_type(operator):
-    return DoubleTensorType if _is_double(operator.inputs[0]) else FloatTensorType
+    return DoubleTensorType if _is_double(operator) else FloatTensorType
 
 
 def label_values(estimator, nocl=False):
@@ -302,8 +348,8 @@ def _classifier_shapes(operator):
 
 def _convert_classifier(scope, operator, container):
     estimator = operator.raw_operator
-    graph = _Graph(scope, container, _is_double(operator.inputs[0]))
-    A = _forward(graph, estimator, operator.inputs[0].full_name)
+    graph = _Graph(scope, container, _is_double(operator))
+    A = _forward(graph, estimator, operator.inputs)
     label, probabilities = operator.outputs[0].full_name, operator.outputs[1].full_name
     if estimator._y_type == "multilabel-indicator":  # (whatever the number of labels)
         graph.node("Identity", [A], probabilities)
@@ -334,8 +380,8 @@ def _regressor_shapes(operator):
 
 
 def _convert_regressor(scope, operator, container):
-    graph = _Graph(scope, container, _is_double(operator.inputs[0]))
-    A = _forward(graph, operator.raw_operator, operator.inputs[0].full_name)
+    graph = _Graph(scope, container, _is_double(operator))
+    A = _forward(graph, operator.raw_operator, operator.inputs)
     graph.node("Identity", [A], operator.outputs[0].full_name)
 
 

@@ -279,6 +279,54 @@ def test_pipelines_with_sklearn_transformers_export():
     assert_allclose(predictions[:, 0], columns.predict(X_TEST / 30), rtol=1e-10, atol=1e-14)
 
 
+def run_frame(model, frame, rows, **options):
+    """onnxruntime's outputs of ``model`` exported for DataFrames like ``frame`` (one
+    input per column, in ``frame``'s order), fed the columns of ``rows``."""
+    onx = skl2onnx.to_onnx(model, frame[:1], options=options or None)
+    session = ort.InferenceSession(onx.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    assert len(session.get_inputs()) == frame.shape[1]
+    return session.run(None, {given.name: rows[[column]].to_numpy()
+                              for given, column in zip(session.get_inputs(), frame.columns)})
+
+
+def test_models_fitted_on_dataframes_export_one_input_per_column():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["cgpa", "resume score", "age", "gap"])
+    frame["age"] = RNG.integers(18, 30, len(X))  # an int64 column: an int64 input
+    rows = pd.DataFrame(X_TEST / 30, columns=frame.columns)
+    rows["age"] = RNG.integers(18, 30, len(rows))
+    y = LABELS["multiclass str"]
+    model = BackpropClassifier(hidden_layer_sizes=(6,), max_iter=40, random_state=0).fit(
+        frame, y)
+    shuffled = frame[["gap", "age", "cgpa", "resume score"]]  # read by name, not order
+    for given in [frame, shuffled]:
+        labels, probabilities = run_frame(model, given, rows, zipmap=False)
+        assert_array_equal(labels, model.predict(rows))
+        assert_allclose(probabilities, model.predict_proba(rows), **TOLERANCE[np.float64])
+    regressor = BackpropRegressor(hidden_layer_sizes=(6,), max_iter=40, random_state=0,
+                                  dtype=np.float32).fit(frame, X[:, :2])
+    single = frame.astype(np.float32)  # float32 columns: a float32 graph
+    (predictions,) = run_frame(regressor, single, rows.astype(np.float32))
+    assert predictions.dtype == np.float32
+    assert_allclose(predictions, regressor.predict(rows.astype(np.float32)),
+                    **TOLERANCE[np.float32])
+
+
+def test_inputs_unlike_the_training_columns_are_refused():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    model = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=5).fit(frame, X[:, 0])
+    with pytest.raises(ValueError, match=r"(?s)inputs \['a', 'b', 'c', 'e'\].*fitted on "
+                                         r"the columns.*Fix: convert with a DataFrame"):
+        skl2onnx.to_onnx(model, frame.rename(columns={"d": "e"})[:1])
+    with pytest.raises(ValueError, match=r"(?s)inputs of 3 columns.*fitted on 4"):
+        skl2onnx.to_onnx(model, X[:1, :3])
+    (predictions,) = run(model, np.float64)  # one input of every column: positional
+    assert_allclose(predictions[:, 0], model.predict(pd.DataFrame(X_TEST, columns=list(
+        "abcd"))), **TOLERANCE[np.float64])
+
+
 def test_what_cannot_be_exported_is_refused_with_the_reason():
     # (sklearn's checks refuse such labels at fit; a model whose classes_ were
     # edited afterwards is refused here rather than exported with wrong labels)
