@@ -5,7 +5,9 @@ Importing this module registers converters for ``BackpropClassifier`` and
 (``update_registered_converter``): after ``import skbackprop.onnx``,
 ``skl2onnx.to_onnx(model, X[:1])`` converts either estimator, alone or as the last
 step of a Pipeline or after a ColumnTransformer, and onnxruntime serves the graph
-without Python.
+without Python. For a model fitted on a pandas DataFrame, ``to_onnx(model,
+X_train[:1])`` gives the graph one input per column, as skl2onnx does; the graph
+reads them by name and puts them side by side in the fitted column order.
 
 The graph is the forward pass, layer by layer, ``Z = A W + b`` then the layer's
 activation, each written with ONNX operators whose formula is ours:
@@ -16,15 +18,21 @@ Outputs follow sklearn-onnx's conventions. A classifier gives ``label`` and
 ``probabilities`` (a ZipMap of them unless ``options={"zipmap": False}``;
 ``"nocl": True`` gives class indices): binary (the probabilities of both classes),
 multiclass, and multilabel (a 0/1 int64 indicator matrix and one probability per
-label, two labels included). String labels come out as strings; integer, boolean
-and integral float labels as int64 (booleans as 0/1). A regressor gives
+label, two labels included). String labels come out as strings; integer (of every
+dtype), boolean and integral float labels as int64 (booleans as 0/1), or as uint64
+where a label is 2**63 or more (``uint64`` labels), exactly. A regressor gives
 ``variable`` of shape (n_samples, n_outputs), multi-output included. The graph
 computes in the input's type: float32 for a ``FloatTensorType`` input (float64
-weights rounded to float32), float64 for ``DoubleTensorType``.
+weights rounded to float32), float64 for ``DoubleTensorType``. In a float64 graph,
+``erf`` (gelu) is written with W. J. Cody's rational approximations, as onnxruntime
+has no float64 ``Erf``: it equals scipy's ``erf`` to float64 rounding.
 
-What cannot be converted is refused with a ``ValueError`` naming what and why:
-class labels that are floats with a fraction (ONNX labels are int64 or strings), a
-gelu network in a float64 graph.
+What cannot be converted is refused with a ``ValueError`` naming what and why and
+the fix: class labels that are floats with a fraction (ONNX labels are integers or
+strings) or whole numbers beyond both int64 and uint64, labels of 2**63 or more
+with a ZipMap (its keys are int64: export with ``options={"zipmap": False}``), and
+inputs unlike the training columns (per-column inputs whose names are not the fitted
+columns, or a number of columns other than the model's).
 
 Examples
 --------
@@ -56,6 +64,7 @@ from skl2onnx.common.data_types import (
     FloatTensorType,
     Int64TensorType,
     StringTensorType,
+    UInt64TensorType,
 )
 from skl2onnx.proto import onnx_proto
 from sklearn.utils.validation import check_is_fitted
@@ -72,7 +81,12 @@ REGRESSOR_ALIAS = "SkbackpropBackpropRegressor"
 
 
 class _Graph:
-    """Nodes and constants of the graph being written, in one float type."""
+    """Nodes and constants of the graph being written, in one float type.
+
+    In a float64 graph, an operator onnxruntime runs in float32 only is written
+    out from operators it runs in float64 (``_FLOAT64_SPELLINGS``), so that a
+    builder writes ``graph.node("Erf", [x])`` whatever the graph's type.
+    """
 
     def __init__(self, scope, container, double):
         self.scope, self.container = scope, container
@@ -81,6 +95,9 @@ class _Graph:
 
     def node(self, op_type, inputs, output=None, **attributes):
         """Add a node; returns its output's name (a fresh one unless given)."""
+        if self.dtype == np.float64 and op_type in _FLOAT64_SPELLINGS:
+            result = _FLOAT64_SPELLINGS[op_type](self, *inputs, **attributes)
+            return self.node("Identity", [result], output) if output else result
         output = output or self.scope.get_unique_variable_name(op_type.lower())
         self.container.add_node(op_type, inputs, output,
                                 name=self.scope.get_unique_operator_name(op_type),
@@ -99,6 +116,64 @@ class _Graph:
             flat = values.ravel().tolist()
         self.container.add_initializer(name, proto, list(values.shape), flat)
         return name
+
+
+# W. J. Cody's rational approximations of erf and erfc ("Rational Chebyshev
+# approximations for the error function", Math. Comp. 23, 1969; Netlib's specfun
+# CALERF), accurate to float64 rounding; each polynomial's highest power first
+_ERF_SMALL = (  # erf(x) = x P(x^2) / Q(x^2) for |x| <= 0.46875
+    (1.85777706184603153e-1, 3.16112374387056560e0, 1.13864154151050156e2,
+     3.77485237685302021e2, 3.20937758913846947e3),
+    (1.0, 2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3,
+     2.84423683343917062e3))
+_ERFC_MIDDLE = (  # erfc(a) = exp(-a^2) P(a) / Q(a) for 0.46875 < a <= 4
+    (2.15311535474403846e-8, 5.64188496988670089e-1, 8.88314979438837594e0,
+     6.61191906371416295e1, 2.98635138197400131e2, 8.81952221241769090e2,
+     1.71204761263407058e3, 2.05107837782607147e3, 1.23033935479799725e3),
+    (1.0, 1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2,
+     1.62138957456669019e3, 3.29079923573345963e3, 4.36261909014324716e3,
+     3.43936767414372164e3, 1.23033935480374942e3))
+_ERFC_LARGE = (  # erfc(a) = exp(-a^2) (1/sqrt(pi) - t P(t) / Q(t)) / a, t = 1/a^2, a > 4
+    (1.63153871373020978e-2, 3.05326634961232344e-1, 3.60344899949804439e-1,
+     1.25781726111229246e-1, 1.60837851487422766e-2, 6.58749161529837803e-4),
+    (1.0, 2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1,
+     6.05183413124413191e-2, 2.33520497626869185e-3))
+
+
+def _rational(graph, x, coefficients):
+    """``P(x) / Q(x)`` by Horner's rule, from the (P, Q) coefficients."""
+    def horner(c):
+        value = graph.const(c[0])
+        for a in c[1:]:
+            value = graph.node("Add", [graph.node("Mul", [value, x]), graph.const(a)])
+        return value
+
+    return graph.node("Div", [horner(coefficients[0]), horner(coefficients[1])])
+
+
+def _erf(graph, x):
+    """``erf(x)`` from Abs, Mul, Div, Add, Sub, Exp, Sign and Where (onnxruntime has
+    no float64 ``Erf``): Cody's approximations, ``sign(x) (1 - erfc(|x|))`` beyond
+    |x| = 0.46875. (A branch evaluated away from its interval may be inf or nan;
+    ``Where`` takes the other.)"""
+    a = graph.node("Abs", [x])
+    square = graph.node("Mul", [a, a])
+    small = graph.node("Mul", [x, _rational(graph, square, _ERF_SMALL)])
+    gauss = graph.node("Exp", [graph.node("Neg", [square])])
+    t = graph.node("Reciprocal", [square])
+    tail = graph.node("Sub", [graph.const(1 / np.sqrt(np.pi)),
+                              graph.node("Mul", [t, _rational(graph, t, _ERFC_LARGE)])])
+    erfc = graph.node("Mul", [gauss, graph.node("Where", [
+        graph.node("LessOrEqual", [a, graph.const(4.0)]),
+        _rational(graph, a, _ERFC_MIDDLE), graph.node("Div", [tail, a])])])
+    large = graph.node("Mul", [graph.node("Sign", [x]),
+                               graph.node("Sub", [graph.const(1.0), erfc])])
+    return graph.node("Where", [graph.node("LessOrEqual", [a, graph.const(0.46875)]),
+                                small, large])
+
+
+# operators onnxruntime runs in float32 only -> (graph, *inputs) -> their float64 spelling
+_FLOAT64_SPELLINGS = {"Erf": _erf}
 
 
 class _OnnxActivations(Mapping):
@@ -139,8 +214,8 @@ if __doc__ is not None:  # (python -OO strips docstrings)
     __doc__ = __doc__.replace("{activation table}", _activation_table())
 
 
-def _forward(graph, estimator, X):
-    """The network's output A_L for the input named X."""
+def _forward(graph, estimator, inputs):
+    """The network's output A_L for the operator's input variables."""
     check_is_fitted(estimator)
     if vars(estimator).get("_layer_parameters"):
         raise ValueError("Cannot export this network to ONNX: the converter writes "
@@ -158,7 +233,7 @@ def _forward(graph, estimator, X):
                 "(its ONNX spelling needs it, and a float64 graph would not run "
                 "there).\nFix: export with a float32 input, e.g. "
                 "to_onnx(model, X[:1].astype(numpy.float32)).")
-    A = graph.node("Cast", [X], to=graph.proto)
+    A = _input(graph, estimator, inputs)
     for W, b, name in zip(estimator.coefs_, estimator.intercepts_, activations):
         Z = graph.node("Add", [graph.node("MatMul", [A, graph.const(_to_numpy(W))]),
                                graph.const(_to_numpy(b))])
@@ -166,41 +241,105 @@ def _forward(graph, estimator, X):
     return A
 
 
-def _is_double(variable):
-    return isinstance(variable.type, DoubleTensorType)
+def _input(graph, estimator, inputs):
+    """X, (n_samples, n_features_in_) in the graph's float type: the one input, or
+    the inputs (one per column of a DataFrame) side by side in the fitted order."""
+    if len(inputs) > 1:
+        inputs = _in_fitted_order(estimator, inputs)
+    widths = [_width(variable) for variable in inputs]
+    if None not in widths and sum(widths) != estimator.n_features_in_:
+        raise ValueError(
+            f"Cannot export this model for inputs of {sum(widths)} columns in all: it "
+            f"was fitted on {estimator.n_features_in_} features.\nFix: convert with "
+            "rows like the training data, e.g. to_onnx(model, X_train[:1]).")
+    columns = [graph.node("Cast", [variable.full_name], to=graph.proto)
+               for variable in inputs]
+    return columns[0] if len(columns) == 1 else graph.node("Concat", columns, axis=1)
+
+
+def _in_fitted_order(estimator, inputs):
+    """The inputs in the order of the columns fitted (``feature_names_in_``), each
+    input one column named after one fitted column; as given without names."""
+    if not hasattr(estimator, "feature_names_in_"):
+        return inputs
+    fitted = [str(name) for name in estimator.feature_names_in_]
+    by_name = {variable.raw_name: variable for variable in inputs}
+    if sorted(by_name) != sorted(fitted) or len(by_name) != len(inputs) or any(
+            _width(variable) not in (1, None) for variable in inputs):
+        raise ValueError(
+            f"Cannot export this model for the inputs {sorted(by_name)}: it was fitted "
+            f"on the columns {fitted}, and several inputs are read as one per column, "
+            "by name.\nFix: convert with a DataFrame of the fitted columns, e.g. "
+            "to_onnx(model, X_train[:1]), or with one input of all the columns in the "
+            "fitted order, e.g. to_onnx(model, X_train[:1].to_numpy(numpy.float32)).")
+    return [by_name[name] for name in fitted]
+
+
+def _width(variable):
+    """The number of columns of a 2-d input, None where unknown."""
+    shape = getattr(variable.type, "shape", None) or []
+    return shape[1] if len(shape) == 2 and isinstance(shape[1], numbers.Integral) else None
+
+
+def _is_double(operator):
+    """A float64 graph: for any float64 input (the graph computes in float32
+    otherwise, int and bool inputs included)."""
+    return any(isinstance(variable.type, DoubleTensorType) for variable in operator.inputs)
 
 
 def _float_type(operator):
-    return DoubleTensorType if _is_double(operator.inputs[0]) else FloatTensorType
+    return DoubleTensorType if _is_double(operator) else FloatTensorType
 
 
 def label_values(estimator, nocl=False):
     """The class labels as ONNX can hold them, and their tensor type: strings, or
-    int64 (integers, booleans as 0/1, floats without a fraction)."""
+    whole numbers (integers of any dtype, booleans as 0/1, floats without a
+    fraction) as int64, or as uint64 where a label is 2**63 or more."""
     classes = np.asarray(estimator.classes_)
     if nocl or estimator._y_type == "multilabel-indicator":
         return np.arange(len(classes), dtype=np.int64), Int64TensorType
-    if classes.dtype.kind in "biu":
-        return classes.astype(np.int64), Int64TensorType
-    if classes.dtype.kind == "f":
-        if not np.all(np.mod(classes, 1) == 0):
-            raise ValueError(
-                f"Cannot export class labels {classes.tolist()} to ONNX: ONNX labels are "
-                "int64 or strings, and these floats have fractions.\nFix: encode the "
-                "labels as integers or strings before fitting, or export with "
-                "options={'nocl': True} to get class indices.")
-        return classes.astype(np.int64), Int64TensorType
-    if all(isinstance(c, numbers.Integral) for c in classes):  # (object arrays)
-        return classes.astype(np.int64), Int64TensorType
+    if classes.dtype.kind in "biuf" or all(isinstance(c, numbers.Integral)
+                                           for c in classes):  # (object arrays)
+        return _whole_labels(classes)
     return classes.astype(str), StringTensorType
+
+
+def _whole_labels(classes):
+    """Whole-number labels exactly, as int64 where they fit, else uint64."""
+    if classes.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0):
+        raise ValueError(
+            f"Cannot export class labels {classes.tolist()} to ONNX: ONNX labels are "
+            "integers or strings, and these floats have fractions.\nFix: encode the "
+            "labels as integers or strings before fitting, or export with "
+            "options={'nocl': True} to get class indices.")
+    values = [int(c) for c in classes.tolist()]  # (Python ints: exact, unbounded)
+    for dtype, tensor_type in ((np.int64, Int64TensorType), (np.uint64, UInt64TensorType)):
+        if all(np.iinfo(dtype).min <= v <= np.iinfo(dtype).max for v in values):
+            return np.array(values, dtype=dtype), tensor_type
+    raise ValueError(
+        f"Cannot export class labels {classes.tolist()} to ONNX: ONNX integer labels "
+        "are int64 or uint64, and these span beyond both.\nFix: encode the labels as "
+        "strings before fitting, or export with options={'nocl': True} to get class "
+        "indices (model.classes_[index] is the label).")
+
+
+_LABEL_PROTOS = {StringTensorType: onnx_proto.TensorProto.STRING,
+                 Int64TensorType: onnx_proto.TensorProto.INT64,
+                 UInt64TensorType: onnx_proto.TensorProto.UINT64}
 
 
 def _classifier_shapes(operator):
     estimator = operator.raw_operator
     check_is_fitted(estimator)
     n = operator.inputs[0].get_first_dimension()
-    nocl = operator.scope_inst.get_options(estimator, {"nocl": False})["nocl"]
-    classes, label_type = label_values(estimator, nocl)
+    options = operator.scope_inst.get_options(estimator, {"nocl": False, "zipmap": True})
+    classes, label_type = label_values(estimator, options["nocl"])
+    if label_type is UInt64TensorType and options["zipmap"] is not False:
+        raise ValueError(
+            f"Cannot export class labels {estimator.classes_.tolist()} to ONNX with a "
+            "ZipMap: its keys are int64 or strings, and these labels reach 2**63 or "
+            "more.\nFix: export with options={'zipmap': False} (the labels come out as "
+            "uint64), or with options={'nocl': True} to get class indices.")
     multilabel = estimator._y_type == "multilabel-indicator"
     operator.outputs[0].type = (Int64TensorType([n, len(classes)]) if multilabel
                                 else label_type([n]))
@@ -209,8 +348,8 @@ def _classifier_shapes(operator):
 
 def _convert_classifier(scope, operator, container):
     estimator = operator.raw_operator
-    graph = _Graph(scope, container, _is_double(operator.inputs[0]))
-    A = _forward(graph, estimator, operator.inputs[0].full_name)
+    graph = _Graph(scope, container, _is_double(operator))
+    A = _forward(graph, estimator, operator.inputs)
     label, probabilities = operator.outputs[0].full_name, operator.outputs[1].full_name
     if estimator._y_type == "multilabel-indicator":  # (whatever the number of labels)
         graph.node("Identity", [A], probabilities)
@@ -229,9 +368,8 @@ def _convert_classifier(scope, operator, container):
     if nocl:
         graph.node("Identity", [index], label)
         return
-    proto = (onnx_proto.TensorProto.STRING if label_type is StringTensorType
-             else onnx_proto.TensorProto.INT64)
-    graph.node("Gather", [graph.const(classes, proto), index], label, axis=0)
+    graph.node("Gather", [graph.const(classes, _LABEL_PROTOS[label_type]), index],
+               label, axis=0)
 
 
 def _regressor_shapes(operator):
@@ -242,8 +380,8 @@ def _regressor_shapes(operator):
 
 
 def _convert_regressor(scope, operator, container):
-    graph = _Graph(scope, container, _is_double(operator.inputs[0]))
-    A = _forward(graph, operator.raw_operator, operator.inputs[0].full_name)
+    graph = _Graph(scope, container, _is_double(operator))
+    A = _forward(graph, operator.raw_operator, operator.inputs)
     graph.node("Identity", [A], operator.outputs[0].full_name)
 
 

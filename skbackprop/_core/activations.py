@@ -354,7 +354,6 @@ ACTIVATIONS = {
         doc="f(z) = log(1 + exp(z))"),
     "gelu": Activation(
         gelu, gelu_derivative, needs_input=True, onnx=gelu_onnx,
-        onnx_float32_only="onnxruntime has no float64 Erf",
         doc="f(z) = z Phi(z), Phi the standard normal CDF"),
 }
 BUILT_IN = frozenset(ACTIVATIONS)
