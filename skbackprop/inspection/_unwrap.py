@@ -36,8 +36,7 @@ def backprop_estimator(estimator, X=None, y=None, *, caller):
         hint = " For a meta-estimator, pass the fitted Backprop estimator it holds."
     raise TypeError(
         f"{caller} reads a BackpropRegressor or BackpropClassifier, or a Pipeline "
-        f"whose last step is one (or a Pipeline ending in one); got "
-        f"{type(estimator).__name__}.{hint}")
+        f"whose last step is one; got {type(estimator).__name__}.{hint}")
 
 
 def _fitted(step):
