@@ -4,7 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_sample_weight
 
 from skbackprop import BackpropClassifier, BackpropRegressor, check_gradients
 from skbackprop._core import activations as _activations
@@ -82,3 +84,22 @@ def test_given_start_weights_are_the_ones_checked():
     report = check_gradients(est, x, y, eps=1e-4)
     assert (report["relative_error"] < 1e-8).all()
     assert not hasattr(est, "n_iter_") and (est.coefs_[0] == 0.1).all()
+
+
+@pytest.mark.parametrize("y", [np.digitize(X[:, 0], [-1, 0.8]),
+                               np.column_stack([X[:, 0] > 1, X[:, 1] > 0]).astype(int)],
+                         ids=["multiclass", "multilabel"])
+def test_a_fitted_balanced_classifier_is_checked(y):
+    """class_weight='balanced' on a fitted model: checked on the loss fit
+    minimises, its classes weighted as sklearn's compute_sample_weight gives."""
+    clf = BackpropClassifier(hidden_layer_sizes=(4,), activation="tanh",
+                             class_weight="balanced", max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    report = check_gradients(clf, X, y)
+    assert (report["relative_error"] < 1e-6).all(), report
+    weights = training_problem(clf, X, y).sample_weight
+    assert_allclose(weights, compute_sample_weight("balanced", y))
+    sw = np.linspace(0.5, 2, len(X))
+    assert_allclose(training_problem(clf, X, y, sw).sample_weight, weights * sw)

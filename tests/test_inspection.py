@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
 import skbackprop  # noqa: F401  (its __all__ is checked)
 from skbackprop import BackpropClassifier, BackpropRegressor, rowwise_limit
@@ -70,6 +70,62 @@ def test_an_unfitted_pipeline_fits_its_first_steps_on_a_copy():
                             MinMaxScaler().fit_transform(X), y)
     assert_allclose(ours.params["gradient"], direct.params["gradient"])
     assert not hasattr(pipe[0], "scale_")  # the pipeline itself is left unfitted
+
+
+def test_an_unfitted_head_is_fitted_whole_though_its_last_step_needs_no_fit():
+    """A FunctionTransformer needs no fit, so the Pipeline's own check (its last
+    step) passes: every step of the head is checked, and all are fitted on X."""
+    X, y = make_placement(n_samples=20, random_state=2)
+    model = BackpropRegressor(hidden_layer_sizes=(2,), random_state=0)
+    pipe = make_pipeline(StandardScaler(), FunctionTransformer(np.tanh), model)
+    ours = backprop_trace(pipe, X, y)
+    direct = backprop_trace(model, np.tanh(StandardScaler().fit_transform(X)), y)
+    assert_allclose(ours.params["gradient"], direct.params["gradient"])
+    assert ours.loss == direct.loss
+    assert (check_gradients(pipe, X, y)["relative_error"] < 1e-6).all()
+    assert not hasattr(pipe[0], "scale_")
+
+
+def test_a_nested_pipeline_is_read_at_its_innermost_last_step():
+    X, y = make_placement(n_samples=20, random_state=3)
+    model = BackpropRegressor(hidden_layer_sizes=(3,), activation="tanh",
+                              random_state=0)
+    nested = make_pipeline(MinMaxScaler(), make_pipeline(StandardScaler(), model))
+    rows = StandardScaler().fit_transform(MinMaxScaler().fit_transform(X))
+    direct = backprop_trace(model, rows, y)
+    assert_allclose(backprop_trace(nested, X, y).params["gradient"],
+                    direct.params["gradient"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        nested.fit(X, y)
+    inner = nested[-1]
+    fitted = backprop_trace(nested, X[:3], y[:3])
+    direct = backprop_trace(inner[-1], inner[0].transform(nested[0].transform(X[:3])),
+                            y[:3])
+    assert_allclose(fitted.params["gradient"], direct.params["gradient"])
+    assert (check_gradients(nested, X[:5], y[:5])["relative_error"] < 1e-6).all()
+    assert n_parameters(nested) == n_parameters((2, 3, 1))
+
+
+@pytest.mark.parametrize("units, error, match", [
+    ((2, -3, 1), ValueError, "-3 is not a positive integer"),
+    ((2, 0, 1), ValueError, "0 is not a positive integer"),
+    ((2, 2.5, 1), ValueError, "2.5 is not a positive integer"),
+    ((True, 1), ValueError, "True is not a positive integer"),
+    ((3,), ValueError, "at least an input and an output layer"),
+    ("231", TypeError, "got str '231'"),
+    (5, TypeError, "got int 5"),
+])
+def test_n_parameters_refuses_anything_but_positive_units(units, error, match):
+    with pytest.raises(error, match=match) as refused:
+        n_parameters(units)
+    assert "sequence of at least two positive integers" in str(refused.value)
+
+
+def test_n_parameters_counts_weights_and_biases():
+    # (2 + 1) x 3 + (3 + 1) x 4 + (4 + 1) x 1, as a tuple, a list or an array
+    assert n_parameters((2, 3, 4, 1)) == n_parameters(np.array([2, 3, 4, 1])) == 30
+    assert n_parameters([np.int64(5), 1]) == 6
 
 
 def test_an_unfitted_classifier_is_traced_on_one_row_given_the_classes():

@@ -7,6 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_sample_weight
 
 from skbackprop import BackpropClassifier, BackpropRegressor, backprop_trace
 from skbackprop.datasets import load_placement
@@ -133,3 +134,32 @@ def test_assigned_weights_are_traced_with_warm_start_only():
     assert not np.allclose(drawn[:6], 0.1)
     np.testing.assert_array_equal(traced(False, classes=[0, 1]), drawn)
     np.testing.assert_array_equal(traced(True, classes=[0, 1])[[0, 1, 2, 3]], 0.1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_fitted_balanced_classifier_is_traced_with_the_weights_fit_gives(weighted):
+    """class_weight='balanced' weighs the traced rows' classes as fit on them does
+    (sklearn's compute_sample_weight), times any sample_weight: the loss is the
+    weighted mean log loss plus alpha ||W||^2 / (2 sum w), the output layer's
+    gradient H^T delta + alpha W / sum w with delta = w (p - y) / sum w."""
+    X12 = np.random.RandomState(1).normal(size=(12, 3))
+    y12 = np.array([0] * 9 + [1] * 3)
+    sw = np.linspace(0.5, 2, 12) if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = BackpropClassifier(hidden_layer_sizes=(3,), class_weight="balanced",
+                                 alpha=0.1, solver="lbfgs", max_iter=30,
+                                 random_state=0).fit(X12, y12)
+    trace = backprop_trace(clf, X12, y12, sample_weight=sw)
+    w = compute_sample_weight("balanced", y12) * (1 if sw is None else sw)
+    p = clf.predict_proba(X12)[:, 1]
+    log_loss = -(y12 * np.log(p) + (1 - y12) * np.log(1 - p))
+    l2 = 0.1 * sum((W ** 2).sum() for W in clf.coefs_) / (2 * w.sum())
+    assert trace.loss == pytest.approx((w * log_loss).sum() / w.sum() + l2, rel=1e-10)
+    if not weighted:
+        assert trace.loss == pytest.approx(clf.loss_, rel=1e-10)  # lbfgs: final loss
+    H = np.maximum(X12 @ clf.coefs_[0] + clf.intercepts_[0], 0)  # relu units
+    delta = w * (p - y12) / w.sum()
+    assert_allclose(as_matrix(trace, 2, (3, 1)),
+                    H.T @ delta[:, None] + 0.1 * clf.coefs_[1] / w.sum(), rtol=1e-9)
+    assert clf.class_weight == "balanced"  # traced on a copy

@@ -1,8 +1,9 @@
 """Look inside a network: the teaching tools and the pictures.
 
 Every function here takes a ``BackpropRegressor``, a ``BackpropClassifier``, or a
-``Pipeline`` whose last step is one (read at that step, with X passed through the
-steps before it); an unfitted one is read at the starting weights a fit would use.
+``Pipeline`` whose last step is one, or is a Pipeline ending in one (read at that
+step, with X passed through the steps before it); an unfitted one is read at the
+starting weights a fit would use.
 
 - :func:`backprop_trace`: every number of one forward and backward pass, by name,
   and the chain-rule walk-through as text.
@@ -15,6 +16,11 @@ steps before it); an unfitted one is read at the starting weights a fit would us
 - :class:`WeightSnapshots` and :class:`TrainingAnimation`: weights recorded epoch
   by epoch, and training on two-feature data animated as a GIF.
 """
+
+from collections.abc import Sequence
+from numbers import Integral
+
+import numpy as np
 
 from .._core.network import n_parameters as _units_parameters
 from .._engine.rowwise import epoch_source as _epoch_source
@@ -43,7 +49,8 @@ def n_parameters(estimator_or_units):
     ----------
     estimator_or_units : fitted estimator, Pipeline, or sequence of int
         A fitted BackpropRegressor or BackpropClassifier (or a Pipeline ending in
-        one), or the units per layer, inputs first.
+        one), or the units per layer, inputs first: at least two positive
+        integers.
 
     Returns
     -------
@@ -61,7 +68,24 @@ def n_parameters(estimator_or_units):
             raise ValueError("n_parameters needs a fitted estimator, or the units per "
                              "layer (inputs first), such as (2, 2, 1).")
         return sum(int(p.size) for ps in model._fitted_network()[1] for p in ps)
-    return int(_units_parameters([int(k) for k in estimator_or_units]))
+    return int(_units_parameters(_checked_units(estimator_or_units)))
+
+
+def _checked_units(units):
+    """``units`` as a list of ints, refused unless a sequence of at least two
+    positive integers (a string is no sequence of units)."""
+    fix = ("Fix: pass the units per layer, inputs first, as a sequence of at least "
+           "two positive integers such as (2, 2, 1), or a fitted estimator.")
+    if isinstance(units, (str, bytes)) or not isinstance(units, (Sequence, np.ndarray)):
+        raise TypeError(f"n_parameters got {type(units).__name__} {units!r}.\n{fix}")
+    units = list(units)
+    wrong = [k for k in units if isinstance(k, (bool, np.bool_))
+             or not isinstance(k, (Integral, np.integer)) or k < 1]
+    if wrong or len(units) < 2:
+        problem = (f"{wrong[0]!r} is not a positive integer" if wrong else
+                   "a network has at least an input and an output layer")
+        raise ValueError(f"n_parameters got units {units!r}: {problem}.\n{fix}")
+    return [int(k) for k in units]
 
 
 def epoch_source(estimator, X=None, y=None, *, sample_weight=None, classes=None):

@@ -28,6 +28,8 @@ def check_gradients(estimator, X, y, sample_weight=None, eps=1e-6, classes=None)
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     sample_weight : array-like of shape (n_samples,), default=None
+        Times the class weights of a classifier's ``class_weight``
+        (``'balanced'``: from the classes of ``y``, as fit on these rows).
     eps : float, default=1e-6
         The finite-difference step.
     classes : array-like, default=None

@@ -6,6 +6,7 @@ o2, ...``. A weight is named by the units it joins, ``w(x1->h2)``, a bias by its
 unit, ``b(h2)``.
 """
 
+import copy
 from typing import NamedTuple
 
 import numpy as np
@@ -17,6 +18,7 @@ from .._core.activations import ACTIVATIONS
 from .._core.losses import get_loss
 from .._core.network import loss_and_gradients
 from .._core.xp import host_input, on_host
+from .._labels import class_sample_weight
 from .._prepare import prepare
 from ._unwrap import backprop_estimator
 
@@ -83,18 +85,35 @@ def training_problem(estimator, X, y, sample_weight=None, classes=None, *,
     use (drawn, or with ``warm_start=True`` those assigned to ``coefs_`` and
     ``intercepts_``). The same path as fit (``_prepare``); ``estimator`` is left
     untouched. ``classes`` (classifiers) as in partial_fit: for rows that miss
-    some. Everything is computed on the host: a model fitted on a device, and
-    arrays of another namespace, are brought there first. A Pipeline gives its
-    last step, X passed through the steps before it
+    some. ``class_weight='balanced'`` weighs the classes of ``y`` as fit on these
+    rows would (partial_fit's refusal, for batches that do not show the class
+    frequencies, is no concern of a trace). Everything is computed on the host: a
+    model fitted on a device, and arrays of another namespace, are brought there
+    first. A Pipeline gives its last step, X passed through the steps before it
     (``inspection._unwrap.backprop_estimator``)."""
     estimator, X = backprop_estimator(estimator, X, y, caller=caller)
     estimator = on_host(estimator)
     X, y, sample_weight = host_input(X), host_input(y), host_input(sample_weight)
     incremental = estimator.__sklearn_is_fitted__() or classes is not None
+    balanced = incremental and _balanced(estimator)
+    if balanced:  # the weights are computed below, from the checked targets
+        estimator = copy.copy(estimator)
+        estimator.class_weight = None
     p = prepare(estimator, X, y, sample_weight, incremental=incremental,
                 rng=check_random_state(estimator.random_state), classes=classes,
                 assigned=estimator.warm_start)  # (assigned weights: with warm_start)
-    return Problem(p.spec, p.weights, p.data.X, p.data.Y, p.data.sample_weight)
+    data = p.data
+    if balanced:  # as fit weighs them: compute_sample_weight("balanced", y)
+        weights = class_sample_weight("balanced", data.y, incremental=False)
+        weights = weights if data.sample_weight is None else data.sample_weight * weights
+        data = data._replace(sample_weight=weights.astype(data.Y.dtype))
+    return Problem(p.spec, p.weights, data.X, data.Y, data.sample_weight)
+
+
+def _balanced(estimator):
+    """Whether ``estimator`` weighs its classes with ``class_weight='balanced'``."""
+    class_weight = getattr(estimator, "class_weight", None)
+    return isinstance(class_weight, str) and class_weight == "balanced"
 
 
 def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
@@ -122,6 +141,8 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
         The update shown is plain gradient descent, ``w - learning_rate * dL/dw``:
         what ``solver="sgd"`` with ``momentum=0`` does with this batch.
     sample_weight : array-like of shape (n_samples,), default=None
+        Times the class weights of a classifier's ``class_weight``
+        (``'balanced'``: from the classes of ``y``, as fit on these rows).
     classes : array-like, default=None
         For an unfitted classifier traced on rows that miss some classes (a single
         row, say): all the classes, as in ``partial_fit``.

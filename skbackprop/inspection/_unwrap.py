@@ -1,6 +1,6 @@
 """What the teaching tools and displays read from the object they are given: a
-BackpropRegressor or BackpropClassifier, or a Pipeline ending in one (its final
-step, with X passed through the steps before it)."""
+BackpropRegressor or BackpropClassifier, or a Pipeline ending in one, or in a
+Pipeline that does (its final step, with X passed through the steps before it)."""
 
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -14,18 +14,18 @@ def backprop_estimator(estimator, X=None, y=None, *, caller):
     """``(model, X)``: the BackpropRegressor or BackpropClassifier that ``caller``
     reads, and X as that model sees it.
 
-    A Pipeline gives its final step; X goes through the steps before it, fitted
-    (a fitted pipeline's own steps) or, in an unfitted pipeline, fitted on X here
-    (on a copy: the pipeline is left untouched). Anything else is refused with
-    what to pass instead.
+    A Pipeline gives its final step, and a nested Pipeline (one whose final step
+    is a Pipeline) the final step of the innermost; X goes through the steps
+    before it, fitted (when every one of them is) or else fitted on X here (on a
+    copy: the pipeline is left untouched). Anything else is refused with what to
+    pass instead.
     """
     from .._base import BaseBackprop
 
-    if isinstance(estimator, Pipeline):
-        head, model = estimator[:-1], estimator[-1]
+    while isinstance(estimator, Pipeline):
+        head, estimator = estimator[:-1], estimator[-1]
         if X is not None and len(head):
             X = head.transform(X) if _fitted(head) else clone(head).fit_transform(X, y)
-        estimator = model
     if isinstance(estimator, BaseBackprop):
         return estimator, X
     hint = ""
@@ -39,9 +39,16 @@ def backprop_estimator(estimator, X=None, y=None, *, caller):
         f"whose last step is one; got {type(estimator).__name__}.{hint}")
 
 
-def _fitted(pipeline):
+def _fitted(step):
+    """Whether ``step`` transforms as it is: every step of a Pipeline fitted (a
+    Pipeline's own check reads its last step only), 'passthrough' and None
+    always."""
+    if step is None or isinstance(step, str):  # None or 'passthrough'
+        return True
+    if isinstance(step, Pipeline):
+        return all(_fitted(inner) for _, inner in step.steps)
     try:
-        check_is_fitted(pipeline)
+        check_is_fitted(step)
     except NotFittedError:
         return False
     return True
