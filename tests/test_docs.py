@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts
                and "generated" not in p.parts)
+README = ROOT / "README.md"
 CASES = [(page, k) for page in PAGES for k in range(len(snippets(page)))]
 
 
@@ -60,3 +61,18 @@ def test_the_code_layout_names_every_module():
                if p.name != "__init__.py" or p.parent.name in ("inspection", "persistence")]
     missing = [m for m in modules if f"{m}`" not in layout]
     assert not missing, f"docs/guide/contributing.md's layout table misses {missing}"
+
+
+def headings(text):
+    """The Markdown headings of a page, its fenced code left out."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+    return re.findall(r"^#{1,6} .+$", prose, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("page", [README, *PAGES], ids=lambda p: p.name)
+def test_no_page_repeats_a_heading(page):
+    """A repeated heading shows twice in the site's contents, one of them empty."""
+    found = headings(page.read_text())
+    assert found, page
+    repeated = sorted({h for h in found if found.count(h) > 1})
+    assert not repeated, f"{page.relative_to(ROOT)} repeats {repeated}"
