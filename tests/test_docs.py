@@ -76,3 +76,18 @@ def test_no_page_repeats_a_heading(page):
     assert found, page
     repeated = sorted({h for h in found if found.count(h) > 1})
     assert not repeated, f"{page.relative_to(ROOT)} repeats {repeated}"
+
+
+# Words about how the package is developed, not about the package: the folders and
+# machines its authors work on, and names they use among themselves.
+LEAKS = ["../shared", "/tmp/", "2-core machine", "this machine", "shared machine",
+         "lab seed", "seeds page"]
+
+
+def test_what_users_read_speaks_of_the_package_only():
+    pages = [README, *PAGES, DOCS / "api.rst", *(ROOT / "examples").iterdir()]
+    found = [f"{page.relative_to(ROOT)}:{number}: {line.strip()}"
+             for page in pages if page.is_file()
+             for number, line in enumerate(page.read_text().splitlines(), start=1)
+             if any(leak in line for leak in LEAKS)]
+    assert not found, "\n".join(found)

@@ -1,6 +1,7 @@
 """Every example runs, and its numbers equal an independent computation."""
 
 import runpy
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def run_example(name, capsys):
     namespace = runpy.run_path(str(EXAMPLES / name), run_name="__main__")
-    return namespace, capsys.readouterr().out
+    out = capsys.readouterr().out
+    # the gallery shows what an example prints: never a path of the machine it ran on
+    assert tempfile.gettempdir() not in out, f"{name} prints a temporary path"
+    return namespace, out
 
 
 def test_every_example_is_tested():
