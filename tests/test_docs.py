@@ -3,7 +3,10 @@ warning and print what they claim; the API reference lists every public name; ev
 page is in a table of contents. (.ci/run builds the site with warnings as errors.)"""
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,11 @@ DOCS = ROOT / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts
                and "generated" not in p.parts)
 README = ROOT / "README.md"
-CASES = [(page, k) for page in PAGES for k in range(len(snippets(page)))]
+MAIN = 'if __name__ == "__main__":'
+CASES = [(page, k) for page in PAGES for k, code in enumerate(snippets(page))
+         if MAIN not in code]
+SCRIPTS = [(page, k) for page in PAGES for k, code in enumerate(snippets(page))
+           if MAIN in code]  # (pasted into a file and run: they start processes)
 
 
 @pytest.mark.slow
@@ -27,6 +34,26 @@ CASES = [(page, k) for page in PAGES for k in range(len(snippets(page)))]
                          ids=[f"{p.relative_to(DOCS)}-{k}" for p, k in CASES])
 def test_page_snippet_runs_clean(page, index, capsys):
     run_snippet(snippets(page)[index], f"{page.relative_to(DOCS)} snippet {index}", capsys)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, index", SCRIPTS,
+                         ids=[f"{p.relative_to(DOCS)}-{k}" for p, k in SCRIPTS])
+def test_page_script_runs_as_a_script(page, index, tmp_path):
+    """A snippet that starts worker processes, pasted into a file and run with
+    ``python file.py`` as a user would, runs clean and prints what it claims."""
+    code = snippets(page)[index]
+    if "distributed" in code:
+        pytest.importorskip("distributed")
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), os.environ.get("PYTHONPATH", "")]), "PYTHONWARNINGS": "error"}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for claimed in re.findall(r"print\(.*\)\s+# (.+)", code):
+        assert claimed.strip() in done.stdout
 
 
 def test_the_api_reference_lists_every_public_name():
