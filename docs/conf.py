@@ -28,6 +28,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax's files, copied into the site: no other host
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",

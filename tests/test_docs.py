@@ -118,3 +118,36 @@ def test_what_users_read_speaks_of_the_package_only():
              for number, line in enumerate(page.read_text().splitlines(), start=1)
              if any(leak in line for leak in LEAKS)]
     assert not found, "\n".join(found)
+
+
+@pytest.mark.slow
+def test_the_formulas_are_typeset_by_files_the_site_ships(tmp_path):
+    """The backprop guide, built with the site's configuration (less the gallery and
+    the API pages): its formulas are math, typeset by a MathJax copied into the
+    site, and the page loads nothing from another host."""
+    for module in ["sphinx", "myst_parser", "sphinx-mathjax-offline", "matplotlib"]:
+        pytest.importorskip(module)
+    from sphinx.cmd.build import build_main
+    source = tmp_path / "source"
+    (source / "guide").mkdir(parents=True)
+    (source / "backprop.md").write_text((DOCS / "backprop.md").read_text())
+    for page in ["seeds", "teaching"]:  # (the pages it links to)
+        (source / "guide" / f"{page}.md").write_text(f"# {page}\n")
+    (source / "conf.py").write_text(
+        f"exec(compile(open({str(DOCS / 'conf.py')!r}).read(), 'conf.py', 'exec'))\n"
+        "extensions = [e for e in extensions if e not in "
+        "('sphinx_gallery.gen_gallery', 'sphinx.ext.autosummary')]\n"
+        "root_doc, html_static_path, templates_path = 'backprop', [], []\n"
+        "suppress_warnings = ['toc.not_included']\n")
+    out = tmp_path / "html"
+    assert build_main(["-q", "-W", "-b", "html", str(source), str(out)]) == 0
+    html = (out / "backprop.html").read_text()
+    assert html.count('class="math') >= 15  # every formula is math now
+    assert not re.search(r"<pre>[^<]*(Z_l|delta_L) =", html)  # none left as code
+    assets = re.findall(r'<(?:script|link|img)\b[^>]*?(?:src|href)="([^"]+)"', html)
+    mathjax = [a for a in assets if "mathjax" in a.lower()]
+    assert mathjax, "no MathJax script on the page"
+    for asset in assets:
+        assert not re.match(r"(\w+:)?//", asset), f"the page loads {asset} from another host"
+        if asset.endswith((".js", ".css")) or "?" in asset:
+            assert (out / asset.split("?")[0]).is_file(), asset
