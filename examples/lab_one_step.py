@@ -65,3 +65,13 @@ table = pd.DataFrame({"parameter": names, "before": trace.params["value"],
                       "lab's formulas": by_hand})
 print(table.to_string(index=False))
 print("largest difference:", np.abs(table["ours after one step"] - by_hand).max())
+
+# %%
+# The network at its starting weights, each edge labelled with its gradient on the
+# three rows: the numbers the lab's formulas multiply by the learning rate
+import matplotlib.pyplot as plt
+
+from skbackprop.inspection import NetworkDisplay
+
+NetworkDisplay.from_estimator(reg, X, y)
+plt.show()

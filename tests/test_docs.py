@@ -151,3 +151,12 @@ def test_the_formulas_are_typeset_by_files_the_site_ships(tmp_path):
         assert not re.match(r"(\w+:)?//", asset), f"the page loads {asset} from another host"
         if asset.endswith((".js", ".css")) or "?" in asset:
             assert (out / asset.split("?")[0]).is_file(), asset
+
+
+def test_api_pages_are_titled_by_the_short_name():
+    """A page title such as skbackprop.inspection.TrainingAnimation ran out of the
+    article column on mid-sized screens: the title is the name, the module stands in
+    the signature beneath it."""
+    for template in (DOCS / "_templates" / "autosummary").glob("*.rst"):
+        title = template.read_text().splitlines()[0]
+        assert title == "{{ objname | escape | underline }}", template.name

@@ -119,7 +119,7 @@ class LossCurveDisplay:
 
         yscale = self._scale()
         if ax is None:
-            _, ax = plt.subplots()
+            _, ax = plt.subplots(layout="constrained")  # (long tick labels fit)
         epochs = np.arange(1, len(self.train_loss) + 1)
         self.val_line_ = None
         if self.val_loss is not None:  # beneath: the training line stays in sight
