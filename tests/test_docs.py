@@ -137,7 +137,8 @@ def test_the_formulas_are_typeset_by_files_the_site_ships(tmp_path):
         f"exec(compile(open({str(DOCS / 'conf.py')!r}).read(), 'conf.py', 'exec'))\n"
         "extensions = [e for e in extensions if e not in "
         "('sphinx_gallery.gen_gallery', 'sphinx.ext.autosummary')]\n"
-        "root_doc, html_static_path, templates_path = 'backprop', [], []\n"
+        f"root_doc, html_static_path = 'backprop', [{str(DOCS / '_static')!r}]\n"
+        "templates_path = []\n"
         "suppress_warnings = ['toc.not_included']\n")
     out = tmp_path / "html"
     assert build_main(["-q", "-W", "-b", "html", str(source), str(out)]) == 0
