@@ -28,6 +28,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax's files, copied into the site: no other host
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
@@ -51,6 +52,30 @@ OPTIONAL = {"array_api_torch.py": "torch", "export_onnx.py": "onnxruntime"}
 LEFT_OUT = [name for name, module in OPTIONAL.items()
             if importlib.util.find_spec(module) is None]
 
+
+
+def _default_thumbnail():
+    """The gallery's picture for an example that draws no figure: the placement
+    tutorial's 2-2-1 network, drawn by NetworkDisplay (sphinx-gallery's own is a
+    blank placeholder). Drawn at each build, so it is always the package's."""
+    import tempfile
+
+    import matplotlib.pyplot as plt
+
+    from skbackprop import BackpropRegressor
+    from skbackprop.datasets import load_placement
+    from skbackprop.inspection import NetworkDisplay
+
+    X, y = load_placement(return_X_y=True)
+    reg = BackpropRegressor(hidden_layer_sizes=(2,), activation="identity",
+                            weight_init=0.1, alpha=0.0, learning_rate_init=0.002)
+    display = NetworkDisplay.from_estimator(reg, X[:1], y[:1])
+    path = Path(tempfile.gettempdir()) / "skbackprop_docs_thumbnail.png"
+    display.figure_.savefig(path, dpi=100)
+    plt.close(display.figure_)
+    return str(path)
+
+
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
@@ -64,11 +89,13 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "backreferences_dir": "auto_examples/backreferences",  # "examples using X" per page
     "doc_module": ("skbackprop",),
+    "default_thumb_file": _default_thumbnail(),
 }
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skbackprop {release}"
 html_static_path = ["_static"]
+html_css_files = ["skbackprop.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,

@@ -65,3 +65,16 @@ on_host = move_estimator_to(on_device, np, "cpu")
 print(type(on_host[-1].coefs_[0]).__name__, type(on_host[0].mean_).__name__,
       "same predictions as the NumPy fit:",
       np.array_equal(on_host.predict(X), on_numpy.predict(X)))
+
+# %%
+# The two fits' loss curves, drawn over each other
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots()
+epochs = range(1, on_numpy[-1].n_iter_ + 1)
+ax.plot(epochs, on_numpy[-1].loss_curve_, linewidth=6, alpha=0.4, label="NumPy arrays")
+ax.plot(epochs, on_device[-1].loss_curve_, color="black",
+        label=f"torch tensors on {device}")
+ax.set(xlabel="epoch", ylabel="loss", yscale="log", title="One network, two namespaces")
+ax.legend()
+plt.show()

@@ -48,3 +48,15 @@ print("largest difference in predicted package:",
 print("largest difference in P(placed):",
       np.abs(ours_clf.predict_proba(X) - sk_clf.predict_proba(X)).max())
 print("same decisions on every row:", bool((ours_clf.predict(X) == sk_clf.predict(X)).all()))
+
+# %%
+# The two regressors' loss curves, drawn over each other: one line
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots()
+epochs = range(1, len(ours_reg.loss_curve_) + 1)
+ax.plot(epochs, sk_reg.loss_curve_, linewidth=6, alpha=0.4, label="sklearn MLPRegressor")
+ax.plot(epochs, ours_reg.loss_curve_, color="black", label="skbackprop BackpropRegressor")
+ax.set(xlabel="epoch", ylabel="loss", yscale="log", title="Same settings, same losses")
+ax.legend()
+plt.show()

@@ -2,9 +2,11 @@
 The lab's derivation, one step: every weight next to the hand-derived value
 ===========================================================================
 
-The lab seed derives the update of w5 by the chain rule ("total error with respect
-to output, output with respect to net output, net output with respect to the
-weight") and then trains a 2-3-1 sigmoid network. This script takes that network
+The lab skbackprop grew from (a classroom exercise on backpropagation; see "The
+tutorials skbackprop grew from" in the user guide) derives the update of the output
+weight w5 by the chain rule ("total error with respect to output, output with
+respect to net output, net output with respect to the weight") and then trains a
+2-3-1 sigmoid network. This script takes that network
 from its starting weights (U[0, 1), drawn as the lab draws them), lets
 ``backprop_trace`` show the first full-batch step of our estimator, and puts every
 weight and bias after the step next to the value the lab's own formulas give,
@@ -63,3 +65,13 @@ table = pd.DataFrame({"parameter": names, "before": trace.params["value"],
                       "lab's formulas": by_hand})
 print(table.to_string(index=False))
 print("largest difference:", np.abs(table["ours after one step"] - by_hand).max())
+
+# %%
+# The network at its starting weights, each edge labelled with its gradient on the
+# three rows: the numbers the lab's formulas multiply by the learning rate
+import matplotlib.pyplot as plt
+
+from skbackprop.inspection import NetworkDisplay
+
+NetworkDisplay.from_estimator(reg, X, y)
+plt.show()

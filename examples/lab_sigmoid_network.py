@@ -51,3 +51,12 @@ print("loss after 1, 10, 100, 1000, 7000 epochs:",
       [round(reg.loss_curve_[i - 1], 6) for i in (1, 10, 100, 1000, 7000)])
 print("actual output:   ", y)
 print("predicted output:", reg.predict(X).round(4))
+
+# %%
+# The loss over the 7000 epochs, on a log axis
+import matplotlib.pyplot as plt
+
+from skbackprop.inspection import LossCurveDisplay
+
+LossCurveDisplay.from_estimator(reg, name="The lab's 2-3-1 sigmoid network")
+plt.show()

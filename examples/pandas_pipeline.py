@@ -63,3 +63,12 @@ new = pd.DataFrame({"cgpa": [9.1, 6.0], "resume_score": [8.0, 5.5],
                     "city": pd.Categorical(["Delhi", "Pune"]), "stream": ["CS", "Mech"]})
 print("new rows:", model.predict(new).tolist())
 print(network.history_.tail(3).round(4).to_string(index=False))
+
+# %%
+# The network's loss curve, drawn from the pipeline
+import matplotlib.pyplot as plt
+
+from skbackprop.inspection import LossCurveDisplay
+
+LossCurveDisplay.from_estimator(model, name="placement, encoded DataFrame")
+plt.show()

@@ -45,4 +45,4 @@ boundary = DecisionBoundaryDisplay.from_estimator(
 ax.scatter(X[:, 0], X[:, 1], c=y, edgecolor="k", s=15)
 ax.set_title("P(placed)")
 fig.savefig(out / "decision_boundary.png")
-print(f"figures written to {out}")
+print("figures written:", ", ".join(sorted(p.name for p in out.glob("*.png"))))

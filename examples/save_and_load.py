@@ -64,3 +64,14 @@ try:
     load(folder / "signed.skbp", key=b"another secret")
 except ModelFileError as error:
     print("refused:", str(error).replace(str(folder), "<folder>"))
+
+# %%
+# The loaded model's probabilities against the saved one's: every row on the diagonal
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots()
+ax.plot([0, 1], [0, 1], color="lightgray")
+ax.scatter(model.predict_proba(X)[:, 1], loaded.predict_proba(X)[:, 1], s=12)
+ax.set(xlabel="P(placed), saved model", ylabel="P(placed), loaded model",
+       title="Saved and loaded: the same model", aspect="equal")
+plt.show()

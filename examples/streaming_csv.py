@@ -70,3 +70,15 @@ with warnings.catch_warnings():  # 5 epochs, like the stream: not converged, and
     warnings.simplefilter("ignore", ConvergenceWarning)
     full.fit(scaler.transform(whole[features]), whole["label"])
 print(f"whole file in memory: test accuracy {full.score(X_test, test['label']):.3f}")
+
+# %%
+# The loss of every chunk update, pass after pass
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots()
+ax.plot(range(1, stream.n_iter_ + 1), stream.loss_curve_)
+for boundary in range(13, stream.n_iter_, 13):
+    ax.axvline(boundary + 0.5, color="lightgray", linewidth=0.8)
+ax.set(xlabel="chunk update (grey lines: a new pass over the file)", ylabel="loss",
+       title="Learning from a file read in chunks")
+plt.show()

@@ -60,3 +60,13 @@ print("hidden weights W1:\n", reg.coefs_[0].round(6))
 print("output weights W2:", reg.coefs_[1].ravel().round(6), "bias:", reg.intercepts_[1].round(6))
 for (cgpa, resume), target, pred in zip(X, y, reg.predict(X)):
     print(f"cgpa {cgpa:.0f}, resume {resume:.0f}: package {target:.0f} LPA, predicted {pred:.3f}")
+
+# %%
+# The trained network, drawn: each weight an edge as wide as its size, coloured by
+# its sign, with its gradient on the table's first row written on it
+import matplotlib.pyplot as plt
+
+from skbackprop.inspection import NetworkDisplay
+
+NetworkDisplay.from_estimator(reg, X[:1], y[:1])
+plt.show()

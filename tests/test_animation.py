@@ -5,6 +5,7 @@ with those weights, predicted over the grid; the GIF has one image per snapshot.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
@@ -108,3 +109,93 @@ def test_what_cannot_be_animated_is_refused_with_the_fix():
     wide = np.column_stack([X, X])
     with pytest.raises(ValueError, match="two-feature data; X has shape"):
         TrainingAnimation.from_estimator(reg, [{"epoch": 1}], wide, y)
+
+
+def test_a_fit_that_stops_before_the_first_snapshot_shows_the_fitted_model():
+    X, y = make_placement(n_samples=60, task="classification", random_state=0)
+    X = StandardScaler().fit_transform(X)
+    snapshots = WeightSnapshots(every=50)
+    clf = BackpropClassifier(**SETTINGS, max_iter=7).set_callbacks(snapshots)
+    quietly(clf.fit, X, y)
+    assert snapshots.snapshots == []
+    animation = TrainingAnimation.from_estimator(clf, snapshots, X, y, resolution=8)
+    grid, shape = animation._grid()
+    assert animation.epochs_ == [7]
+    assert_allclose(animation.frames_[0], clf.predict_proba(grid)[:, 1].reshape(shape))
+    assert animation.figure_.axes[0].get_title() == "fitted model (epoch 7)"
+
+
+def test_the_last_frame_is_the_fitted_model_after_early_stopping():
+    """Early stopping keeps the best epoch's weights: the last snapshot (the last
+    epoch's) is not the model the fit returned, so that model is one more frame."""
+    X, y = make_placement(n_samples=200, task="classification", random_state=0)
+    snapshots = WeightSnapshots(every=5)
+    clf = BackpropClassifier(hidden_layer_sizes=(6,), early_stopping=True, scoring="loss",
+                             n_iter_no_change=8, learning_rate_init=0.1, max_iter=300,
+                             random_state=0).set_callbacks(snapshots)
+    pipe = quietly(make_pipeline(StandardScaler(), clf).fit, X, y)
+    assert clf.best_epoch_ < clf.n_iter_
+    animation = TrainingAnimation.from_estimator(pipe, snapshots, X, y, resolution=8)
+    recorded = [s["epoch"] for s in snapshots.snapshots]
+    assert animation.epochs_ == [*recorded, clf.n_iter_]
+    grid, shape = animation._grid()
+    assert_allclose(animation.frames_[-1], pipe.predict_proba(grid)[:, 1].reshape(shape))
+    animation.animation_._func(len(animation.frames_) - 1)  # draw the last frame
+    assert animation.figure_.axes[0].get_title() == (
+        f"fitted model (epoch {clf.n_iter_}, weights of epoch {clf.best_epoch_})")
+
+
+def test_a_dataframe_pipeline_animates_without_warnings_and_names_the_axes():
+    X, y = make_placement(n_samples=60, task="classification", random_state=0)
+    frame = pd.DataFrame(X, columns=["cgpa", "resume"])
+    snapshots = WeightSnapshots(every=2)
+    pipe = quietly(make_pipeline(StandardScaler(), BackpropClassifier(
+        **SETTINGS, max_iter=4).set_callbacks(snapshots)).fit, frame, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sklearn's "X does not have valid feature names"
+        animation = TrainingAnimation.from_estimator(pipe, snapshots, frame, y,
+                                                     resolution=8)
+    grid, shape = animation._grid()
+    expected = pipe.predict_proba(pd.DataFrame(grid, columns=["cgpa", "resume"]))
+    assert_allclose(animation.frames_[-1], expected[:, 1].reshape(shape))
+    left = animation.figure_.axes[0]
+    assert (left.get_xlabel(), left.get_ylabel()) == ("cgpa", "resume")
+
+
+def test_a_regressor_has_a_colour_scale_for_its_predictions_and_targets():
+    X, y = make_placement(n_samples=40, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    snapshots = WeightSnapshots()
+    reg = quietly(BackpropRegressor(hidden_layer_sizes=(3,), max_iter=3,
+                                    random_state=0).set_callbacks(snapshots).fit, X, y)
+    animation = TrainingAnimation.from_estimator(reg, snapshots, X, y, resolution=8)
+    bar = animation.colorbar_
+    assert bar.ax.get_ylabel() == "prediction"
+    drawn = np.concatenate([np.ravel(f) for f in animation.frames_] + [y])
+    assert (bar.norm.vmin, bar.norm.vmax) == (drawn.min(), drawn.max())
+    left = animation.figure_.axes[0]
+    assert (left.get_xlabel(), left.get_ylabel()) == ("x1", "x2")
+    points = left.collections[-1].get_facecolors()
+    assert_allclose(points, bar.cmap(bar.norm(y)))  # the targets on the same scale
+
+
+def test_classes_get_colours_easy_to_tell_apart_and_a_legend():
+    from matplotlib.colors import to_rgb
+    from sklearn.datasets import make_blobs
+    X, y = make_blobs(n_samples=90, centers=4, random_state=0)
+    labels = np.array(["north", "south", "east", "west"])[y]
+    snapshots = WeightSnapshots()
+    clf = quietly(BackpropClassifier(**SETTINGS, max_iter=3).set_callbacks(snapshots).fit,
+                  StandardScaler().fit_transform(X), labels)
+    animation = TrainingAnimation.from_estimator(
+        clf, snapshots, StandardScaler().fit_transform(X), labels, resolution=8)
+    assert animation.colorbar_ is None  # classes are named by the legend
+    left = animation.figure_.axes[0]
+    legend = left.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == sorted(set(labels))
+    colours = [np.array(to_rgb(h.get_markerfacecolor())) for h in legend.legend_handles]
+    gaps = [np.abs(a - b).sum() for k, a in enumerate(colours) for b in colours[k + 1:]]
+    assert min(gaps) > 0.3  # no two classes in near-identical colours
+    points = left.collections[-1].get_facecolors()[:, :3]
+    for name, colour in zip(sorted(set(labels)), colours):  # each row in its class's
+        assert_allclose(points[labels == name], np.tile(colour, ((labels == name).sum(), 1)))

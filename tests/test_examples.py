@@ -1,6 +1,7 @@
 """Every example runs, and its numbers equal an independent computation."""
 
 import runpy
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,24 @@ pytestmark = pytest.mark.slow  # integration: run by .ci/run, left out by -m 'no
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+# The gallery's thumbnail of an example is its first figure (the ONNX example's,
+# which draws none, is the site's default picture of a network)
+DRAWS_NO_FIGURE = {"export_onnx.py"}
+
+
 def run_example(name, capsys):
-    namespace = runpy.run_path(str(EXAMPLES / name), run_name="__main__")
-    return namespace, capsys.readouterr().out
+    plt = pytest.importorskip("matplotlib.pyplot")  # (drawing off screen: conftest)
+    plt.close("all")
+    try:
+        namespace = runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+        drawn = plt.get_fignums()
+    finally:
+        plt.close("all")
+    assert drawn or name in DRAWS_NO_FIGURE, f"{name} draws no figure for its thumbnail"
+    out = capsys.readouterr().out
+    # the gallery shows what an example prints: never a path of the machine it ran on
+    assert tempfile.gettempdir() not in out, f"{name} prints a temporary path"
+    return namespace, out
 
 
 def test_every_example_is_tested():

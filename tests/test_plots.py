@@ -86,3 +86,44 @@ def test_loss_curve_refuses_what_is_not_a_backprop_model_and_says_what_to_pass()
     search = GridSearchCV(BackpropRegressor(), {"alpha": [1e-4]})
     with pytest.raises(TypeError, match="best_estimator_"):
         LossCurveDisplay.from_estimator(search)
+
+
+def test_the_training_line_is_drawn_over_the_validation_line():
+    """Where the two curves meet, the training line is on top, in a solid line; the
+    validation line beneath it is dashed."""
+    display = LossCurveDisplay(train_loss=[1.0, 0.5, 0.4], val_loss=[1.0, 0.5, 0.45]).plot()
+    train, val = display.train_line_, display.val_line_
+    assert train.get_zorder() > val.get_zorder()
+    assert display.ax_.get_lines().index(train) > display.ax_.get_lines().index(val)
+    assert (train.get_linestyle(), val.get_linestyle()) == ("-", "--")
+    assert train.get_color() != val.get_color()
+
+
+def test_positive_losses_get_a_log_axis_unless_told_otherwise():
+    X, y = make_placement(n_samples=60, task="classification", random_state=0)
+    clf = BackpropClassifier(hidden_layer_sizes=(4,), max_iter=300, learning_rate_init=0.05,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit((X - X.mean(0)) / X.std(0), y)
+    display = LossCurveDisplay.from_estimator(clf)
+    assert display.ax_.get_yscale() == "log"
+    assert display.ax_.get_ylabel() == "loss (log scale)"
+    linear = LossCurveDisplay.from_estimator(clf, yscale="linear")
+    assert (linear.ax_.get_yscale(), linear.ax_.get_ylabel()) == ("linear", "loss")
+    # the log axis gives the late epochs' fall more of the plot's height
+    late = clf.loss_curve_[len(clf.loss_curve_) // 2:]
+    low, high = display.ax_.get_ylim()
+    on_log = np.log(max(late) / min(late)) / np.log(high / low)
+    low, high = linear.ax_.get_ylim()
+    on_linear = (max(late) - min(late)) / (high - low)
+    assert on_log > 2 * on_linear
+    # a loss that reaches zero (a perfect fit) cannot be drawn on a log axis
+    zero = LossCurveDisplay(train_loss=[0.5, 0.1, 0.0]).plot()
+    assert zero.ax_.get_yscale() == "linear"
+    with pytest.raises(ValueError, match=r'yscale="log" needs positive losses; these reach '
+                                         r'0\. Use yscale="linear"'):
+        LossCurveDisplay(train_loss=[0.5, 0.0], yscale="log").plot()
+    with pytest.raises(ValueError, match=r'yscale must be "auto", "log" or "linear"; '
+                                         r"got 'logarithmic'\."):
+        LossCurveDisplay.from_estimator(clf, yscale="logarithmic")

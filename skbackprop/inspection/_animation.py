@@ -5,11 +5,13 @@ TensorFlow Playground shows it."""
 import copy
 
 import numpy as np
+import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
 from .._core.xp import on_host, to_numpy
+from ._display import loss_scale
 from ._unwrap import backprop_estimator
 
 __all__ = ["TrainingAnimation", "WeightSnapshots"]
@@ -80,6 +82,13 @@ class TrainingAnimation:
     boundary (a classifier's probabilities, a regressor's predictions) over the
     data on the left, the loss curve up to that epoch on the right.
 
+    The last frame is always the fitted model itself: the weights the fit ended
+    with (after early stopping, those of its best epoch), even where the fit stopped
+    between two snapshots or before the first. A colour bar gives the scale of a
+    regressor's predictions and of a binary classifier's probability; the classes
+    of a multiclass classifier are told apart by a qualitative palette, with a
+    legend. The axes are named after X's columns when X is a DataFrame.
+
     Build it with :meth:`from_estimator`; save it with :meth:`save` (a GIF through
     matplotlib's Pillow writer). Needs matplotlib (``pip install
     "skbackprop[plots]"``).
@@ -89,10 +98,13 @@ class TrainingAnimation:
     animation_ : matplotlib.animation.FuncAnimation
     figure_ : matplotlib Figure
     epochs_ : list of int
-        The epoch each frame shows.
+        The epoch each frame shows (the last: the fitted model's ``n_iter_``).
     frames_ : list of ndarray
         What each frame colours over the grid (probability of the last class, the
         predicted class, or the prediction), shape (resolution, resolution).
+    colorbar_ : matplotlib Colorbar or None
+        The colour scale (None for a multiclass classifier: its legend names the
+        colours).
 
     Examples
     --------
@@ -103,7 +115,7 @@ class TrainingAnimation:
     >>> from skbackprop.inspection import TrainingAnimation, WeightSnapshots
     >>> from skbackprop.datasets import make_placement
     >>> X, y = make_placement(n_samples=60, task="classification", random_state=0)
-    >>> snapshots = WeightSnapshots()
+    >>> snapshots = WeightSnapshots(every=2)
     >>> clf = BackpropClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=5,
     ...                          random_state=0).set_callbacks(snapshots)
     >>> X = (X - X.mean(0)) / X.std(0)
@@ -111,20 +123,21 @@ class TrainingAnimation:
     ...     warnings.simplefilter("ignore")  # (5 iterations: not converged)
     ...     clf = clf.fit(X, y)
     >>> animation = TrainingAnimation.from_estimator(clf, snapshots, X, y)
-    >>> animation.epochs_
-    [1, 2, 3, 4, 5]
+    >>> animation.epochs_  # every second iteration, then the fitted model
+    [2, 4, 5]
     >>> import os, tempfile
     >>> path = animation.save(os.path.join(tempfile.mkdtemp(), "training.gif"))
     >>> os.path.getsize(path) > 0
     True
     """
 
-    def __init__(self, *, estimator, snapshots, X, y, resolution=60):
+    def __init__(self, *, estimator, snapshots, X, y, resolution=60, feature_names=None):
         self.estimator = estimator
         self.snapshots = snapshots
         self.X = X
         self.y = y
         self.resolution = resolution
+        self.feature_names = feature_names
 
     @classmethod
     def from_estimator(cls, estimator, snapshots, X, y, *, resolution=60):
@@ -136,9 +149,12 @@ class TrainingAnimation:
             Its ``history_`` gives the loss curve; a Pipeline's steps before the
             last transform the grid.
         snapshots : WeightSnapshots or list of dict
-            The weights recorded during that fit.
-        X : array-like of shape (n_samples, 2)
-            The two-feature data drawn (as given to the pipeline).
+            The weights recorded during that fit. A WeightSnapshots that a fit
+            used but that kept no epoch (the fit stopped before the first
+            ``every``-th) gives one frame, the fitted model.
+        X : array-like or DataFrame of shape (n_samples, 2)
+            The two-feature data drawn (as given to the pipeline); a DataFrame's
+            column names label the axes, and the grid is passed on with them.
         y : array-like of shape (n_samples,)
         resolution : int, default=60
             Grid points per axis.
@@ -148,18 +164,19 @@ class TrainingAnimation:
         animation : TrainingAnimation
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        snapshots = getattr(snapshots, "snapshots", snapshots)
-        if not snapshots:
+        recorded = getattr(snapshots, "snapshots", snapshots)
+        if not recorded and getattr(snapshots, "_epoch", None) is None:
             raise ValueError(
                 "No snapshots to animate: register WeightSnapshots() with "
                 "estimator.set_callbacks(...) before fit, then pass it here.")
-        X = to_numpy(X) if not hasattr(X, "iloc") else X.to_numpy()
+        names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+        X = X.to_numpy() if hasattr(X, "iloc") else to_numpy(X)
         if X.ndim != 2 or X.shape[1] != 2:
             raise ValueError(
                 f"TrainingAnimation draws two-feature data; X has shape {X.shape}. "
                 "Train on two columns (or two components) to animate.")
-        return cls(estimator=estimator, snapshots=snapshots, X=X, y=np.asarray(y),
-                   resolution=resolution).plot()
+        return cls(estimator=estimator, snapshots=list(recorded), X=X, y=np.asarray(y),
+                   resolution=resolution, feature_names=names).plot()
 
     def plot(self):
         """Compute every frame and build the animation; returns self."""
@@ -169,22 +186,25 @@ class TrainingAnimation:
         model, _ = backprop_estimator(self.estimator, caller=type(self).__name__)
         check_is_fitted(model)
         model = on_host(model)
-        head = self.estimator[:-1] if model is not self.estimator else None
         grid, shape = self._grid()
-        grid_in = grid if head is None or not len(head) else head.transform(grid)
-        self.epochs_ = [s["epoch"] for s in self.snapshots]
-        self.frames_ = [_surface(model, s, grid_in).reshape(shape) for s in self.snapshots]
-        low, high = min(f.min() for f in self.frames_), max(f.max() for f in self.frames_)
-        self._levels = np.linspace(low, high if high > low else low + 1, 21)
-        self._boundary = is_classifier(model) and len(model.classes_) == 2
+        grid_in = self._grid_as_fitted(grid, model)
+        states = _with_fitted_model(self.snapshots, model)
+        self.epochs_ = [s["epoch"] for s in states]
+        self.frames_ = [_surface(model, s, grid_in).reshape(shape) for s in states]
+        self._titles = _titles(model, states)
+        self._colours = _Colours(model, self.frames_, self.y)
         loss = model.history_["train_loss"].to_numpy()
-        self.figure_, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+        self.figure_, (left, right) = plt.subplots(1, 2, figsize=(10, 4),
+                                                   layout="constrained")
+        self.colorbar_ = self._colours.colorbar(self.figure_, left)
         kind = "lbfgs iteration" if model.solver == "lbfgs" else "epoch"
-        self._draw_frame(left, right, grid, shape, loss, kind, 0)
-        self.animation_ = FuncAnimation(
-            self.figure_, lambda k: self._draw_frame(left, right, grid, shape, loss,
-                                                     kind, k),
-            frames=len(self.frames_), interval=200, blit=False)
+
+        def frame(k):
+            return self._draw_frame(left, right, grid, shape, loss, kind, k)
+
+        frame(0)
+        self.animation_ = FuncAnimation(self.figure_, frame, frames=len(self.frames_),
+                                        interval=200, blit=False)
         return self
 
     def save(self, path, fps=5, dpi=80):
@@ -202,22 +222,120 @@ class TrainingAnimation:
         A, B = np.meshgrid(a, b)
         return np.column_stack([A.ravel(), B.ravel()]), A.shape
 
+    def _grid_as_fitted(self, grid, model):
+        """The grid as the fitted steps expect it: named as X's columns were, then
+        through a Pipeline's steps before the network."""
+        if self.feature_names is not None:
+            grid = pd.DataFrame(grid, columns=self.feature_names)
+        head = self.estimator[:-1] if model is not self.estimator else None
+        return grid if head is None or not len(head) else head.transform(grid)
+
     def _draw_frame(self, left, right, grid, shape, loss, kind, k):
         left.clear()
         right.clear()
         A, B = grid[:, 0].reshape(shape), grid[:, 1].reshape(shape)
-        left.contourf(A, B, self.frames_[k], levels=self._levels, cmap="RdBu_r", alpha=0.6)
-        if self._boundary and self.frames_[k].min() < 0.5 < self.frames_[k].max():
-            left.contour(A, B, self.frames_[k], levels=[0.5], colors="black", linewidths=1)
-        left.scatter(self.X[:, 0], self.X[:, 1], c=_codes(self.y), cmap="RdBu_r",
-                     edgecolor="black", s=18)
-        left.set_title(f"{kind} {self.epochs_[k]}")
-        right.plot(np.arange(1, len(loss) + 1), loss, color="lightgray")
+        self._colours.draw(left, A, B, self.frames_[k], self.X)
+        left.set_xlabel(self.feature_names[0] if self.feature_names else "x1")
+        left.set_ylabel(self.feature_names[1] if self.feature_names else "x2")
+        left.set_title(self._titles[k])
+        epochs = np.arange(1, len(loss) + 1)
+        right.plot(epochs, loss, color="lightgray")
         upto = min(self.epochs_[k], len(loss))
-        right.plot(np.arange(1, upto + 1), loss[:upto], color="tab:blue")
+        right.plot(epochs[:upto], loss[:upto], color="tab:blue")
+        scale = loss_scale([loss])
+        right.set_yscale(scale)
         right.set_xlabel(kind)
-        right.set_ylabel("training loss")
+        right.set_ylabel("training loss" + (" (log scale)" if scale == "log" else ""))
         return []
+
+
+class _Colours:
+    """How a frame is coloured: a regressor's predictions and a binary classifier's
+    probability on a continuous scale (with a colour bar), a multiclass
+    classifier's predicted classes in a qualitative palette (with a legend); the
+    data drawn on top in the same colours."""
+
+    def __init__(self, model, frames, y):
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import ListedColormap, Normalize
+
+        self.classes = getattr(model, "classes_", None) if is_classifier(model) else None
+        if self.classes is None:  # regression: one scale for the surface and targets
+            targets = _codes(y)
+            values = np.concatenate([np.ravel(f) for f in frames] + [targets])
+            low, high = float(values.min()), float(values.max())
+            self.cmap, self.label = plt.get_cmap("viridis"), "prediction"
+            self.levels = np.linspace(low, high if high > low else low + 1, 21)
+        elif len(self.classes) == 2:
+            self.cmap, self.label = plt.get_cmap("RdBu_r"), f"P({self.classes[1]})"
+            self.levels = np.linspace(0, 1, 21)
+        else:
+            palette = plt.get_cmap("tab10" if len(self.classes) <= 10 else "tab20")
+            self.cmap = ListedColormap([palette(k % palette.N)
+                                        for k in range(len(self.classes))])
+            self.label, self.levels = None, np.arange(len(self.classes) + 1) - 0.5
+        self.norm = Normalize(self.levels[0], self.levels[-1])
+        if self.classes is None:
+            self.points = self.cmap(self.norm(targets))
+            return
+        # each class's colour: the ends of the probability scale for two classes
+        ends = [0.2, 0.8] if len(self.classes) == 2 else range(len(self.classes))
+        self.class_colours = [self.cmap(self.norm(v)) for v in ends]
+        codes = np.searchsorted(self.classes, np.asarray(y))
+        self.points = np.array(self.class_colours)[codes]
+
+    def colorbar(self, figure, ax):
+        """The colour scale beside the left axes, or a legend of the classes."""
+        from matplotlib.cm import ScalarMappable
+
+        if self.label is None:
+            return None
+        return figure.colorbar(ScalarMappable(norm=self.norm, cmap=self.cmap), ax=ax,
+                               label=self.label)
+
+    def draw(self, ax, A, B, frame, X):
+        if self.classes is not None and len(self.classes) > 2:  # classes: no contours
+            ax.pcolormesh(A, B, frame, cmap=self.cmap, norm=self.norm, alpha=0.6,
+                          shading="auto")
+        else:
+            ax.contourf(A, B, frame, levels=self.levels, cmap=self.cmap, norm=self.norm,
+                        alpha=0.6)
+        binary = self.classes is not None and len(self.classes) == 2
+        if binary and frame.min() < 0.5 < frame.max():
+            ax.contour(A, B, frame, levels=[0.5], colors="black", linewidths=1)
+        ax.scatter(X[:, 0], X[:, 1], c=self.points, edgecolor="black", s=18)
+        if self.classes is not None:
+            from matplotlib.lines import Line2D
+            ax.legend(handles=[
+                Line2D([], [], marker="o", linestyle="", markeredgecolor="black",
+                       markerfacecolor=colour, label=str(c))
+                for c, colour in zip(self.classes, self.class_colours)],
+                loc="best", fontsize="small")
+
+
+def _with_fitted_model(snapshots, model):
+    """The snapshots, then the fitted model's own weights unless the last snapshot
+    holds them already: the animation always ends on the model that was fitted."""
+    final = {"epoch": int(model.n_iter_), "fitted": True,
+             "coefs": [to_numpy(W) for W in model.coefs_],
+             "intercepts": [to_numpy(b) for b in model.intercepts_]}
+    last = snapshots[-1] if snapshots else None
+    if last is not None and last["epoch"] == final["epoch"] and all(
+            np.array_equal(a, b) for a, b in zip(last["coefs"] + last["intercepts"],
+                                                 final["coefs"] + final["intercepts"])):
+        return [*snapshots[:-1], {**last, "fitted": True}]
+    return [*snapshots, final]
+
+
+def _titles(model, states):
+    """Each frame's title: its epoch; the last one, the fitted model (and the epoch
+    whose weights it kept, where early stopping went back to an earlier one)."""
+    kind = "lbfgs iteration" if model.solver == "lbfgs" else "epoch"
+    titles = [f"{kind} {s['epoch']}" for s in states]
+    best = getattr(model, "best_epoch_", None)
+    kept = f", weights of {kind} {best}" if best and best != model.n_iter_ else ""
+    titles[-1] = f"fitted model ({kind} {model.n_iter_}{kept})"
+    return titles
 
 
 def _surface(model, snapshot, grid):
