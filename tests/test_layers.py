@@ -539,3 +539,22 @@ def test_a_wrong_shape_names_the_dense_layers_index():
     model._layer_parameters = [[np.zeros((4, 2))], [np.ones(4)], [], [np.zeros(5)], []]
     with pytest.raises(ValueError, match=r"coefs_\[0\] \(layer 0 -> 1\) has shape \(3, 5\)"):
         model.fit(X, y)
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_training_animation_draws_every_layer_of_each_epoch():
+    """A snapshot keeps the other layers' arrays too: each frame predicts as the
+    network of its epoch (here the first frame against a 1-epoch fit)."""
+    pytest.importorskip("matplotlib")
+    from skbackprop.inspection import WeightSnapshots
+    from skbackprop.inspection._animation import _surface
+
+    X, y = data()
+    snapshots = WeightSnapshots()
+    settings = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    model = LayeredRegressor(**settings).set_callbacks(snapshots).fit(X, y)
+    first = LayeredRegressor(**{**settings, "max_iter": 1}).fit(X, y)
+    assert len(snapshots.snapshots[0]["layer_parameters"]) == 5
+    assert_allclose(_surface(model, snapshots.snapshots[0], X), first.predict(X),
+                    rtol=1e-12)

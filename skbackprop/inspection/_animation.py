@@ -32,7 +32,8 @@ class WeightSnapshots:
     Attributes
     ----------
     snapshots : list of dict
-        One per kept epoch: ``epoch`` (1-based), ``coefs`` and ``intercepts``.
+        One per kept epoch: ``epoch`` (1-based), ``coefs`` and ``intercepts``
+        (and ``layer_parameters`` for a network with layers other than Dense).
 
     Examples
     --------
@@ -69,11 +70,7 @@ class WeightSnapshots:
             return False
         self._epoch += 1
         if self._epoch % self.every == 0:
-            self.snapshots.append({
-                "epoch": self._epoch,
-                "coefs": [to_numpy(W).copy() for W in fitted_estimator.coefs_],
-                "intercepts": [to_numpy(b).copy() for b in fitted_estimator.intercepts_],
-            })
+            self.snapshots.append({"epoch": self._epoch, **_weights(fitted_estimator)})
         return False
 
 
@@ -313,16 +310,30 @@ class _Colours:
                 loc="best", fontsize="small")
 
 
+def _weights(model):
+    """Copies of a model's parameters on the host: ``coefs`` and ``intercepts`` (its
+    Dense layers'), and ``layer_parameters`` where it has layers of other kinds."""
+    weights = {"coefs": [to_numpy(W).copy() for W in model.coefs_],
+               "intercepts": [to_numpy(b).copy() for b in model.intercepts_]}
+    others = vars(model).get("_layer_parameters")
+    if others:
+        weights["layer_parameters"] = [[to_numpy(p).copy() for p in ps] for ps in others]
+    return weights
+
+
+def _arrays(snapshot):
+    """Every array of a snapshot, in one list."""
+    return [*snapshot["coefs"], *snapshot["intercepts"],
+            *(p for ps in snapshot.get("layer_parameters", []) for p in ps)]
+
+
 def _with_fitted_model(snapshots, model):
     """The snapshots, then the fitted model's own weights unless the last snapshot
     holds them already: the animation always ends on the model that was fitted."""
-    final = {"epoch": int(model.n_iter_), "fitted": True,
-             "coefs": [to_numpy(W) for W in model.coefs_],
-             "intercepts": [to_numpy(b) for b in model.intercepts_]}
+    final = {"epoch": int(model.n_iter_), "fitted": True, **_weights(model)}
     last = snapshots[-1] if snapshots else None
     if last is not None and last["epoch"] == final["epoch"] and all(
-            np.array_equal(a, b) for a, b in zip(last["coefs"] + last["intercepts"],
-                                                 final["coefs"] + final["intercepts"])):
+            np.array_equal(a, b) for a, b in zip(_arrays(last), _arrays(final))):
         return [*snapshots[:-1], {**last, "fitted": True}]
     return [*snapshots, final]
 
@@ -342,6 +353,8 @@ def _surface(model, snapshot, grid):
     """What a snapshot's network colours over the grid."""
     model = copy.copy(model)
     model.coefs_, model.intercepts_ = snapshot["coefs"], snapshot["intercepts"]
+    if "layer_parameters" in snapshot:  # (a network with layers other than Dense)
+        model._layer_parameters = snapshot["layer_parameters"]
     if not is_classifier(model):
         prediction = model.predict(grid)
         return prediction if prediction.ndim == 1 else prediction[:, 0]
