@@ -270,14 +270,17 @@ class CategoricalEmbedding(NamedTuple):
         return [rng.normal(size=shape) for shape in self.parameter_shapes(fan_in)]
 
     def _kept(self, fan_in):
-        return [c for c in range(fan_in) if c not in set(self.columns)]
+        """The indices of the columns that are not codes, in order."""
+        codes = set(self.columns)
+        return [c for c in range(fan_in) if c not in codes]
 
-    def _codes(self, A_in, column, levels):
-        """The codes in ``column`` as integers, after checking them."""
+    def _codes(self, A_in, column, levels, check=True):
+        """The codes in ``column`` as integers, after checking them (``check``:
+        the backward pass reads the input its forward pass checked)."""
         xp = namespace(A_in)
         x = A_in[:, column]
-        bad = ~((x == xp.floor(x)) & (x >= 0) & (x < levels))
-        if bool(xp.any(bad)):
+        bad = ~((x == xp.floor(x)) & (x >= 0) & (x < levels)) if check else None
+        if check and bool(xp.any(bad)):
             value = float(x[xp.nonzero(bad)[0][0]])
             raise ValueError(
                 f"column {column} of the {self.kind} layer's input holds {value}, which "
@@ -298,7 +301,7 @@ class CategoricalEmbedding(NamedTuple):
         fan_in = A_in.shape[1]
         start, grads = fan_in - len(self.columns), []
         for column, E in zip(self.columns, params):
-            rows = _rows_per_code(self._codes(A_in, column, E.shape[0]),
+            rows = _rows_per_code(self._codes(A_in, column, E.shape[0], check=False),
                                   delta[:, start:start + E.shape[1]], E.shape[0])
             grads.append(_decay(rows, E, alpha, sw_sum))
             start += E.shape[1]
