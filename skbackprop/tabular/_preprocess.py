@@ -135,7 +135,7 @@ def _numbers(series, name):
         if bad.any():
             raise ValueError(
                 f"Column {name!r} held numbers in fit but now holds "
-                f"{raw[bad].iloc[0]!r}.\nFix: pass the column's numbers (as in fit), "
+                f"{_shown(raw[bad].iloc[0])!r}.\nFix: pass the column's numbers (as in fit), "
                 "with missing values as NaN, or refit on the new data.")
     if np.isinf(values).any():
         raise ValueError(
@@ -145,10 +145,14 @@ def _numbers(series, name):
     return values
 
 
+def _shown(value):
+    """``value`` as a message quotes it: NumPy scalars as the Python ones."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _plain_level(value, name):
     """A category level as a plain Python str, bool, int or float."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = _shown(value)
     if isinstance(value, str | bool | int | float):
         return value
     raise TypeError(
@@ -282,7 +286,8 @@ def _check_bool_values(series, col):
     if bad.any():
         raise ValueError(
             f"Column {col.name!r} held booleans in fit but now holds "
-            f"{values[bad][0]!r}.\nFix: pass True/False (or 1/0) as in fit, or refit.")
+            f"{_shown(series.iloc[np.flatnonzero(bad)[0]])!r}.\nFix: pass True/False "
+            "(or 1/0) as in fit, or refit.")
 
 
 def encode_column(series, col):
