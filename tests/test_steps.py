@@ -261,3 +261,23 @@ def test_weight_decay_takes_neither_the_per_row_path_nor_the_fused_update(wavy):
     assert_array_equal(fused.coefs_[0], numpy.coefs_[0])
     assert np.abs(BackpropRegressor(**params).fit(X, y).coefs_[0]
                   - numpy.coefs_[0]).max() > 1e-4
+
+
+@QUIET
+def test_factors_and_decay_train_the_same_in_another_array_namespace():
+    """On torch tensors (the Array API step) the vectors follow the parameters'
+    namespace and dtype: the same numbers as NumPy's step."""
+    torch = pytest.importorskip("torch")
+    import sklearn
+
+    rng = np.random.RandomState(0)
+    X, params = rng.normal(size=(60, 2)), dict(hidden_layer_sizes=(4,), max_iter=3,
+                                               random_state=0)
+    y = np.sin(X[:, 0])
+    host = FactorRegressor(**params).fit(X, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        moved = FactorRegressor(**params).fit(torch.tensor(X), torch.tensor(y))
+    assert isinstance(moved.coefs_[0], torch.Tensor)
+    assert_allclose(moved.coefs_[0].numpy(), host.coefs_[0], rtol=1e-12)
+    assert_allclose(moved._layer_parameters[0][0].numpy(), host._layer_parameters[0][0],
+                    rtol=1e-12)
