@@ -116,7 +116,9 @@ def optimizer_update(spec, kernels=None, factors=None, decay=None):
 def lr_factors(layers, shapes):
     """Each parameter array's learning-rate factor, one list per layer: a layer's
     optional class attribute ``lr_factors`` (one non-negative number per parameter
-    array, in ``parameter_shapes`` order), else 1.0 for each."""
+    array, in ``parameter_shapes`` order), else 1.0 for each. They scale the
+    stochastic solvers' steps; lbfgs, which searches its own step along the whole
+    gradient, has none to scale and does not read them."""
     factors = []
     for layer, layer_shapes in zip(layers, shapes):
         given = getattr(layer, "lr_factors", None)
