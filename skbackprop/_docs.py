@@ -36,8 +36,8 @@ solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         ``min(200, n_samples)``. ``1`` makes one update per row (the textbook
         algorithm), ``n_samples`` is full-batch gradient descent.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'step', 'cosine'}, \
-default='constant'
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'step', 'cosine', \
+'flat_cosine', 'coslog4'}, default='constant'
         Learning-rate schedule of the stochastic solvers ('sgd' and, unlike
         sklearn's MLP, 'adam'), applied after each epoch e with ``t_`` rows seen:
         'constant' keeps ``learning_rate_init``; 'invscaling' sets it to
@@ -47,7 +47,13 @@ default='constant'
         ``learning_rate_init * lr_decay ** (e // lr_step_epochs)``; 'cosine' sets
         ``learning_rate_init * (1 + cos(pi * (e % max_iter) / max_iter)) / 2``:
         towards 0 within a fit, restarting every ``max_iter`` epochs across
-        ``partial_fit`` calls.
+        ``partial_fit`` calls. 'flat_cosine' and 'coslog4' (RealMLP's) read the
+        progress ``u = (e % max_iter + 1/2) / max_iter`` at the middle of each
+        epoch: 'flat_cosine' keeps ``learning_rate_init`` while ``u < 1/2``, then
+        sets ``learning_rate_init * (1 + cos(pi * (2u - 1))) / 2``; 'coslog4' sets
+        ``learning_rate_init * (1 - cos(2 pi log2(1 + 15u))) / 2``: four cycles from
+        near 0 up to ``learning_rate_init`` and back, each twice as long as the one
+        before (the first epoch already runs at this rate).
 
     learning_rate_init : float, default=0.001
         Step size of the stochastic solvers.

@@ -9,11 +9,12 @@ new fitted state that training does not change (features, targets, network).
 show what a fit would differentiate.
 """
 
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import NamedTuple
 
 from ._config import get_config
 from ._core.activations import HIDDEN_ACTIVATIONS
+from ._core.losses import label_smoothed
 from ._core.xp import to_numpy
 from ._engine.fitted import network_params, read
 from ._engine.spec import Spec
@@ -35,6 +36,10 @@ CONFIG = ("fast_kernels", "fast_kernels_min_work", "rowwise_limit")
 # parameters of the same names, read as they are
 RESOLVED = ("n_features", "layers", "loss", "alpha", "dropout", "dtype")
 SETTINGS = tuple(f.name for f in fields(Spec) if f.name not in (*RESOLVED, *CONFIG))
+# the settings an estimator may lack (not parameters of BackpropClassifier and
+# BackpropRegressor): read where it has them, else their defaults
+OPTIONAL = {f.name: f.default for f in fields(Spec)
+            if f.name in SETTINGS and f.default is not MISSING}
 
 
 class Prepared(NamedTuple):
@@ -84,11 +89,13 @@ def resolve(estimator, n_features, units, network, targets, dtype):
     (the output layer's last) and the ``network`` attributes (activations)."""
     layers = estimator._network_layers(
         units, [*network["_hidden_activations"], network["out_activation_"]])
+    settings = {name: getattr(estimator, name, OPTIONAL[name]) if name in OPTIONAL
+                else getattr(estimator, name) for name in SETTINGS}
     return Spec(
         n_features=int(n_features), layers=tuple(layers),
-        loss=estimator._loss_name(targets), alpha=estimator.alpha,
-        dropout=tuple(estimator._dropout(len(units) - 1)), dtype=dtype,
-        **{name: getattr(estimator, name) for name in SETTINGS},
+        loss=label_smoothed(estimator._loss_name(targets), settings["label_smoothing"]),
+        alpha=estimator.alpha, dropout=tuple(estimator._dropout(len(units) - 1)),
+        dtype=dtype, **settings,
         **{key: value for key, value in get_config().items() if key in CONFIG})
 
 

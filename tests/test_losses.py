@@ -1,5 +1,6 @@
 """Losses (_losses): values against sklearn's metrics and hand-worked numbers, dL/dz
-as the chain rule, the L2 convention, finite log losses at saturated logits."""
+as the chain rule, the L2 convention, finite log losses at saturated logits; label
+smoothing against torch's cross-entropy and finite differences."""
 
 
 import numpy as np
@@ -10,7 +11,7 @@ from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import mean_poisson_deviance, mean_squared_error
 
 from skbackprop._core.activations import ACTIVATIONS
-from skbackprop._core.losses import get_loss, huber, loss_value, output_delta
+from skbackprop._core.losses import get_loss, huber, label_smoothed, loss_value, output_delta
 
 
 @pytest.mark.parametrize("loss,out,k", OUTPUTS)
@@ -97,3 +98,101 @@ def test_log_losses_stay_finite_for_saturated_logits():
     Zs = np.array([[0.0, 1000.0, -1000.0]])
     S = ACTIVATIONS["softmax"].forward(Zs.copy())
     assert loss_value("log_loss", np.array([[1.0, 0, 0]]), Zs, S) == pytest.approx(1000.0)
+
+
+# ------------------------------------------------------------------ label smoothing
+
+def _torch_smoothed(torch, Z, labels, epsilon):
+    """torch's cross-entropy with label smoothing (mean over rows) and its gradient
+    with respect to the logits."""
+    logits = torch.tensor(Z, requires_grad=True)
+    value = torch.nn.functional.cross_entropy(logits, torch.tensor(labels),
+                                              label_smoothing=epsilon)
+    value.backward()
+    return value.item(), logits.grad.numpy()
+
+
+@pytest.mark.parametrize("epsilon", [0.1, 0.3])
+def test_smoothed_log_loss_is_torchs_cross_entropy_with_label_smoothing(epsilon):
+    torch = pytest.importorskip("torch")
+    rng = np.random.RandomState(0)
+    Z = rng.normal(scale=3, size=(9, 4))
+    labels = rng.randint(4, size=9)
+    A = ACTIVATIONS["softmax"].forward(Z.copy())
+    loss = label_smoothed("log_loss", epsilon)
+    value, grad = _torch_smoothed(torch, Z, labels, epsilon)
+    Y = np.eye(4)[labels]
+    assert loss_value(loss, Y, Z, A) == pytest.approx(value, rel=1e-13)
+    assert_allclose(output_delta(loss, "softmax", Y, A) / 9, grad, rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize("epsilon", [0.1, 0.3])
+def test_smoothed_binary_log_loss_is_torchs_two_class_cross_entropy(epsilon):
+    """A sigmoid output z is a two-class softmax on the logits (0, z): each label
+    output is torch's two-class cross-entropy with label smoothing, summed."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.RandomState(1)
+    Z = rng.normal(scale=3, size=(8, 3))  # three labels (multilabel)
+    Y = (rng.uniform(size=(8, 3)) > 0.5).astype(float)
+    A = ACTIVATIONS["logistic"].forward(Z.copy())
+    loss = label_smoothed("binary_log_loss", epsilon)
+    value, grad = 0.0, np.zeros_like(Z)
+    for k in range(3):
+        two = np.column_stack([np.zeros(8), Z[:, k]])
+        v, g = _torch_smoothed(torch, two, Y[:, k].astype(int), epsilon)
+        value, grad[:, k] = value + v, g[:, 1]
+    assert loss_value(loss, Y, Z, A) == pytest.approx(value, rel=1e-13)
+    assert_allclose(output_delta(loss, "logistic", Y, A) / 8, grad, rtol=1e-12,
+                    atol=1e-16)
+
+
+@pytest.mark.parametrize("name,out", [("log_loss", "softmax"),
+                                      ("binary_log_loss", "logistic")])
+def test_smoothed_losses_have_the_gradient_finite_differences_give(name, out):
+    """dl/dz = a - y' (the fused delta) and dl/da through the chain rule, against
+    central differences of the value in z."""
+    rng = np.random.RandomState(2)
+    Z = rng.normal(size=(5, 3))
+    Y = np.eye(3)[rng.randint(3, size=5)]
+    loss = label_smoothed(name, 0.2)
+    f = ACTIVATIONS[out]
+
+    def total(Z):
+        return loss.value(Y, Z, f.forward(Z.copy())).sum()
+
+    numeric, eps = np.zeros_like(Z), 1e-6
+    for index in np.ndindex(Z.shape):
+        up, down = Z.copy(), Z.copy()
+        up[index] += eps
+        down[index] -= eps
+        numeric[index] = (total(up) - total(down)) / (2 * eps)
+    A = f.forward(Z.copy())
+    assert_allclose(output_delta(loss, out, Y, A), numeric, rtol=1e-7, atol=1e-9)
+    if out == "logistic":  # (softmax's derivative is a matrix: the fused delta only)
+        assert_allclose(f.derivative(A, loss.dL_dA(Y, A)), numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_smoothed_targets_by_hand_and_finite_at_saturated_logits():
+    # y' = 0.9 y + 0.1 / 4: the true class 0.925, the others 0.025
+    Y = np.array([[0.0, 1.0, 0.0, 0.0]])
+    assert_allclose(label_smoothed("log_loss", 0.1).targets(Y),
+                    [[0.025, 0.925, 0.025, 0.025]], rtol=1e-15)
+    # binary: y' = 0.9 y + 0.05
+    assert_allclose(label_smoothed("binary_log_loss", 0.1).targets(np.array([[1.0], [0.0]])),
+                    [[0.95], [0.05]], rtol=1e-15)
+    Z = np.array([[0.0, 1000.0, -1000.0]])
+    S = ACTIVATIONS["softmax"].forward(Z.copy())  # (1, 0, 0) after rounding
+    value = loss_value(label_smoothed("log_loss", 0.3), np.array([[1.0, 0, 0]]), Z, S)
+    # -sum y'_k log a_k = 0.8 * 1000 + 0.1 * 0 + 0.1 * 2000 (from the logits)
+    assert value == pytest.approx(1000.0, rel=1e-12)
+
+
+def test_label_smoothing_is_checked_and_zero_changes_nothing():
+    assert label_smoothed("log_loss", 0.0) == "log_loss"
+    assert label_smoothed("log_loss", 0.1) == label_smoothed("log_loss", 0.1)
+    with pytest.raises(ValueError, match=r"label_smoothing must be a number in \[0, 1\)"):
+        label_smoothed("log_loss", 1.0)
+    with pytest.raises(ValueError, match="applies to the log losses"):
+        label_smoothed("squared_error", 0.1)
+    with pytest.raises(ValueError, match="applies to the log losses"):
+        label_smoothed(huber(1.0), 0.1)

@@ -1,4 +1,5 @@
-"""Learning-rate schedules (_schedules), also across partial_fit calls."""
+"""Learning-rate schedules (_schedules), also across partial_fit calls; RealMLP's
+flat-cosine and coslog4 by their formulas."""
 
 import math
 from itertools import pairwise
@@ -9,7 +10,7 @@ from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
 
 from skbackprop import BackpropRegressor
-from skbackprop._engine.schedules import cosine
+from skbackprop._engine.schedules import cosine, coslog4, flat_cosine
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -84,3 +85,58 @@ def test_adaptive_schedule_divides_by_five_on_plateaus(wavy, solver):
     # next plateau, at epoch 31, stops training
     assert reg.n_iter_ == 31
     assert rates[-1] == pytest.approx(0.5 / 5**9)
+
+
+def _coslog(t, n_cycles=4):
+    """RealMLP's coslog schedule at progress t in [0, 1]: n cosine cycles on a
+    log2 time axis."""
+    return 0.5 * (1 - np.cos(2 * np.pi * np.log2(1 + (2**n_cycles - 1) * t)))
+
+
+def _flat_cos(t):
+    """Flat for the first half, then a cosine from 1 to 0."""
+    return 1.0 if t < 0.5 else 0.5 * (1 + np.cos(np.pi * (t - 0.5) / 0.5))
+
+
+@pytest.mark.parametrize("epoch", [0, 1, 4, 5, 9, 10, 23])
+def test_flat_cosine_and_coslog4_at_the_middle_of_each_epoch(epoch):
+    u = (epoch % 10 + 0.5) / 10  # restarting every max_iter = 10 epochs
+    assert flat_cosine(0.2, epoch, 0, max_iter=10) == pytest.approx(0.2 * _flat_cos(u),
+                                                                    rel=1e-14)
+    assert coslog4(0.2, epoch, 0, max_iter=10) == pytest.approx(0.2 * _coslog(u),
+                                                                rel=1e-14, abs=1e-17)
+
+
+def test_the_shapes_of_flat_cosine_and_coslog4():
+    """Over 1000 epochs: flat-cosine holds eta_0 for 500, then falls to near 0;
+    coslog4 has four peaks at eta_0 (u where log2(1 + 15 u) = k + 1/2), each
+    cycle twice as long as the one before, and starts and ends near 0."""
+    rates = np.array([flat_cosine(1.0, e, 0, max_iter=1000) for e in range(1000)])
+    assert (rates[:500] == 1.0).all() and (np.diff(rates[500:]) < 0).all()
+    assert rates[-1] < 1e-5
+    rates = np.array([coslog4(1.0, e, 0, max_iter=1000) for e in range(1000)])
+    peaks = [e for e in range(1, 999) if rates[e - 1] < rates[e] > rates[e + 1]]
+    expected = [(2 ** (k + 0.5) - 1) / 15 * 1000 - 0.5 for k in range(4)]
+    assert_allclose(peaks, expected, atol=1)
+    assert rates[peaks].min() > 1 - 1e-3 and max(rates[0], rates[-1]) < 2e-3
+
+
+@QUIET
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("schedule,formula", [("flat_cosine", _flat_cos),
+                                              ("coslog4", _coslog)])
+def test_fits_follow_flat_cosine_and_coslog4_from_their_first_epoch(wavy, solver,
+                                                                    schedule, formula):
+    """Every epoch, the first included, runs at the schedule's rate for its middle;
+    partial_fit goes on from there and restarts after max_iter epochs."""
+    X, y = wavy
+    params = dict(hidden_layer_sizes=(4,), solver=solver, learning_rate=schedule,
+                  learning_rate_init=0.1, n_iter_no_change=np.inf, random_state=0)
+    reg = BackpropRegressor(max_iter=12, **params).fit(X, y)
+    want = [0.1 * formula((e + 0.5) / 12) for e in range(12)]
+    assert_allclose(reg.history_["learning_rate"], want, rtol=1e-12)
+    streamed = BackpropRegressor(max_iter=5, **params)
+    for _ in range(7):
+        streamed.partial_fit(X, y)
+    want = [0.1 * formula((e % 5 + 0.5) / 5) for e in range(7)]
+    assert_allclose(streamed.history_["learning_rate"], want, rtol=1e-12)

@@ -1,6 +1,8 @@
 """The frozen spec (_spec): parameters resolved once per call; the engine runs on a
 spec and its inputs alone, and a callback's set_params during a fit changes the
-next fit, not the running one."""
+next fit, not the running one. Settings that are not estimator parameters yet
+(weight_decay, label_smoothing) resolve to defaults that change nothing, are read
+where an estimator has them, and are checked."""
 
 import dataclasses
 import warnings
@@ -15,11 +17,13 @@ from sklearn.utils import check_random_state
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._core.layers import perceptron_layers
+from skbackprop._core.losses import label_smoothed
 from skbackprop._engine.callbacks import EpochTasks
 from skbackprop._engine.data import Data
 from skbackprop._engine.spec import Spec, batch_rows
 from skbackprop._engine.start import starting_weights
 from skbackprop._engine.training import Training
+from skbackprop._prepare import resolve
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,74 @@ def test_batch_rows_resolves_auto_and_warns_above_the_rows():
     assert batch_rows(32, 100) == 32
     with pytest.warns(UserWarning, match="batch_size=64 is larger than the 10"):
         assert batch_rows(64, 10) == 10
+
+
+# ------------------------------------------- settings that are not parameters yet
+
+class SmoothedClassifier(BackpropClassifier):
+    """A classifier with the ingredients as attributes (not parameters)."""
+
+    label_smoothing = 0.1
+    weight_decay = 0.01
+
+
+def _resolve(estimator, y_type="multiclass", out="softmax"):
+    network = {"_hidden_activations": ["relu"], "out_activation_": out}
+    return resolve(estimator, 4, [5, 3], network, {"_y_type": y_type}, np.float64)
+
+
+def test_estimators_without_the_settings_resolve_their_defaults():
+    spec = _resolve(BackpropClassifier())
+    assert (spec.weight_decay, spec.label_smoothing, spec.loss) == (0.0, 0.0, "log_loss")
+    spec = _resolve(BackpropRegressor(), "continuous", "identity")
+    assert (spec.weight_decay, spec.label_smoothing) == (0.0, 0.0)
+    assert _spec().weight_decay == 0.0 and _spec().label_smoothing == 0.0
+
+
+def test_an_estimator_with_the_settings_resolves_them():
+    spec = _resolve(SmoothedClassifier())
+    assert (spec.weight_decay, spec.label_smoothing) == (0.01, 0.1)
+    assert spec.loss == label_smoothed("log_loss", 0.1)  # the loss holds it applied
+    spec = _resolve(SmoothedClassifier(), "binary", "logistic")
+    assert spec.loss == label_smoothed("binary_log_loss", 0.1)
+    smoothed_regressor = type("R", (BackpropRegressor,), {"label_smoothing": 0.1})()
+    with pytest.raises(ValueError, match="applies to the log losses of classifiers"):
+        _resolve(smoothed_regressor, "continuous", "identity")
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(weight_decay=-0.1), "weight_decay must be a finite number >= 0"),
+    (dict(weight_decay=float("inf")), "weight_decay must be a finite number >= 0"),
+    (dict(weight_decay="0.1"), "weight_decay must be a finite number >= 0"),
+    (dict(weight_decay=0.1, solver="lbfgs"), "use alpha .* with lbfgs"),
+    (dict(label_smoothing=1.0), r"label_smoothing must be a number in \[0, 1\)"),
+    (dict(label_smoothing=-0.1), r"label_smoothing must be a number in \[0, 1\)"),
+])
+def test_a_spec_refuses_settings_that_cannot_train(changes, message):
+    with pytest.raises(ValueError, match=message):
+        _spec(**changes)
+
+
+def test_a_fit_with_label_smoothing_minimises_torchs_smoothed_cross_entropy(iris):
+    """The loss lbfgs reports is torch's cross-entropy with label smoothing of the
+    fitted network's logits, plus the L2 term; the gradient the fit follows is the
+    one finite differences give."""
+    torch = pytest.importorskip("torch")
+    from skbackprop import check_gradients
+
+    X, y = iris
+    model = SmoothedClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30,
+                               alpha=0.01, random_state=0)
+    model.weight_decay = 0.0  # (lbfgs takes none)
+    _quiet_fit(model, X, y)
+    H = np.maximum(X @ model.coefs_[0] + model.intercepts_[0], 0)
+    logits = torch.tensor(H @ model.coefs_[1] + model.intercepts_[1])
+    smoothed = torch.nn.functional.cross_entropy(logits, torch.tensor(y),
+                                                 label_smoothing=0.1).item()
+    l2 = 0.01 * sum((W**2).sum() for W in model.coefs_) / (2 * len(y))
+    assert model.loss_ == pytest.approx(smoothed + l2, rel=1e-12)
+    plain = _quiet_fit(BackpropClassifier(hidden_layer_sizes=(5,), solver="lbfgs",
+                                          max_iter=30, alpha=0.01, random_state=0), X, y)
+    assert plain.loss_ < model.loss_ - 0.05  # (smoothed targets cannot be fitted to 0)
+    report = check_gradients(model, X[:20], y[:20])
+    assert (report["relative_error"] < 1e-6).all(), report

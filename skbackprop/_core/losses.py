@@ -19,11 +19,14 @@ is a Python float for NumPy arrays and a 0-d array elsewhere (``_core.xp.scalar`
 
 Each loss is one ``Loss`` record in ``LOSSES`` holding every spelling the paths
 read: the array formulas, the canonical link, the per-row source template
-(``_engine.rowwise``) and the line the docs show.
+(``_engine.rowwise``) and the line the docs show. ``huber(delta)`` and
+``label_smoothed(loss, epsilon)`` make the records of parametrised losses.
 """
 
 import math
 from collections.abc import Callable, Mapping
+from functools import lru_cache
+from numbers import Real
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -34,9 +37,9 @@ from .xp import eager, into, namespace, rowdot, scalar, softplus, squared_norm, 
 
 __all__ = [
     "Loss", "absolute_error", "absolute_error_dA", "binary_log_loss", "binary_log_loss_dA",
-    "get_loss", "huber", "l2_penalty", "log_loss", "log_loss_dA", "logsumexp", "loss_value",
-    "output_delta", "poisson", "poisson_dA", "squared_error", "squared_error_dA",
-    "training_loss"
+    "get_loss", "huber", "l2_penalty", "label_smoothed", "log_loss", "log_loss_dA",
+    "logsumexp", "loss_value", "output_delta", "poisson", "poisson_dA", "squared_error",
+    "squared_error_dA", "training_loss"
 ]
 
 
@@ -52,6 +55,9 @@ class Loss(NamedTuple):
     row_loss: str = "{terms}"
     row_functions: Mapping = MappingProxyType({})  # name -> function those call
     doc: str = ""  # l as the docs show it
+    # Y -> the targets y' the loss compares a with (label smoothing), so that on the
+    # link dl/dz = a - y'; None: y itself
+    targets: Callable | None = None
 
 
 def squared_error(Y, Z, A):
@@ -165,6 +171,60 @@ LOSSES = {
 }
 
 
+SMOOTHABLE = ("log_loss", "binary_log_loss")  # the losses label smoothing applies to
+
+
+def label_smoothed(loss, epsilon):
+    """A log loss (``"log_loss"`` or ``"binary_log_loss"``) against smoothed
+    targets: each of the K classes (K = 2 for each output of the binary loss) gets
+    y' = (1 - epsilon) y + epsilon / K, and
+
+        l = -sum_k y'_k log a_k   (softmax)     = logsumexp(z) - sum_k y'_k z_k
+        l = -sum_k [y'_k log a_k + (1 - y'_k) log(1 - a_k)]   (sigmoid)
+                                                = sum_k log(1 + exp(z_k)) - y'_k z_k
+
+    computed from the logits, with dl/dz = a - y' on the canonical link (what
+    ``torch.nn.functional.cross_entropy(..., label_smoothing=epsilon)`` computes).
+    ``epsilon`` = 0 is the loss itself (its name is returned); ``epsilon`` in
+    (0, 1) pulls the probabilities training aims at away from 0 and 1."""
+    if not (isinstance(epsilon, Real) and 0 <= epsilon < 1):
+        raise ValueError(f"label_smoothing must be a number in [0, 1), got "
+                         f"{epsilon!r}; 0 turns it off.")
+    if epsilon == 0:
+        return loss
+    if loss not in SMOOTHABLE:
+        raise ValueError(f"label_smoothing applies to the log losses of classifiers "
+                         f"{SMOOTHABLE}, not to {getattr(loss, 'doc', loss)!r}; set "
+                         "label_smoothing=0 for this loss.")
+    return _smoothed(loss, float(epsilon))
+
+
+@lru_cache(maxsize=64)
+def _smoothed(name, epsilon):
+    """One record per (loss, epsilon), so that records of equal settings compare
+    equal."""
+
+    def targets(Y):
+        k = 2 if name == "binary_log_loss" else Y.shape[1]
+        return (1 - epsilon) * Y + epsilon / k
+
+    if name == "binary_log_loss":
+        def value(Y, Z, A):
+            return binary_log_loss(targets(Y), Z, A)
+
+        def dL_dA(Y, A):
+            return binary_log_loss_dA(targets(Y), A)
+    else:
+        def value(Y, Z, A):
+            return logsumexp(Z)[:, 0] - rowdot(targets(Y), Z)
+
+        def dL_dA(Y, A):
+            return log_loss_dA(targets(Y), A)
+    base = LOSSES[name]
+    return Loss(value, dL_dA, base.link, targets=targets,
+                doc=f"{base.doc} with y' = (1 - {epsilon:g}) y + {epsilon:g} / K for y")
+
+
 def get_loss(loss):
     """A ``Loss`` from its name in ``LOSSES`` or as given (e.g. ``huber(delta)``)."""
     return LOSSES[loss] if isinstance(loss, str) else loss
@@ -189,6 +249,8 @@ def output_delta(loss, out_activation, Y, A, Z=None, out=None):
     """
     spec = get_loss(loss)
     if out_activation == spec.link:
+        if spec.targets is not None:  # (label smoothing: a - y')
+            Y = spec.targets(Y)
         return into(out, namespace(A).subtract, A, Y)
     return ACTIVATIONS[out_activation].derivative(A, spec.dL_dA(Y, A), Z)
 

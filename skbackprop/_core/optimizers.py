@@ -6,6 +6,15 @@ state (a dict of arrays and numbers, so a fitted estimator stays plain data) and
 place from its gradient. Learning-rate schedules and stopping rules belong to the
 training loop, not here.
 
+Both steps take two optional per-element arrays for each parameter (None: all
+parameters alike, the plain algorithm, computed as before):
+
+    factors  f: each parameter's learning-rate factor, eta f where the step uses
+             eta (torch's parameter groups, each with its own ``lr``)
+    decay    r = lambda f on the parameters decayed, 0 elsewhere: decoupled weight
+             decay (Loshchilov & Hutter's AdamW), w <- w - eta r w, taken from
+             the weights before the step, apart from the gradient and its moments
+
 The updates work on arrays of any Array API namespace (``_core.xp``): on NumPy they
 write into the ``scratch`` buffers (no allocation), elsewhere each intermediate is a
 new array and the parameters and moments are updated in place.
@@ -19,7 +28,7 @@ from .xp import eager, into, namespace, squared_norm, write
 
 __all__ = [
     "adam_at", "adam_init", "adam_step", "adam_step_size", "clip_gradient_norm",
-    "lbfgs_minimize", "map_state", "sgd_at", "sgd_init", "sgd_step"
+    "decoupled_decay", "lbfgs_minimize", "map_state", "sgd_at", "sgd_init", "sgd_step"
 ]
 
 
@@ -29,7 +38,7 @@ def sgd_init(params):
 
 
 def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True,
-             scratch=None):
+             scratch=None, factors=None, decay=None):
     """One step of stochastic gradient descent with (Nesterov) momentum.
 
         v <- mu v - eta g
@@ -39,11 +48,19 @@ def sgd_step(params, grads, state, learning_rate, momentum=0.9, nesterov=True,
     With ``momentum=0`` this is plain gradient descent, ``w <- w - eta g``, computed
     as such (two array operations instead of five; the same numbers). The gradients
     are consumed (their arrays serve as scratch space), as is ``scratch`` (arrays
-    shaped like the parameters; NumPy only, allocated if not given).
+    shaped like the parameters; NumPy only, allocated if not given). ``factors``
+    and ``decay`` (see the module): w <- w - eta r w first, then the step above
+    with the gradient f g (the step is linear in it: eta f g is eta's step on f g).
     """
     scratch = scratch or [None] * len(params)
-    for p, g, v, s in zip(params, grads, state["velocities"], scratch):
+    factors, decay = factors or [None] * len(params), decay or [None] * len(params)
+    for p, g, v, s, f, r in zip(params, grads, state["velocities"], scratch, factors,
+                                decay):
         xp = namespace(p)
+        if r is not None:
+            decoupled_decay(p, r, learning_rate, s)
+        if f is not None:
+            g *= f
         if momentum == 0:
             write(v, xp.multiply, g, -learning_rate)  # v = -eta g
             p += v
@@ -81,7 +98,7 @@ def adam_init(params):
 
 
 def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
-              epsilon=1e-8, scratch=None):
+              epsilon=1e-8, scratch=None, factors=None, decay=None):
     """One step of Adam (Kingma & Ba, 2014), with the bias correction folded into the
     step size:
 
@@ -92,12 +109,17 @@ def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
 
     The gradients are consumed (their arrays serve as scratch space), as is
     ``scratch`` (arrays shaped like the parameters; NumPy only, allocated if not
-    given).
+    given). ``factors`` and ``decay`` (see the module): w <- w - eta r w, then the
+    step above times f (AdamW with a learning rate eta f per parameter group).
     """
     step = adam_step_size(state, learning_rate, beta_1, beta_2)
     scratch = scratch or [None] * len(params)
-    for p, g, m, v, s in zip(params, grads, state["ms"], state["vs"], scratch):
+    factors, decay = factors or [None] * len(params), decay or [None] * len(params)
+    for p, g, m, v, s, f, r in zip(params, grads, state["ms"], state["vs"], scratch,
+                                   factors, decay):
         xp = namespace(p)
+        if r is not None:
+            decoupled_decay(p, r, learning_rate, s)
         m *= beta_1
         m += into(s, xp.multiply, g, 1 - beta_1)
         v *= beta_2
@@ -107,7 +129,17 @@ def adam_step(params, grads, state, learning_rate, beta_1=0.9, beta_2=0.999,
         g = into(g, xp.sqrt, v)
         g += epsilon
         s /= g
+        if f is not None:
+            s *= f
         p -= s
+
+
+def decoupled_decay(p, rate, learning_rate, scratch=None):
+    """Decoupled weight decay of one parameter in place: w <- w - eta r w, with
+    ``rate`` r (an array like w, or a number) and eta the learning rate."""
+    s = into(scratch, namespace(p).multiply, p, rate)
+    s *= learning_rate
+    p -= s
 
 
 def adam_step_size(state, learning_rate, beta_1, beta_2):

@@ -9,10 +9,14 @@ the estimator: the spec is the whole of what they read. A callback that calls
 only; the running fit goes on with the spec it started with. The configuration
 (``skbackprop.config_context``: fast kernels and their threshold, the
 per-row limit) is read into the
-spec too, once per call.
+spec too, once per call. The training ingredients that are not estimator
+parameters (``weight_decay``, ``label_smoothing``) are read from the estimator where
+it has them, else take their defaults, which change nothing.
 """
 
 from dataclasses import dataclass
+from math import inf
+from numbers import Real
 from typing import Any
 
 from .._warnings import warn
@@ -60,10 +64,28 @@ class Spec:
     validation_fraction: float
     scoring: str | None
     verbose: bool
+    # the training ingredients beyond sklearn's MLP that are not parameters of
+    # BackpropClassifier/Regressor: their defaults train as sklearn's MLP
+    weight_decay: float = 0.0  # decoupled (AdamW), on each layer's ``decayed``
+    label_smoothing: float = 0.0  # of the log losses (``loss`` holds it applied)
     # the configuration in force when the call started (``config_context``)
     fast_kernels: bool = True
     fast_kernels_min_work: int = 10**9
     rowwise_limit: int = 500
+
+    def __post_init__(self):
+        """Refuse ingredient settings that cannot train, naming the fix."""
+        if not (isinstance(self.weight_decay, Real) and 0 <= self.weight_decay < inf):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got "
+                             f"{self.weight_decay!r}; 0 turns it off.")
+        if self.weight_decay and self.solver == "lbfgs":
+            raise ValueError(
+                f"weight_decay={self.weight_decay!r} is the stochastic solvers' "
+                "decoupled decay, which lbfgs does not take; use alpha (the L2 "
+                "penalty) with lbfgs, or solver='adam' or 'sgd' with weight_decay.")
+        if not (isinstance(self.label_smoothing, Real) and 0 <= self.label_smoothing < 1):
+            raise ValueError(f"label_smoothing must be a number in [0, 1), got "
+                             f"{self.label_smoothing!r}; 0 turns it off.")
 
     @property
     def model(self):

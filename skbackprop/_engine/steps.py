@@ -12,6 +12,9 @@ exposes the flat parameter vector it trains (``flat``), the per-layer views into
   fused into compiled loops where they pay (``_engine.fused``); ``DeviceStep`` on any
   other Array API namespace (scikit-learn's array API dispatch) with the same calls
   allocating their results on X's device;
+  the update applies each parameter's learning-rate factor (a layer's
+  ``lr_factors``) and the decoupled weight decay where a fit has them
+  (``optimizer_vectors``; then with NumPy's calls, not the fused pass);
 - ``_engine.rowwise.RowStep``: one row per update of small networks, written out on Python
   floats.
 
@@ -23,6 +26,9 @@ the device; so a fit in another namespace makes the same draws, and a float64 fi
 the same numbers, as on NumPy. Batch losses stay on the device (reading one back
 would wait for it): the loop reads the epoch's total once.
 """
+
+import math
+from numbers import Real
 
 import numpy as np
 from scipy.sparse import issparse
@@ -51,7 +57,7 @@ from .fused import fit_work
 from .fused import kernels as fused_kernels
 
 __all__ = ["ArrayStep", "DeviceStep", "WorkspaceStep", "dropout_masks", "fused_update",
-           "make_step", "optimizer_update"]
+           "lr_factors", "make_step", "optimizer_update", "optimizer_vectors"]
 
 
 def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=None):
@@ -59,14 +65,18 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
     (one list per layer); ``optimizer_state`` continues an earlier fit's (else a
     fresh one)."""
     init = sgd_init if spec.solver == "sgd" else adam_init
-    if _rowwise.accepts(model, spec, batch_size, data.X, data.dtype, spec.rowwise_limit):
+    first = first_array(params)
+    factors, decay = (_like(v, first) for v in
+                      optimizer_vectors(model.layers, model.shapes, spec.weight_decay))
+    plain = factors is None and decay is None  # (what the per-row path and kernels do)
+    if plain and _rowwise.accepts(model, spec, batch_size, data.X, data.dtype,
+                                  spec.rowwise_limit):
         flat = pack(params)  # (a copy)
         return _rowwise.RowStep(model, spec, data, flat, optimizer_state or init([flat]))
-    first = first_array(params)
     if not is_numpy(namespace(first)):
         flat = pack(params)  # (a copy)
         return DeviceStep(model, spec, data, flat, optimizer_state or init([flat]),
-                          batch_size, optimizer_update(spec))
+                          batch_size, optimizer_update(spec, None, factors, decay))
     widths = model.widths
     work = fit_work(data.n_samples, widths, batch_size, epochs,
                     sum(p.size for ps in params for p in ps))
@@ -77,27 +87,82 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
     ws = make_workspace(model.layers, params, model.n_features, batch_size, kernels)
     return WorkspaceStep(model, spec, data, ws.flat_params,
                          optimizer_state or init([ws.flat_params]), batch_size,
-                         optimizer_update(spec, kernels), ws)
+                         optimizer_update(spec, kernels, factors, decay), ws)
 
 
-def optimizer_update(spec, kernels=None):
+def optimizer_update(spec, kernels=None, factors=None, decay=None):
     """``update(params, grads, scratch, state, learning_rate)``: the optimizer's
     update of every parameter, chosen once per fit: the fused kernels' one pass
     where there are some, else ``sgd_step`` or ``adam_step`` with the spec's
-    settings."""
+    settings. ``factors`` and ``decay`` are the flat vectors of
+    ``optimizer_vectors`` (None: none), which only the NumPy steps apply."""
     s = spec
-    if kernels is not None:
+    extra = {"factors": None if factors is None else [factors],
+             "decay": None if decay is None else [decay]}
+    if kernels is not None and factors is None and decay is None:
         def update(params, grads, scratch, state, learning_rate):
             fused_update(kernels, params[0], grads[0], state, s, learning_rate)
     elif s.solver == "sgd":
         def update(params, grads, scratch, state, learning_rate):
             sgd_step(params, grads, state, learning_rate, s.momentum,
-                     s.nesterovs_momentum, scratch)
+                     s.nesterovs_momentum, scratch, **extra)
     else:
         def update(params, grads, scratch, state, learning_rate):
             adam_step(params, grads, state, learning_rate, s.beta_1, s.beta_2,
-                      s.epsilon, scratch)
+                      s.epsilon, scratch, **extra)
     return update
+
+
+def lr_factors(layers, shapes):
+    """Each parameter array's learning-rate factor, one list per layer: a layer's
+    optional class attribute ``lr_factors`` (one non-negative number per parameter
+    array, in ``parameter_shapes`` order), else 1.0 for each. They scale the
+    stochastic solvers' steps; lbfgs, which searches its own step along the whole
+    gradient, has none to scale and does not read them."""
+    factors = []
+    for layer, layer_shapes in zip(layers, shapes):
+        given = getattr(layer, "lr_factors", None)
+        if given is None:
+            factors.append([1.0] * len(layer_shapes))
+            continue
+        given = list(given)
+        if len(given) != len(layer_shapes) or not all(
+                isinstance(f, Real) and math.isfinite(f) and f >= 0 for f in given):
+            raise ValueError(
+                f"The {layer.kind} layer's lr_factors {given!r} need one finite number "
+                f">= 0 per parameter array ({len(layer_shapes)}: "
+                f"{list(layer.parameter_names)}); give 1.0 to train one as usual.")
+        factors.append([float(f) for f in given])
+    return factors
+
+
+def optimizer_vectors(layers, shapes, weight_decay):
+    """``(factors, decay)``: flat float64 vectors in ``pack`` order of each
+    parameter's learning-rate factor f (``lr_factors``) and decoupled decay rate
+    r = weight_decay * f on the arrays each layer lists in ``decayed`` (0 on the
+    others); each None where it changes nothing (every f = 1, weight_decay = 0),
+    so that the optimizers run their plain steps."""
+    factors = lr_factors(layers, shapes)
+
+    def vector(values):
+        return pack([[np.full(shape, v) for shape, v in zip(layer_shapes, vs)]
+                     for layer_shapes, vs in zip(shapes, values)])
+
+    rates = [[weight_decay * f if k in layer.decayed else 0.0 for k, f in enumerate(fs)]
+             for layer, fs in zip(layers, factors)]
+    plain = all(f == 1.0 for fs in factors for f in fs)
+    return (None if plain else vector(factors),
+            None if not any(r for rs in rates for r in rs) else vector(rates))
+
+
+def _like(vector, like):
+    """A host vector in the dtype, namespace and device of the array ``like``
+    (None stays None)."""
+    if vector is None:
+        return None
+    vector = vector.astype(host_dtype(like))
+    return vector if is_numpy(namespace(like)) else to_namespace(
+        vector, namespace(like), device(like))
 
 
 class ArrayStep:

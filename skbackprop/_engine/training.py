@@ -129,8 +129,7 @@ class Training:
         """sgd or adam through the loop; the final weights."""
         spec, data, previous = self.spec, self.data, self.continued
         rate = previous.get("_learning_rate") if self.incremental else None
-        self.schedule = LearningRate(spec, spec.learning_rate_init if rate is None
-                                     else rate)
+        self.schedule = LearningRate(spec, rate)  # (None: the schedule's start)
         state = None
         if not self.first and previous.get("_optimizer_solver") == spec.solver:
             state = map_state(previous["_optimizer_state"], copy)  # warm start, partial_fit
