@@ -15,6 +15,7 @@ from scipy.sparse import csr_matrix
 import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor, backprop_trace, check_gradients
 from skbackprop._core.layers import LAYERS, Dense, perceptron_layers
+from skbackprop._core.layers import lr_factors as layers_lr_factors
 from skbackprop._core.network import loss_and_gradients
 from skbackprop._core.tabular import (
     CategoricalEmbedding,
@@ -23,7 +24,6 @@ from skbackprop._core.tabular import (
     ParametricActivation,
     PeriodicEmbedding,
     PReLU,
-    lr_factors,
 )
 
 N, FAN_IN = 7, 5
@@ -249,6 +249,10 @@ def test_widths_shapes_and_starting_parameters():
     assert abs(W.std() - 1) < 0.01 and W.shape == (200, 300) and not b.any()
 
 
+def lr_factors(layer, fan_in):
+    return layers_lr_factors(layer, len(layer.parameter_shapes(fan_in)))
+
+
 def test_every_layer_declares_one_learning_rate_factor_per_parameter():
     """RealMLP's factors: the scaling layer 6, the NTK biases, the parametric
     activations and the periodic embeddings 0.1; a layer declaring none gets 1."""
@@ -265,7 +269,8 @@ def test_every_layer_declares_one_learning_rate_factor_per_parameter():
     class Wrong(FeatureScale):
         lr_factors = (1.0, 2.0)
 
-    with pytest.raises(ValueError, match="declares 2 learning-rate factors for its 1"):
+    with pytest.raises(ValueError, match=r"lr_factors \[1.0, 2.0\] need one finite "
+                                         r"number >= 0 per parameter array \(1: \['s'\]\)"):
         lr_factors(Wrong(), 3)
 
 

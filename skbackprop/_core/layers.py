@@ -13,7 +13,10 @@ A layer maps its input ``A_in`` (rows x fan_in) to its output ``A`` (rows x
     parameter_names           one short name for each (``W``, ``b``), for the
                               teaching tools and error messages
     decayed                   which of them the L2 penalty alpha applies to (its
-                              backward adds alpha p / sum_i s_i to their gradients)
+                              backward adds alpha p / sum_i s_i to their gradients),
+                              and decoupled weight decay
+    lr_factors                (optional) one learning-rate factor per array
+                              (``lr_factors`` below; 1.0 each where absent)
     initial_parameters(fan_in, init, rng, activation)
                               its starting parameters (float64, on the host) drawn
                               with ``rng``; ``init(fan_in, fan_out, rng, activation)
@@ -59,7 +62,9 @@ them; without buffers it allocates its results: the same operations in the same
 order, the same numbers, on any Array API namespace.
 """
 
+import math
 from functools import lru_cache
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
@@ -68,8 +73,8 @@ from scipy.sparse import issparse
 from .activations import ACTIVATIONS
 from .xp import column_sums, copy, into, namespace
 
-__all__ = ["LAYERS", "Buffers", "Dense", "layer_record", "matmul", "perceptron_layers",
-           "register_layer", "unregister_layer"]
+__all__ = ["LAYERS", "Buffers", "Dense", "layer_record", "lr_factors", "matmul",
+           "perceptron_layers", "register_layer", "unregister_layer"]
 
 
 class Buffers(NamedTuple):
@@ -185,6 +190,25 @@ def unregister_layer(kind):
     if kind == "dense":
         raise ValueError("the dense layer cannot be removed")
     LAYERS.pop(kind, None)
+
+
+def lr_factors(layer, n_arrays):
+    """The learning-rate factor of each of ``layer``'s ``n_arrays`` parameter
+    arrays, as a tuple of floats: its optional ``lr_factors`` (one finite number >= 0
+    per array, in ``parameter_shapes`` order), else 1.0 for each. The stochastic
+    solvers scale each array's step by its factor; lbfgs, which searches its own
+    step along the whole gradient, does not read them."""
+    given = getattr(layer, "lr_factors", None)
+    if given is None:
+        return (1.0,) * n_arrays
+    given = list(given)
+    if len(given) != n_arrays or not all(
+            isinstance(f, Real) and math.isfinite(f) and f >= 0 for f in given):
+        raise ValueError(
+            f"The {layer.kind} layer's lr_factors {given!r} need one finite number "
+            f">= 0 per parameter array ({n_arrays}: {list(layer.parameter_names)}); "
+            "give 1.0 to train one as usual.")
+    return tuple(float(f) for f in given)
 
 
 def layer_record(layer):

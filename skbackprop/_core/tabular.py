@@ -15,8 +15,8 @@ listed in a layer's ``decayed`` (the L2 penalty).
 
 Every layer class also declares ``lr_factors``: one number per parameter array (in
 the order of ``parameter_shapes``) by which an optimizer may multiply its learning
-rate for that array; ``lr_factors(layer, fan_in)`` reads them (1.0 for a layer
-that declares none, such as ``Dense``). The values given are RealMLP's (Holzmuller
+rate for that array; ``_core.layers.lr_factors`` reads them (1.0 for a layer that
+declares none, such as ``Dense``). The values given are RealMLP's (Holzmuller
 et al., 2024, "Better by default: strong pre-tuned MLPs and boosted trees on
 tabular data").
 """
@@ -32,21 +32,10 @@ from .layers import matmul, register_layer
 from .xp import column_sums, concat, copy, device, expit, maximum, namespace, softplus
 
 __all__ = ["PARAMETRIC_ACTIVATIONS", "CategoricalEmbedding", "FeatureScale", "NTKDense",
-           "PReLU", "ParametricActivation", "PeriodicEmbedding", "lr_factors", "mish",
+           "PReLU", "ParametricActivation", "PeriodicEmbedding", "mish",
            "mish_derivative", "selu", "selu_derivative"]
 
 TWO_PI = 2 * math.pi
-
-
-def lr_factors(layer, fan_in):
-    """The learning-rate factor of each of ``layer``'s parameter arrays (its
-    ``lr_factors``; 1.0 for each where it declares none), as a tuple of floats."""
-    n = len(layer.parameter_shapes(fan_in))
-    factors = tuple(float(f) for f in getattr(layer, "lr_factors", (1.0,) * n))
-    if len(factors) != n:
-        raise ValueError(f"the {layer.kind} layer declares {len(factors)} learning-rate "
-                         f"factors for its {n} parameter arrays: give one per array")
-    return factors
 
 
 # ------------------------------------------------------------------------ helpers

@@ -27,12 +27,11 @@ the same numbers, as on NumPy. Batch losses stay on the device (reading one back
 would wait for it): the loop reads the epoch's total once.
 """
 
-import math
-from numbers import Real
 
 import numpy as np
 from scipy.sparse import issparse
 
+from .._core.layers import lr_factors
 from .._core.network import first_array, loss_and_gradients, make_workspace, pack, unpack
 from .._core.optimizers import (
     adam_init,
@@ -57,7 +56,7 @@ from .fused import fit_work
 from .fused import kernels as fused_kernels
 
 __all__ = ["ArrayStep", "DeviceStep", "WorkspaceStep", "dropout_masks", "fused_update",
-           "lr_factors", "make_step", "optimizer_update", "optimizer_vectors"]
+           "make_step", "optimizer_update", "optimizer_vectors"]
 
 
 def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=None):
@@ -113,36 +112,14 @@ def optimizer_update(spec, kernels=None, factors=None, decay=None):
     return update
 
 
-def lr_factors(layers, shapes):
-    """Each parameter array's learning-rate factor, one list per layer: a layer's
-    optional class attribute ``lr_factors`` (one non-negative number per parameter
-    array, in ``parameter_shapes`` order), else 1.0 for each. They scale the
-    stochastic solvers' steps; lbfgs, which searches its own step along the whole
-    gradient, has none to scale and does not read them."""
-    factors = []
-    for layer, layer_shapes in zip(layers, shapes):
-        given = getattr(layer, "lr_factors", None)
-        if given is None:
-            factors.append([1.0] * len(layer_shapes))
-            continue
-        given = list(given)
-        if len(given) != len(layer_shapes) or not all(
-                isinstance(f, Real) and math.isfinite(f) and f >= 0 for f in given):
-            raise ValueError(
-                f"The {layer.kind} layer's lr_factors {given!r} need one finite number "
-                f">= 0 per parameter array ({len(layer_shapes)}: "
-                f"{list(layer.parameter_names)}); give 1.0 to train one as usual.")
-        factors.append([float(f) for f in given])
-    return factors
-
-
 def optimizer_vectors(layers, shapes, weight_decay):
     """``(factors, decay)``: flat float64 vectors in ``pack`` order of each
     parameter's learning-rate factor f (``lr_factors``) and decoupled decay rate
     r = weight_decay * f on the arrays each layer lists in ``decayed`` (0 on the
     others); each None where it changes nothing (every f = 1, weight_decay = 0),
     so that the optimizers run their plain steps."""
-    factors = lr_factors(layers, shapes)
+    factors = [lr_factors(layer, len(layer_shapes))
+               for layer, layer_shapes in zip(layers, shapes)]
 
     def vector(values):
         return pack([[np.full(shape, v) for shape, v in zip(layer_shapes, vs)]
