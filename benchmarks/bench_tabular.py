@@ -72,6 +72,7 @@ MAX_ROWS = 15_000  # larger datasets are subsampled to this many rows
 FEW_FOLDS_ABOVE = 10_000  # datasets above this many rows get 3 folds instead of 5
 QUICK_DATASETS = ("penguins", "titanic", "diabetes")
 QUICK_MAX_ROWS = 1_000
+WARM_UP_ROWS = 100
 
 
 # ------------------------------------------------------------------- datasets
@@ -325,6 +326,7 @@ def run_dataset(name, models, quick, threads, folds=None):
     splits = make_folds(y, task, folds or n_folds_for(len(X), quick))
     classes = None if task == "regression" else sorted(y.unique())
     y_std = float(np.std(y)) if task == "regression" else None
+    warm_up(models, task, columns, quick, threads, X, y, splits[0][0][:WARM_UP_ROWS])
     records = []
     for fold, (train, test) in enumerate(splits):
         for model_name in models:
@@ -338,6 +340,18 @@ def run_dataset(name, models, quick, threads, folds=None):
             records.append(dict(dataset=name, task=task, rows=len(X), model=model_name,
                                 fold=fold, **result))
     return records
+
+
+def warm_up(models, task, columns, quick, threads, X, y, rows):
+    """One untimed fit of each model on a few rows: one-time costs (imports, compiled
+    kernels) are not a fit's."""
+    for factory in models.values():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                factory(task, columns, quick, threads).fit(X.iloc[rows], y.iloc[rows])
+            except Exception:  # a failing model is reported by its timed fits
+                pass
 
 
 def run(datasets, models, quick=False, threads=1, folds=None, report=None):

@@ -222,14 +222,15 @@ def test_quick_run_fits_every_model_on_the_same_folds_and_scores_them_right(offl
         # every model saw the same train rows and the same test rows on this fold
         assert group["train_rows"].nunique() == 1 and group["test_rows"].nunique() == 1
         assert group["train_rows"].iloc[0] != group["test_rows"].iloc[0]
-    # the spy's own record of the rows it saw: the folds of make_folds, in order
-    fits = [rows for kind, rows in Spy.seen if kind == "fit"]
-    scored = [rows for kind, rows in Spy.seen if kind == "score"]
-    for dataset, offset in (("penguins", 0), ("diabetes", 3)):
+    # the spy's own record of the rows it saw: an untimed warm-up on the first rows of
+    # the first fold, then the folds of make_folds, in order
+    expected = []
+    for dataset in ("penguins", "diabetes"):
         _, y = bench.load(dataset, bench.QUICK_MAX_ROWS)
         folds = bench.make_folds(y, bench.DATASETS[dataset].task, 3)
+        expected.append(("fit", tuple(folds[0][0][:bench.WARM_UP_ROWS])))
         for k, (train, test) in enumerate(folds):
-            assert fits[offset + k] == tuple(train) and scored[offset + k] == tuple(test)
+            expected += [("fit", tuple(train)), ("score", tuple(test))]
             row = frame[(frame.dataset == dataset) & (frame.fold == k)
                         & (frame.model == "spy")].iloc[0]
             assert row["test_rows"] == bench.digest(test)
@@ -241,6 +242,7 @@ def test_quick_run_fits_every_model_on_the_same_folds_and_scores_them_right(offl
             else:  # predicting the training mean
                 rmse = np.sqrt(np.mean((y.iloc[test] - y.iloc[train].mean()) ** 2))
                 assert row["error"] == pytest.approx(rmse / np.std(y))
+    assert Spy.seen == expected
     # ours at default and sklearn's MLP run the same algorithm: the same scores
     ours = frame[frame.model == "ours (default)"].reset_index()
     theirs = frame[frame.model == "sklearn MLP"].reset_index()
