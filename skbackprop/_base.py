@@ -29,6 +29,7 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._core.activations import HIDDEN_ACTIVATIONS
 from ._core.layers import perceptron_layers
 from ._core.xp import (
     astype,
@@ -41,7 +42,7 @@ from ._engine.fitted import MARKER, network_params
 from ._engine.monitor import HISTORY_COLUMNS
 from ._engine.start import hidden_layer_sizes, network_output, per_hidden_layer
 from ._engine.training import Training, finish
-from ._inputs import FEATURES, given_validation
+from ._inputs import feature_state, given_validation
 from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
 from ._prepare import prepare, scorer
 from ._validation import check_features, explained, plain_rows
@@ -212,7 +213,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         p = prepare(self, X, y, sample_weight, incremental=incremental, rng=rng,
                     classes=classes)
         validation = given_validation(self, validation_data, p.data.Y,
-                                      {k: p.fixed[k] for k in FEATURES if k in p.fixed},
+                                      feature_state(self, p.fixed),
                                       p.targets)
         spec = p.spec
         callbacks = self._init_callback_context(max_subtasks=(
@@ -239,10 +240,34 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         layer, the output layer's last: a perceptron's (a subclass may add others)."""
         return perceptron_layers(units, activations)
 
+    def _layers_for(self, units, activations, state):
+        """The layers of the network whose fitted state is (or, in a fit, will be)
+        ``state``: ``_network_layers``'s, which do not depend on it; a subclass
+        whose first layers depend on its features reads them there."""
+        return self._network_layers(units, activations)
+
+    def _hidden_activation_names(self, n_hidden):
+        """The activation of each hidden layer, from the ``activation`` parameter
+        (checked): the fitted ``_hidden_activations`` of a first fit."""
+        return per_hidden_layer("activation", self.activation, n_hidden,
+                                lambda a: a in HIDDEN_ACTIVATIONS,
+                                f"one of {HIDDEN_ACTIVATIONS}", str)
+
+    # whether X may be a raw table (text, categories) that ``_input_matrix`` encodes
+    _reads_raw_tables: ClassVar[bool] = False
+
+    def _input_matrix(self, X, features):
+        """``(X, features)``: the matrix the network reads for input X, and the
+        feature state it was checked against or learnt (``features=None``: a first
+        fit). Here X is left as it is, after refusing columns that are not numbers,
+        and None says that ``validate_data`` checks and learns the features."""
+        check_features(X)
+        return X, None
+
     def _fitted_network(self):
         """``(layers, params)`` of the fitted network."""
-        layers = self._network_layers([W.shape[1] for W in self.coefs_],
-                                      self._layer_activations())
+        layers = self._layers_for([W.shape[1] for W in self.coefs_],
+                                  self._layer_activations(), vars(self))
         return layers, network_params(layers, vars(self))
 
     def _dropout(self, n_hidden):

@@ -35,16 +35,23 @@ from ._core.xp import (
     to_numpy,
 )
 from ._engine.data import Data, batchwise_dtype
-from ._engine.fitted import FITTED, MARKER, OPTIONAL
+from ._engine.fitted import FITTED, MARKER, OPTIONAL, with_role
 from ._validation import check_features, explained, plain_input
 from ._warnings import warn
 
-__all__ = ["Checked", "checked_data", "given_validation"]
+__all__ = ["Checked", "checked_data", "feature_state", "given_validation"]
 
 # Features beyond this magnitude make a network's first net inputs this large: every
 # logistic or tanh unit saturates and relu gradients are ~1e6 times a scaled input's.
 SCALE_LIMIT = 1e6
 FEATURES = ("n_features_in_", "feature_names_in_")
+
+
+def feature_state(estimator, state):
+    """The attributes of ``state`` (a dict) that describe the estimator's inputs:
+    ``FEATURES`` and those of its class's own with the role "features" (a tabular
+    estimator's fitted preprocessor)."""
+    return {k: state[k] for k in with_role(type(estimator), "features") if k in state}
 
 
 class Checked(NamedTuple):
@@ -74,7 +81,8 @@ def checked_data(estimator, X, y, sample_weight, *, features, targets, increment
     suffix = "_val" if validation else ""
     X, y, sample_weight = (plain_input(a, name + suffix) for a, name in (
         (X, "X"), (y, "y"), (sample_weight, "sample_weight")))
-    check_features(X)
+    # (an estimator that encodes raw tables gives the matrix and its feature state)
+    X, encoded = estimator._input_matrix(X, features)
     xp, where = input_namespace(X)
     if not is_numpy(xp):  # the targets are checked and encoded on the host
         y = to_numpy(y)
@@ -84,14 +92,16 @@ def checked_data(estimator, X, y, sample_weight, *, features, targets, increment
     batchwise = (not validation and estimator.solver != "lbfgs"
                  and batchwise_dtype(X, requested))
     reset = features is None
-    stand_in = _stand_in(estimator, features)
+    stand_in = _stand_in(estimator, features if encoded is None else None)
     try:
         X, y = validate_data(stand_in, X, y, accept_sparse="csr", multi_output=True,
-                             y_numeric=estimator._y_numeric, reset=reset,
+                             y_numeric=estimator._y_numeric,
+                             reset=reset or encoded is not None,
                              dtype=np.float64 if batchwise else requested)
     except (ValueError, TypeError) as error:
         raise explained(error) from error
-    features = {k: v for k, v in vars(stand_in).items() if k in FEATURES}
+    features = encoded if encoded is not None else {
+        k: v for k, v in vars(stand_in).items() if k in FEATURES}
     dtype = np.float32 if batchwise else X.dtype
     sample_weight = _sample_weight(sample_weight, X, "sample_weight_val" if validation
                                    else "sample_weight", dtype)
@@ -166,11 +176,12 @@ PIPELINE_ROUTE = (
     "or transform X_val yourself (pipe[:-1].transform(X_val)).")
 
 
-def _check_validation_features(X_val, features):
-    """Refuse X_val whose columns the fit cannot use (text, categories, a width
-    other than X's), naming X_val and the way a Pipeline transforms it."""
+def _check_validation_features(X_val, features, raw_tables):
+    """Refuse X_val whose columns the fit cannot use (text and categories, unless
+    the estimator reads ``raw_tables``; a width other than X's), naming X_val and
+    the way a Pipeline transforms it."""
     dtypes = getattr(X_val, "dtypes", None)
-    if dtypes is not None and hasattr(dtypes, "items"):
+    if not raw_tables and dtypes is not None and hasattr(dtypes, "items"):
         try:
             check_features(X_val)
         except ValueError as error:
@@ -202,7 +213,7 @@ def given_validation(estimator, validation_data, like, features, targets):
         raise ValueError("Pass X_val and y_val together (or neither).")
     X_val, y_val, sample_weight_val = (plain_input(a, name) for a, name in (
         (X_val, "X_val"), (y_val, "y_val"), (sample_weight_val, "sample_weight_val")))
-    _check_validation_features(X_val, features)
+    _check_validation_features(X_val, features, estimator._reads_raw_tables)
     X_val = host_input(X_val)
     if not is_numpy(namespace(like)) and issparse(X_val):
         raise TypeError("X_val is a sparse matrix, but X is an array on a device "

@@ -13,7 +13,6 @@ from dataclasses import MISSING, fields
 from typing import NamedTuple
 
 from ._config import get_config
-from ._core.activations import HIDDEN_ACTIVATIONS
 from ._core.losses import label_smoothed
 from ._core.xp import to_numpy
 from ._engine.fitted import network_params, read
@@ -21,10 +20,9 @@ from ._engine.spec import Spec
 from ._engine.start import (
     architecture_changed,
     checked_weights,
-    per_hidden_layer,
     starting_weights,
 )
-from ._inputs import FEATURES, checked_data
+from ._inputs import checked_data, feature_state
 from ._warnings import warn
 
 __all__ = ["NETWORK", "Prepared", "prepare", "resolve", "scorer"]
@@ -63,7 +61,7 @@ def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None,
     previous = None if first else read(estimator)
     targets = estimator._given_targets(classes, previous, incremental)
     checked = checked_data(estimator, X, y, sample_weight, features=None if first else
-                           {k: previous[k] for k in FEATURES if k in previous},
+                           feature_state(estimator, previous),
                            targets=targets, incremental=incremental)
     data = checked.data
     if previous is not None:
@@ -75,7 +73,8 @@ def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None,
         raise ValueError(architecture_changed(
             [previous["n_features_in_"], *(W.shape[1] for W in previous["coefs_"])],
             [data.X.shape[1], *units]))
-    spec = resolve(estimator, data.X.shape[1], units, network, checked.targets, dtype)
+    spec = resolve(estimator, data.X.shape[1], units, network, checked.targets, dtype,
+                   features=checked.features)
     if assigned is None:
         assigned = estimator.warm_start or incremental
     weights = _weights(estimator, spec, data, rng, previous, assigned)
@@ -83,12 +82,15 @@ def prepare(estimator, X, y, sample_weight, *, incremental, rng, classes=None,
     return Prepared(spec, data.astype(dtype), weights, previous, fixed, checked.targets)
 
 
-def resolve(estimator, n_features, units, network, targets, dtype):
+def resolve(estimator, n_features, units, network, targets, dtype, features=None):
     """The frozen ``Spec`` of a call: the estimator's parameters resolved for a
     network on ``n_features`` inputs with ``units`` outputs per layer of weights
-    (the output layer's last) and the ``network`` attributes (activations)."""
-    layers = estimator._network_layers(
-        units, [*network["_hidden_activations"], network["out_activation_"]])
+    (the output layer's last), the ``network`` attributes (activations) and the
+    ``features`` state (what the inputs are, which a tabular network's first
+    layers read)."""
+    layers = estimator._layers_for(
+        units, [*network["_hidden_activations"], network["out_activation_"]],
+        {**(features or {}), **network})
     settings = {name: getattr(estimator, name, OPTIONAL[name]) if name in OPTIONAL
                 else getattr(estimator, name) for name in SETTINGS}
     return Spec(
@@ -105,9 +107,7 @@ def _network(estimator, checked, previous):
     if previous is not None:
         return {k: previous[k] for k in NETWORK}
     sizes = estimator._hidden_layer_sizes()
-    hidden = per_hidden_layer("activation", estimator.activation, len(sizes),
-                              lambda a: a in HIDDEN_ACTIVATIONS,
-                              f"one of {HIDDEN_ACTIVATIONS}", str)
+    hidden = estimator._hidden_activation_names(len(sizes))
     return {"n_outputs_": checked.data.Y.shape[1], "n_layers_": len(sizes) + 2,
             "out_activation_": estimator._output_activation(checked.targets),
             "_hidden_activations": hidden}

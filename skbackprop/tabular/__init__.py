@@ -1,10 +1,13 @@
 """Tabular data: a raw table (numbers, booleans, categories, text, missing values)
 turned into a network's input matrix.
 
-:class:`TabularPreprocessor` is the transformer; :func:`robust_scale` and
+:class:`TabularClassifier` and :class:`TabularRegressor` are the networks for raw
+tables; :class:`TabularPreprocessor` is the transformer they fit; :func:`robust_scale` and
 :func:`smooth_clip` are the formulas it applies to numbers.
 """
 
+from ._estimators import TabularClassifier, TabularRegressor
 from ._preprocess import OUTPUT_KINDS, TabularPreprocessor, robust_scale, smooth_clip
 
-__all__ = ["OUTPUT_KINDS", "TabularPreprocessor", "robust_scale", "smooth_clip"]
+__all__ = ["OUTPUT_KINDS", "TabularClassifier", "TabularPreprocessor", "TabularRegressor",
+           "robust_scale", "smooth_clip"]
