@@ -29,8 +29,7 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._core.activations import HIDDEN_ACTIVATIONS
-from ._core.layers import perceptron_layers
+from ._architecture import Architecture
 from ._core.xp import (
     astype,
     input_namespace,
@@ -38,9 +37,9 @@ from ._core.xp import (
 )
 from ._dispatch import check_namespace, compute_dtype, converted
 from ._engine.callbacks import EpochTasks, callback_metadata, end_fit_task
-from ._engine.fitted import MARKER, network_params
+from ._engine.fitted import MARKER
 from ._engine.monitor import HISTORY_COLUMNS
-from ._engine.start import hidden_layer_sizes, network_output, per_hidden_layer
+from ._engine.start import network_output
 from ._engine.training import Training, finish
 from ._inputs import feature_state, given_validation
 from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
@@ -49,7 +48,7 @@ from ._validation import check_features, explained, plain_rows
 
 __all__ = ["BaseBackprop", "stochastic_solver"]
 
-class BaseBackprop(CallbackSupportMixin, BaseEstimator):
+class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
     """Base class of BackpropRegressor and BackpropClassifier; not for direct use."""
 
     _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
@@ -229,53 +228,6 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             stratify=self._stratify(p.data.y), incremental=incremental)
         return finish(self, training, p.fixed, epochs,
                       lambda warnings: end_fit_task(callbacks, self, p.data, warnings))
-
-    # ----------------------------------------------------------------- the network
-    def _layer_activations(self):
-        """Activation of every fitted Dense layer, hidden layers first."""
-        return [*self._hidden_activations, self.out_activation_]
-
-    def _network_layers(self, units, activations):
-        """The layers (``_core.layers``) for these units and activations per Dense
-        layer, the output layer's last: a perceptron's (a subclass may add others)."""
-        return perceptron_layers(units, activations)
-
-    def _layers_for(self, units, activations, state):
-        """The layers of the network whose fitted state is (or, in a fit, will be)
-        ``state``: ``_network_layers``'s, which do not depend on it; a subclass
-        whose first layers depend on its features reads them there."""
-        return self._network_layers(units, activations)
-
-    def _hidden_activation_names(self, n_hidden):
-        """The activation of each hidden layer, from the ``activation`` parameter
-        (checked): the fitted ``_hidden_activations`` of a first fit."""
-        return per_hidden_layer("activation", self.activation, n_hidden,
-                                lambda a: a in HIDDEN_ACTIVATIONS,
-                                f"one of {HIDDEN_ACTIVATIONS}", str)
-
-    # whether X may be a raw table (text, categories) that ``_input_matrix`` encodes
-    _reads_raw_tables: ClassVar[bool] = False
-
-    def _input_matrix(self, X, features):
-        """``(X, features)``: the matrix the network reads for input X, and the
-        feature state it was checked against or learnt (``features=None``: a first
-        fit). Here X is left as it is, after refusing columns that are not numbers,
-        and None says that ``validate_data`` checks and learns the features."""
-        check_features(X)
-        return X, None
-
-    def _fitted_network(self):
-        """``(layers, params)`` of the fitted network."""
-        layers = self._layers_for([W.shape[1] for W in self.coefs_],
-                                  self._layer_activations(), vars(self))
-        return layers, network_params(layers, vars(self))
-
-    def _dropout(self, n_hidden):
-        return per_hidden_layer("dropout", self.dropout, n_hidden,
-                                lambda p: 0 <= p < 1, "a rate in [0, 1)", float)
-
-    def _hidden_layer_sizes(self):
-        return hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _compute_dtype(self, xp=np, device=None):
         """dtype argument of validate_data in namespace ``xp`` (``_dispatch``)."""
