@@ -1,6 +1,7 @@
 """TabularClassifier and TabularRegressor: the perceptron with defaults chosen for
 tabular data, reading a raw table (``TabularNetwork``)."""
 
+import math
 from numbers import Real
 from typing import ClassVar
 
@@ -404,6 +405,20 @@ class TabularClassifier(TabularNetwork, BackpropClassifier):
         self.feature_scale = feature_scale
         self.weight_decay = weight_decay
         self.label_smoothing = label_smoothing
+
+    def _stratify(self, y):
+        """The held-out rows are stratified by class where every class can be on
+        both sides (two rows or more each, and at least as many held-out and
+        training rows as classes); otherwise they are a plain random share, so that
+        small tables and rare classes train rather than fail."""
+        labels = super()._stratify(y)
+        if labels is None:
+            return None
+        counts = np.unique(labels, return_counts=True)[1]
+        held_out = math.ceil(self.validation_fraction * len(labels))
+        if counts.min() < 2 or min(held_out, len(labels) - held_out) < len(counts):
+            return None
+        return labels
 
     @available_if(incremental)
     @_fit_context(prefer_skip_nested_validation=True)
