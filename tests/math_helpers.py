@@ -4,7 +4,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from skbackprop._core.init import initialize
+from skbackprop._core.init import initializer
 from skbackprop._core.losses import huber
 from skbackprop._core.network import (
     forward,
@@ -54,7 +54,10 @@ def network(activations, n_in, n_out, rng, dtype=np.float64):
     """Weights of a network with these activations (hidden sizes 5, 6, ...) and
     biases moved off 0."""
     sizes = [n_in, *[5 + i for i in range(len(activations) - 1)], n_out]
-    coefs, intercepts = initialize(sizes, "glorot_uniform", activations, rng, dtype)
+    init = initializer("glorot_uniform")
+    drawn = [init(i, o, rng, a) for (i, o), a in zip(pairwise(sizes), activations)]
+    coefs = [W.astype(dtype) for W, _ in drawn]
+    intercepts = [b.astype(dtype) for _, b in drawn]
     intercepts = [b + rng.normal(scale=0.1, size=b.shape).astype(dtype) for b in intercepts]
     return coefs, intercepts
 

@@ -4,14 +4,13 @@ Layers are drawn in order, each as its weights then its biases, so that the same
 ``random_state`` gives the same start as sklearn's MLP under ``"glorot_uniform"``.
 """
 
-from itertools import pairwise
 from numbers import Real
 
 import numpy as np
 
 from .activations import ACTIVATIONS
 
-__all__ = ["glorot_uniform", "he_uniform", "initialize", "initializer", "uniform"]
+__all__ = ["glorot_uniform", "he_uniform", "initializer", "uniform"]
 
 
 def glorot_uniform(fan_in, fan_out, rng, activation):
@@ -74,16 +73,3 @@ def initializer(weight_init):
     if isinstance(weight_init, Real):
         return _constant(weight_init)
     return INITIALIZERS[weight_init]
-
-
-def initialize(layer_units, weight_init, activations, rng, dtype):
-    """Initial ``(coefs, intercepts)`` for a perceptron with ``layer_units`` units per
-    layer (inputs first, outputs last); ``activations`` names, for each layer of
-    weights, the activation that sets Glorot's bound."""
-    init = initializer(weight_init)
-    coefs, intercepts = [], []
-    for (fan_in, fan_out), activation in zip(pairwise(layer_units), activations):
-        W, b = init(fan_in, fan_out, rng, activation)
-        coefs.append(W.astype(dtype, copy=False))
-        intercepts.append(b.astype(dtype, copy=False))
-    return coefs, intercepts

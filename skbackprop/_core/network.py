@@ -54,8 +54,7 @@ class Workspace(NamedTuple):
     deltas: list  # dL/dZ_l (batch, width_l)
     flat_params: np.ndarray  # all parameters; params[l] are views into it
     params: list
-    grad: np.ndarray  # dL/dparams; grads[l] are views into it
-    grads: list
+    grad: np.ndarray  # dL/dparams; each layer's Buffers hold views into it
     scratch: np.ndarray  # for the L2 gradient and the optimizers
     # the fused kernels (``_engine.fused``), or None: NumPy's calls. Their
     # add_bias_activate(Z, b, name) and times_derivative(delta, A, name) do the
@@ -135,7 +134,7 @@ def make_workspace(layers, params, n_features, batch_size, kernels=None):
                for l, k in enumerate(widths[1:])]
     return Workspace(batch_size, zeros(batch_size, widths[0]),
                      zeros(batch_size, widths[-1]), deltas, flat_params, views, grad,
-                     grads, scratch, kernels, buffers)
+                     scratch, kernels, buffers)
 
 
 def forward(X, layers, params, keep=True, masks=None, workspace=None, keep_all=False):
