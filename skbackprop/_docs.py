@@ -53,7 +53,9 @@ solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         sets ``learning_rate_init * (1 + cos(pi * (2u - 1))) / 2``; 'coslog4' sets
         ``learning_rate_init * (1 - cos(2 pi log2(1 + 15u))) / 2``: four cycles from
         near 0 up to ``learning_rate_init`` and back, each twice as long as the one
-        before (the first epoch already runs at this rate).
+        before (the first epoch already runs at this rate). The three cosine
+        schedules reach (nearly) 0 at ``max_iter`` epochs, their planned end: a fit
+        that gets there gives no ConvergenceWarning.
 
     learning_rate_init : float, default=0.001
         Step size of the stochastic solvers.

@@ -2,12 +2,14 @@
 flat-cosine and coslog4 by their formulas."""
 
 import math
+import warnings
 from itertools import pairwise
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropRegressor
 from skbackprop._engine.schedules import cosine, coslog4, flat_cosine
@@ -140,3 +142,18 @@ def test_fits_follow_flat_cosine_and_coslog4_from_their_first_epoch(wavy, solver
         streamed.partial_fit(X, y)
     want = [0.1 * formula((e % 5 + 0.5) / 5) for e in range(7)]
     assert_allclose(streamed.history_["learning_rate"], want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "flat_cosine", "coslog4"])
+def test_cosine_schedules_end_at_max_iter_without_a_convergence_warning(wavy, schedule):
+    """Their rate reaches 0 at max_iter: ending there is the plan, not a failure to
+    converge, whereas the constant rate still warns."""
+    X, y = wavy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = BackpropRegressor(learning_rate=schedule, max_iter=3, tol=0.0,
+                                  random_state=0).fit(X, y)
+    assert model.n_iter_ == 3
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\)"):
+        BackpropRegressor(learning_rate="constant", max_iter=3, tol=0.0,
+                          random_state=0).fit(X, y)

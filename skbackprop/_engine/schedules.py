@@ -21,6 +21,10 @@ first half and falls along a cosine to 0 over the second; 'coslog4' runs four
 cosine cycles from 0 up to eta_0 and back, each twice as long as the one before
 (log2(1 + 15 u) runs from 0 to 4), so every cycle starts with a warm-up.
 
+The three cosine schedules fall to (nearly) 0 at ``max_iter`` epochs: reaching it is
+their planned end (``ENDS_AT_MAX_ITER``), so a fit on them gives no
+ConvergenceWarning there.
+
 A fit's first epoch runs at its schedule's rate for epoch 0 (``LearningRate``),
 which is eta_0 for all but 'coslog4'; a ``partial_fit`` call continues from the
 rate the call before it set.
@@ -32,8 +36,8 @@ improvement, while eta > 1e-6) reacts to the monitor's patience count, so
 
 import math
 
-__all__ = ["LearningRate", "constant", "cosine", "coslog4", "flat_cosine", "invscaling",
-           "step"]
+__all__ = ["ENDS_AT_MAX_ITER", "LearningRate", "constant", "cosine", "coslog4",
+           "flat_cosine", "invscaling", "step"]
 
 ADAPTIVE_FLOOR = 1e-6
 
@@ -77,6 +81,9 @@ TIME_BASED = {
     "flat_cosine": flat_cosine,
     "coslog4": coslog4,
 }
+
+# schedules whose rate reaches 0 at max_iter epochs: the fit is planned to end there
+ENDS_AT_MAX_ITER = frozenset({"cosine", "flat_cosine", "coslog4"})
 
 
 class LearningRate:

@@ -31,7 +31,7 @@ from .guard import Diverged, Guard, finite_weights, scored_loss
 from .lbfgs import run_lbfgs
 from .loop import Loop
 from .monitor import Monitor
-from .schedules import LearningRate
+from .schedules import ENDS_AT_MAX_ITER, LearningRate
 from .spec import batch_rows
 from .steps import make_step
 
@@ -139,7 +139,8 @@ class Training:
         loop = Loop(spec, data, self.step, self.monitor, guard, self.schedule, self.tasks,
                     self.rng, self.epochs_before, self.previous.get("t_", 0))
         stopped = loop.run(epochs)
-        if not stopped and not self.incremental:
+        planned = spec.learning_rate in ENDS_AT_MAX_ITER  # (annealed to 0 there)
+        if not stopped and not self.incremental and not planned:
             message = (f"Stochastic Optimizer: Maximum iterations ({spec.max_iter}) "
                        "reached and the optimization hasn't converged yet. Increase "
                        "max_iter, or raise learning_rate_init.")
