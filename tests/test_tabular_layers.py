@@ -24,6 +24,10 @@ from skbackprop._core.tabular import (
     ParametricActivation,
     PeriodicEmbedding,
     PReLU,
+    mish,
+    mish_derivative,
+    selu,
+    selu_derivative,
 )
 
 N, FAN_IN = 7, 5
@@ -432,3 +436,23 @@ def test_a_code_the_network_never_saw_is_refused_at_predict_time():
     X[3, 0] = 4  # levels 0..3
     with pytest.raises(ValueError, match=r"column 0 .* holds 4\.0"):
         model.predict(X)
+
+
+def test_mish_and_selu_from_one_exponential_equal_their_definitions():
+    """The one-exponential spellings against the definitions in extended
+    precision, from deep negatives through 0 to past the cap at z = 20."""
+    z = np.concatenate([np.linspace(-60, 60, 2001), [-1e-12, 0.0, 1e-12, 19.99, 20.0,
+                                                     20.01, 700.0, -745.0]])
+    x = z.astype(np.longdouble)
+    softplus = np.logaddexp(np.longdouble(0), x)
+    t = np.tanh(softplus)
+    sigma = 1 / (1 + np.exp(-x))
+
+    def error(ours, reference):  # relative, absolute below 1
+        return np.max(np.abs(ours - reference) / np.maximum(np.abs(reference), 1))
+
+    assert error(mish(z), x * t) < 1e-15
+    assert error(mish_derivative(z), t + x * sigma * (1 - t * t)) < 1e-15
+    lam, alp = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    assert error(selu(z), np.where(x > 0, lam * x, lam * alp * np.expm1(x))) < 1e-15
+    assert error(selu_derivative(z), np.where(x > 0, lam, lam * alp * np.exp(x))) < 1e-15

@@ -29,7 +29,7 @@ from scipy.sparse import issparse
 
 from .activations import ACTIVATIONS
 from .layers import matmul, register_layer
-from .xp import column_sums, concat, copy, device, expit, maximum, namespace, softplus
+from .xp import column_sums, concat, copy, device, maximum, namespace
 
 __all__ = ["PARAMETRIC_ACTIVATIONS", "CategoricalEmbedding", "FeatureScale", "NTKDense",
            "PReLU", "ParametricActivation", "PeriodicEmbedding", "mish",
@@ -129,7 +129,7 @@ def selu(Z):
     """f(z) = lambda z for z > 0, lambda alpha (e^z - 1) else (Klambauer et al.,
     2017), with lambda = 1.0507... and alpha = 1.6733... ."""
     xp = namespace(Z)
-    return _SELU_SCALE * xp.where(Z > 0, Z, _SELU_ALPHA * xp.expm1(_negative_part(Z)))
+    return _SELU_SCALE * xp.where(Z > 0, Z, _SELU_ALPHA * (xp.exp(_negative_part(Z)) - 1))
 
 
 def selu_derivative(Z):
@@ -138,15 +138,32 @@ def selu_derivative(Z):
     return _SELU_SCALE * xp.where(Z > 0, 1.0, _SELU_ALPHA * xp.exp(_negative_part(Z)))
 
 
+def _tanh_softplus(Z):
+    """(t, d, n, c): t = tanh(softplus(z)), d = 1 - t, n = e^c for c = min(z, 20),
+    from one exponential.
+
+    With n = e^z, tanh(log(1 + n)) = ((1 + n)^2 - 1) / ((1 + n)^2 + 1)
+    = a / (a + 2) with a = n (n + 2), so 1 - t = 2 / (a + 2) without cancellation.
+    z is capped at 20, where t is 1 to double precision (a > 2e17): no overflow,
+    and the same t for larger z."""
+    xp = namespace(Z)
+    c = xp.clip(Z, None, 20.0)
+    n = xp.exp(c)
+    a = n * (n + 2.0)
+    return a / (a + 2.0), 2.0 / (a + 2.0), n, c
+
+
 def mish(Z):
     """f(z) = z tanh(softplus(z)) (Misra, 2019)."""
-    return Z * namespace(Z).tanh(softplus(Z))
+    return Z * _tanh_softplus(Z)[0]
 
 
 def mish_derivative(Z):
-    """f'(z) = t + z sigma(z) (1 - t^2), t = tanh(softplus(z)) (softplus' = sigma)."""
-    t = namespace(Z).tanh(softplus(Z))
-    return t + Z * expit(Z) * (1 - t * t)
+    """f'(z) = t + z sigma(z) (1 - t^2), t = tanh(softplus(z)) (softplus' = sigma):
+    sigma(z) = n / (1 + n) and 1 - t^2 = d (2 - d), d = 1 - t. Past the cap the
+    second term is below half an ulp of t = 1, and is taken at z = 20."""
+    t, d, n, c = _tanh_softplus(Z)
+    return t + c * (n / (1.0 + n)) * (d * (2.0 - d))
 
 
 _SELU_SCALE = 1.0507009873554804934193349852946
