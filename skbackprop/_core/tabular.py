@@ -182,14 +182,20 @@ class FeatureScale(NamedTuple):
         dL/ds = sum over rows of delta * A_in + alpha s / sum_i s_i
         dL/dA_in = delta * s
 
-    Its learning-rate factor is 6 (RealMLP's), so that an optimizer can move the
-    scales faster than the weights: a feature selection learnt in a few epochs.
+    Its learning-rate factor ``lr_factor`` is 6 by default (RealMLP's, relative to
+    its NTK layers' rate), so that an optimizer can move the scales faster than the
+    weights: a feature selection learnt in a few epochs.
     """
+
+    lr_factor: float = 6.0
 
     kind = "feature_scale"
     parameter_names = ("s",)
     decayed = (0,)
-    lr_factors = (6.0,)
+
+    @property
+    def lr_factors(self):
+        return (self.lr_factor,)
 
     def width(self, fan_in):
         return fan_in
@@ -231,12 +237,14 @@ class CategoricalEmbedding(NamedTuple):
     a network's first layer, and dL/dA_in, where asked for, is delta on the kept
     columns and 0 on the code columns. A code that is not an integer in its column's
     range (a NaN included) is refused with the column named. The tables start as
-    N(0, 1) draws (RealMLP's embeddings, of size 8).
+    N(0, 1) draws (RealMLP's embeddings, of size 8); their learning-rate factor is
+    ``lr_factor``, 1 by default.
     """
 
     columns: tuple
     levels: tuple
     dim: int = 8
+    lr_factor: float = 1.0
 
     kind = "categorical_embedding"
 
@@ -251,7 +259,7 @@ class CategoricalEmbedding(NamedTuple):
 
     @property
     def lr_factors(self):
-        return (1.0,) * len(self.columns)
+        return (self.lr_factor,) * len(self.columns)
 
     def _checked(self, fan_in):
         columns = _checked_columns(self.columns, fan_in, self)
@@ -340,7 +348,8 @@ class PeriodicEmbedding(NamedTuple):
 
     each gradient plus alpha p / sum_i s_i. The frequencies start as N(0, sigma^2)
     draws, the phases uniform on [-pi, pi], V and c uniform on +-1/sqrt(F)
-    (RealMLP's sigma 0.1, F = 16 and dim 4; learning-rate factor 0.1). Its
+    (RealMLP's sigma 0.1, F = 16 and dim 4; learning-rate factor ``lr_factor``,
+    0.1 by default, RealMLP's relative to its NTK layers' rate). Its
     parameters are ``w`` (k x F), ``phase`` (k x F), ``V`` (k x F x (dim - 1)) and
     ``c`` (k x (dim - 1)), one row per chosen column.
     """
@@ -349,11 +358,15 @@ class PeriodicEmbedding(NamedTuple):
     frequencies: int = 16
     dim: int = 4
     sigma: float = 0.1
+    lr_factor: float = 0.1
 
     kind = "periodic_embedding"
     parameter_names = ("w", "phase", "V", "c")
     decayed = (0, 1, 2, 3)
-    lr_factors = (0.1, 0.1, 0.1, 0.1)
+
+    @property
+    def lr_factors(self):
+        return (self.lr_factor,) * 4
 
     def _sizes(self, fan_in):
         """(k, F, D): columns embedded, frequencies, learned features per column."""
@@ -430,15 +443,20 @@ class ParametricActivation(NamedTuple):
         dL/dA_in = delta * (1 + m * (f'(A_in) - 1))
 
     with f its ``function``, one of ``PARAMETRIC_ACTIVATIONS``: "selu" or "mish".
-    At m = 1 the layer is f; at m = 0, the identity. Learning-rate factor 0.1 (RealMLP's).
+    At m = 1 the layer is f; at m = 0, the identity. Learning-rate factor
+    ``lr_factor``, 0.1 by default (RealMLP's, relative to its NTK layers' rate).
     """
 
     function: str = "selu"
+    lr_factor: float = 0.1
 
     kind = "parametric_activation"
     parameter_names = ("m",)
     decayed = (0,)
-    lr_factors = (0.1,)
+
+    @property
+    def lr_factors(self):
+        return (self.lr_factor,)
 
     def _functions(self):
         if self.function not in PARAMETRIC_ACTIVATIONS:
