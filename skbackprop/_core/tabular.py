@@ -127,15 +127,19 @@ def _decay(grad, p, alpha, sw_sum):
 # ------------------------------------------------------- parametric activations' f
 def selu(Z):
     """f(z) = lambda z for z > 0, lambda alpha (e^z - 1) else (Klambauer et al.,
-    2017), with lambda = 1.0507... and alpha = 1.6733... ."""
+    2017), with lambda = 1.0507... and alpha = 1.6733..., spelt without a branch:
+    lambda max(z, 0) + lambda alpha (e^min(z, 0) - 1)."""
     xp = namespace(Z)
-    return _SELU_SCALE * xp.where(Z > 0, Z, _SELU_ALPHA * (xp.exp(_negative_part(Z)) - 1))
+    return (_SELU_SCALE * maximum(Z, 0.0)
+            + (_SELU_LA * xp.exp(_negative_part(Z)) - _SELU_LA))
 
 
 def selu_derivative(Z):
-    """f'(z) = lambda for z > 0, lambda alpha e^z else."""
+    """f'(z) = lambda for z > 0, lambda alpha e^z else: lambda alpha e^min(z, 0)
+    + (lambda - lambda alpha) [z > 0], as e^min(z, 0) = 1 for z > 0."""
     xp = namespace(Z)
-    return _SELU_SCALE * xp.where(Z > 0, 1.0, _SELU_ALPHA * xp.exp(_negative_part(Z)))
+    return (_SELU_LA * xp.exp(_negative_part(Z))
+            + (_SELU_SCALE - _SELU_LA) * xp.astype(Z > 0, Z.dtype))
 
 
 def _tanh_softplus(Z):
@@ -147,15 +151,25 @@ def _tanh_softplus(Z):
     z is capped at 20, where t is 1 to double precision (a > 2e17): no overflow,
     and the same t for larger z."""
     xp = namespace(Z)
-    c = xp.clip(Z, None, 20.0)
+    c = xp.minimum(Z, 20.0) if isinstance(Z, np.ndarray) else xp.clip(Z, None, 20.0)
     n = xp.exp(c)
     a = n * (n + 2.0)
-    return a / (a + 2.0), 2.0 / (a + 2.0), n, c
+    denominator = a + 2.0
+    return a / denominator, 2.0 / denominator, n, c
 
 
 def mish(Z):
-    """f(z) = z tanh(softplus(z)) (Misra, 2019)."""
-    return Z * _tanh_softplus(Z)[0]
+    """f(z) = z tanh(softplus(z)) (Misra, 2019), t = a / (a + 2) as
+    ``_tanh_softplus`` (on NumPy in place: one exponential, no other array)."""
+    if not isinstance(Z, np.ndarray):
+        return Z * _tanh_softplus(Z)[0]
+    a = np.minimum(Z, 20.0)
+    np.exp(a, out=a)
+    a *= a + 2.0
+    t = np.add(a, 2.0)
+    np.divide(a, t, out=t)
+    t *= Z
+    return t
 
 
 def mish_derivative(Z):
@@ -168,6 +182,7 @@ def mish_derivative(Z):
 
 _SELU_SCALE = 1.0507009873554804934193349852946
 _SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_LA = _SELU_SCALE * _SELU_ALPHA
 
 # name -> (f, f'): the activations ``ParametricActivation`` mixes with the identity
 PARAMETRIC_ACTIVATIONS = {"selu": (selu, selu_derivative), "mish": (mish, mish_derivative)}
