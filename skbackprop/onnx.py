@@ -71,6 +71,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
 from ._core.activations import ACTIVATIONS
+from ._core.network import network_widths
 from ._core.xp import to_numpy as _to_numpy
 from ._regressor import BackpropRegressor
 
@@ -87,6 +88,9 @@ class _Graph:
     out from operators it runs in float64 (``_FLOAT64_SPELLINGS``), so that a
     builder writes ``graph.node("Erf", [x])`` whatever the graph's type.
     """
+
+    # the element types a builder may name (Cast's ``to``, ``const``'s ``proto``)
+    INT64, STRING = onnx_proto.TensorProto.INT64, onnx_proto.TensorProto.STRING
 
     def __init__(self, scope, container, double):
         self.scope, self.container = scope, container
@@ -217,15 +221,36 @@ if __doc__ is not None:  # (python -OO strips docstrings)
 def _forward(graph, estimator, inputs):
     """The network's output A_L for the operator's input variables."""
     check_is_fitted(estimator)
-    if vars(estimator).get("_layer_parameters"):
-        raise ValueError("Cannot export this network to ONNX: the converter writes "
-                         "Dense layers, and it has layers of other kinds.")
-    activations = estimator._layer_activations()
-    missing = [name for name in activations if name not in ONNX_ACTIVATIONS]
-    if missing:
-        raise ValueError(f"Cannot export activation {missing[0]!r} to ONNX: it has no "
-                         "ONNX spelling (its record's onnx builder is None).")
-    for name in activations:
+    return _network(graph, estimator, _input(graph, estimator, inputs),
+                    estimator.n_features_in_)
+
+
+def _network(graph, estimator, X, n_features):
+    """The fitted network's output A_L for its input matrix X (n_features
+    columns): every layer's ONNX spelling (its ``onnx`` method), in order."""
+    layers, params = estimator._fitted_network()
+    _check_layers(graph, layers)
+    A = X
+    for layer, ps, fan_in in zip(layers, params, network_widths(layers, n_features)):
+        A = layer.onnx(graph, A, [_to_numpy(p) for p in ps], fan_in)
+    return A
+
+
+def _check_layers(graph, layers):
+    """Refuse, with the reason, a layer or activation without an ONNX spelling,
+    and one whose spelling runs in float32 only in a float64 graph."""
+    for number, layer in enumerate(layers, start=1):
+        if not callable(getattr(layer, "onnx", None)):
+            raise ValueError(
+                f"Cannot export this network to ONNX: its layer {number} (of kind "
+                f"{layer.kind!r}) has no ONNX spelling (an onnx(graph, A_in, params, "
+                "fan_in) method, see skbackprop._core.layers).")
+        name = getattr(layer, "activation", None)
+        if name is None:
+            continue
+        if name not in ONNX_ACTIVATIONS:
+            raise ValueError(f"Cannot export activation {name!r} to ONNX: it has no "
+                             "ONNX spelling (its record's onnx builder is None).")
         reason = ACTIVATIONS[name].onnx_float32_only
         if reason and graph.dtype == np.float64:
             raise ValueError(
@@ -233,12 +258,6 @@ def _forward(graph, estimator, inputs):
                 "(its ONNX spelling needs it, and a float64 graph would not run "
                 "there).\nFix: export with a float32 input, e.g. "
                 "to_onnx(model, X[:1].astype(numpy.float32)).")
-    A = _input(graph, estimator, inputs)
-    for W, b, name in zip(estimator.coefs_, estimator.intercepts_, activations):
-        Z = graph.node("Add", [graph.node("MatMul", [A, graph.const(_to_numpy(W))]),
-                               graph.const(_to_numpy(b))])
-        A = ONNX_ACTIVATIONS[name](graph, Z)
-    return A
 
 
 def _input(graph, estimator, inputs):
