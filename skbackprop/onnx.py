@@ -105,11 +105,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
 from ._core.activations import ACTIVATIONS
-from ._core.network import network_widths
+from ._core.network import network_widths as _network_widths
 from ._core.xp import to_numpy as _to_numpy
 from ._regressor import BackpropRegressor
-from .tabular import TabularClassifier, TabularRegressor
-from .tabular import _onnx as tabular_onnx
+from .tabular import TabularClassifier as _TabularClassifier
+from .tabular import TabularRegressor as _TabularRegressor
+from .tabular import _onnx as _tabular_onnx
 
 __all__ = ["CLASSIFIER_ALIAS", "ONNX_ACTIVATIONS", "REGRESSOR_ALIAS",
            "TABULAR_CLASSIFIER_ALIAS", "TABULAR_REGRESSOR_ALIAS", "initial_types",
@@ -271,7 +272,7 @@ def _network(graph, estimator, X, n_features):
     layers, params = estimator._fitted_network()
     _check_layers(graph, layers)
     A = X
-    for layer, ps, fan_in in zip(layers, params, network_widths(layers, n_features)):
+    for layer, ps, fan_in in zip(layers, params, _network_widths(layers, n_features)):
         A = layer.onnx(graph, A, [_to_numpy(p) for p in ps], fan_in)
     return A
 
@@ -456,8 +457,8 @@ def _tabular_forward(graph, estimator, inputs):
     check_is_fitted(estimator)
     preprocessor = estimator.preprocessor_
     columns = _raw_columns(graph, estimator, inputs)
-    tabular_onnx.check_exportable(preprocessor, [text for _, text in columns], graph.dtype)
-    X = tabular_onnx.encode(graph, preprocessor, columns)
+    _tabular_onnx.check_exportable(preprocessor, [text for _, text in columns], graph.dtype)
+    X = _tabular_onnx.encode(graph, preprocessor, columns)
     return _network(graph, estimator, X, len(preprocessor.output_kinds_))
 
 
@@ -575,7 +576,7 @@ def _raw_column_kinds(model):
     preprocessor = getattr(model, "preprocessor_", None)
     if names is None:
         names = [f"x{j}" for j in range(model.n_features_in_)]
-    text = (tabular_onnx.input_is_text(preprocessor) if preprocessor is not None
+    text = (_tabular_onnx.input_is_text(preprocessor) if preprocessor is not None
             else [False] * model.n_features_in_)
     return [str(name) for name in names], text
 
@@ -591,10 +592,10 @@ def register():
         update_registered_converter(
             BackpropRegressor, REGRESSOR_ALIAS, _regressor_shapes, _convert_regressor)
         update_registered_converter(
-            TabularClassifier, TABULAR_CLASSIFIER_ALIAS, _classifier_shapes,
+            _TabularClassifier, TABULAR_CLASSIFIER_ALIAS, _classifier_shapes,
             _convert_tabular_classifier, options=classifier_options)
         update_registered_converter(
-            TabularRegressor, TABULAR_REGRESSOR_ALIAS, _regressor_shapes,
+            _TabularRegressor, TABULAR_REGRESSOR_ALIAS, _regressor_shapes,
             _convert_tabular_regressor)
 
 
