@@ -37,7 +37,8 @@ X.to_numpy(numpy.float32)[:1])``; with text, one input per column:
 ``to_onnx(model, X_train[:1])`` where skl2onnx types every column from its dtype
 (NumPy's and strings, not pandas' ``category`` and nullable dtypes), and in any case
 ``to_onnx(model, initial_types=initial_types(model))``, fed ``input_feed(model,
-X)``. In a text
+X)`` (the graph computes in float64 where any input is float64, else in float32,
+a table of text only included). In a text
 column, a missing value is what onnxruntime makes of None, NaN and pd.NA in an
 object array: the strings 'None', 'nan' and '<NA>'. The graph does not check what
 ``predict`` refuses: infinite numbers, booleans other than 0/1, inputs of another
