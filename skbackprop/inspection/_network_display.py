@@ -215,7 +215,7 @@ class NetworkDisplay:
         x_pad, y_pad = 0.45, 0.6
         for _ in range(12):
             ax.set_xlim(-x_pad, len(self.positions_) - 1 + x_pad)
-            ax.set_ylim(-(tallest - 1) / 2 - 0.6, top + y_pad)
+            ax.set_ylim(-(tallest - 1) / 2 - y_pad, top + y_pad)
             self.figure_.draw_without_rendering()
             outer = ax.get_window_extent().extents
             if all(inside(t.get_bbox_patch().get_window_extent().extents, outer)
