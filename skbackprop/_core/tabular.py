@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.sparse import issparse
 
-from .activations import ACTIVATIONS, softplus_onnx
+from .activations import ACTIVATIONS
 from .layers import matmul, register_layer
 from .xp import column_sums, concat, copy, device, expit, maximum, namespace, softplus
 
@@ -644,9 +644,12 @@ def selu_onnx(graph, z):
 
 
 def mish_onnx(graph, z):
-    """``z tanh(softplus(z))``, softplus as the activation's ONNX builder writes it
-    (ONNX's ``Mish`` needs opset 18)"""
-    return graph.node("Mul", [z, graph.node("Tanh", [softplus_onnx(graph, z)])])
+    """``z tanh(softplus(z))`` from one exponential, ``z a / (a + 2)`` with ``a = n
+    (n + 2)``, ``n = exp(min(z, 20))`` (ONNX's ``Mish`` needs opset 18)"""
+    n = graph.node("Exp", [graph.node("Min", [z, graph.const(20.0)])])
+    a = graph.node("Mul", [n, graph.node("Add", [n, graph.const(2.0)])])
+    t = graph.node("Div", [a, graph.node("Add", [a, graph.const(2.0)])])
+    return graph.node("Mul", [z, t])
 
 
 # name -> ONNX builder (graph, z) -> the name of f(z): one per PARAMETRIC_ACTIVATIONS
