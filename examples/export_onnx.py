@@ -6,8 +6,10 @@ A model in production often runs where Python does not: a web service in another
 language, a phone, a browser. ONNX is the common format; skl2onnx converts
 scikit-learn pipelines to it, and importing ``skbackprop.onnx`` teaches it our
 estimators. Here a scaler and a placement classifier are fitted, exported as one
-graph, run by onnxruntime, and compared with the model itself. Needs the ``onnx``
-extra and onnxruntime: ``pip install "skbackprop[onnx]" onnxruntime``.
+graph, run by onnxruntime, and compared with the model itself; then a
+``TabularClassifier`` is exported from a raw table with text and missing values.
+Needs the ``onnx`` extra and onnxruntime: ``pip install "skbackprop[onnx]"
+onnxruntime``.
 """
 
 # %%
@@ -51,3 +53,26 @@ onnx_labels, onnx_proba = session.run(None, {session.get_inputs()[0].name: X32})
 same_labels = np.array_equal(onnx_labels, model.predict(X32))
 difference = np.abs(onnx_proba - model.predict_proba(X32)).max()
 print(f"labels equal: {same_labels}; largest probability difference: {difference:.1e}")
+
+# %%
+# A tabular model exports from the raw table: the graph imputes, scales and encodes
+# the columns as the model's fitted preprocessor does (one input per column, text as
+# strings, a missing value as NaN or None), then runs the network
+import pandas as pd
+
+from skbackprop.onnx import initial_types, input_feed
+from skbackprop.tabular import TabularClassifier
+
+rng = np.random.default_rng(0)
+table = pd.DataFrame({"cgpa": X[:, 0], "resume": X[:, 1],
+                      "city": rng.choice(np.array(["Oslo", "Rome", None], object), len(X))})
+table.loc[::10, "cgpa"] = np.nan
+tabular = TabularClassifier(hidden_layer_sizes=(16,), random_state=0).fit(table, y)
+onx = to_onnx(tabular, initial_types=initial_types(tabular), options={"zipmap": False})
+tabular_session = ort.InferenceSession(onx.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+print([(i.name, i.type) for i in tabular_session.get_inputs()])
+new = pd.DataFrame({"cgpa": [8.0, np.nan], "resume": [8.0, 12.0], "city": ["Lima", None]})
+labels, probabilities = tabular_session.run(None, input_feed(tabular, new))
+print(f"an unseen city and a missing CGPA: P(placed) = {probabilities[:, 1].round(4)}; "
+      f"the model's: {tabular.predict_proba(new)[:, 1].round(4)}")

@@ -1,18 +1,48 @@
 """Export fitted skbackprop models to ONNX, through skl2onnx (the ``onnx`` extra).
 
-Importing this module registers converters for ``BackpropClassifier`` and
-``BackpropRegressor`` with skl2onnx, the way third-party estimators plug in
-(``update_registered_converter``): after ``import skbackprop.onnx``,
-``skl2onnx.to_onnx(model, X[:1])`` converts either estimator, alone or as the last
-step of a Pipeline or after a ColumnTransformer, and onnxruntime serves the graph
-without Python. For a model fitted on a pandas DataFrame, ``to_onnx(model,
-X_train[:1])`` gives the graph one input per column, as skl2onnx does; the graph
-reads them by name and puts them side by side in the fitted column order.
+Importing this module registers converters for ``BackpropClassifier``,
+``BackpropRegressor``, ``TabularClassifier`` and ``TabularRegressor`` with
+skl2onnx, the way third-party estimators plug in (``update_registered_converter``):
+after ``import skbackprop.onnx``, ``skl2onnx.to_onnx(model, X[:1])`` converts any of
+them, alone or as the last step of a Pipeline or after a ColumnTransformer, and
+onnxruntime serves the graph without Python. For a model fitted on a pandas
+DataFrame, ``to_onnx(model, X_train[:1])`` gives the graph one input per column, as
+skl2onnx does; the graph reads them by name and puts them side by side in the
+fitted column order.
 
-The graph is the forward pass, layer by layer, ``Z = A W + b`` then the layer's
+The graph is the forward pass, layer by layer, each layer written by its own
+``onnx`` method (``_core.layers``): a Dense layer's ``Z = A W + b`` then its
 activation, each written with ONNX operators whose formula is ours:
 
 {activation table}
+
+and the tabular layers (``_core.tabular``): a categorical embedding as ``Gather``
+of its table's rows at the codes cast to int64, the periodic embedding (``Cos`` of
+``2 pi x w + phase``, ``MatMul`` with V), the feature scale (``Mul``), the
+parametric SELU and Mish (``x + m (f(x) - x)``, f from elementary operators), PReLU
+and the NTK dense layer. A network with a layer that has no ``onnx`` method is
+refused, naming the layer.
+
+A tabular model's graph starts from its raw columns: the fitted
+``TabularPreprocessor``'s encoding is written in the graph (``tabular._onnx``):
+missing numbers take the training median, with their indicator; numbers are
+centred, scaled and smoothly clipped; a category becomes its one-hot columns or its
+embedding's code by comparison with the training levels, a missing value its
+"missing" column or code 0 and an unseen one no column or code 0; a regressor's
+output is de-standardised and clipped to the training range, as ``predict`` does.
+The columns come in as numbers (NaN for a missing value; booleans as 0/1) or, for a
+category of text, as strings. A table of numbers only (booleans and categories of
+numbers included) can be one float input of all its columns, ``to_onnx(model,
+X.to_numpy(numpy.float32)[:1])``; with text, one input per column:
+``to_onnx(model, X_train[:1])`` where skl2onnx types every column from its dtype
+(NumPy's and strings, not pandas' ``category`` and nullable dtypes), and in any case
+``to_onnx(model, initial_types=initial_types(model))``, fed ``input_feed(model,
+X)`` (the graph computes in float64 where any input is float64, else in float32,
+a table of text only included). In a text
+column, a missing value is what onnxruntime makes of None, NaN and pd.NA in an
+object array: the strings 'None', 'nan' and '<NA>'. The graph does not check what
+``predict`` refuses: infinite numbers, booleans other than 0/1, inputs of another
+table.
 
 Outputs follow sklearn-onnx's conventions. A classifier gives ``label`` and
 ``probabilities`` (a ZipMap of them unless ``options={"zipmap": False}``;
@@ -30,9 +60,13 @@ has no float64 ``Erf``: it equals scipy's ``erf`` to float64 rounding.
 What cannot be converted is refused with a ``ValueError`` naming what and why and
 the fix: class labels that are floats with a fraction (ONNX labels are integers or
 strings) or whole numbers beyond both int64 and uint64, labels of 2**63 or more
-with a ZipMap (its keys are int64: export with ``options={"zipmap": False}``), and
+with a ZipMap (its keys are int64: export with ``options={"zipmap": False}``),
 inputs unlike the training columns (per-column inputs whose names are not the fitted
-columns, or a number of columns other than the model's).
+columns, or a number of columns other than the model's), and for a tabular model a
+category of both text and numbers, a text level the graph would read as missing
+('None', 'nan', '<NA>'), numeric levels that float32 does not hold exactly (in a
+float32 graph), and a column given a numeric input where it holds text, or the
+reverse.
 
 Examples
 --------
@@ -58,6 +92,7 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 from skl2onnx import update_registered_converter
 from skl2onnx.common.data_types import (
     DoubleTensorType,
@@ -71,13 +106,21 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
 from ._core.activations import ACTIVATIONS
+from ._core.network import network_widths as _network_widths
 from ._core.xp import to_numpy as _to_numpy
 from ._regressor import BackpropRegressor
+from .tabular import TabularClassifier as _TabularClassifier
+from .tabular import TabularRegressor as _TabularRegressor
+from .tabular import _onnx as _tabular_onnx
 
-__all__ = ["CLASSIFIER_ALIAS", "ONNX_ACTIVATIONS", "REGRESSOR_ALIAS", "label_values", "register"]
+__all__ = ["CLASSIFIER_ALIAS", "ONNX_ACTIVATIONS", "REGRESSOR_ALIAS",
+           "TABULAR_CLASSIFIER_ALIAS", "TABULAR_REGRESSOR_ALIAS", "initial_types",
+           "input_feed", "label_values", "register"]
 
 CLASSIFIER_ALIAS = "SkbackpropBackpropClassifier"
 REGRESSOR_ALIAS = "SkbackpropBackpropRegressor"
+TABULAR_CLASSIFIER_ALIAS = "SkbackpropTabularClassifier"
+TABULAR_REGRESSOR_ALIAS = "SkbackpropTabularRegressor"
 
 
 class _Graph:
@@ -87,6 +130,9 @@ class _Graph:
     out from operators it runs in float64 (``_FLOAT64_SPELLINGS``), so that a
     builder writes ``graph.node("Erf", [x])`` whatever the graph's type.
     """
+
+    # the element types a builder may name (Cast's ``to``, ``const``'s ``proto``)
+    INT64, STRING = onnx_proto.TensorProto.INT64, onnx_proto.TensorProto.STRING
 
     def __init__(self, scope, container, double):
         self.scope, self.container = scope, container
@@ -217,15 +263,36 @@ if __doc__ is not None:  # (python -OO strips docstrings)
 def _forward(graph, estimator, inputs):
     """The network's output A_L for the operator's input variables."""
     check_is_fitted(estimator)
-    if vars(estimator).get("_layer_parameters"):
-        raise ValueError("Cannot export this network to ONNX: the converter writes "
-                         "Dense layers, and it has layers of other kinds.")
-    activations = estimator._layer_activations()
-    missing = [name for name in activations if name not in ONNX_ACTIVATIONS]
-    if missing:
-        raise ValueError(f"Cannot export activation {missing[0]!r} to ONNX: it has no "
-                         "ONNX spelling (its record's onnx builder is None).")
-    for name in activations:
+    return _network(graph, estimator, _input(graph, estimator, inputs),
+                    estimator.n_features_in_)
+
+
+def _network(graph, estimator, X, n_features):
+    """The fitted network's output A_L for its input matrix X (n_features
+    columns): every layer's ONNX spelling (its ``onnx`` method), in order."""
+    layers, params = estimator._fitted_network()
+    _check_layers(graph, layers)
+    A = X
+    for layer, ps, fan_in in zip(layers, params, _network_widths(layers, n_features)):
+        A = layer.onnx(graph, A, [_to_numpy(p) for p in ps], fan_in)
+    return A
+
+
+def _check_layers(graph, layers):
+    """Refuse, with the reason, a layer or activation without an ONNX spelling,
+    and one whose spelling runs in float32 only in a float64 graph."""
+    for number, layer in enumerate(layers, start=1):
+        if not callable(getattr(layer, "onnx", None)):
+            raise ValueError(
+                f"Cannot export this network to ONNX: its layer {number} (of kind "
+                f"{layer.kind!r}) has no ONNX spelling (an onnx(graph, A_in, params, "
+                "fan_in) method, see skbackprop._core.layers).")
+        name = getattr(layer, "activation", None)
+        if name is None:
+            continue
+        if name not in ONNX_ACTIVATIONS:
+            raise ValueError(f"Cannot export activation {name!r} to ONNX: it has no "
+                             "ONNX spelling (its record's onnx builder is None).")
         reason = ACTIVATIONS[name].onnx_float32_only
         if reason and graph.dtype == np.float64:
             raise ValueError(
@@ -233,12 +300,6 @@ def _forward(graph, estimator, inputs):
                 "(its ONNX spelling needs it, and a float64 graph would not run "
                 "there).\nFix: export with a float32 input, e.g. "
                 "to_onnx(model, X[:1].astype(numpy.float32)).")
-    A = _input(graph, estimator, inputs)
-    for W, b, name in zip(estimator.coefs_, estimator.intercepts_, activations):
-        Z = graph.node("Add", [graph.node("MatMul", [A, graph.const(_to_numpy(W))]),
-                               graph.const(_to_numpy(b))])
-        A = ONNX_ACTIVATIONS[name](graph, Z)
-    return A
 
 
 def _input(graph, estimator, inputs):
@@ -347,9 +408,14 @@ def _classifier_shapes(operator):
 
 
 def _convert_classifier(scope, operator, container):
-    estimator = operator.raw_operator
     graph = _Graph(scope, container, _is_double(operator))
-    A = _forward(graph, estimator, operator.inputs)
+    _classifier_outputs(graph, operator, _forward(graph, operator.raw_operator,
+                                                  operator.inputs))
+
+
+def _classifier_outputs(graph, operator, A):
+    """The operator's label and probabilities outputs from the output layer's A."""
+    estimator, scope = operator.raw_operator, graph.scope
     label, probabilities = operator.outputs[0].full_name, operator.outputs[1].full_name
     if estimator._y_type == "multilabel-indicator":  # (whatever the number of labels)
         graph.node("Identity", [A], probabilities)
@@ -385,15 +451,153 @@ def _convert_regressor(scope, operator, container):
     graph.node("Identity", [A], operator.outputs[0].full_name)
 
 
+# ---------------------------------------------------- the tabular estimators
+def _tabular_forward(graph, estimator, inputs):
+    """The network's output for raw columns: the fitted preprocessor's encoding
+    (``tabular._onnx``), then the network."""
+    check_is_fitted(estimator)
+    preprocessor = estimator.preprocessor_
+    columns = _raw_columns(graph, estimator, inputs)
+    _tabular_onnx.check_exportable(preprocessor, [text for _, text in columns], graph.dtype)
+    X = _tabular_onnx.encode(graph, preprocessor, columns)
+    return _network(graph, estimator, X, len(preprocessor.output_kinds_))
+
+
+def _raw_columns(graph, estimator, inputs):
+    """``(name, is_text)`` of an (n, 1) tensor per raw column, in fitted order: the
+    inputs (one per column, by name), or the columns of the one input."""
+    if len(inputs) > 1:
+        return [(v.full_name, isinstance(v.type, StringTensorType))
+                for v in _in_fitted_order(estimator, inputs)]
+    (variable,) = inputs
+    width = _width(variable)
+    if width not in (None, estimator.n_features_in_):
+        raise ValueError(
+            f"Cannot export this model for an input of {width} columns: it was fitted "
+            f"on {estimator.n_features_in_} columns.\nFix: convert with rows like the "
+            "training data, e.g. to_onnx(model, initial_types=initial_types(model)).")
+    text = isinstance(variable.type, StringTensorType)
+    return [(graph.node("Gather", [variable.full_name, graph.const([j], graph.INT64)],
+                        axis=1), text) for j in range(estimator.n_features_in_)]
+
+
+def _convert_tabular_classifier(scope, operator, container):
+    graph = _Graph(scope, container, _is_double(operator))
+    _classifier_outputs(graph, operator, _tabular_forward(graph, operator.raw_operator,
+                                                          operator.inputs))
+
+
+def _convert_tabular_regressor(scope, operator, container):
+    """The regressor's output A de-standardised and clipped to the training range,
+    ``min(max(A scale + center, low), high)``, as its ``predict``."""
+    estimator = operator.raw_operator
+    graph = _Graph(scope, container, _is_double(operator))
+    A = _tabular_forward(graph, estimator, operator.inputs)
+    y = graph.node("Add", [graph.node("Mul", [A, graph.const(estimator._y_scale[None])]),
+                           graph.const(estimator._y_center[None])])
+    y = graph.node("Max", [y, graph.const(estimator._y_min[None])])
+    graph.node("Min", [y, graph.const(estimator._y_max[None])], operator.outputs[0].full_name)
+
+
+def initial_types(model, dtype=np.float32):
+    """The inputs of a fitted model's graph, one per raw column, for
+    ``to_onnx(model, initial_types=...)``.
+
+    Parameters
+    ----------
+    model : fitted TabularClassifier, TabularRegressor, BackpropClassifier or
+        BackpropRegressor
+    dtype : numpy.float32 or numpy.float64, default=numpy.float32
+        The type of the numeric inputs, which is the graph's.
+
+    Returns
+    -------
+    types : list of (str, skl2onnx tensor type)
+        Each column's name (``feature_names_in_``, else ``x0, x1, ...``) and type,
+        of shape [None, 1]: a string tensor for a category column whose levels are
+        all text, a ``dtype`` tensor for every other column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skbackprop.tabular import TabularRegressor
+    >>> X = pd.DataFrame({"size": [1.0, 2.0, None, 4.0] * 10,
+    ...                   "city": ["Oslo", "Rome", None, "Oslo"] * 10})
+    >>> model = TabularRegressor(hidden_layer_sizes=(4,), solver="lbfgs", dropout=0.0,
+    ...                          random_state=0).fit(X, [1.0, 2.0, 3.0, 4.0] * 10)
+    >>> [(name, type(t).__name__) for name, t in initial_types(model)]
+    [('size', 'FloatTensorType'), ('city', 'StringTensorType')]
+    """
+    check_is_fitted(model)
+    tensor = {np.dtype(np.float32): FloatTensorType, np.dtype(np.float64): DoubleTensorType}
+    if np.dtype(dtype) not in tensor:
+        raise ValueError(f"initial_types takes dtype numpy.float32 or numpy.float64, got "
+                         f"{dtype!r}: the numeric inputs' type is the graph's.")
+    names, text = _raw_column_kinds(model)
+    return [(name, StringTensorType([None, 1]) if is_text
+             else tensor[np.dtype(dtype)]([None, 1])) for name, is_text in zip(names, text)]
+
+
+def input_feed(model, X, dtype=np.float32):
+    """What ``InferenceSession.run`` takes for the rows of the raw table X, for a
+    graph with ``initial_types(model, dtype)``: one (n, 1) array per column,
+    numbers as ``dtype`` (NaN for a missing value, booleans as 0/1) and text as
+    objects (a missing value as None, which the graph reads as missing).
+
+    Parameters
+    ----------
+    model : fitted estimator
+        As for :func:`initial_types`.
+    X : DataFrame or array-like of shape (n_samples, n_features_in_)
+        Rows as ``predict`` takes them (a DataFrame's columns by position, in the
+        fitted order).
+    dtype : numpy.float32 or numpy.float64, default=numpy.float32
+
+    Returns
+    -------
+    feed : dict of str to ndarray
+    """
+    names, text = _raw_column_kinds(model)
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+    if frame.shape[1] != len(names):
+        raise ValueError(f"input_feed got {frame.shape[1]} columns; the model was fitted "
+                         f"on {len(names)}.\nFix: pass the columns of the training data.")
+    feed = {}
+    for j, (name, is_text) in enumerate(zip(names, text)):
+        column = frame.iloc[:, j].astype(object)
+        column = column.where(column.notna(), None if is_text else np.nan)
+        feed[name] = column.to_numpy(dtype=object if is_text else dtype)[:, None]
+    return feed
+
+
+def _raw_column_kinds(model):
+    """The raw columns' names, and whether each is read from a string input."""
+    check_is_fitted(model)
+    names = getattr(model, "feature_names_in_", None)
+    preprocessor = getattr(model, "preprocessor_", None)
+    if names is None:
+        names = [f"x{j}" for j in range(model.n_features_in_)]
+    text = (_tabular_onnx.input_is_text(preprocessor) if preprocessor is not None
+            else [False] * model.n_features_in_)
+    return [str(name) for name in names], text
+
+
 def register():
     """Register the converters with skl2onnx (done on import; again is harmless)."""
+    classifier_options = {"zipmap": [True, False, "columns"], "nocl": [True, False]}
     with warnings.catch_warnings():  # re-registering warns "already registered"
         warnings.simplefilter("ignore")
         update_registered_converter(
             BackpropClassifier, CLASSIFIER_ALIAS, _classifier_shapes, _convert_classifier,
-            options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
+            options=classifier_options)
         update_registered_converter(
             BackpropRegressor, REGRESSOR_ALIAS, _regressor_shapes, _convert_regressor)
+        update_registered_converter(
+            _TabularClassifier, TABULAR_CLASSIFIER_ALIAS, _classifier_shapes,
+            _convert_tabular_classifier, options=classifier_options)
+        update_registered_converter(
+            _TabularRegressor, TABULAR_REGRESSOR_ALIAS, _regressor_shapes,
+            _convert_tabular_regressor)
 
 
 register()

@@ -520,3 +520,41 @@ def test_meta_and_sparse_tensors_are_refused_with_the_fix(iris):
             BackpropClassifier(**SMALL, max_iter=2).fit(sparse, tensor(y))
     with pytest.raises(TypeError, match=r"(?s)y is a torch sparse .*y\.to_dense\(\)\.$"):
         BackpropClassifier(**SMALL, max_iter=2).fit(dense, tensor(y).to_sparse())
+
+
+TABULAR_SETUPS = {
+    "adam": dict(max_iter=15),
+    "sgd, dropout": dict(solver="sgd", max_iter=15, dropout=0.2, learning_rate_init=0.01),
+    "lbfgs": dict(solver="lbfgs", max_iter=10),
+    "adam, early stopping": dict(max_iter=30, early_stopping=True, n_iter_no_change=3),
+}
+
+
+@pytest.mark.parametrize("name", list(TABULAR_SETUPS))
+@pytest.mark.parametrize("task", ["regressor", "classifier"])
+def test_a_torch_fit_trains_the_tabular_layers_as_numpy_does(name, task):
+    """A network of every tabular layer (embeddings, periodic embeddings, a
+    feature scale, an NTK layer, parametric activations, PReLU; the test-only
+    estimators of test_tabular_layers) trains on torch tensors to the NumPy fit's
+    numbers: the layers' forward and backward passes are in the array namespace."""
+    from test_tabular_layers import TabularLayersClassifier, TabularLayersRegressor, data
+
+    X, y = data(100)
+    estimator = TabularLayersRegressor if task == "regressor" else TabularLayersClassifier
+    if task == "classifier":
+        y = np.digitize(y, [0.3, 1.5])
+    params = dict(TABULAR_SETUPS[name], hidden_layer_sizes=(5,), activation="tanh",
+                  alpha=0.01, random_state=0)
+    with sklearn.config_context(array_api_dispatch=False):
+        reference = estimator(**params).fit(X, y)
+    model = estimator(**params).fit(tensor(X), tensor(y))
+    assert_same_fit(model, reference)
+    for got, want in zip(model._layer_parameters, reference._layer_parameters, strict=True):
+        for p, q in zip(got, want, strict=True):
+            assert isinstance(p, torch.Tensor) and p.dtype == torch.float64
+            assert_allclose(p, q, rtol=0, atol=1e-10)
+    output = model.predict(tensor(X)) if task == "regressor" else model.predict_proba(
+        tensor(X))
+    expected = reference.predict(X) if task == "regressor" else reference.predict_proba(X)
+    assert isinstance(output, torch.Tensor)
+    assert_allclose(output, expected, rtol=0, atol=1e-10)

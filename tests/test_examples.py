@@ -187,6 +187,13 @@ def test_export_onnx(capsys):
     assert_array_equal(labels, ns["model"].predict(X32))
     assert_allclose(proba, ns["model"].predict_proba(X32), rtol=1e-5, atol=1e-6)
     assert "labels equal: True" in out
+    # the tabular model's graph, on every row of its table (the numbers as float32)
+    table, tabular = ns["table"], ns["tabular"]
+    table = table.assign(cgpa=table["cgpa"].astype(np.float32).astype(np.float64),
+                         resume=table["resume"].astype(np.float32).astype(np.float64))
+    labels, proba = ns["tabular_session"].run(None, ns["input_feed"](tabular, table))
+    assert_array_equal(labels, tabular.predict(table))
+    assert_allclose(proba, tabular.predict_proba(table), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.usefixtures("close_figures")

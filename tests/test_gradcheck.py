@@ -103,3 +103,48 @@ def test_a_fitted_balanced_classifier_is_checked(y):
     assert_allclose(weights, compute_sample_weight("balanced", y))
     sw = np.linspace(0.5, 2, len(X))
     assert_allclose(training_problem(clf, X, y, sw).sample_weight, weights * sw)
+
+
+def raw_table(n=40, seed=0):
+    """A raw table whose network has every tabular input layer: numbers (periodic
+    embeddings), a category of 12 levels (an embedding), one of 3 (one-hot), a
+    boolean, missing values."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame({"size": rng.normal(size=n), "age": rng.normal(size=n),
+                          "shop": rng.choice([f"s{i}" for i in range(12)], n),
+                          "city": rng.choice(["Oslo", "Rome", "Lima", None], n),
+                          "flag": rng.integers(0, 2, n).astype(bool)})
+    table.loc[::7, "size"] = np.nan
+    return table
+
+
+@pytest.mark.parametrize("kind", ["regressor", "binary", "multiclass"])
+def test_a_fitted_tabular_model_passes_the_gradient_check(kind):
+    """Every parameter array of every layer of a fitted TabularClassifier or
+    TabularRegressor: embeddings, periodic embeddings, the feature scale, the
+    Dense layers and the parametric activations (with the L2 penalty, sample
+    weights and label smoothing)."""
+    from skbackprop.tabular import TabularClassifier, TabularRegressor
+
+    table = raw_table()
+    weights = np.linspace(0.5, 2.0, len(table))
+    score = table["size"].fillna(0) + table["age"] + (table["city"] == "Rome")
+    if kind == "regressor":
+        model, y = TabularRegressor(hidden_layer_sizes=(5, 4), alpha=0.2), score
+    else:
+        model = TabularClassifier(hidden_layer_sizes=(5,), alpha=0.2, label_smoothing=0.1)
+        y = np.digitize(score, [0.5] if kind == "binary" else [-0.5, 0.8])
+    model.set_params(embedding_dim=3, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(table, y)
+    report = check_gradients(model, table[:12], y[:12], sample_weight=weights[:12])
+    parameters = list(zip(report["layer"], report["parameter"]))
+    assert parameters[:6] == [(1, "E3"), (2, "w"), (2, "phase"), (2, "V"), (2, "c"),
+                              (3, "s")]
+    assert parameters[6:9] == [(4, "W"), (4, "b"), (5, "m")]
+    assert len(parameters) == sum(len(ps) for ps in model._fitted_network()[1])
+    assert (report["relative_error"] < 1e-6).all(), report
+    assert (report["max_abs_error"] < 1e-7).all(), report

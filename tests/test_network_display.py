@@ -166,3 +166,94 @@ def test_anything_else_is_refused_with_what_to_pass():
     with pytest.raises(TypeError, match="BackpropRegressor or BackpropClassifier, or a "
                                         "Pipeline whose last step is one; got MLPRegressor"):
         NetworkDisplay.from_estimator(MLPRegressor())
+
+
+# ------------------------------------------------------- layers of other kinds
+def small_table(n=60, seed=0):
+    """Two numbers and a category of 12 levels (an embedding's codes)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"size": rng.normal(size=n), "age": rng.normal(size=n),
+                      "city": rng.choice([f"c{i}" for i in range(12)], n)})
+    return X, (X["size"] + X["age"] > 0).astype(int).to_numpy()
+
+
+def assert_clear(display):
+    """Every text inside the axes, and no two overlapping."""
+    boxes = extents(display)
+    x0, y0, x1, y1 = display.ax_.get_window_extent().extents
+    for text, (a, b, c, d) in boxes.items():
+        assert x0 <= a and y0 <= b and c <= x1 and d <= y1, text.get_text()
+    texts = list(boxes)
+    for i, first in enumerate(texts):
+        for second in texts[i + 1:]:
+            assert not boxes_meet(boxes[first], boxes[second]), (
+                first.get_text(), second.get_text())
+
+
+def test_a_tabular_model_draws_its_other_layers_as_labelled_blocks():
+    from skbackprop.tabular import TabularClassifier, TabularRegressor
+
+    X, y = small_table()
+    clf = TabularClassifier(hidden_layer_sizes=(3, 2), embedding_dim=2, max_iter=3,
+                            random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    display = NetworkDisplay.from_estimator(clf)
+    assert [t.get_text() for t in display.block_labels_] == [
+        "categorical embedding\n(dim=2)\nperiodic embedding\n(frequencies=16, dim=4)\n"
+        "feature scale", "parametric activation\n(function=selu)",
+        "parametric activation\n(function=selu)"]
+    # (the blocks sit above the columns they act on: the inputs, the hidden layers)
+    assert [t.get_position()[0] for t in display.block_labels_] == [0, 1, 2]
+    assert "boxes above: the other layers" in display.ax_.get_title()
+    assert display.coefs[0].shape == (2 + 2 + 2 * 3, 3)  # numbers, codes -> 2, periodic
+    assert_allclose(display.weights_, np.concatenate([W.ravel() for W in clf.coefs_]))
+    assert_clear(display)
+    # with rows: each weight's gradient from the trace, the units named as there
+    drawn = NetworkDisplay.from_estimator(clf, X[:4], y[:4])
+    trace = backprop_trace(clf, X[:4], y[:4])
+    names = {t.get_text().split("\n")[0] for t in drawn.unit_labels_}
+    assert names <= set(trace.units["unit"]) and "feature_scale3_1" in names
+    assert_clear(drawn)
+    regressor = TabularRegressor(hidden_layer_sizes=(2,), max_iter=2, random_state=0)
+    drawn = NetworkDisplay.from_estimator(regressor, X[:3], X["size"][:3])
+    assert drawn.block_labels_[1].get_text() == "parametric activation\n(function=mish)"
+
+
+def test_the_written_gradients_of_a_tabular_model_are_the_traces():
+    from skbackprop.tabular import TabularRegressor
+
+    X, _ = small_table(6)
+    X = X[["size", "age"]]
+    reg = TabularRegressor(hidden_layer_sizes=(2,), periodic=False,
+                           random_state=0)  # unfitted: the starting weights
+    display = NetworkDisplay.from_estimator(reg, X, X["size"])
+    trace = backprop_trace(reg, X, X["size"])
+    weights = trace.params[trace.params["kind"] == "weight"].set_index("name")
+    assert display.unplaced_ == [] and len(display.labels_) == len(display.edges_) == 6
+    written = [display._weight_name(layer, i, j) for layer, i, j in display._edge_names]
+    assert written[0] == "w(feature_scale1_1->h2_1)"
+    assert [t.get_text() for t in display.labels_] == [
+        f"{g:.3g}" for g in weights.loc[written, "gradient"]]
+    assert [t.get_text() for t in display.block_labels_] == [
+        "feature scale", "parametric activation\n(function=mish)"]
+    assert_clear(display)
+
+
+def test_a_layer_that_changes_the_width_between_dense_layers_is_refused():
+    from skbackprop._core.layers import perceptron_layers
+    from skbackprop._core.tabular import PeriodicEmbedding
+
+    class Widening(BackpropRegressor):
+        def _network_layers(self, units, activations):
+            dense = perceptron_layers(units, activations)
+            return (dense[0], PeriodicEmbedding(columns=(0,), frequencies=2), *dense[1:])
+
+    X, y = make_placement(n_samples=20, random_state=0)
+    with pytest.raises(ValueError, match=r"layer 2 \(of kind 'periodic_embedding'\) "
+                                         r"changes the width after Dense layer 1 \(3 units "
+                                         r"to 6\).*Use backprop_trace"):
+        NetworkDisplay.from_estimator(Widening(hidden_layer_sizes=(3,)), X, y)

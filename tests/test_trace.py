@@ -163,3 +163,43 @@ def test_a_fitted_balanced_classifier_is_traced_with_the_weights_fit_gives(weigh
     assert_allclose(as_matrix(trace, 2, (3, 1)),
                     H.T @ delta[:, None] + 0.1 * clf.coefs_[1] / w.sum(), rtol=1e-9)
     assert clf.class_weight == "balanced"  # traced on a copy
+
+
+def test_a_fitted_tabular_model_is_traced_through_every_layer():
+    """Every entry of every layer's parameters has a row (the embeddings, periodic
+    embeddings, feature scale and parametric activations by their names), and its
+    gradient is the central difference of the trace's own loss."""
+    import pandas as pd
+
+    from skbackprop.tabular import TabularClassifier
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"size": rng.normal(size=40),
+                          "shop": rng.choice([f"s{i}" for i in range(12)], 40)})
+    y = (table["size"] > 0).astype(int).to_numpy()
+    model = TabularClassifier(hidden_layer_sizes=(3,), embedding_dim=2, max_iter=3,
+                              random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(table, y)
+    trace = backprop_trace(model, table[:5], y[:5])
+    params = model._fitted_network()[1]
+    assert len(trace.params) == sum(p.size for ps in params for p in ps)
+    kinds = trace.params.drop_duplicates("layer").set_index("layer")["kind"]
+    assert kinds.to_dict() == {1: "E1", 2: "w", 3: "s", 4: "weight", 5: "m", 6: "weight"}
+    rows = trace.params.set_index("name")
+    code = int(model.preprocessor_.transform(table[:1])[0, 1])  # (row 0's: a gradient)
+    assert rows.loc[f"E1[{code}, 1](layer 1)", "gradient"] != 0
+    for name, (layer, array, index) in {f"E1[{code}, 1](layer 1)": (0, 0, (code, 1)),
+                                        "V[0, 3, 1](layer 2)": (1, 2, (0, 3, 1)),
+                                        "s[2](layer 3)": (2, 0, (2,)),
+                                        "m[1](layer 5)": (4, 0, (1,))}.items():
+        entry = model._layer_parameters[layer][array]
+        kept, eps, losses = entry[index], 1e-6, []
+        for step in (eps, -eps):
+            entry[index] = kept + step
+            losses.append(backprop_trace(model, table[:5], y[:5]).loss)
+        entry[index] = kept
+        assert rows.loc[name, "gradient"] == pytest.approx(
+            (losses[0] - losses[1]) / (2 * eps), rel=1e-6, abs=1e-9)
+    assert "dL/dm[0](layer 5) = " in str(trace)

@@ -36,6 +36,14 @@ A layer maps its input ``A_in`` (rows x fan_in) to its output ``A`` (rows x
                               -> dL/dZ: the error arriving at its output
                                  (``upstream`` = dL/dA) through its own derivative
 
+    onnx(graph, A_in, params, fan_in)
+                              (optional) -> the name of A: its forward pass added
+                                 as ONNX nodes to ``graph`` (``skbackprop.onnx``'s
+                                 helper: ``graph.node(op_type, inputs, **attributes)``
+                                 and ``graph.const(values)``), from the name of its
+                                 input and its parameters as NumPy arrays; a network
+                                 with a layer lacking it is not exported
+
 ``buffers`` (NumPy's workspace) and ``kernels`` are optional speed-ups a layer may
 ignore: it may allocate its results, and the workspace copies its gradients into
 the flat gradient. The network (``_core.network``) only sequences layers: forward
@@ -164,6 +172,13 @@ class Dense(NamedTuple):
         if kernels and kernels.times_derivative(upstream, A, self.activation):
             return upstream
         return ACTIVATIONS[self.activation].derivative(A, upstream, Z)
+
+    def onnx(self, graph, A_in, params, fan_in):
+        """ONNX nodes of the forward pass: ``MatMul``, ``Add``, then the activation's
+        builder (its record's ``onnx``); returns A's name."""
+        W, b = params
+        Z = graph.node("Add", [graph.node("MatMul", [A_in, graph.const(W)]), graph.const(b)])
+        return ACTIVATIONS[self.activation].onnx(graph, Z)
 
 
 LAYERS = {"dense": Dense}  # kind -> class: the layers model files may hold

@@ -19,6 +19,10 @@ rate for that array; ``_core.layers.lr_factors`` reads them (1.0 for a layer tha
 declares none, such as ``Dense``). The values given are RealMLP's (Holzmuller
 et al., 2024, "Better by default: strong pre-tuned MLPs and boosted trees on
 tabular data").
+
+Each also writes its forward pass as ONNX nodes, ``onnx(graph, A_in, params,
+fan_in)`` (last in its class), the formula above spelled in ONNX operators, for
+``skbackprop.onnx``; the parametric activations' f are ``PARAMETRIC_ONNX``'s.
 """
 
 import math
@@ -31,9 +35,9 @@ from .activations import ACTIVATIONS
 from .layers import matmul, register_layer
 from .xp import column_sums, concat, copy, device, maximum, namespace
 
-__all__ = ["PARAMETRIC_ACTIVATIONS", "CategoricalEmbedding", "FeatureScale", "NTKDense",
-           "PReLU", "ParametricActivation", "PeriodicEmbedding", "mish",
-           "mish_derivative", "selu", "selu_derivative"]
+__all__ = ["PARAMETRIC_ACTIVATIONS", "PARAMETRIC_ONNX", "CategoricalEmbedding",
+           "FeatureScale", "NTKDense", "PReLU", "ParametricActivation", "PeriodicEmbedding",
+           "mish", "mish_derivative", "mish_onnx", "selu", "selu_derivative", "selu_onnx"]
 
 TWO_PI = 2 * math.pi
 
@@ -235,6 +239,10 @@ class FeatureScale(NamedTuple):
     def delta(self, upstream, A, Z, kernels=None):
         return upstream
 
+    def onnx(self, graph, A_in, params, fan_in):
+        """ONNX nodes of the forward pass (``Mul`` by s); returns A's name."""
+        return graph.node("Mul", [A_in, graph.const(params[0])])
+
 
 @register_layer
 class CategoricalEmbedding(NamedTuple):
@@ -342,6 +350,19 @@ class CategoricalEmbedding(NamedTuple):
     def delta(self, upstream, A, Z, kernels=None):
         return upstream
 
+    def onnx(self, graph, A_in, params, fan_in):
+        """ONNX nodes of the forward pass: the kept columns by ``Gather`` (axis 1),
+        then each code column cast to int64 and its table's rows by ``Gather``
+        (axis 0), side by side (``Concat``); returns A's name."""
+        kept = self._kept(fan_in)
+        parts = [graph.node("Gather", [A_in, graph.const(kept, graph.INT64)], axis=1)
+                 ] if kept else []
+        for column, E in zip(self.columns, params):
+            x = graph.node("Gather", [A_in, graph.const(column, graph.INT64)], axis=1)
+            codes = graph.node("Cast", [x], to=graph.INT64)
+            parts.append(graph.node("Gather", [graph.const(E), codes], axis=0))
+        return graph.node("Concat", parts, axis=1)
+
 
 @register_layer
 class PeriodicEmbedding(NamedTuple):
@@ -446,6 +467,27 @@ class PeriodicEmbedding(NamedTuple):
     def delta(self, upstream, A, Z, kernels=None):
         return upstream
 
+    def onnx(self, graph, A_in, params, fan_in):
+        """ONNX nodes of the forward pass, on (n, k, F) arrays: x_j by ``Gather``,
+        P = 2 pi x w + phase by ``Mul`` and ``Add``, ``Cos``, the product with V
+        by ``MatMul`` over (k, n, F) (``Transpose``), ``Add`` c, back to rows of
+        k (dim - 1) features (``Transpose``, ``Reshape``), appended to the input
+        (``Concat``); returns A's name."""
+        w, phase, V, c = params
+        k, D = w.shape[0], V.shape[2]
+        x = graph.node("Gather", [A_in, graph.const(list(self.columns), graph.INT64)],
+                       axis=1)
+        x = graph.node("Reshape", [x, graph.const([0, k, 1], graph.INT64)])
+        P = graph.node("Mul", [graph.node("Mul", [x, graph.const(TWO_PI)]),
+                               graph.const(w[None])])
+        P = graph.node("Add", [P, graph.const(phase[None])])
+        cosines = graph.node("Transpose", [graph.node("Cos", [P])], perm=[1, 0, 2])
+        E = graph.node("Add", [graph.node("MatMul", [cosines, graph.const(V)]),
+                               graph.const(c[:, None, :])])
+        E = graph.node("Transpose", [E], perm=[1, 0, 2])
+        E = graph.node("Reshape", [E, graph.const([0, k * D], graph.INT64)])
+        return graph.node("Concat", [A_in, E], axis=1)
+
 
 @register_layer
 class ParametricActivation(NamedTuple):
@@ -507,6 +549,14 @@ class ParametricActivation(NamedTuple):
     def delta(self, upstream, A, Z, kernels=None):
         return upstream
 
+    def onnx(self, graph, A_in, params, fan_in):
+        """ONNX nodes of the forward pass, A_in + m (f(A_in) - A_in), f written by
+        its builder in ``PARAMETRIC_ONNX``; returns A's name."""
+        self._functions()
+        f = PARAMETRIC_ONNX[self.function](graph, A_in)
+        change = graph.node("Mul", [graph.const(params[0]), graph.node("Sub", [f, A_in])])
+        return graph.node("Add", [A_in, change])
+
 
 @register_layer
 class PReLU(NamedTuple):
@@ -551,6 +601,13 @@ class PReLU(NamedTuple):
 
     def delta(self, upstream, A, Z, kernels=None):
         return upstream
+
+    def onnx(self, graph, A_in, params, fan_in):
+        """ONNX nodes of the forward pass, ``max(A_in, 0) + a min(A_in, 0)``;
+        returns A's name."""
+        negative = graph.node("Min", [A_in, graph.const(0.0)])
+        return graph.node("Add", [graph.node("Max", [A_in, graph.const(0.0)]),
+                                  graph.node("Mul", [graph.const(params[0]), negative])])
 
 
 @register_layer
@@ -613,3 +670,37 @@ class NTKDense(NamedTuple):
     def delta(self, upstream, A, Z, kernels=None):
         """dL/dZ = dL/dA * f'(Z)."""
         return ACTIVATIONS[self.activation].derivative(A, upstream, Z)
+
+    def onnx(self, graph, A_in, params, fan_in):
+        """ONNX nodes of the forward pass: ``MatMul``, ``Mul`` by 1/sqrt(fan_in),
+        ``Add`` b, then the activation's builder (its record's ``onnx``); returns
+        A's name."""
+        W, b = params
+        Z = graph.node("Mul", [graph.node("MatMul", [A_in, graph.const(W)]),
+                               graph.const(1 / math.sqrt(W.shape[0]))])
+        Z = graph.node("Add", [Z, graph.const(b)])
+        return ACTIVATIONS[self.activation].onnx(graph, Z)
+
+
+# ------------------------------------------ ONNX spellings of the parametric f
+def selu_onnx(graph, z):
+    """``lambda where(z > 0, z, alpha (exp(min(z, 0)) - 1))`` from elementary
+    operators (ONNX's ``Selu`` takes lambda and alpha as float32 attributes)"""
+    below = graph.node("Exp", [graph.node("Min", [z, graph.const(0.0)])])
+    negative = graph.node("Sub", [below, graph.const(1.0)])
+    negative = graph.node("Mul", [graph.const(_SELU_ALPHA), negative])
+    chosen = graph.node("Where", [graph.node("Greater", [z, graph.const(0.0)]), z, negative])
+    return graph.node("Mul", [graph.const(_SELU_SCALE), chosen])
+
+
+def mish_onnx(graph, z):
+    """``z tanh(softplus(z))`` from one exponential, ``z a / (a + 2)`` with ``a = n
+    (n + 2)``, ``n = exp(min(z, 20))`` (ONNX's ``Mish`` needs opset 18)"""
+    n = graph.node("Exp", [graph.node("Min", [z, graph.const(20.0)])])
+    a = graph.node("Mul", [n, graph.node("Add", [n, graph.const(2.0)])])
+    t = graph.node("Div", [a, graph.node("Add", [a, graph.const(2.0)])])
+    return graph.node("Mul", [z, t])
+
+
+# name -> ONNX builder (graph, z) -> the name of f(z): one per PARAMETRIC_ACTIVATIONS
+PARAMETRIC_ONNX = {"selu": selu_onnx, "mish": mish_onnx}

@@ -34,6 +34,13 @@ class NetworkDisplay:
         dL/dW_l for each layer, written on the edges if given.
     max_units : int, default=12
         The most units drawn per layer.
+    layers : sequence of layers, default=None
+        The network's layers (``_core.layers``), where it has layers of other kinds
+        than Dense (embeddings, scalings, parametric activations): each is drawn
+        as a labelled block above the units it acts on (those before the first
+        Dense layer above its inputs, the others above the Dense layer they
+        follow, which they must keep the width of), and the units are named as
+        ``backprop_trace`` names them. None: a perceptron's.
 
     Attributes
     ----------
@@ -49,6 +56,9 @@ class NetworkDisplay:
     unit_labels_ : list of matplotlib Text
         One per drawn unit: its name (as in ``backprop_trace``: x1, x2, ... then
         h1, ... then o1, ...) and, past the inputs, its bias.
+    block_labels_ : list of matplotlib Text
+        One per layer column with layers of other kinds: their names and settings,
+        above the units (empty for a perceptron).
     labels_ : list of matplotlib Text
         The gradient written on each drawn edge that had room for it (empty
         without gradients).
@@ -72,11 +82,13 @@ class NetworkDisplay:
     (6, 6, [])
     """
 
-    def __init__(self, *, coefs, intercepts, gradients=None, max_units=MAX_UNITS):
+    def __init__(self, *, coefs, intercepts, gradients=None, max_units=MAX_UNITS,
+                 layers=None):
         self.coefs = coefs
         self.intercepts = intercepts
         self.gradients = gradients
         self.max_units = max_units
+        self.layers = layers
 
     @classmethod
     def from_estimator(cls, estimator, X=None, y=None, *, classes=None, ax=None,
@@ -88,6 +100,8 @@ class NetworkDisplay:
         ----------
         estimator : BackpropRegressor, BackpropClassifier or Pipeline
             A Pipeline draws its last step (X passed through the steps before it).
+            Layers of other kinds than Dense (a tabular model's embeddings,
+            scaling and parametric activations) are drawn as labelled blocks.
         X, y : array-like, default=None
             Rows whose gradients are written on the edges (as ``backprop_trace``);
             needed for an unfitted estimator.
@@ -105,19 +119,21 @@ class NetworkDisplay:
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         gradients = None
         if X is not None:
-            from ._trace import backprop_trace
+            from ._trace import trace_problem, training_problem
 
-            trace = backprop_trace(estimator, X, y, classes=classes)
-            _only_dense(set(trace.params["kind"]) - {"weight", "bias"})
-            coefs, intercepts, gradients = _from_trace(trace.params)
+            problem = training_problem(estimator, X, y, classes=classes,
+                                       caller="NetworkDisplay")
+            layers = problem.spec.layers
+            coefs, intercepts, gradients = _from_trace(trace_problem(problem).params)
         else:
             estimator, _ = backprop_estimator(estimator, caller="NetworkDisplay")
             check_is_fitted(estimator)
             estimator = on_host(estimator)  # (fitted on a device: drawn from the host)
-            _only_dense(vars(estimator).get("_layer_parameters"))
+            layers = estimator._fitted_network()[0]
             coefs, intercepts = estimator.coefs_, estimator.intercepts_
+        perceptron = all(layer.kind == "dense" for layer in layers)
         display = cls(coefs=coefs, intercepts=intercepts, gradients=gradients,
-                      max_units=max_units)
+                      max_units=max_units, layers=None if perceptron else layers)
         return display.plot(ax=ax)
 
     def plot(self, ax=None):
@@ -126,17 +142,21 @@ class NetworkDisplay:
         import matplotlib.pyplot as plt
 
         units = network_units(self.coefs)
+        blocks = layer_blocks(self.layers)
+        self._names, self._sources = unit_names(self.layers, units)
         slots = [layer_slots(k, self.max_units) for k in units]
+        tallest = max(len(shown) + (gap is not None) for shown, gap in slots)
         if ax is None:
-            tallest = max(len(shown) + (gap is not None) for shown, gap in slots)
+            lines = max((text.count("\n") + 1 for text in blocks.values()), default=0)
             _, ax = plt.subplots(figsize=(max(5.0, 2.2 * len(units)),
-                                          max(3.2, 0.75 * tallest + 1.2)))
+                                          max(3.2, 0.75 * tallest + 1.2 + 0.3 * lines)))
         self.ax_, self.figure_ = ax, ax.figure
         self.shown_units_ = [shown for shown, _ in slots]
         self.positions_ = [_positions(layer, len(shown), gap)
                            for layer, (shown, gap) in enumerate(slots)]
         self._draw_edges()
         self._draw_units(units, slots)
+        self._draw_blocks(blocks, tallest)
         self._fit_limits()
         self._write_gradients()
         ax.set_axis_off()
@@ -159,10 +179,8 @@ class NetworkDisplay:
                 self._edge_names.append((layer, i, j))
 
     def _draw_units(self, units, slots):
-        from ._trace import _unit_names
-
         self.unit_labels_, self._ellipses = [], []
-        for layer, (names, (shown, gap)) in enumerate(zip(_unit_names(units), slots)):
+        for layer, (names, (shown, gap)) in enumerate(zip(self._names, slots)):
             for k, (x, y) in zip(shown, self.positions_[layer]):
                 label = names[k] if not layer else (
                     f"{names[k]}\nb={self.intercepts[layer - 1][k]:.3g}")
@@ -178,18 +196,30 @@ class NetworkDisplay:
                     bbox={"boxstyle": "round,pad=0.2", "facecolor": "white",
                           "edgecolor": "none"}))
 
+    def _draw_blocks(self, blocks, tallest):
+        """Each column's layers of other kinds, in a box above its units (clear of
+        every edge: the edges run between the units)."""
+        self._block_top = (tallest - 1) / 2 + 0.7
+        self.block_labels_ = [self.ax_.text(
+            column, self._block_top, text, ha="center", va="bottom", fontsize=7,
+            zorder=3, bbox={"boxstyle": "round,pad=0.3", "facecolor": "lightyellow",
+                            "edgecolor": "darkgoldenrod"})
+            for column, text in sorted(blocks.items())]
+
     def _fit_limits(self):
-        """Widen the data limits until every unit's box lies inside the axes."""
+        """Widen the data limits until every unit's and block's box lies inside the
+        axes."""
         ax = self.ax_
         tallest = max(len(p) for p in self.positions_) + bool(self._ellipses)
+        top = self._block_top if self.block_labels_ else (tallest - 1) / 2
         x_pad, y_pad = 0.45, 0.6
-        for _ in range(8):
+        for _ in range(12):
             ax.set_xlim(-x_pad, len(self.positions_) - 1 + x_pad)
-            ax.set_ylim(-(tallest - 1) / 2 - y_pad, (tallest - 1) / 2 + y_pad)
+            ax.set_ylim(-(tallest - 1) / 2 - y_pad, top + y_pad)
             self.figure_.draw_without_rendering()
             outer = ax.get_window_extent().extents
             if all(inside(t.get_bbox_patch().get_window_extent().extents, outer)
-                   for t in self.unit_labels_ + self._ellipses):
+                   for t in self.unit_labels_ + self._ellipses + self.block_labels_):
                 return
             x_pad, y_pad = 1.3 * x_pad, 1.3 * y_pad
 
@@ -200,7 +230,7 @@ class NetworkDisplay:
         ax, data = self.ax_, self.ax_.transData
         scale = self.figure_.dpi / 72
         taken = [t.get_bbox_patch().get_window_extent().extents
-                 for t in self.unit_labels_ + self._ellipses]
+                 for t in self.unit_labels_ + self._ellipses + self.block_labels_]
         edges = [(*data.transform(np.column_stack(e.get_data())), e.get_linewidth() * scale / 2)
                  for e in self.edges_]
         outer = ax.get_window_extent().extents
@@ -224,14 +254,13 @@ class NetworkDisplay:
             self.labels_.append(text)
 
     def _weight_name(self, layer, i, j):
-        from ._trace import _unit_names
-
-        names = _unit_names(network_units(self.coefs))
-        return f"w({names[layer][i]}->{names[layer + 1][j]})"
+        return f"w({self._sources[layer][i]}->{self._names[layer + 1][j]})"
 
     def _title(self, units):
         lines = ["weights (width |w|, blue +, red -)"
                  + ("; dL/dw on the edges" if self.gradients is not None else "")]
+        if self.block_labels_:
+            lines.append("boxes above: the other layers, applied to those units")
         wide = [f"{len(s)} of {k}" for s, k in zip(self.shown_units_, units) if len(s) < k]
         if wide:
             lines.append(f"wide layers summarised: {', '.join(wide)} units drawn")
@@ -255,12 +284,54 @@ def _size(text, pad):
     return x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
 
 
-def _only_dense(others):
-    """Refuse a network with layers other than Dense: the picture is a perceptron's."""
-    if others:
-        raise ValueError("NetworkDisplay draws networks of Dense layers (a "
-                         "perceptron); this one has layers of other kinds. Use "
-                         "backprop_trace for its numbers.")
+def layer_blocks(layers):
+    """``{column: text}``: the layers of other kinds than Dense that act on each
+    drawn column of units (column 0: those before the first Dense layer; column l:
+    those after the l-th), one line per layer and one per setting; ``{}`` for a
+    perceptron (``layers`` None). A layer after the first Dense one that changes
+    the width cannot sit on a column of units: refused, with the reason."""
+    if layers is None:
+        return {}
+    blocks, column, width = {}, 0, None
+    for number, layer in enumerate(layers, start=1):
+        if layer.kind == "dense":
+            column, width = column + 1, layer.units
+            continue
+        if column and layer.width(width) != width:
+            raise ValueError(
+                f"NetworkDisplay draws layers of other kinds than Dense as blocks on a "
+                f"column of units; layer {number} (of kind {layer.kind!r}) changes the "
+                f"width after Dense layer {column} ({width} units to "
+                f"{layer.width(width)}), so it has no column. Use backprop_trace for its "
+                "numbers.")
+        blocks[column] = "\n".join([*filter(None, [blocks.get(column)]),
+                                    *_layer_lines(layer)])
+    return blocks
+
+
+def _layer_lines(layer):
+    """A layer's kind in words, then its one-number and text settings."""
+    settings = [f"{name}={value}" for name, value in layer._asdict().items()
+                if isinstance(value, (int, str)) and not isinstance(value, bool)]
+    return [layer.kind.replace("_", " ")] + ([f"({', '.join(settings)})"] if settings else [])
+
+
+def unit_names(layers, units):
+    """``(labels, sources)``: the names ``backprop_trace`` gives the drawn units
+    (the first Dense layer's inputs, then every Dense layer's outputs), and those
+    of the values each Dense layer reads (its weights' sources: the outputs of a
+    layer drawn as a block where one comes between), for these units per column."""
+    from ._trace import _unit_names
+
+    if layers is None:
+        names = _unit_names(units)
+        return names, names[:-1]
+    dense = [l for l, layer in enumerate(layers) if layer.kind == "dense"]
+    widths = [0] * (len(layers) + 1)  # (the columns drawn: their names only)
+    for column, l in enumerate(dense):
+        widths[l], widths[l + 1] = units[column], units[column + 1]
+    names = _unit_names(widths, layers)
+    return [names[dense[0]], *(names[l + 1] for l in dense)], [names[l] for l in dense]
 
 
 def _from_trace(params):

@@ -22,7 +22,8 @@ from .._labels import class_sample_weight
 from .._prepare import prepare
 from ._unwrap import backprop_estimator
 
-__all__ = ["BackpropTrace", "Problem", "backprop_trace", "render", "training_problem"]
+__all__ = ["BackpropTrace", "Problem", "backprop_trace", "render", "trace_problem",
+           "training_problem"]
 
 
 class BackpropTrace(NamedTuple):
@@ -169,6 +170,11 @@ def backprop_trace(estimator, X, y, learning_rate=None, sample_weight=None,
     = -5.88799;  w(h1->o1) <- 0.1 - 0.002 x -5.88799 = 0.111776
     """
     problem = training_problem(estimator, X, y, sample_weight, classes)
+    return trace_problem(problem, learning_rate)
+
+
+def trace_problem(problem, learning_rate=None):
+    """``backprop_trace`` of a ``Problem`` (``training_problem``'s)."""
     spec, X, Y, sample_weight = problem.spec, problem.X, problem.Y, problem.sample_weight
     layers, loss = spec.layers, spec.loss
     record = {}
