@@ -297,6 +297,33 @@ def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
     assert not hasattr(model, "_best_coefs")
 
 
+@pytest.mark.parametrize("name", ["classifier", "regressor"])
+def test_format_2_files_load_predict_alike_and_train_on(name):
+    """Written by f060c33 (tests/data/format2_*.npz): a 3-class classifier of string
+    labels with class weights (adam), and a two-output regressor with dropout (sgd),
+    fitted for 5 epochs on the 40 rows of ``format2_predictions.npz``'s X, whose
+    columns were named cgpa, resume and iq."""
+    model = load(DATA / f"format2_{name}.npz")
+    with np.load(DATA / "format2_predictions.npz") as expected:
+        X = pd.DataFrame(expected["X"], columns=["cgpa", "resume", "iq"])
+        labels, targets = expected["y"], expected["targets"]
+        # (the products round by the BLAS kernel this machine picks: see above)
+        if name == "classifier":
+            assert_allclose(model.predict_proba(X), expected["proba"], rtol=1e-14,
+                            atol=1e-17)
+        else:
+            assert_allclose(model.predict(X), expected["regression"], rtol=1e-14,
+                            atol=1e-17)
+    assert len(model.history_) == model.n_iter_ == 5
+    if name == "classifier":
+        assert list(model.classes_) == ["maybe", "no", "yes"]
+        assert model.class_weight == {"yes": 2.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(X, labels if name == "classifier" else targets)
+    assert model.n_iter_ == 6 and len(model.history_) == 6
+
+
 def test_a_refit_with_lbfgs_and_other_layers_saves_and_loads(tmp_path):
     """The adam moments of the earlier fit stayed on the model, sized for the old
     layers, and load refused the file as inconsistent."""
