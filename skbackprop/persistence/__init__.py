@@ -3,8 +3,8 @@
 A model file is a zip holding a JSON document (the estimator's parameters and the
 versioned schema of its fitted state) and the arrays as ``.npy`` entries; nothing in
 it is executed on load, and every value is checked against the schema before the
-estimator is built. Files of format version 1 are upgraded on load; ``FORMAT_VERSION`` is the
-version written.
+estimator is built. Files of format versions 1 and 2 are upgraded on load;
+``FORMAT_VERSION`` is the version written.
 
 - :func:`save` writes a fitted (or unfitted) estimator, atomically, optionally
   signed with a key.
