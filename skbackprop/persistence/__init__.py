@@ -28,8 +28,10 @@ def trusted_types():
     types ``skops.io.get_untrusted_types(file=path)`` lists are known: trust them
     only if they are all in this list (anything else, such as a function in a
     FunctionTransformer, deserves a look first). It holds our estimators' names as
-    skops spells them, and ``numpy.dtype``, which skops reports for the dtype that
-    scikit-learn's imputers and encoders keep (a data type, no code).
+    skops spells them, the ``TabularPreprocessor`` that the tabular estimators
+    keep (``preprocessor_``: plain data, no code), and ``numpy.dtype``, which skops
+    reports for the dtype that scikit-learn's imputers and encoders keep (a data
+    type, no code).
 
     Returns
     -------
@@ -39,9 +41,12 @@ def trusted_types():
     --------
     >>> from skbackprop.persistence import trusted_types
     >>> sorted(name.rsplit(".", 1)[1] for name in trusted_types())
-    ['BackpropClassifier', 'BackpropRegressor', 'dtype']
+    ['BackpropClassifier', 'BackpropRegressor', 'TabularClassifier',
+     'TabularPreprocessor', 'TabularRegressor', 'dtype']
     """
+    from ..tabular import TabularPreprocessor
     from ._format import _classes
 
-    ours = [f"{cls.__module__}.{cls.__qualname__}" for cls in _classes().values()]
+    ours = [f"{cls.__module__}.{cls.__qualname__}"
+            for cls in [*_classes().values(), TabularPreprocessor]]
     return sorted([*ours, "numpy.dtype"])

@@ -8,8 +8,10 @@ one ``.npy`` member per array. Loading reads the directory and the metadata firs
 checks the declared arrays and every parameter and attribute against the schema on
 stand-ins of the declared shapes, then reads the arrays (within the file's own
 size), checks the digest, and checks the values (finite weights, consistent
-classes, optimizer state) before it builds the estimator. Every refusal is a
-``ModelFileError``; nothing in a file is ever executed or unpickled.
+classes, optimizer state; a tabular model's preprocessor, held as plain data of
+its own versioned schema, and input layers: ``persistence._tabular``) before it
+builds the estimator. Every refusal is a ``ModelFileError``; nothing in a file is
+ever executed or unpickled.
 
 Without a key the digest detects damage and edits, not a forger, who can recompute
 it; the checks make sure a forged file still gives a model that can predict, not
@@ -17,10 +19,11 @@ that it predicts well. With ``key=`` (a secret shared by those who save and load
 ``load`` refuses any file not signed with that key.
 
 Files of earlier formats still load, through the same checks: format 1 (written
-before the schema, up to skbackprop 0.1.0) and format 2 (the schema, before
-``weight_decay`` and ``label_smoothing`` were parameters). Both hold a
-``BackpropRegressor`` or ``BackpropClassifier``, whose parameters added since
-(``ADDED_PARAMETERS``) take their defaults, which train as those files' models did.
+before the schema, up to skbackprop 0.1.0) and format 2 (the schema, before the
+tabular estimators and before ``weight_decay`` and ``label_smoothing`` were
+parameters). Both hold a ``BackpropRegressor`` or ``BackpropClassifier``, whose
+parameters added since (``ADDED_PARAMETERS``) take their defaults, which train as
+those files' models did.
 """
 
 import hmac
@@ -34,6 +37,7 @@ from ._archive import Archive, write_archive
 from ._codec import decode, digest, encode, plain_param
 from ._files import ModelFileError, atomic_write, check_regular_file
 from ._schema import check_state, fitted_state
+from ._tabular import preprocessor
 
 __all__ = ["load", "save"]
 
@@ -52,20 +56,26 @@ def _classes(version=FORMAT_VERSION):
     """The estimator classes files of ``version`` may hold, by name."""
     from .._classifier import BackpropClassifier
     from .._regressor import BackpropRegressor
+    from ..tabular import TabularClassifier, TabularRegressor
 
-    return {cls.__name__: cls for cls in (BackpropRegressor, BackpropClassifier)}
+    tabular = (TabularRegressor, TabularClassifier) if version >= 3 else ()
+    return {cls.__name__: cls for cls in (BackpropRegressor, BackpropClassifier,
+                                          *tabular)}
 
 
 def save(estimator, path, key=None):
-    """Save a fitted ``BackpropRegressor`` or ``BackpropClassifier``.
+    """Save a fitted ``BackpropRegressor``, ``BackpropClassifier``,
+    ``TabularRegressor`` or ``TabularClassifier``.
 
     The file is a zip of ``.npy`` arrays and one JSON document holding exactly the
-    model's parameters and fitted attributes; ``load`` reads it without unpickling or
-    executing anything.
+    model's parameters and fitted attributes (a tabular model's preprocessor as plain
+    data: its columns' kinds, medians, scales and categories); ``load`` reads it
+    without unpickling or executing anything.
 
     Parameters
     ----------
-    estimator : BackpropRegressor or BackpropClassifier
+    estimator : BackpropRegressor, BackpropClassifier, TabularRegressor or \
+TabularClassifier
         A fitted estimator.
     path : str, path-like or binary file object
         Where to write (the name is used as given; ``.npz`` is customary). A path
@@ -132,7 +142,8 @@ def load(path, key=None):
 
     Returns
     -------
-    estimator : BackpropRegressor or BackpropClassifier
+    estimator : BackpropRegressor, BackpropClassifier, TabularRegressor or \
+TabularClassifier
         The fitted estimator, predicting exactly as the saved one.
 
     Raises
@@ -288,6 +299,8 @@ def _build(cls, params, attributes):
     if attributes["validation_scores_"] is not None:
         attributes["validation_scores_"] = [float(v) for v in
                                             attributes["validation_scores_"]]
+    if "preprocessor_" in attributes:  # (plain data in the file)
+        attributes["preprocessor_"] = preprocessor(attributes["preprocessor_"])
     store(estimator, attributes)
     return estimator
 
