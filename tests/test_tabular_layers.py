@@ -354,7 +354,7 @@ def loadable(monkeypatch):
     from skbackprop.persistence import _format
 
     classes = _format._classes()
-    monkeypatch.setattr(_format, "_classes", lambda version=_format.FORMAT_VERSION: {
+    monkeypatch.setattr(_format, "_classes", lambda: {
         **classes, "TabularLayersRegressor": TabularLayersRegressor,
         "TabularLayersClassifier": TabularLayersClassifier})
 

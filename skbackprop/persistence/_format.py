@@ -47,20 +47,29 @@ METADATA = "metadata.json"
 # parameters a file of an earlier format lacks, by the format that added them: they
 # take their defaults (which train as the estimators of that format did)
 ADDED_PARAMETERS = {3: ("weight_decay", "label_smoothing")}
+# estimator classes that files of earlier formats cannot hold, by the format that
+# added them
+ADDED_CLASSES = {3: ("TabularRegressor", "TabularClassifier")}
 # fitted state of format-1 files that models no longer keep: a copy of the best
 # weights, the first batch's loss scale, the resolved dropout rates
 _RETIRED = ("_best_coefs", "_best_intercepts", "_loss_scale", "_dropout_rates", MARKER)
 
 
-def _classes(version=FORMAT_VERSION):
-    """The estimator classes files of ``version`` may hold, by name."""
+def _classes():
+    """The estimator classes ``save`` writes and ``load`` builds, by name."""
     from .._classifier import BackpropClassifier
     from .._regressor import BackpropRegressor
     from ..tabular import TabularClassifier, TabularRegressor
 
-    tabular = (TabularRegressor, TabularClassifier) if version >= 3 else ()
     return {cls.__name__: cls for cls in (BackpropRegressor, BackpropClassifier,
-                                          *tabular)}
+                                          TabularRegressor, TabularClassifier)}
+
+
+def _loadable(version):
+    """The classes of ``_classes`` that a file of format ``version`` may hold."""
+    added = {name for later, names in ADDED_CLASSES.items() if later > version
+             for name in names}
+    return {name: cls for name, cls in _classes().items() if name not in added}
 
 
 def save(estimator, path, key=None):
@@ -182,7 +191,7 @@ def _class_of(metadata, archive, versions):
             f"{archive.where} was written in skbackprop model format {version!r}; "
             f"this skbackprop reads formats 1 to {FORMAT_VERSION}. Fix: load it with "
             "the skbackprop version that saved it, or refit and save again.")
-    name, classes = metadata.get("class"), _classes(version)
+    name, classes = metadata.get("class"), _loadable(version)
     cls = classes.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelFileError(f"{archive.where} holds a {metadata.get('class')!r}; only "
