@@ -1,13 +1,17 @@
 """skbackprop: scikit-learn multi-layer perceptrons with hand-written backpropagation.
 
 ``BackpropRegressor`` and ``BackpropClassifier`` are drop-ins for sklearn's
-``MLPRegressor`` and ``MLPClassifier``. The public modules:
+``MLPRegressor`` and ``MLPClassifier``; ``TabularRegressor`` and
+``TabularClassifier`` are the same networks with defaults chosen for raw tables
+(numbers, categories, text, missing values). The public modules:
 
 - :mod:`skbackprop.inspection`: the teaching tools (``backprop_trace``,
   ``check_gradients``, ``epoch_source``, ``n_parameters``) and the pictures
   (``NetworkDisplay``, ``LossCurveDisplay``, ``TrainingAnimation``).
 - :mod:`skbackprop.persistence`: ``save`` and ``load`` without pickle.
 - :mod:`skbackprop.datasets`: the tutorials' placement table.
+- :mod:`skbackprop.tabular`: the tabular estimators and the ``TabularPreprocessor``
+  they fit.
 - :mod:`skbackprop.onnx`: converters for skl2onnx.
 
 The most used of these are importable from ``skbackprop`` itself. The math the
@@ -30,13 +34,14 @@ from .inspection import (
     check_gradients,
 )
 from .persistence import ModelFileError, load, save
+from .tabular import TabularClassifier, TabularRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackpropClassifier", "BackpropRegressor", "BackpropTrace", "FastKernelsWarning",
-    "LossCurveDisplay", "ModelFileError", "NetworkDisplay", "TrainingAnimation",
-    "WeightSnapshots", "__version__", "backprop_trace", "check_gradients",
-    "config_context", "fast_kernels", "get_config", "load", "rowwise_limit", "save",
-    "set_config",
+    "LossCurveDisplay", "ModelFileError", "NetworkDisplay", "TabularClassifier",
+    "TabularRegressor", "TrainingAnimation", "WeightSnapshots", "__version__",
+    "backprop_trace", "check_gradients", "config_context", "fast_kernels", "get_config",
+    "load", "rowwise_limit", "save", "set_config",
 ]

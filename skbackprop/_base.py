@@ -86,6 +86,7 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
         scoring=None,
         dropout=0.0,
         clip_norm=None,
+        weight_decay=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -117,6 +118,7 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
         self.scoring = scoring
         self.dropout = dropout
         self.clip_norm = clip_norm
+        self.weight_decay = weight_decay
 
     # ------------------------------------------------------------------ sklearn glue
     def __sklearn_is_fitted__(self):

@@ -1,11 +1,12 @@
 """BackpropClassifier: the base network with logistic or softmax outputs."""
 
 from functools import partial
+from numbers import Real
 from typing import ClassVar
 
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseBackprop, stochastic_solver
@@ -33,6 +34,23 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     {HIDDEN_PARAMETERS}
 
     {COMMON_PARAMETERS}
+
+    label_smoothing : float, default=0.0
+        Label smoothing of the log loss (Szegedy et al., 2016), of the stochastic
+        solvers and lbfgs alike: the loss compares the probabilities with the
+        targets ``y' = (1 - label_smoothing) * y + label_smoothing / K`` instead of
+        the labels y, with K the number of classes for a softmax output (multiclass)
+        and K = 2 for each logistic output (binary and multilabel targets: each
+        output is read as two classes, so that a binary target of 1 aims at
+        ``1 - label_smoothing / 2``). The loss is computed from the logits and its
+        gradient at the logits is ``a - y'``: what
+        ``torch.nn.CrossEntropyLoss(label_smoothing=...)`` computes on the
+        logits ``z`` (multiclass) or ``(0, z)`` (each logistic output), and
+        ``torch.nn.BCEWithLogitsLoss`` on the targets ``y'``. 0 (the default)
+        trains on the labels themselves, as sklearn's MLP; a value in (0, 1)
+        keeps the predicted probabilities away from 0 and 1, at a cost in
+        calibration. ``loss_``, ``loss_curve_`` and the validation loss report
+        the smoothed loss.
 
     class_weight : dict, 'balanced' or None, default=None
         Weight of each class, multiplying ``sample_weight``: a dict
@@ -75,6 +93,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseBackprop._parameter_constraints,
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
@@ -111,6 +130,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         scoring=None,
         dropout=0.0,
         clip_norm=None,
+        weight_decay=0.0,
+        label_smoothing=0.0,
         class_weight=None,
     ):
         super().__init__(
@@ -144,7 +165,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             scoring=scoring,
             dropout=dropout,
             clip_norm=clip_norm,
+            weight_decay=weight_decay,
         )
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
 
     _score_function = staticmethod(accuracy_score)

@@ -133,6 +133,16 @@ solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         that their joint L2 norm is at most this value; None does not clip. A guard
         against the blow-ups of too large a learning rate.
 
+    weight_decay : float, default=0.0
+        Decoupled weight decay of the stochastic solvers (Loshchilov and Hutter's
+        AdamW with solver='adam', SGDW with solver='sgd'): at every step each
+        weight matrix is first shrunk, ``W <- W - eta * weight_decay * W`` with eta
+        the current learning rate, then the solver's update from the gradient is
+        applied; the gradient, and Adam's moments, never see the decay (unlike
+        ``alpha``, an L2 term of the loss, which does and which Adam rescales).
+        Biases are not decayed. 0 (the default) decays nothing, as sklearn's MLP;
+        lbfgs takes none (use ``alpha``).
+
     n_iter_no_change : int, default=10
         Number of epochs without improvement of at least ``tol`` before stopping
         (or, with 'adaptive', before the learning rate is divided by 5).

@@ -65,6 +65,7 @@ PARAMETER_CONSTRAINTS = {
     "scoring": [StrOptions({"loss"}), None],
     "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
 }
 
 

@@ -34,8 +34,8 @@ CONFIG = ("fast_kernels", "fast_kernels_min_work", "rowwise_limit")
 # parameters of the same names, read as they are
 RESOLVED = ("n_features", "layers", "loss", "alpha", "dropout", "dtype")
 SETTINGS = tuple(f.name for f in fields(Spec) if f.name not in (*RESOLVED, *CONFIG))
-# the settings an estimator may lack (not parameters of BackpropClassifier and
-# BackpropRegressor): read where it has them, else their defaults
+# the settings an estimator may lack (label_smoothing, which regressors do not
+# take): read where it has them, else their defaults
 OPTIONAL = {f.name: f.default for f in fields(Spec)
             if f.name in SETTINGS and f.default is not MISSING}
 

@@ -120,6 +120,7 @@ default=None
         scoring=None,
         dropout=0.0,
         clip_norm=None,
+        weight_decay=0.0,
         out_activation=None,
         huber_delta=1.0,
     ):
@@ -154,6 +155,7 @@ default=None
             scoring=scoring,
             dropout=dropout,
             clip_norm=clip_norm,
+            weight_decay=weight_decay,
         )
         self.loss = loss
         self.out_activation = out_activation

@@ -16,6 +16,7 @@ import skbackprop
 import skbackprop.datasets
 import skbackprop.inspection
 import skbackprop.persistence
+import skbackprop.tabular
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -60,7 +61,8 @@ def test_the_api_reference_lists_every_public_name():
     api = (DOCS / "api.rst").read_text()
     listed = set(re.findall(r"^   (\w+)$", api, flags=re.MULTILINE))
     listed |= set(re.findall(r"^\.\. data:: (\w+)$", api, flags=re.MULTILINE))
-    modules = [skbackprop.inspection, skbackprop.persistence, skbackprop.datasets]
+    modules = [skbackprop.inspection, skbackprop.persistence, skbackprop.datasets,
+               skbackprop.tabular]
     try:
         modules.append(importlib.import_module("skbackprop.onnx"))
     except ImportError:  # (without skl2onnx)

@@ -109,7 +109,7 @@ def test_the_file_is_arrays_and_json_only(tmp_path):
     path = saved(tmp_path, "strings")
     metadata, arrays = read_raw(path)  # no pickles inside (allow_pickle=False)
     assert all(a.dtype != object for a in arrays.values())
-    assert metadata["class"] == "BackpropClassifier" and metadata["format_version"] == 2
+    assert metadata["class"] == "BackpropClassifier" and metadata["format_version"] == 3
     assert set(metadata) == {"format", "format_version", "class", "params",
                              "attributes", "arrays", "sha256"}
 
@@ -145,7 +145,8 @@ def test_edited_metadata_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("format_version", 3, "format 3; this skbackprop reads formats 1 and 2"),
+    ("format_version", 4, "format 4; this skbackprop reads formats 1 to 3"),
+    ("format_version", "3", "format '3'; this skbackprop reads formats 1 to 3"),
     ("class", "os.system", "only"),
     ("format", "something-else", "not a skbackprop model file"),
 ])
@@ -268,6 +269,23 @@ def test_a_whole_pipeline_round_trips_through_skops_trusting_our_types(tmp_path,
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def assert_added_parameters_at_their_defaults(model):
+    """The parameters added since format 2 (weight_decay, and label_smoothing for
+    classifiers) are filled in at their defaults, which train as before; the model
+    clones and saves as a format-3 model."""
+    from sklearn.base import clone
+
+    params = model.get_params()
+    assert params["weight_decay"] == 0.0
+    assert params.get("label_smoothing", 0.0) == 0.0
+    assert ("label_smoothing" in params) == isinstance(model, BackpropClassifier)
+    assert clone(model).get_params() == params
+    buffer = io.BytesIO()
+    save(model, buffer)
+    buffer.seek(0)
+    assert load(buffer).get_params() == params
+
+
 @pytest.mark.parametrize("name", ["classifier", "regressor"])
 def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
     """Written by 0ca50f5 (tests/data/format1_*.npz), whose fitted state held
@@ -285,6 +303,7 @@ def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
             assert_allclose(model.predict(X), expected["regression"], rtol=1e-14,
                             atol=1e-17)
     assert len(model.history_) == len(model.loss_curve_) == model.n_iter_ == 5
+    assert_added_parameters_at_their_defaults(model)
     y = np.arange(len(X)) % 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -295,6 +314,34 @@ def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
     assert len(model.history_) == len(model.loss_curve_)
     assert_array_equal(model.history_["train_loss"], model.loss_curve_)
     assert not hasattr(model, "_best_coefs")
+
+
+@pytest.mark.parametrize("name", ["classifier", "regressor"])
+def test_format_2_files_load_predict_alike_and_train_on(name):
+    """Written by f060c33 (tests/data/format2_*.npz): a 3-class classifier of string
+    labels with class weights (adam), and a two-output regressor with dropout (sgd),
+    fitted for 5 epochs on the 40 rows of ``format2_predictions.npz``'s X, whose
+    columns were named cgpa, resume and iq."""
+    model = load(DATA / f"format2_{name}.npz")
+    with np.load(DATA / "format2_predictions.npz") as expected:
+        X = pd.DataFrame(expected["X"], columns=["cgpa", "resume", "iq"])
+        labels, targets = expected["y"], expected["targets"]
+        # (the products round by the BLAS kernel this machine picks: see above)
+        if name == "classifier":
+            assert_allclose(model.predict_proba(X), expected["proba"], rtol=1e-14,
+                            atol=1e-17)
+        else:
+            assert_allclose(model.predict(X), expected["regression"], rtol=1e-14,
+                            atol=1e-17)
+    assert len(model.history_) == model.n_iter_ == 5
+    assert_added_parameters_at_their_defaults(model)
+    if name == "classifier":
+        assert list(model.classes_) == ["maybe", "no", "yes"]
+        assert model.class_weight == {"yes": 2.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(X, labels if name == "classifier" else targets)
+    assert model.n_iter_ == 6 and len(model.history_) == 6
 
 
 def test_a_refit_with_lbfgs_and_other_layers_saves_and_loads(tmp_path):

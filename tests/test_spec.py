@@ -1,8 +1,9 @@
 """The frozen spec (_spec): parameters resolved once per call; the engine runs on a
 spec and its inputs alone, and a callback's set_params during a fit changes the
-next fit, not the running one. Settings that are not estimator parameters yet
+next fit, not the running one. The training ingredients beyond sklearn's MLP
 (weight_decay, label_smoothing) resolve to defaults that change nothing, are read
-where an estimator has them, and are checked."""
+from the estimators that take them (a regressor takes no label_smoothing), and are
+checked."""
 
 import dataclasses
 import warnings
@@ -131,13 +132,11 @@ def test_batch_rows_resolves_auto_and_warns_above_the_rows():
         assert batch_rows(64, 10) == 10
 
 
-# ------------------------------------------- settings that are not parameters yet
+# ------------------------------------------------- the ingredients beyond sklearn's
 
-class SmoothedClassifier(BackpropClassifier):
-    """A classifier with the ingredients as attributes (not parameters)."""
-
-    label_smoothing = 0.1
-    weight_decay = 0.01
+def smoothed():
+    """A classifier with both ingredients on."""
+    return BackpropClassifier(label_smoothing=0.1, weight_decay=0.01)
 
 
 def _resolve(estimator, y_type="multiclass", out="softmax"):
@@ -154,10 +153,10 @@ def test_estimators_without_the_settings_resolve_their_defaults():
 
 
 def test_an_estimator_with_the_settings_resolves_them():
-    spec = _resolve(SmoothedClassifier())
+    spec = _resolve(smoothed())
     assert (spec.weight_decay, spec.label_smoothing) == (0.01, 0.1)
     assert spec.loss == label_smoothed("log_loss", 0.1)  # the loss holds it applied
-    spec = _resolve(SmoothedClassifier(), "binary", "logistic")
+    spec = _resolve(smoothed(), "binary", "logistic")
     assert spec.loss == label_smoothed("binary_log_loss", 0.1)
     smoothed_regressor = type("R", (BackpropRegressor,), {"label_smoothing": 0.1})()
     with pytest.raises(ValueError, match="applies to the log losses of classifiers"):
@@ -185,9 +184,8 @@ def test_a_fit_with_label_smoothing_minimises_torchs_smoothed_cross_entropy(iris
     from skbackprop import check_gradients
 
     X, y = iris
-    model = SmoothedClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30,
-                               alpha=0.01, random_state=0)
-    model.weight_decay = 0.0  # (lbfgs takes none)
+    model = BackpropClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30,
+                               alpha=0.01, random_state=0, label_smoothing=0.1)
     _quiet_fit(model, X, y)
     H = np.maximum(X @ model.coefs_[0] + model.intercepts_[0], 0)
     logits = torch.tensor(H @ model.coefs_[1] + model.intercepts_[1])

@@ -155,9 +155,8 @@ class SlowBiasDense(Dense):
 
 
 class FactorRegressor(BackpropRegressor):
-    """A regressor with the layers above and decoupled weight decay."""
-
-    weight_decay = 0.05
+    """A regressor with the layers above (fitted below with decoupled weight
+    decay)."""
 
     def _network_layers(self, units, activations):
         dense = perceptron_layers(units, activations)
@@ -201,7 +200,7 @@ def test_a_fit_with_lr_factors_and_weight_decay_is_torchs_adamw_loop():
     W2, b2 = rng.normal(size=(5, 1)), rng.normal(size=1)
     model = FactorRegressor(hidden_layer_sizes=(5,), activation="tanh", batch_size=16,
                             shuffle=False, max_iter=4, learning_rate_init=0.05,
-                            beta_2=0.95, warm_start=True)
+                            beta_2=0.95, warm_start=True, weight_decay=0.05)
     model.coefs_, model.intercepts_ = [W1.copy(), W2.copy()], [b1.copy(), b2.copy()]
     model._layer_parameters = [[s.copy()], [], []]
     model.fit(X, y)
@@ -233,10 +232,6 @@ def test_a_fit_with_lr_factors_and_weight_decay_is_torchs_adamw_loop():
         assert_allclose(got, p.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-class DecayedRegressor(BackpropRegressor):
-    weight_decay = 0.5
-
-
 @QUIET
 def test_weight_decay_takes_neither_the_per_row_path_nor_the_fused_update(wavy):
     """Neither writes the decay out: a fit with it trains on NumPy's update
@@ -247,17 +242,18 @@ def test_weight_decay_takes_neither_the_per_row_path_nor_the_fused_update(wavy):
     params = dict(hidden_layer_sizes=(3,), solver="sgd", batch_size=1, max_iter=3,
                   learning_rate_init=0.01, random_state=0)
     with config_context(rowwise_limit=0, fast_kernels=False):
-        array = DecayedRegressor(**params).fit(X, y)
-    row = DecayedRegressor(**params).fit(X, y)  # (the per-row path would take it)
+        array = BackpropRegressor(weight_decay=0.5, **params).fit(X, y)
+    # (the per-row path would take this one)
+    row = BackpropRegressor(weight_decay=0.5, **params).fit(X, y)
     assert_allclose(row.coefs_[0], array.coefs_[0], rtol=1e-13)
     plain = BackpropRegressor(**params).fit(X, y)
     assert np.abs(plain.coefs_[0] - row.coefs_[0]).max() > 1e-3
     pytest.importorskip("numba")
     params = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
     with config_context(fast_kernels=True, fast_kernels_min_work=0):
-        fused = DecayedRegressor(**params).fit(X, y)
+        fused = BackpropRegressor(weight_decay=0.5, **params).fit(X, y)
     with config_context(fast_kernels=False):
-        numpy = DecayedRegressor(**params).fit(X, y)
+        numpy = BackpropRegressor(weight_decay=0.5, **params).fit(X, y)
     assert_array_equal(fused.coefs_[0], numpy.coefs_[0])
     assert np.abs(BackpropRegressor(**params).fit(X, y).coefs_[0]
                   - numpy.coefs_[0]).max() > 1e-4
@@ -272,7 +268,7 @@ def test_factors_and_decay_train_the_same_in_another_array_namespace():
 
     rng = np.random.RandomState(0)
     X, params = rng.normal(size=(60, 2)), dict(hidden_layer_sizes=(4,), max_iter=3,
-                                               random_state=0)
+                                               random_state=0, weight_decay=0.05)
     y = np.sin(X[:, 0])
     host = FactorRegressor(**params).fit(X, y)
     with sklearn.config_context(array_api_dispatch=True):

@@ -9,9 +9,10 @@ the estimator: the spec is the whole of what they read. A callback that calls
 only; the running fit goes on with the spec it started with. The configuration
 (``skbackprop.config_context``: fast kernels and their threshold, the
 per-row limit) is read into the
-spec too, once per call. The training ingredients that are not estimator
-parameters (``weight_decay``, ``label_smoothing``) are read from the estimator where
-it has them, else take their defaults, which change nothing.
+spec too, once per call. The training ingredients beyond sklearn's MLP
+(``weight_decay``, ``label_smoothing``) are read from the estimator where it has
+them (a regressor takes no ``label_smoothing``), else take their defaults, which
+change nothing.
 """
 
 from dataclasses import dataclass
@@ -64,8 +65,8 @@ class Spec:
     validation_fraction: float
     scoring: str | None
     verbose: bool
-    # the training ingredients beyond sklearn's MLP that are not parameters of
-    # BackpropClassifier/Regressor: their defaults train as sklearn's MLP
+    # the training ingredients beyond sklearn's MLP (parameters of the estimators
+    # that take them): their defaults train as sklearn's MLP
     weight_decay: float = 0.0  # decoupled (AdamW), on each layer's ``decayed``
     label_smoothing: float = 0.0  # of the log losses (``loss`` holds it applied)
     # the configuration in force when the call started (``config_context``)

@@ -3,8 +3,8 @@
 A model file is a zip holding a JSON document (the estimator's parameters and the
 versioned schema of its fitted state) and the arrays as ``.npy`` entries; nothing in
 it is executed on load, and every value is checked against the schema before the
-estimator is built. Files of format version 1 are upgraded on load; ``FORMAT_VERSION`` is the
-version written.
+estimator is built. Files of format versions 1 and 2 are upgraded on load;
+``FORMAT_VERSION`` is the version written.
 
 - :func:`save` writes a fitted (or unfitted) estimator, atomically, optionally
   signed with a key.
@@ -28,8 +28,10 @@ def trusted_types():
     types ``skops.io.get_untrusted_types(file=path)`` lists are known: trust them
     only if they are all in this list (anything else, such as a function in a
     FunctionTransformer, deserves a look first). It holds our estimators' names as
-    skops spells them, and ``numpy.dtype``, which skops reports for the dtype that
-    scikit-learn's imputers and encoders keep (a data type, no code).
+    skops spells them, the ``TabularPreprocessor`` that the tabular estimators
+    keep (``preprocessor_``: plain data, no code), and ``numpy.dtype``, which skops
+    reports for the dtype that scikit-learn's imputers and encoders keep (a data
+    type, no code).
 
     Returns
     -------
@@ -39,9 +41,12 @@ def trusted_types():
     --------
     >>> from skbackprop.persistence import trusted_types
     >>> sorted(name.rsplit(".", 1)[1] for name in trusted_types())
-    ['BackpropClassifier', 'BackpropRegressor', 'dtype']
+    ['BackpropClassifier', 'BackpropRegressor', 'TabularClassifier',
+     'TabularPreprocessor', 'TabularRegressor', 'dtype']
     """
+    from ..tabular import TabularPreprocessor
     from ._format import _classes
 
-    ours = [f"{cls.__module__}.{cls.__qualname__}" for cls in _classes().values()]
+    ours = [f"{cls.__module__}.{cls.__qualname__}"
+            for cls in [*_classes().values(), TabularPreprocessor]]
     return sorted([*ours, "numpy.dtype"])

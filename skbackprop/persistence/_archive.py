@@ -21,6 +21,13 @@ MAX_METADATA = 64 * 2**20  # bytes of JSON; a long history is well below
 # dtypes a model file may hold: floats (weights), integers and booleans (labels),
 # and text (labels, feature names), each in native byte order
 ALLOWED_KINDS = "fiubU"
+# zip flag bits of members that need what a model file never has: a password
+# (encrypted, strongly encrypted) or a patch
+FOREIGN_FLAGS = 0x01 | 0x20 | 0x40
+# what zipfile raises on a damaged or foreign archive (besides BadZipFile), each
+# refused as a ModelFileError
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+              RuntimeError)
 
 
 def write_archive(file, documents, arrays):
@@ -44,7 +51,7 @@ class Archive:
         try:
             self.zip = zipfile.ZipFile(file)
             infos = self.zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        except ZIP_ERRORS as error:
             raise ModelFileError(f"{where} is truncated or not a skbackprop model file "
                                  f"({error}). Fix: use an intact copy, or save the "
                                  "model again with skbackprop.save.") from error
@@ -54,6 +61,9 @@ class Archive:
         if any(i.compress_type != zipfile.ZIP_STORED or i.file_size != i.compress_size
                for i in infos):
             self.refuse("has compressed members, which skbackprop.save never writes")
+        if any(i.flag_bits & FOREIGN_FLAGS for i in infos):
+            self.refuse("has encrypted or patched members, which skbackprop.save never "
+                        "writes")
 
     def refuse(self, what):
         raise ModelFileError(f"{self.where} {what}: it is not a file skbackprop.save "
@@ -66,8 +76,8 @@ class Archive:
             self.refuse(f"has no metadata {name!r} of at most {MAX_METADATA} bytes")
         try:
             return json.loads(self.zip.read(info).decode())
-        except (ValueError, zipfile.BadZipFile, OSError) as error:
-            self.refuse(f"has damaged metadata ({error})")
+        except ZIP_ERRORS as error:
+            self.refuse(f"has damaged metadata ({error!r})")
 
     def header(self, name):
         """``(dtype, shape, member)`` of array ``name`` from its header, checked
@@ -81,8 +91,7 @@ class Archive:
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                     else np.lib.format.read_array_header_2_0)
             shape, fortran, dtype = read(member, max_header_size=10_000)
-        except (ValueError, TypeError, SyntaxError, EOFError, OSError,
-                zipfile.BadZipFile) as error:
+        except (*ZIP_ERRORS, TypeError, SyntaxError) as error:
             self.refuse(f"has a damaged array header in {name!r} ({error})")
         nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
         if (fortran or dtype.kind not in ALLOWED_KINDS or not dtype.isnative
@@ -97,8 +106,8 @@ class Archive:
         buffer = bytearray(int(np.prod(shape, dtype=object)) * dtype.itemsize)
         try:
             complete = member.readinto(buffer) == len(buffer) and member.read(1) == b""
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            self.refuse(f"has damaged data in {name!r} ({error})")
+        except ZIP_ERRORS as error:
+            self.refuse(f"has damaged data in {name!r} ({error!r})")
         if not complete:
             self.refuse(f"has truncated data in {name!r}")
         return np.frombuffer(buffer, dtype=dtype).reshape(shape)

@@ -1,6 +1,6 @@
 """Save and load fitted estimators: an explicit schema, checked before it is used.
 
-A model file (format 2) is a zip of uncompressed members (``persistence._archive``): one JSON
+A model file (format 3) is a zip of uncompressed members (``persistence._archive``): one JSON
 document, ``metadata.json``, with the class, the parameters, the fitted attributes
 of the schema (``persistence._schema``: exactly those, nothing from ``vars()``), the dtype and
 shape of every array, and a SHA-256 digest (an HMAC with ``key=``) of all of it; and
@@ -8,14 +8,22 @@ one ``.npy`` member per array. Loading reads the directory and the metadata firs
 checks the declared arrays and every parameter and attribute against the schema on
 stand-ins of the declared shapes, then reads the arrays (within the file's own
 size), checks the digest, and checks the values (finite weights, consistent
-classes, optimizer state) before it builds the estimator. Every refusal is a
-``ModelFileError``; nothing in a file is ever executed or unpickled.
+classes, optimizer state; a tabular model's preprocessor, held as plain data of
+its own versioned schema, and input layers: ``persistence._tabular``) before it
+builds the estimator. Every refusal is a ``ModelFileError``; nothing in a file is
+ever executed or unpickled.
 
 Without a key the digest detects damage and edits, not a forger, who can recompute
 it; the checks make sure a forged file still gives a model that can predict, not
 that it predicts well. With ``key=`` (a secret shared by those who save and load),
-``load`` refuses any file not signed with that key. Files of format 1 (written
-before the schema, up to skbackprop 0.1.0) still load, through the same checks.
+``load`` refuses any file not signed with that key.
+
+Files of earlier formats still load, through the same checks: format 1 (written
+before the schema, up to skbackprop 0.1.0) and format 2 (the schema, before the
+tabular estimators and before ``weight_decay`` and ``label_smoothing`` were
+parameters). Both hold a ``BackpropRegressor`` or ``BackpropClassifier``, whose
+parameters added since (``ADDED_PARAMETERS``) take their defaults, which train as
+those files' models did.
 """
 
 import hmac
@@ -29,34 +37,54 @@ from ._archive import Archive, write_archive
 from ._codec import decode, digest, encode, plain_param
 from ._files import ModelFileError, atomic_write, check_regular_file
 from ._schema import check_state, fitted_state
+from ._tabular import preprocessor
 
 __all__ = ["load", "save"]
 
 FORMAT = "skbackprop-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 METADATA = "metadata.json"
+# parameters a file of an earlier format lacks, by the format that added them: they
+# take their defaults (which train as the estimators of that format did)
+ADDED_PARAMETERS = {3: ("weight_decay", "label_smoothing")}
+# estimator classes that files of earlier formats cannot hold, by the format that
+# added them
+ADDED_CLASSES = {3: ("TabularRegressor", "TabularClassifier")}
 # fitted state of format-1 files that models no longer keep: a copy of the best
 # weights, the first batch's loss scale, the resolved dropout rates
 _RETIRED = ("_best_coefs", "_best_intercepts", "_loss_scale", "_dropout_rates", MARKER)
 
 
 def _classes():
+    """The estimator classes ``save`` writes and ``load`` builds, by name."""
     from .._classifier import BackpropClassifier
     from .._regressor import BackpropRegressor
+    from ..tabular import TabularClassifier, TabularRegressor
 
-    return {cls.__name__: cls for cls in (BackpropRegressor, BackpropClassifier)}
+    return {cls.__name__: cls for cls in (BackpropRegressor, BackpropClassifier,
+                                          TabularRegressor, TabularClassifier)}
+
+
+def _loadable(version):
+    """The classes of ``_classes`` that a file of format ``version`` may hold."""
+    added = {name for later, names in ADDED_CLASSES.items() if later > version
+             for name in names}
+    return {name: cls for name, cls in _classes().items() if name not in added}
 
 
 def save(estimator, path, key=None):
-    """Save a fitted ``BackpropRegressor`` or ``BackpropClassifier``.
+    """Save a fitted ``BackpropRegressor``, ``BackpropClassifier``,
+    ``TabularRegressor`` or ``TabularClassifier``.
 
     The file is a zip of ``.npy`` arrays and one JSON document holding exactly the
-    model's parameters and fitted attributes; ``load`` reads it without unpickling or
-    executing anything.
+    model's parameters and fitted attributes (a tabular model's preprocessor as plain
+    data: its columns' kinds, medians, scales and categories); ``load`` reads it
+    without unpickling or executing anything.
 
     Parameters
     ----------
-    estimator : BackpropRegressor or BackpropClassifier
+    estimator : BackpropRegressor, BackpropClassifier, TabularRegressor or \
+TabularClassifier
         A fitted estimator.
     path : str, path-like or binary file object
         Where to write (the name is used as given; ``.npz`` is customary). A path
@@ -85,7 +113,7 @@ def save(estimator, path, key=None):
 
     if type(estimator).__name__ not in _classes():
         raise TypeError(
-            f"skbackprop.save stores BackpropRegressor and BackpropClassifier, got "
+            f"skbackprop.save stores {', '.join(_classes())}, got "
             f"{type(estimator).__name__}. Fix: save a whole Pipeline (or another "
             "estimator) with skops.io, trusting only the types it reports beyond its "
             "own: skops.io.dump(pipe, path), then skops.io.load(path, trusted=types) "
@@ -123,7 +151,8 @@ def load(path, key=None):
 
     Returns
     -------
-    estimator : BackpropRegressor or BackpropClassifier
+    estimator : BackpropRegressor, BackpropClassifier, TabularRegressor or \
+TabularClassifier
         The fitted estimator, predicting exactly as the saved one.
 
     Raises
@@ -139,7 +168,7 @@ def load(path, key=None):
     archive = Archive(path, where)
     try:
         if METADATA in archive.members:
-            return _load_v2(archive, key)
+            return _load_zip(archive, key)
         if f"{METADATA}.npy" in archive.members:
             return _load_v1(archive, key)
         archive.refuse("has no skbackprop metadata")
@@ -151,27 +180,30 @@ def _key(key):
     return key.encode() if isinstance(key, str) else bytes(key)
 
 
-def _class_of(metadata, archive, version):
-    """The estimator class a file's metadata names, after its format checks."""
+def _class_of(metadata, archive, versions):
+    """``(cls, version)``: the estimator class a file's metadata names and its
+    format version (one of ``versions``), after its format checks."""
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         archive.refuse("is not a skbackprop model file")
-    if metadata.get("format_version") != version:
+    version = metadata.get("format_version")
+    if type(version) is not int or version not in versions:
         raise ModelFileError(
-            f"{archive.where} was written in skbackprop model format "
-            f"{metadata.get('format_version')!r}; this skbackprop reads formats 1 and "
-            f"{FORMAT_VERSION}. Fix: load it with the skbackprop version that saved "
-            "it, or refit and save again.")
-    name = metadata.get("class")
-    cls = _classes().get(name) if isinstance(name, str) else None
+            f"{archive.where} was written in skbackprop model format {version!r}; "
+            f"this skbackprop reads formats 1 to {FORMAT_VERSION}. Fix: load it with "
+            "the skbackprop version that saved it, or refit and save again.")
+    name, classes = metadata.get("class"), _loadable(version)
+    cls = classes.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelFileError(f"{archive.where} holds a {metadata.get('class')!r}; only "
-                             f"{sorted(_classes())} can be loaded.")
-    return cls
+                             f"{sorted(classes)} can be loaded from a file of format "
+                             f"{version}.")
+    return cls, version
 
 
-def _load_v2(archive, key):
+def _load_zip(archive, key):
+    """A file of format 2 or 3: the metadata, checked, then the arrays."""
     metadata = archive.json(METADATA)
-    cls = _class_of(metadata, archive, FORMAT_VERSION)
+    cls, version = _class_of(metadata, archive, (2, FORMAT_VERSION))
     declared = metadata.get("arrays")
     if not isinstance(declared, dict) or set(archive.members) != {
             METADATA, *(f"{name}.npy" for name in declared)}:
@@ -183,22 +215,31 @@ def _load_v2(archive, key):
         if spec != [dtype.str, list(shape)]:
             archive.refuse(f"declares {name!r} as {spec}, but it is {dtype.str} {shape}")
         stand_ins[name] = np.broadcast_to(np.zeros((), dtype), shape)
-    check_state(cls, *_state(metadata, stand_ins, archive), values=False)
+    check_state(cls, *_state(cls, version, metadata, stand_ins, archive), values=False)
     arrays = {name: archive.array(name) for name in declared}
     _check_digest(metadata, arrays, key, archive)
-    params, attributes = _state(metadata, arrays, archive)
+    params, attributes = _state(cls, version, metadata, arrays, archive)
     check_state(cls, params, attributes)
     return _build(cls, params, attributes)
 
 
-def _state(metadata, arrays, archive):
-    """``(params, attributes)`` decoded from format-2 metadata."""
+def _state(cls, version, metadata, arrays, archive):
+    """``(params, attributes)`` decoded from format-2 or 3 metadata."""
     try:
         params = {k: decode(v, arrays) for k, v in metadata["params"].items()}
         attributes = {k: decode(v, arrays) for k, v in metadata["attributes"].items()}
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         archive.refuse(f"has metadata this format does not describe ({error!r})")
-    return params, attributes
+    return _with_added(cls, version, params), attributes
+
+
+def _with_added(cls, version, params):
+    """``params`` of a file of ``version``, with the parameters added by later
+    formats at their defaults (where ``cls`` takes them and the file lacks them)."""
+    defaults = cls().get_params()
+    added = {name: defaults[name] for later, names in ADDED_PARAMETERS.items()
+             if later > version for name in names if name in defaults}
+    return {**added, **params}
 
 
 def _check_digest(metadata, arrays, key, archive):
@@ -226,7 +267,7 @@ def _load_v1(archive, key):
         metadata = json.loads(archive.array(METADATA).tobytes().decode())
     except (ValueError, UnicodeDecodeError) as error:
         archive.refuse(f"has damaged metadata ({error})")
-    cls = _class_of(metadata, archive, 1)
+    cls, _ = _class_of(metadata, archive, (1,))
     if key is not None:
         raise ModelFileError(f"{archive.where} is a format-1 file, which cannot be "
                              "signed. Fix: load it without key= and save it again "
@@ -239,7 +280,7 @@ def _load_v1(archive, key):
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         archive.refuse(f"has metadata this format does not describe ({error!r})")
     param_names = set(cls().get_params())
-    params = {k: v for k, v in state.items() if k in param_names}
+    params = _with_added(cls, 1, {k: v for k, v in state.items() if k in param_names})
     attributes = {k: v for k, v in state.items() if k not in param_names}
     for name in ("_optimizer_solver", "_optimizer_state", "_learning_rate"):
         attributes.setdefault(name, None)  # lbfgs models of format 1 lack them
@@ -267,6 +308,8 @@ def _build(cls, params, attributes):
     if attributes["validation_scores_"] is not None:
         attributes["validation_scores_"] = [float(v) for v in
                                             attributes["validation_scores_"]]
+    if "preprocessor_" in attributes:  # (plain data in the file)
+        attributes["preprocessor_"] = preprocessor(attributes["preprocessor_"])
     store(estimator, attributes)
     return estimator
 

@@ -6,7 +6,9 @@ declared kind, and nothing else. ``fitted_state`` reads exactly those from an
 estimator; ``check_state`` checks a state read from a file before any of it is
 used: the parameters through the estimator's own ``_parameter_constraints``, every
 attribute's kind, and that the attributes agree with each other and with the
-parameters (layer sizes, output width, classes, activations, optimizer state). A
+parameters (layer sizes, output width, classes, activations, optimizer state),
+and the tabular estimators' own state (``persistence._tabular``: the preprocessor,
+held as plain data of its schema, the input layers and the targets' scaling). A
 state that passes makes a model that predicts what the saved one did.
 """
 
@@ -19,14 +21,14 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from .._core.activations import HIDDEN_ACTIVATIONS
 from .._core.layers import LAYERS
 from .._core.network import network_shapes, network_widths
 from .._core.xp import on_host
 from .._engine.fitted import names, network_params, network_record
 from .._engine.monitor import HISTORY_COLUMNS
-from .._engine.start import hidden_layer_sizes, per_hidden_layer
+from .._engine.start import hidden_layer_sizes
 from ._files import ModelFileError
+from ._tabular import check_tabular, network_inputs, preprocessor_state
 
 __all__ = ["check_state", "fitted_state", "refuse", "schema"]
 
@@ -52,6 +54,8 @@ def fitted_state(estimator):
                   for name in required}
     attributes.update({name: getattr(estimator, name) for name in optional
                        if hasattr(estimator, name)})
+    if "preprocessor_" in attributes:  # (an object: saved as plain data)
+        attributes["preprocessor_"] = preprocessor_state(attributes["preprocessor_"])
     return estimator.get_params(deep=False), attributes
 
 
@@ -80,6 +84,7 @@ def check_state(cls, params, attributes, values=True):
               if kind == "parameter lists" else _KINDS[kind](value))
         if not ok:
             refuse(f"the saved {name} is not {_ARTICLES[kind]}")
+    check_tabular(attributes, values)
     try:
         _check_network(cls, params, attributes, values)
     except (ValueError, TypeError) as error:  # from the parameters' own checks
@@ -107,9 +112,7 @@ def _check_network(cls, params, a, values):
     """Weights, layer sizes, activations, outputs and classes agree."""
     _check_parameters(cls, params, a)
     sizes = hidden_layer_sizes(params["hidden_layer_sizes"])
-    hidden = per_hidden_layer("activation", params["activation"], len(sizes),
-                              lambda v: v in HIDDEN_ACTIVATIONS,
-                              f"one of {HIDDEN_ACTIVATIONS}", str)
+    hidden = cls(**params)._hidden_activation_names(len(sizes))
     if a["_hidden_activations"] != hidden:
         refuse(f"the saved hidden activations {a['_hidden_activations']} are not those "
                f"of activation={params['activation']!r}")
@@ -127,14 +130,14 @@ def _check_network(cls, params, a, values):
 
 def saved_parameters(cls, params, a):
     """``(layers, parameters)`` of the saved network: the layers the parameters
-    give ``cls`` for the saved units and activations (``_network_layers``), and
-    their arrays (one list per layer)."""
+    and the saved state give ``cls`` for the saved units and activations
+    (``_layers_for``), and their arrays (one list per layer)."""
     sizes = hidden_layer_sizes(params["hidden_layer_sizes"])
     activations = [*a["_hidden_activations"], a["out_activation_"]]
     if len(activations) != len(sizes) + 1:
         refuse(f"the saved activations {activations} do not fit "
                f"hidden_layer_sizes={params['hidden_layer_sizes']!r}")
-    layers = cls(**params)._network_layers([*sizes, a["n_outputs_"]], activations)
+    layers = cls(**params)._layers_for([*sizes, a["n_outputs_"]], activations, a)
     try:
         return layers, network_params(layers, a)
     except (TypeError, ValueError) as error:
@@ -151,9 +154,9 @@ def _check_parameters(cls, params, a):
                "register their classes with skbackprop._core.layers.register_layer "
                "before loading")
     shapes = [[p.shape for p in ps] for ps in saved]
-    expected = [list(map(tuple, s)) for s in network_shapes(layers, a["n_features_in_"])]
+    expected = [list(map(tuple, s)) for s in network_shapes(layers, network_inputs(a))]
     if shapes != expected or a["n_layers_"] != len(a["coefs_"]) + 1:
-        units = network_widths(layers, a["n_features_in_"])
+        units = network_widths(layers, network_inputs(a))
         refuse(f"the saved weights {shapes} do not fit together with {units} units "
                "per layer")
     if set(network_record(layers, saved)) != {"coefs_", "intercepts_", *(
@@ -258,9 +261,15 @@ _KINDS = {
             isinstance(x, Real) and not isinstance(x, bool) for x in r)
         and math.isfinite(r[0]) and float(r[0]).is_integer() for r in v),
     "optimizer or None": lambda v: v is None or isinstance(v, dict),
+    # (checked field by field in ``persistence._tabular``)
+    "preprocessor": lambda v: isinstance(v, dict),
+    "layer records": lambda v: isinstance(v, list) and all(
+        isinstance(r, dict) and all(isinstance(k, str) for k in r) for r in v),
 }
 _ARTICLES = {kind: kind.replace("count", "a count >= 0").replace("real", "a number")
              for kind in _KINDS}
 _ARTICLES["weights"] = "a list of finite float32/float64 arrays in native byte order"
+_ARTICLES["preprocessor"] = "a preprocessor's plain data (a dict of its schema)"
+_ARTICLES["layer records"] = "a list of layer records (dicts of plain settings)"
 _ARTICLES["parameter lists"] = ("one list per layer of finite float32/float64 arrays in "
                                 "native byte order")

@@ -67,7 +67,7 @@ preprocessor_ : TabularPreprocessor
     n_features_in_ : int
         Number of columns of the raw X seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the raw columns seen during fit, where X had string column names.
 
     coefs_, intercepts_ : list of ndarray

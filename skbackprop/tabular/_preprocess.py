@@ -344,22 +344,22 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of columns seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the columns seen during fit, where X had string column names.
 
     column_kinds_ : list of str
         How each input column is encoded: 'number', 'bool', 'one_hot', 'code' or
         'dropped'.
 
-    medians_ : ndarray of shape (n_features_in_,)
+    medians_ : ndarray of shape (``n_features_in_``,)
         The training median of each number or boolean column (NaN for the others):
         the value a missing entry takes, and the centre of the scaling.
 
-    scales_ : ndarray of shape (n_features_in_,)
+    scales_ : ndarray of shape (``n_features_in_``,)
         The factor each centred number is multiplied by (1 for booleans, NaN for
         categories).
 
-    has_missing_ : ndarray of bool, shape (n_features_in_,)
+    has_missing_ : ndarray of bool, shape (``n_features_in_``,)
         Whether fit saw missing values in each column.
 
     categories_ : list of list
