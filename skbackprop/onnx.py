@@ -548,7 +548,7 @@ def input_feed(model, X, dtype=np.float32):
     ----------
     model : fitted estimator
         As for :func:`initial_types`.
-    X : DataFrame or array-like of shape (n_samples, n_features_in_)
+    X : DataFrame or array-like of shape ``(n_samples, n_features_in_)``
         Rows as ``predict`` takes them (a DataFrame's columns by position, in the
         fitted order).
     dtype : numpy.float32 or numpy.float64, default=numpy.float32
