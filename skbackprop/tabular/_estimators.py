@@ -2,12 +2,10 @@
 tabular data, reading a raw table (``TabularNetwork``)."""
 
 import math
-from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.metaestimators import available_if
 
 from .._classifier import BackpropClassifier
@@ -207,12 +205,12 @@ class TabularRegressor(TabularNetwork, BackpropRegressor):
             clip_norm=clip_norm,
             out_activation=out_activation,
             huber_delta=huber_delta,
+            weight_decay=weight_decay,
         )
         self.max_one_hot = max_one_hot
         self.embedding_dim = embedding_dim
         self.periodic = periodic
         self.feature_scale = feature_scale
-        self.weight_decay = weight_decay
 
     def _given_targets(self, classes, previous, incremental):
         """A continued model keeps the standardisation and range of its first fit."""
@@ -322,9 +320,7 @@ class TabularClassifier(TabularNetwork, BackpropClassifier):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **BackpropClassifier._parameter_constraints, **TABULAR_CONSTRAINTS,
-        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
-    }
+        **BackpropClassifier._parameter_constraints, **TABULAR_CONSTRAINTS}
     _fitted_schema: ClassVar[dict] = {**CLASSIFIER, **TABULAR_STATE}
 
     def __init__(
@@ -400,13 +396,13 @@ class TabularClassifier(TabularNetwork, BackpropClassifier):
             dropout=dropout,
             clip_norm=clip_norm,
             class_weight=class_weight,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
         )
         self.max_one_hot = max_one_hot
         self.embedding_dim = embedding_dim
         self.periodic = periodic
         self.feature_scale = feature_scale
-        self.weight_decay = weight_decay
-        self.label_smoothing = label_smoothing
 
     def _stratify(self, y):
         """The held-out rows are stratified by class where every class can be on

@@ -12,7 +12,7 @@ network never depends on parameters changed after its fit.
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -47,7 +47,6 @@ TABULAR_CONSTRAINTS = {
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "periodic": ["boolean"],
     "feature_scale": ["boolean"],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
 }
 
 
