@@ -27,6 +27,7 @@ from skbackprop import (
     get_config,
 )
 from skbackprop._core.activations import ACTIVATIONS, Activation
+from skbackprop._core.losses import LOSSES, loss_value, output_delta
 from skbackprop._core.optimizers import (
     adam_at,
     adam_init,
@@ -94,6 +95,111 @@ def test_the_optimizer_spellings_equal_the_numpy_steps(momentum, nesterov):
     assert_array_equal(v, sgd_state["velocities"][0])
     assert_array_equal(w_adam, adam_params)
     assert_array_equal(s, adam_state["vs"][0])
+
+
+FUSED_LOSSES = sorted(n for n, loss in LOSSES.items()
+                      if loss.link_at is not None or loss.link_row_at is not None)
+
+
+def numpy_output(name, Z, b, Y):
+    """The array path's output layer: A = f(Z + b), each row's loss, A - Y."""
+    record = LOSSES[name]
+    Z = Z + b
+    A = ACTIVATIONS[record.link].forward(Z.copy())
+    return A, record.value(Y, Z, A), output_delta(name, record.link, Y, A, Z)
+
+
+def targets(name, rng, shape):
+    if name == "log_loss":
+        return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
+    if name == "binary_log_loss":
+        return rng.integers(0, 2, shape).astype(float)
+    return rng.normal(size=shape)
+
+
+@pytest.mark.parametrize("name", FUSED_LOSSES)
+def test_each_output_loop_equals_the_numpy_output_layer(name, loops):
+    """A and delta bit for bit in float64 for the elementwise links (identity,
+    logistic), and the loss of one output; the softmax's row sum is taken in another
+    order, within a few units in the last place."""
+    dtype, rng = loops.dtype, np.random.default_rng(4)
+    for k in (1, 3) if name != "log_loss" else (2, 10):
+        Z = rng.normal(scale=4, size=(41, k)).astype(dtype)
+        b, Y = rng.normal(size=k).astype(dtype), targets(name, rng, (41, k)).astype(dtype)
+        A_np, terms_np, delta_np = numpy_output(name, Z, b, Y)
+        A, delta, terms = np.empty_like(Z), np.empty_like(Z), np.empty(41, dtype)
+        fit = kernels(dtype, ["relu", LOSSES[name].link], "adam", 1, 0, name)
+        fit.output_loss(Z, b, Y, A, delta, terms, 41)
+        exact = dtype == np.float64 and name != "log_loss"
+        rtol = 0 if exact else (1e-14 if dtype == np.float64 else 1e-6)
+        # (float32: the loops compute in float64 and round once, NumPy in float32:
+        # a - y near 0 keeps their difference, float32's rounding of a)
+        atol = 0 if exact else (1e-16 if dtype == np.float64 else 1e-7)
+        assert_allclose(A, A_np, rtol=rtol, atol=atol)
+        assert_allclose(delta, delta_np / 41, rtol=rtol, atol=atol)
+        # (a row's sum over several outputs may be added in another order than
+        # NumPy's einsum: the loss, not the gradient, within a unit in the last place)
+        exact_terms = exact and k == 1
+        assert_allclose(terms, terms_np, rtol=0 if exact_terms else max(rtol, 1e-15) * 4,
+                        atol=0 if exact_terms else max(atol, 1e-15))
+
+
+def test_the_output_loop_keeps_nan_and_inf_as_numpy_does():
+    Z = values().T  # one output
+    b, Y = np.zeros(1), np.ones_like(Z)
+    for name in ("squared_error", "binary_log_loss"):
+        fit = kernels(np.float64, ["relu", LOSSES[name].link], "sgd", 1, 0, name)
+        with np.errstate(all="ignore"):
+            A_np, terms_np, delta_np = numpy_output(name, Z, b, Y)
+            A, delta, terms = np.empty_like(Z), np.empty_like(Z), np.empty(len(Z))
+            fit.output_loss(Z, b, Y, A, delta, terms, len(Z))
+        assert_array_equal(A, A_np)
+        assert_array_equal(delta, delta_np / len(Z))
+        assert_array_equal(terms, terms_np)
+
+
+def test_a_softmax_row_of_huge_logits_stays_finite_as_in_numpy():
+    fit = kernels(np.float64, ["relu", "softmax"], "adam", 1, 0, "log_loss")
+    Z, b, Y = np.array([[1000.0, 999.0, -1000.0]]), np.zeros(3), np.array([[0.0, 1, 0]])
+    A, delta, terms = np.empty_like(Z), np.empty_like(Z), np.empty(1)
+    fit.output_loss(Z, b, Y, A, delta, terms, 1)
+    A_np, _, _ = numpy_output("log_loss", Z, b, Y)
+    assert_allclose(A, A_np, rtol=1e-15)
+    assert_allclose(terms, [1 + np.log1p(np.exp(-1.0))], rtol=1e-15)  # logsumexp - z_y
+    assert_allclose(loss_value("log_loss", Y, Z, A), terms[0], rtol=1e-15)
+
+
+def test_no_output_loop_where_the_link_or_the_loss_has_none():
+    assert kernels(np.float64, ["relu", "logistic"], "adam", 1, 0, "squared_error").output is None
+    assert kernels(np.float64, ["relu", "exp"], "adam", 1, 0, "poisson").output is None
+    assert kernels(np.float64, ["relu", "softmax"], "adam", 1, 0, None).output is None
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_the_update_loops_fold_the_l2_term_as_numpy_adds_it(solver):
+    """The fused update adds l2 w to the first n gradients: the same numbers as the
+    backward pass adding alpha W / sum_i s_i to the weights' gradient."""
+    rng = np.random.default_rng(5)
+    p, g = rng.normal(size=(2, 30))
+    n, l2 = 20, 0.37
+    fit = kernels(np.float64, ["relu", "identity"], solver, 1, 0)
+    with_term = g.copy()
+    with_term[:n] += p[:n] * l2
+    expected, got = p.copy(), p.copy()
+    state = (adam_init if solver == "adam" else sgd_init)([expected])
+    state_got = (adam_init if solver == "adam" else sgd_init)([got])
+    for _ in range(3):
+        if solver == "adam":
+            adam_step([expected], [with_term.copy()], state, 0.01)
+            step = adam_step_size(state_got, 0.01, 0.9, 0.999)
+            fit.adam(got, g, state_got["ms"][0], state_got["vs"][0], step, 0.9, 0.999,
+                     1e-8, n, l2)
+        else:
+            sgd_step([expected], [with_term.copy()], state, 0.1, 0.9, True)
+            fit.sgd(got, g, state_got["velocities"][0], 0.1, 0.9, True, n, l2)
+        with_term = g.copy()
+        with_term[:n] += expected[:n] * l2
+    assert_array_equal(got, expected)
 
 
 def test_the_switch_turns_kernels_off_and_restores():
@@ -193,6 +299,7 @@ def test_the_package_has_no_import_cycle():
 # ------------------------------------------------------------ with numba only
 numba = pytest.importorskip("numba")
 from skbackprop._engine import kernels as _kernels  # (imports numba)
+from skbackprop._engine import steps as _steps
 
 EVERY = [*dict.fromkeys(FORWARD + DERIVATIVE), "identity"]  # each hidden, then output
 
@@ -312,6 +419,39 @@ def test_a_large_enough_fit_runs_the_loops(digits, monkeypatch):
     assert len(ran) == 3  # the first fit's: its 600 rows in batches of 200
 
 
+EXACT = [
+    (BackpropClassifier, "binary", {}),
+    (BackpropClassifier, "binary", dict(solver="sgd", alpha=0.3, dropout=0.2)),
+    (BackpropClassifier, "multilabel", dict(hidden_layer_sizes=(6, 5))),
+    (BackpropRegressor, "two targets", dict(alpha=1.0)),
+    (BackpropRegressor, "two targets", dict(alpha=0.0, shuffle=False, batch_size=7)),
+]
+
+
+@pytest.mark.parametrize("cls, target, settings", EXACT, ids=str)
+@pytest.mark.usefixtures("every_fit_large_enough")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_fused_output_layer_and_l2_term_give_numpys_fit_bit_for_bit(
+        cls, target, settings, digits, monkeypatch):
+    """On the elementwise links the output layer's loop and the update's L2 term
+    compute NumPy's numbers, so whole fits are equal to the last bit; and they did
+    run."""
+    X, y = digits
+    Y = {"binary": y % 2, "multilabel": np.c_[y % 2, y > 4],
+         "two targets": np.c_[y, y % 3].astype(float)}[target]
+    ran = []
+    output_loss, update = _kernels.Kernels.output_loss, _steps.fused_update
+    monkeypatch.setattr(_kernels.Kernels, "output_loss",
+                        lambda self, *a: ran.append("output") or output_loss(self, *a))
+    monkeypatch.setattr(_steps, "fused_update", lambda *a: ran.append(
+        "folded" if a[-2] and a[-1] else "update") or update(*a))
+    fast, plain = both_ways(lambda: cls(max_iter=8, random_state=0, **{
+        "hidden_layer_sizes": (8,), **settings}), X, Y)
+    assert_same_fit(fast, plain, rtol=0)
+    assert "output" in ran
+    assert ("folded" in ran) == bool(settings.get("alpha", 1e-4))
+
+
 @pytest.mark.usefixtures("every_fit_large_enough")
 def test_a_weighted_sparse_regression_with_kernels_equals_numpys_step():
     rng = np.random.default_rng(3)
@@ -407,7 +547,7 @@ from skbackprop._engine import fused as _fused
 
 set_config(fast_kernels_min_work=0)
 X, y = load_digits(return_X_y=True)
-X, y = X[:300] / 16, y[:300]
+X, y = X[:300] / 16, y[:300] % 2  # (binary: the fused output layer is exact)
 
 def fit():
     return BackpropClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)

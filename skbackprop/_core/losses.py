@@ -36,10 +36,10 @@ from .activations import ACTIVATIONS
 from .xp import eager, into, namespace, rowdot, scalar, softplus, squared_norm, xlogy
 
 __all__ = [
-    "Loss", "absolute_error", "absolute_error_dA", "binary_log_loss", "binary_log_loss_dA",
-    "get_loss", "huber", "l2_penalty", "label_smoothed", "log_loss", "log_loss_dA",
-    "logsumexp", "loss_value", "output_delta", "poisson", "poisson_dA", "squared_error",
-    "squared_error_dA", "training_loss"
+    "Loss", "absolute_error", "absolute_error_dA", "binary_log_loss", "binary_log_loss_at",
+    "binary_log_loss_dA", "get_loss", "huber", "l2_penalty", "label_smoothed", "log_loss",
+    "log_loss_dA", "log_loss_row_at", "logsumexp", "loss_value", "output_delta", "poisson",
+    "poisson_dA", "squared_error", "squared_error_at", "squared_error_dA", "training_loss"
 ]
 
 
@@ -58,6 +58,12 @@ class Loss(NamedTuple):
     # Y -> the targets y' the loss compares a with (label smoothing), so that on the
     # link dl/dz = a - y'; None: y itself
     targets: Callable | None = None
+    # the fused kernels' spelling (``_engine.kernels``) of the link and the loss at
+    # once, from the net input z = Z + b: on one output, (z, y) -> (a, l_k), l the
+    # sum of the l_k; or, for a link that mixes a row's outputs (softmax), on one row,
+    # (z, b, y, a) -> l, writing a = f(z + b) into a; None: NumPy's calls only
+    link_at: Callable | None = None
+    link_row_at: Callable | None = None
 
 
 def squared_error(Y, Z, A):
@@ -69,6 +75,13 @@ def squared_error(Y, Z, A):
 def squared_error_dA(Y, A):
     """dl/da = a - y."""
     return A - Y
+
+
+def squared_error_at(z, y):
+    """``squared_error`` on one output of the identity link: (a, l_k) = (z,
+    1/2 (a - y)^2)."""
+    e = z - y
+    return z, 0.5 * (e * e)
 
 
 def poisson(Y, Z, A):
@@ -90,6 +103,44 @@ def binary_log_loss(Y, Z, A):
 def binary_log_loss_dA(Y, A):
     """dl/da = (a - y) / (a (1 - a))."""
     return (A - Y) / (A * (1 - A))
+
+
+def binary_log_loss_at(z, y):
+    """``binary_log_loss`` on one output of the logistic link: (a, l_k) =
+    (1 / (1 + exp(-z)), log(1 + exp(z)) - y z), each written as the array path's
+    ufuncs compute it (scipy's ``expit``; ``np.logaddexp(0, z)``, which adds
+    log1p(exp(-|z|)) to the larger of 0 and z, and gives log 2 at z = 0)."""
+    a = 1.0 / (1.0 + math.exp(-z))
+    if z == 0:
+        softplus_z = math.log(2.0)
+    elif z < 0:  # (NaN goes on to the other branch, and stays NaN)
+        softplus_z = 0.0 + math.log1p(math.exp(z))
+    else:
+        softplus_z = z + math.log1p(math.exp(-z))
+    return a, softplus_z - y * z
+
+
+def log_loss_row_at(z, b, y, a):
+    """``log_loss`` on one row of the softmax link, from its net input z + b:
+    a_k = exp(z_k + b_k - m) / sum_j exp(z_j + b_j - m) with m the row's largest
+    z + b (written into ``a``), and l = logsumexp(z + b) - sum_k y_k (z_k + b_k),
+    added as (m - sum_k y_k (z_k + b_k)) + log sum_j exp(z_j + b_j - m),
+    which is -sum_k y_k log a_k for targets summing to 1. The row sum is taken in
+    order, where the array path takes it by a BLAS product: the two agree to a few
+    units in the last place."""
+    k = z.shape[0]
+    m = z[0] + b[0]
+    for j in range(1, k):
+        m = max(m, z[j] + b[j])
+    total, yz = 0.0, 0.0
+    for j in range(k):
+        zj = z[j] + b[j]
+        a[j] = math.exp(zj - m)
+        total += a[j]
+        yz += y[j] * zj
+    for j in range(k):
+        a[j] /= total
+    return (m - yz) + math.log(total)  # (m - yz first: no cancellation at large z)
 
 
 def logsumexp(Z):
@@ -155,7 +206,8 @@ def absolute_error_dA(Y, A):
 LOSSES = {
     "squared_error": Loss(
         squared_error, squared_error_dA, "identity", row_term="{e} * {e}",
-        row_loss="0.5 * ({terms})", doc="l = 1/2 sum_k (a_k - y_k)^2"),
+        row_loss="0.5 * ({terms})", doc="l = 1/2 sum_k (a_k - y_k)^2",
+        link_at=squared_error_at),
     "poisson": Loss(poisson, poisson_dA, "exp",
                     doc="l = sum_k y_k log(y_k / a_k) - y_k + a_k (half the deviance)"),
     # (the term: np.logaddexp(0, z) - y z, as logaddexp computes it)
@@ -163,8 +215,10 @@ LOSSES = {
         binary_log_loss, binary_log_loss_dA, "logistic",
         row_term="max({z}, 0.0) + log1p(exp(-abs({z}))) - {y} * {z}", row_loss="({terms})",
         row_functions={"log1p": math.log1p, "exp": math.exp},
-        doc="l = -sum_k [y_k log a_k + (1 - y_k) log(1 - a_k)]"),
-    "log_loss": Loss(log_loss, log_loss_dA, "softmax", doc="l = -sum_k y_k log a_k"),
+        doc="l = -sum_k [y_k log a_k + (1 - y_k) log(1 - a_k)]",
+        link_at=binary_log_loss_at),
+    "log_loss": Loss(log_loss, log_loss_dA, "softmax", doc="l = -sum_k y_k log a_k",
+                     link_row_at=log_loss_row_at),
     "huber": huber(1.0),
     "absolute_error": Loss(absolute_error, absolute_error_dA, None,
                            doc="l = sum_k |a_k - y_k|"),

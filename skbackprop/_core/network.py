@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .layers import Buffers, perceptron_layers
-from .losses import output_delta, training_loss
+from .layers import Buffers, matmul, perceptron_layers
+from .losses import l2_penalty, output_delta, training_loss
 from .xp import concat, copy, flat, namespace, scalar
 
 __all__ = [
@@ -61,6 +61,7 @@ class Workspace(NamedTuple):
     # work in place and return True, or return False where they have no loop
     kernels: object = None
     layers: list = ()  # each layer's Buffers: views of the arrays above
+    terms: np.ndarray | None = None  # each row's loss (batch,), for the kernels
 
 
 def perceptron(coefs, intercepts, activations):
@@ -134,7 +135,7 @@ def make_workspace(layers, params, n_features, batch_size, kernels=None):
                for l, k in enumerate(widths[1:])]
     return Workspace(batch_size, zeros(batch_size, widths[0]),
                      zeros(batch_size, widths[-1]), deltas, flat_params, views, grad,
-                     scratch, kernels, buffers)
+                     scratch, kernels, buffers, zeros(batch_size))
 
 
 def forward(X, layers, params, keep=True, masks=None, workspace=None, keep_all=False):
@@ -214,7 +215,7 @@ def _into_buffers(grads, outs, layer):
 
 
 def loss_and_gradients(X, Y, sample_weight, layers, params, loss, alpha, masks=None,
-                       workspace=None, record=None):
+                       workspace=None, record=None, fold_l2=False):
     """One forward and one backward pass over a batch.
 
     Returns ``(L, grads)`` where ``L`` is the (weighted) mean loss plus the L2 term,
@@ -223,15 +224,37 @@ def loss_and_gradients(X, Y, sample_weight, layers, params, loss, alpha, masks=N
     ``workspace`` the gradients are its arrays, overwritten by the next call. A
     ``record`` dict receives every intermediate value: ``outputs`` and
     ``net_inputs`` of every layer (from ``forward``), ``deltas`` and ``upstream``
-    (from ``backward``).
+    (from ``backward``). With ``fold_l2`` the gradients leave out the L2 term
+    alpha W / sum_i s_i, which the caller's update adds (the fused kernels' pass).
+
+    Where the workspace's kernels have a loop for the output layer's link and loss
+    (``_engine.kernels.output_loss``; unweighted batches, nothing recorded), its
+    bias, activation, loss and delta = (A - Y) / n are one pass over its rows.
     """
-    outputs, net_inputs = forward(X, layers, params, masks=masks, workspace=workspace,
+    fused = _fused_output(workspace, layers, sample_weight, record)
+    outputs, net_inputs = forward(X, layers[:-1] if fused else layers, params,
+                                  masks=masks, workspace=workspace,
                                   keep_all=record is not None)
     if record is not None:
         record["outputs"], record["net_inputs"] = outputs, net_inputs
-    A, Z_out = outputs[-1], net_inputs[-1]
     sw_sum = X.shape[0] if sample_weight is None else scalar(
         namespace(sample_weight).sum(sample_weight))
+    if fused:
+        value, delta = _output_pass(X, Y, outputs, layers, params, masks, workspace)
+        value += l2_penalty(decayed(layers, params), alpha, sw_sum)
+    else:
+        value, delta = _output_delta(X, Y, sample_weight, outputs, net_inputs, layers,
+                                     params, loss, alpha, sw_sum, workspace)
+    grads = backward(outputs, net_inputs, delta, layers, params,
+                     0.0 if fold_l2 else alpha, sw_sum, masks, workspace, record)
+    return value, grads
+
+
+def _output_delta(X, Y, sample_weight, outputs, net_inputs, layers, params, loss,
+                  alpha, sw_sum, workspace):
+    """``(L, delta)``: the training loss and dL/dZ at the output layer, averaged
+    over the batch (``output_delta`` times s_i / sum_i s_i)."""
+    A, Z_out = outputs[-1], net_inputs[-1]
     value = training_loss(loss, Y, Z_out, A, sample_weight, decayed(layers, params),
                           alpha, sw_sum)
     delta = output_delta(loss, layers[-1].activation, Y, A, Z_out,
@@ -240,9 +263,29 @@ def loss_and_gradients(X, Y, sample_weight, layers, params, loss, alpha, masks=N
         delta /= sw_sum
     else:
         delta *= (sample_weight / sw_sum)[:, None]
-    grads = backward(outputs, net_inputs, delta, layers, params, alpha, sw_sum, masks,
-                     workspace, record)
-    return value, grads
+    return value, delta
+
+
+def _fused_output(workspace, layers, sample_weight, record):
+    """Whether the output layer runs in the kernels' one pass (see
+    ``loss_and_gradients``)."""
+    kernels = workspace and workspace.kernels
+    return bool(kernels and kernels.output is not None and sample_weight is None
+                and record is None and layers[-1].kind == "dense")
+
+
+def _output_pass(X, Y, outputs, layers, params, masks, workspace):
+    """``(mean loss, delta)`` of the output layer, Z = A_in W by BLAS, then its
+    bias, link, loss and delta in one compiled pass; appends A to ``outputs``."""
+    n, last = X.shape[0], len(layers) - 1
+    (W, b), buffer = params[last], workspace.layers[last]
+    A_in = outputs[-1] if masks is None else _layer_input(outputs[-1], masks, last)
+    Z = matmul(A_in, W, out=buffer.net_input[:n])
+    A = Z if buffer.output is None else buffer.output[:n]
+    delta, terms = workspace.deltas[-1][:n], workspace.terms[:n]
+    workspace.kernels.output_loss(Z, b, Y, A, delta, terms, n)
+    outputs.append(A)
+    return scalar(terms.sum() / n), delta
 
 
 def pack(params):

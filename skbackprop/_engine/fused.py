@@ -2,20 +2,26 @@
 
 A training step on NumPy is a few matrix products (BLAS, already at the machine's
 peak) and many elementwise passes: add the bias, activate, multiply by the
-derivative, and the optimizer's update (Adam's is eleven NumPy calls). Each pass
-reads and writes whole arrays, so on networks of a few hundred units the passes,
-not the arithmetic, cost a third of the step. With numba installed (the ``fast``
-extra), the workspace step fuses them: one compiled loop adds the bias and
-activates, one multiplies by the derivative, one performs the whole Adam or SGD
-update. The matrix products stay with BLAS.
+derivative, the output layer's loss and delta, the L2 term, and the optimizer's
+update (Adam's is eleven NumPy calls). Each pass reads and writes whole arrays, so
+on networks of a few hundred units the passes, not the arithmetic, cost a third of
+the step. With numba installed (the ``fast`` extra), the workspace step fuses them:
+one compiled loop adds the bias and activates, one multiplies by the derivative,
+one computes the output layer's bias, link, loss and delta = (A - Y) / n (for a
+loss on its canonical link, unweighted batches), and one performs the whole Adam
+or SGD update with the L2 term alpha W / n added to the weights' gradients on the
+way. The matrix products stay with BLAS.
 
 Nothing here is a second spelling of a formula: the loops (``_engine.kernels``, generated
 from the activation records) apply the one-number spellings written beside the
-NumPy ones (``_core.activations.*_at``, ``_core.optimizers.adam_at`` and ``sgd_at``),
-compiled with ``error_model="numpy"`` and without fastmath, so each number is
-computed by the same operations in the same order as the NumPy step (equal to the
-last bit in float64; in float32, Python constants are float64 in the compiled loops,
-so results may differ in the last bit).
+NumPy ones (``_core.activations.*_at``, ``_core.losses.*_at``,
+``_core.optimizers.adam_at`` and ``sgd_at``), compiled with ``error_model="numpy"``
+and without fastmath, so each number is computed by the same operations in the same
+order as the NumPy step (equal to the last bit in float64; in float32, Python
+constants are float64 in the compiled loops, so results may differ in the last
+bit). One exception: the softmax output's row sum, which NumPy takes by a BLAS
+product in its own order, is added in order, so a multiclass classifier's fit
+agrees with NumPy's to a few units in the last place (tested within 1e-12).
 
 The kernels are used only where they pay. Importing numba and loading the compiled
 loops costs a process about half a second (numba caches the loops on disk; the very
@@ -51,8 +57,8 @@ class FastKernelsWarning(UserWarning):
 
     Given once, by the first fit that would have used them; that fit and every
     later one train with NumPy's step, which computes the same numbers (equal in
-    float64, within a float32 rounding in float32), only more slowly on large
-    fits. The message names the cause and its fix; ``SKBACKPROP_FAST=0`` in the
+    float64, except a multiclass output's softmax, within a few units in the last
+    place; within a float32 rounding in float32), only more slowly on large fits. The message names the cause and its fix; ``SKBACKPROP_FAST=0`` in the
     environment, or ``skbackprop.set_config(fast_kernels=False)``, trains without
     the kernels and without this warning.
     """
@@ -66,7 +72,8 @@ class fast_kernels(Setting):
     :func:`skbackprop.set_config` and :func:`skbackprop.config_context`. Turned on
     (the default), fits large enough for the kernels to pay use them where numba is
     installed; with numba missing, or off, training uses NumPy's step, with the same
-    results (equal in float64, within a float32 rounding in float32).
+    results (equal in float64, except a multiclass output's softmax, within a few
+    units in the last place; within a float32 rounding in float32).
     ``SKBACKPROP_FAST=0`` in the environment starts a process with the kernels off.
 
     Parameters
@@ -124,9 +131,10 @@ def fit_work(n_rows, layer_units, batch_size, epochs, n_params=None):
     return per_epoch * epochs
 
 
-def kernels(dtype, activations, solver, work, min_work):
+def kernels(dtype, activations, solver, work, min_work, loss=None):
     """The compiled kernels for a fit of ``work`` (``fit_work``) on arrays of
-    ``dtype`` with these layer ``activations`` and ``solver`` ("sgd" or "adam"), or
+    ``dtype`` with these layer ``activations``, ``solver`` ("sgd" or "adam") and
+    ``loss`` (its name, or None: the output layer's loop is not built), or
     None where NumPy's step runs: numba missing or unable to run, a dtype other than
     float32 and float64, or less work than ``min_work``, where they would not pay."""
     if (np.dtype(dtype) not in (np.float32, np.float64) or work < min_work
@@ -141,7 +149,7 @@ def kernels(dtype, activations, solver, work, min_work):
             return _give_up(f"numba could not be imported ({_describe(error)})",
                             "reinstall it: pip install --force-reinstall numba")
         try:
-            return _kernels.Kernels(dtype, list(activations), solver)
+            return _kernels.Kernels(dtype, list(activations), solver, loss)
         except _kernels.Unavailable as error:
             return _give_up(error.cause, error.fix)
         except Exception as error:  # a damaged cache file, a compile error

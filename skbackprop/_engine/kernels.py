@@ -1,9 +1,11 @@
 """The compiled loops of ``_engine.fused`` (this module imports numba; see ``_engine.fused``).
 
-Every loop is one of the four templates below with a one-number spelling of the
-math core compiled into it, and the loops are generated from the records: for each
-activation of ``_core.activations.ACTIVATIONS`` with a ``forward_at``, a copy of
-``add_bias_activate``; with a ``derivative_at``, a copy of ``times_derivative``; and
+Every loop is one of the templates below with a one-number (or one-row) spelling
+of the math core compiled into it, and the loops are generated from the records:
+for each activation of ``_core.activations.ACTIVATIONS`` with a ``forward_at``, a
+copy of ``add_bias_activate``; with a ``derivative_at``, a copy of
+``times_derivative``; for each loss of ``_core.losses.LOSSES`` with a ``link_at``, a
+copy of ``output_loss`` (with a ``link_row_at``, of ``output_row_loss``); and
 ``adam`` and ``sgd`` with ``_core.optimizers.adam_at`` and ``sgd_at``. Each copy binds
 its spelling to the global name ``spelling``, which numba compiles in (LLVM inlines
 it): one loop per activation, chosen by name, with no branch on the activation in
@@ -33,10 +35,11 @@ import numba
 import numpy as np
 
 from .._core.activations import ACTIVATIONS
+from .._core.losses import LOSSES
 from .._core.optimizers import adam_at, sgd_at
 
 __all__ = ["Kernels", "Unavailable", "adam", "add_bias_activate", "compiled", "digest",
-           "sgd", "times_derivative"]
+           "output_loss", "output_row_loss", "sgd", "times_derivative"]
 
 # no fastmath: each number is computed by NumPy's operations in NumPy's order;
 # error_model="numpy" (a float division by 0 gives inf, not an exception) lets
@@ -62,15 +65,49 @@ def times_derivative(delta, A):
             delta[i, j] = spelling(A[i, j], delta[i, j])
 
 
-def adam(p, g, m, v, step, beta_1, beta_2, epsilon):
-    """Adam's update of every parameter in one pass (``_core.optimizers.adam_at``)."""
-    for i in range(p.shape[0]):
+def output_loss(Z, b, Y, A, delta, terms, scale):
+    """The output layer's bias, link and loss in one pass, from Z = A_in W: for every
+    row, A = f(Z + b), delta = (A - Y) / scale (dL/dZ on the canonical link f) and
+    terms[i] = l(y_i, z_i + b) (``spelling``: the loss's ``link_at``, on one output)."""
+    n, k = Z.shape
+    for i in range(n):
+        t = 0.0
+        for j in range(k):
+            a, l = spelling(Z[i, j] + b[j], Y[i, j])
+            A[i, j] = a
+            delta[i, j] = (a - Y[i, j]) / scale
+            t += l
+        terms[i] = t
+
+
+def output_row_loss(Z, b, Y, A, delta, terms, scale):
+    """``output_loss`` for a link that mixes a row's outputs (softmax;
+    ``spelling``: the loss's ``link_row_at``, on one row)."""
+    n, k = Z.shape
+    for i in range(n):
+        terms[i] = spelling(Z[i], b, Y[i], A[i])
+        for j in range(k):
+            delta[i, j] = (A[i, j] - Y[i, j]) / scale
+
+
+def adam(p, g, m, v, step, beta_1, beta_2, epsilon, n_decayed, l2):
+    """Adam's update of every parameter in one pass (``_core.optimizers.adam_at``),
+    the L2 term folded in: the gradient of each of the first ``n_decayed``
+    parameters (the weights) is g + l2 w, l2 = alpha / sum_i s_i."""
+    for i in range(n_decayed):
+        p[i], m[i], v[i] = spelling(p[i], g[i] + p[i] * l2, m[i], v[i], step, beta_1,
+                                    beta_2, epsilon)
+    for i in range(n_decayed, p.shape[0]):
         p[i], m[i], v[i] = spelling(p[i], g[i], m[i], v[i], step, beta_1, beta_2, epsilon)
 
 
-def sgd(p, g, v, learning_rate, momentum, nesterov):
-    """SGD's update of every parameter in one pass (``_core.optimizers.sgd_at``)."""
-    for i in range(p.shape[0]):
+def sgd(p, g, v, learning_rate, momentum, nesterov, n_decayed, l2):
+    """SGD's update of every parameter in one pass (``_core.optimizers.sgd_at``),
+    the L2 term folded in as in ``adam``."""
+    for i in range(n_decayed):
+        p[i], v[i] = spelling(p[i], g[i] + p[i] * l2, v[i], learning_rate, momentum,
+                              nesterov)
+    for i in range(n_decayed, p.shape[0]):
         p[i], v[i] = spelling(p[i], g[i], v[i], learning_rate, momentum, nesterov)
 
 
@@ -156,17 +193,19 @@ class Kernels:
     """The compiled loops one fit uses, for arrays of ``dtype``: a loop that adds
     the bias and activates for each of the network's ``activations`` with a
     ``forward_at``, one that multiplies by the derivative for each hidden one with a
-    ``derivative_at``, and the ``solver``'s update. All are compiled (or loaded from
-    numba's cache) and run once on a few numbers here: a failure raises now, before
-    training starts."""
+    ``derivative_at``, the output layer's bias, link and ``loss`` at once where the
+    loss has a ``link_at`` or ``link_row_at`` and the last activation is its link,
+    and the ``solver``'s update. All are compiled (or loaded from numba's cache) and
+    run once on a few numbers here: a failure raises now, before training starts."""
 
-    def __init__(self, dtype, activations, solver):
+    def __init__(self, dtype, activations, solver, loss=None):
         if numba.config.DISABLE_JIT:
             raise Unavailable("numba's compiler is turned off (NUMBA_DISABLE_JIT=1)",
                               "unset NUMBA_DISABLE_JIT")
         self.dtype = np.dtype(dtype)
         self.forward = _loops(add_bias_activate, activations, "forward_at")
         self.derivative = _loops(times_derivative, activations[:-1], "derivative_at")
+        self.output = _output_loop(loss, activations[-1] if activations else None)
         self.adam = compiled(adam, "adam", adam_at) if solver == "adam" else None
         self.sgd = compiled(sgd, "sgd", sgd_at) if solver == "sgd" else None
         self._warm_up(self.dtype)
@@ -179,10 +218,12 @@ class Kernels:
             loop(Z.copy(), b)
         for loop in self.derivative.values():
             loop(Z.copy(), Z)
+        if self.output is not None:
+            self.output(Z, b, Z, Z.copy(), Z.copy(), p.copy(), 2.0)
         if self.adam is not None:
-            self.adam(p.copy(), p, p.copy(), p.copy(), 0.1, 0.9, 0.999, 1e-8)
+            self.adam(p.copy(), p, p.copy(), p.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.1)
         if self.sgd is not None:
-            self.sgd(p.copy(), p, p.copy(), 0.1, 0.9, True)
+            self.sgd(p.copy(), p, p.copy(), 0.1, 0.9, True, 1, 0.1)
 
     def add_bias_activate(self, Z, b, name):
         """Z <- f(Z + b) in place in one pass; False (nothing done) where activation
@@ -201,6 +242,27 @@ class Kernels:
             return False
         loop(delta, A)
         return True
+
+    def output_loss(self, Z, b, Y, A, delta, terms, scale):
+        """A = f(Z + b), delta = (A - Y) / scale and each row's loss into
+        ``terms`` in one pass (``output_loss``): where the fit's loss has the
+        loop (``self.output`` is not None)."""
+        self.output(Z, b, Y, A, delta, terms, float(scale))
+
+
+def _output_loop(loss, activation):
+    """The output layer's loop for ``loss`` (its name) ending in ``activation``,
+    or None: no loss, another activation than its link, or no spelling."""
+    if not isinstance(loss, str) or loss not in LOSSES:
+        return None
+    record = LOSSES[loss]
+    if activation != record.link:
+        return None
+    if record.link_at is not None:
+        return compiled(output_loss, loss, record.link_at)
+    if record.link_row_at is not None:
+        return compiled(output_row_loss, loss, record.link_row_at)
+    return None
 
 
 def _loops(template, names, field):

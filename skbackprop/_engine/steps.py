@@ -81,26 +81,45 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
                     sum(p.size for ps in params for p in ps))
     activations = [layer.activation for layer in model.layers
                    if hasattr(layer, "activation")]  # (what the kernels compile)
+    loss = model.loss if isinstance(model.loss, str) else None
     kernels = (fused_kernels(first.dtype, activations, spec.solver, work,
-                             spec.fast_kernels_min_work) if spec.fast_kernels else None)
+                             spec.fast_kernels_min_work, loss)
+               if spec.fast_kernels else None)
     ws = make_workspace(model.layers, params, model.n_features, batch_size, kernels)
+    fused = kernels is not None and plain  # (the update's one pass: ``optimizer_update``)
+    n_decayed = _folded_l2(model, spec, params) if fused else 0
     return WorkspaceStep(model, spec, data, ws.flat_params,
                          optimizer_state or init([ws.flat_params]), batch_size,
-                         optimizer_update(spec, kernels, factors, decay), ws)
+                         optimizer_update(spec, kernels, factors, decay, n_decayed), ws,
+                         n_decayed)
 
 
-def optimizer_update(spec, kernels=None, factors=None, decay=None):
-    """``update(params, grads, scratch, state, learning_rate)``: the optimizer's
-    update of every parameter, chosen once per fit: the fused kernels' one pass
-    where there are some, else ``sgd_step`` or ``adam_step`` with the spec's
-    settings. ``factors`` and ``decay`` are the flat vectors of
-    ``optimizer_vectors`` (None: none), which only the NumPy steps apply."""
+def _folded_l2(model, spec, params):
+    """How many parameters, first in the flat vector, the fused update adds the L2
+    term to (0: the backward pass adds it): every layer's weights where each layer
+    decays its first array only (``pack`` puts those first), the penalty is on and
+    no gradient clipping reads the gradient before the update."""
+    if not model.alpha or spec.clip_norm is not None or not all(
+            layer.decayed == (0,) for layer, p in zip(model.layers, params) if p):
+        return 0
+    return sum(p[0].size for p in params if p)
+
+
+def optimizer_update(spec, kernels=None, factors=None, decay=None, n_decayed=0):
+    """``update(params, grads, scratch, state, learning_rate, l2=0.0)``: the
+    optimizer's update of every parameter, chosen once per fit: the fused kernels'
+    one pass where there are some (adding the L2 term ``l2`` w = alpha w / sum_i s_i
+    to the gradients of the first ``n_decayed`` parameters), else ``sgd_step`` or
+    ``adam_step`` with the spec's settings (the gradients hold the L2 term).
+    ``factors`` and ``decay`` are the flat vectors of ``optimizer_vectors`` (None:
+    none), which only the NumPy steps apply."""
     s = spec
     extra = {"factors": None if factors is None else [factors],
              "decay": None if decay is None else [decay]}
     if kernels is not None and factors is None and decay is None:
-        def update(params, grads, scratch, state, learning_rate):
-            fused_update(kernels, params[0], grads[0], state, s, learning_rate)
+        def update(params, grads, scratch, state, learning_rate, l2=0.0):
+            fused_update(kernels, params[0], grads[0], state, s, learning_rate,
+                         n_decayed, l2)
     elif s.solver == "sgd":
         def update(params, grads, scratch, state, learning_rate):
             sgd_step(params, grads, state, learning_rate, s.momentum,
@@ -146,6 +165,8 @@ class ArrayStep:
     """Minibatch backprop and one optimizer update per batch, on arrays: what the
     NumPy step (``WorkspaceStep``) and the Array API step (``DeviceStep``) share."""
 
+    n_decayed = 0  # parameters whose L2 term the update adds (``optimizer_update``)
+
     def __init__(self, model, spec, data, flat, optimizer_state, batch_size, update):
         self.model, self.spec, self.data = model, spec, data
         self.flat, self.optimizer_state = flat, optimizer_state
@@ -178,13 +199,18 @@ class ArrayStep:
         m, ws, params = self.model, self.workspace, self.params
         loss, grads = loss_and_gradients(
             X, Y, sample_weight, m.layers, params, m.loss, m.alpha,
-            dropout_masks(self.rates, self.widths, self.flat, X.shape[0], rng), ws)
+            dropout_masks(self.rates, self.widths, self.flat, X.shape[0], rng), ws,
+            fold_l2=self.n_decayed > 0)
         # on NumPy the gradients are views into ws.grad: one flat array, as flat
         grads = [ws.grad] if ws else [pack(grads)]
         if self.spec.clip_norm is not None:
             clip_gradient_norm(grads, self.spec.clip_norm)
+        extra = {}
+        if self.n_decayed:  # the L2 term, left out of the gradients, added here
+            sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            extra["l2"] = m.alpha / sw_sum
         self.update([self.flat], grads, [ws.scratch] if ws else None,
-                    self.optimizer_state, learning_rate)
+                    self.optimizer_state, learning_rate, **extra)
         return loss
 
 
@@ -194,9 +220,9 @@ class WorkspaceStep(ArrayStep):
     the kernels pay (``_engine.fused``)."""
 
     def __init__(self, model, spec, data, flat, optimizer_state, batch_size, update,
-                 workspace):
+                 workspace, n_decayed=0):
         super().__init__(model, spec, data, flat, optimizer_state, batch_size, update)
-        self.workspace = workspace
+        self.workspace, self.n_decayed = workspace, n_decayed
         self.params = workspace.params  # views into flat
 
     def _order(self, order):
@@ -243,18 +269,21 @@ class DeviceStep(ArrayStep):
         return take_rows(X, rows[start:stop]), take_rows(Y, rows[start:stop])
 
 
-def fused_update(kernels, params, grad, state, spec, learning_rate):
+def fused_update(kernels, params, grad, state, spec, learning_rate, n_decayed=0, l2=0.0):
     """The optimizer's update of every parameter in one compiled pass: the same
-    formulas as ``sgd_step`` and ``adam_step`` (``_core.optimizers.sgd_at``, ``adam_at``)."""
+    formulas as ``sgd_step`` and ``adam_step`` (``_core.optimizers.sgd_at``,
+    ``adam_at``), with the L2 term l2 w added to the gradient of the first
+    ``n_decayed`` parameters on the way (``Dense.backward``'s alpha W / sum_i s_i)."""
     s = spec
     if s.solver == "sgd":
         # (Python floats: one compiled version per dtype, whatever the types given)
         kernels.sgd(params, grad, state["velocities"][0], float(learning_rate),
-                    float(s.momentum), bool(s.nesterovs_momentum))
+                    float(s.momentum), bool(s.nesterovs_momentum), n_decayed, float(l2))
     else:
         step = adam_step_size(state, learning_rate, s.beta_1, s.beta_2)
         kernels.adam(params, grad, state["ms"][0], state["vs"][0], float(step),
-                     float(s.beta_1), float(s.beta_2), float(s.epsilon))
+                     float(s.beta_1), float(s.beta_2), float(s.epsilon), n_decayed,
+                     float(l2))
 
 
 def dropout_masks(rates, widths, like, n_rows, rng):
