@@ -16,8 +16,9 @@ import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor, backprop_trace, check_gradients
 from skbackprop._core.layers import LAYERS, Dense, perceptron_layers
 from skbackprop._core.layers import lr_factors as layers_lr_factors
-from skbackprop._core.network import loss_and_gradients
+from skbackprop._core.network import loss_and_gradients, make_workspace
 from skbackprop._core.tabular import (
+    PARAMETRIC_ACTIVATIONS,
     CategoricalEmbedding,
     FeatureScale,
     NTKDense,
@@ -456,3 +457,33 @@ def test_mish_and_selu_from_one_exponential_equal_their_definitions():
     lam, alp = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
     assert error(selu(z), np.where(x > 0, lam * x, lam * alp * np.expm1(x))) < 1e-15
     assert error(selu_derivative(z), np.where(x > 0, lam, lam * alp * np.exp(x))) < 1e-15
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETRIC_ACTIVATIONS))
+def test_f_and_f_prime_at_once_are_the_numbers_of_each_alone(name):
+    f, derivative, both = PARAMETRIC_ACTIVATIONS[name]
+    z = np.concatenate([np.linspace(-60, 60, 2001), [-0.0, 0.0, 20.0, 700.0, -745.0]])
+    value, slope = both(z)
+    assert_array_equal(value, f(z.copy()))
+    assert_array_equal(slope, derivative(z))
+
+
+@pytest.mark.parametrize("function", sorted(PARAMETRIC_ACTIVATIONS))
+def test_a_step_in_the_workspace_gives_the_numbers_without_it(function):
+    """The parametric activation keeps f(A_in) - A_in and f'(A_in) in its buffers
+    from forward to backward: the same loss and gradients as computing them again."""
+    rng = np.random.default_rng(3)
+    layers = (Dense(6, "identity"), ParametricActivation(function),
+              Dense(6, "identity"), ParametricActivation(function),
+              Dense(1, "identity", output=True))
+    X, Y = rng.normal(size=(9, 4)), rng.normal(size=(9, 1))
+    params = [[rng.normal(size=s) for s in layer.parameter_shapes(w)]
+              for layer, w in zip(layers, (4, 6, 6, 6, 6))]
+    plain = loss_and_gradients(X, Y, None, layers, params, "squared_error", 0.1)
+    ws = make_workspace(layers, params, 4, 16)
+    fast = loss_and_gradients(X, Y, None, layers, ws.params, "squared_error", 0.1,
+                              workspace=ws)
+    assert fast[0] == plain[0]
+    for ours, theirs in zip(fast[1], plain[1]):
+        for a, b in zip(ours, theirs):
+            assert_array_equal(a, b)

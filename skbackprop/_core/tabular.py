@@ -37,7 +37,8 @@ from .xp import column_sums, concat, copy, device, maximum, namespace
 
 __all__ = ["PARAMETRIC_ACTIVATIONS", "PARAMETRIC_ONNX", "CategoricalEmbedding",
            "FeatureScale", "NTKDense", "PReLU", "ParametricActivation", "PeriodicEmbedding",
-           "mish", "mish_derivative", "mish_onnx", "selu", "selu_derivative", "selu_onnx"]
+           "mish", "mish_and_derivative", "mish_derivative", "mish_onnx", "selu",
+           "selu_and_derivative", "selu_derivative", "selu_onnx"]
 
 TWO_PI = 2 * math.pi
 
@@ -184,12 +185,30 @@ def mish_derivative(Z):
     return t + c * (n / (1.0 + n)) * (d * (2.0 - d))
 
 
+def selu_and_derivative(Z):
+    """(f(z), f'(z)) of ``selu`` from one exponential e^min(z, 0) (the numbers of
+    ``selu`` and ``selu_derivative``)."""
+    xp = namespace(Z)
+    e = xp.exp(_negative_part(Z))
+    return (_SELU_SCALE * maximum(Z, 0.0) + (_SELU_LA * e - _SELU_LA),
+            _SELU_LA * e + (_SELU_SCALE - _SELU_LA) * xp.astype(Z > 0, Z.dtype))
+
+
+def mish_and_derivative(Z):
+    """(f(z), f'(z)) of ``mish`` from one exponential (the numbers of ``mish`` and
+    ``mish_derivative``)."""
+    t, d, n, c = _tanh_softplus(Z)
+    return Z * t, t + c * (n / (1.0 + n)) * (d * (2.0 - d))
+
+
 _SELU_SCALE = 1.0507009873554804934193349852946
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_LA = _SELU_SCALE * _SELU_ALPHA
 
-# name -> (f, f'): the activations ``ParametricActivation`` mixes with the identity
-PARAMETRIC_ACTIVATIONS = {"selu": (selu, selu_derivative), "mish": (mish, mish_derivative)}
+# name -> (f, f', both at once): the activations ``ParametricActivation`` mixes
+# with the identity
+PARAMETRIC_ACTIVATIONS = {"selu": (selu, selu_derivative, selu_and_derivative),
+                          "mish": (mish, mish_derivative, mish_and_derivative)}
 
 
 # ------------------------------------------------------------------------- layers
@@ -502,6 +521,11 @@ class ParametricActivation(NamedTuple):
     with f its ``function``, one of ``PARAMETRIC_ACTIVATIONS``: "selu" or "mish".
     At m = 1 the layer is f; at m = 0, the identity. Learning-rate factor
     ``lr_factor``, 0.1 by default (RealMLP's, relative to its NTK layers' rate).
+
+    In a training step (NumPy's workspace ``buffers``) the forward pass computes
+    f(A_in) and f'(A_in) together, from one exponential, and leaves f(A_in) - A_in
+    and f'(A_in) in the layer's two buffers for the backward pass of the same step,
+    which reads them instead of computing f again: the same numbers.
     """
 
     function: str = "selu"
@@ -533,18 +557,31 @@ class ParametricActivation(NamedTuple):
         """m = 1: the layer starts as f."""
         return [np.ones(fan_in)]
 
+    def keeps_net_input(self):
+        """The workspace gives the layer two buffers (see the class)."""
+        return True
+
     def forward(self, A_in, params, buffers=None, keep=False):
-        f, _ = self._functions()
-        return A_in + params[0] * (f(A_in) - A_in), None
+        f, _, both = self._functions()
+        if buffers is None:
+            return A_in + params[0] * (f(A_in) - A_in), None
+        n = A_in.shape[0]
+        value, slope = both(A_in)
+        change = np.subtract(value, A_in, out=buffers.net_input[:n])
+        np.copyto(buffers.output[:n], slope)
+        return A_in + params[0] * change, None
 
     def backward(self, delta, A_in, params, alpha=0.0, sw_sum=1.0, buffers=None,
                  upstream=True):
-        f, derivative = self._functions()
+        f, derivative, _ = self._functions()
         (m,) = params
-        grad = _decay(column_sums(delta * (f(A_in) - A_in)), m, alpha, sw_sum)
+        n = A_in.shape[0]
+        change = f(A_in) - A_in if buffers is None else buffers.net_input[:n]
+        grad = _decay(column_sums(delta * change), m, alpha, sw_sum)
         if not upstream:
             return [grad], None
-        return [grad], delta * (1 + m * (derivative(A_in) - 1))
+        slope = derivative(A_in) if buffers is None else buffers.output[:n]
+        return [grad], delta * (1 + m * (slope - 1))
 
     def delta(self, upstream, A, Z, kernels=None):
         return upstream

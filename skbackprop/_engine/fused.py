@@ -58,7 +58,8 @@ class FastKernelsWarning(UserWarning):
     Given once, by the first fit that would have used them; that fit and every
     later one train with NumPy's step, which computes the same numbers (equal in
     float64, except a multiclass output's softmax, within a few units in the last
-    place; within a float32 rounding in float32), only more slowly on large fits. The message names the cause and its fix; ``SKBACKPROP_FAST=0`` in the
+    place; within a float32 rounding in float32), only more slowly on large fits.
+    The message names the cause and its fix; ``SKBACKPROP_FAST=0`` in the
     environment, or ``skbackprop.set_config(fast_kernels=False)``, trains without
     the kernels and without this warning.
     """
