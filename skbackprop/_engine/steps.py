@@ -302,7 +302,8 @@ def dropout_masks(rates, widths, like, n_rows, rng):
             masks.append(None)
             continue
         keep = rng.random_sample((n_rows, width)) >= p
-        mask = None if p == 0 else (keep / (1 - p)).astype(dtype)
+        # 1 / (1 - p) where kept, else 0, in one pass (the numbers of keep / (1 - p))
+        mask = None if p == 0 else np.multiply(keep, 1 / (1 - p), dtype=dtype)
         masks.append(to_namespace(mask, xp, where))
     return masks
 
