@@ -16,7 +16,7 @@ import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor, backprop_trace, check_gradients
 from skbackprop._core.layers import LAYERS, Dense, perceptron_layers
 from skbackprop._core.layers import lr_factors as layers_lr_factors
-from skbackprop._core.network import loss_and_gradients, make_workspace
+from skbackprop._core.network import loss_and_gradients, make_workspace, network_widths
 from skbackprop._core.tabular import (
     PARAMETRIC_ACTIVATIONS,
     CategoricalEmbedding,
@@ -471,14 +471,16 @@ def test_f_and_f_prime_at_once_are_the_numbers_of_each_alone(name):
 @pytest.mark.parametrize("function", sorted(PARAMETRIC_ACTIVATIONS))
 def test_a_step_in_the_workspace_gives_the_numbers_without_it(function):
     """The parametric activation keeps f(A_in) - A_in and f'(A_in) in its buffers
-    from forward to backward: the same loss and gradients as computing them again."""
+    from forward to backward, the periodic embedding x, P and cos(P): the same loss
+    and gradients as computing them again."""
     rng = np.random.default_rng(3)
-    layers = (Dense(6, "identity"), ParametricActivation(function),
+    layers = (PeriodicEmbedding(columns=(0, 2), frequencies=5, dim=3),
+              Dense(6, "identity"), ParametricActivation(function),
               Dense(6, "identity"), ParametricActivation(function),
               Dense(1, "identity", output=True))
     X, Y = rng.normal(size=(9, 4)), rng.normal(size=(9, 1))
     params = [[rng.normal(size=s) for s in layer.parameter_shapes(w)]
-              for layer, w in zip(layers, (4, 6, 6, 6, 6))]
+              for layer, w in zip(layers, network_widths(layers, 4))]
     plain = loss_and_gradients(X, Y, None, layers, params, "squared_error", 0.1)
     ws = make_workspace(layers, params, 4, 16)
     fast = loss_and_gradients(X, Y, None, layers, ws.params, "squared_error", 0.1,

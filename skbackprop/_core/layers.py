@@ -96,6 +96,9 @@ class Buffers(NamedTuple):
     scratch: tuple  # as many views into the flat scratch vector (the L2 term)
     ones: np.ndarray  # (rows,) of 1: column sums as a matrix-vector product
     kernels: object = None  # fused kernels (``_engine.fused``), or None: NumPy's calls
+    # what a layer's forward pass leaves for its backward pass of the same training
+    # step (values it would otherwise compute twice), by name
+    cache: dict | None = None
 
 
 def _rows(buffer, n):

@@ -131,7 +131,7 @@ def make_workspace(layers, params, n_features, batch_size, kernels=None):
     deltas = [zeros(batch_size, k) for k in widths[1:]]
     ones = np.ones(batch_size, dtype=dtype)
     buffers = [Buffers(zeros(batch_size, k), outputs[l], deltas[l - 1] if l else None,
-                       tuple(grads[l]), tuple(scratches[l]), ones, kernels)
+                       tuple(grads[l]), tuple(scratches[l]), ones, kernels, {})
                for l, k in enumerate(widths[1:])]
     return Workspace(batch_size, zeros(batch_size, widths[0]),
                      zeros(batch_size, widths[-1]), deltas, flat_params, views, grad,

@@ -406,7 +406,9 @@ class PeriodicEmbedding(NamedTuple):
     (RealMLP's sigma 0.1, F = 16 and dim 4; learning-rate factor ``lr_factor``,
     0.1 by default, RealMLP's relative to its NTK layers' rate). Its
     parameters are ``w`` (k x F), ``phase`` (k x F), ``V`` (k x F x (dim - 1)) and
-    ``c`` (k x (dim - 1)), one row per chosen column.
+    ``c`` (k x (dim - 1)), one row per chosen column. In a training step (NumPy's
+    workspace ``buffers``) the backward pass reuses the forward's x, P and cos(P)
+    (``Buffers.cache``) instead of computing them again: the same numbers.
     """
 
     columns: tuple
@@ -460,9 +462,12 @@ class PeriodicEmbedding(NamedTuple):
 
     def forward(self, A_in, params, buffers=None, keep=False):
         xp = namespace(A_in, *params)
-        _, P = self._phases(A_in, params)
+        x, P = self._phases(A_in, params)
         V, c = params[2], params[3]
-        E = xp.matmul(xp.cos(P), V) + c[:, None, :]  # (k, n, D)
+        cos_P = xp.cos(P)
+        if buffers is not None:  # (for the backward pass of the same training step)
+            buffers.cache.update(x=x, P=P, cos_P=cos_P)
+        E = xp.matmul(cos_P, V) + c[:, None, :]  # (k, n, D)
         n = A_in.shape[0]
         E = xp.reshape(xp.permute_dims(E, (1, 0, 2)), (n, E.shape[0] * E.shape[2]))
         return concat([A_in, E], axis=1), None
@@ -472,11 +477,15 @@ class PeriodicEmbedding(NamedTuple):
         xp = namespace(delta, *params)
         w, V = params[0], params[2]
         k, n, fan_in = w.shape[0], delta.shape[0], A_in.shape[1]
-        x, P = self._phases(A_in, params)
+        if buffers is None:
+            x, P = self._phases(A_in, params)
+            cos_P = xp.cos(P)
+        else:  # what the forward pass of this step computed
+            x, P, cos_P = (buffers.cache.pop(name) for name in ("x", "P", "cos_P"))
         G = xp.permute_dims(xp.reshape(delta[:, fan_in:], (n, k, V.shape[2])), (1, 0, 2))
         dP = -xp.sin(P) * xp.matmul(G, xp.permute_dims(V, (0, 2, 1)))  # (k, n, F)
         grads = [TWO_PI * xp.sum(dP * x[:, :, None], axis=1), xp.sum(dP, axis=1),
-                 xp.matmul(xp.permute_dims(xp.cos(P), (0, 2, 1)), G), xp.sum(G, axis=1)]
+                 xp.matmul(xp.permute_dims(cos_P, (0, 2, 1)), G), xp.sum(G, axis=1)]
         grads = [_decay(g, p, alpha, sw_sum) for g, p in zip(grads, params)]
         if not upstream:
             return grads, None
