@@ -252,6 +252,9 @@ def matmul(A, B, out=None):
     """A @ B, written into ``out`` if given; A may be a scipy sparse matrix. A product
     over a single inner index is an outer product, a_i b_j: a broadcast multiply
     gives the same numbers about twice as fast as BLAS."""
+    if type(A) is np.ndarray and type(B) is np.ndarray:  # (a training step's case, first)
+        product = np.multiply if A.shape[1] == 1 else np.matmul
+        return product(A, B) if out is None else product(A, B, out=out)
     if issparse(A):
         return A @ B if out is None else _copy_into(out, A @ B)
     xp = namespace(A, B)
