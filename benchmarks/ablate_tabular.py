@@ -46,7 +46,7 @@ SETUPS = {
     "no dropout": ({"dropout": 0.0}, None, False),
     "weight decay 0.1": ({"weight_decay": 0.1}, None, False),
     "coslog4": ({"learning_rate": "coslog4"}, None, False),
-    "40 epochs": ({"max_iter": 40}, None, False),
+    "30 epochs": ({"max_iter": 30}, None, False),
     "label smoothing 0.1": ({"label_smoothing": 0.1}, None, True),
 }
 
