@@ -42,7 +42,13 @@ from ._engine.monitor import HISTORY_COLUMNS
 from ._engine.start import network_output
 from ._engine.training import Training, finish
 from ._inputs import feature_state, given_validation
-from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
+from ._params import (
+    PARAMETER_CONSTRAINTS,
+    check_call,
+    param_names,
+    parameters_valid,
+    stochastic_solver,
+)
 from ._prepare import prepare, scorer
 from ._validation import check_features, explained, plain_rows
 
@@ -131,6 +137,17 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
         tags.input_tags.sparse = True
         tags.array_api_support = True
         return tags
+
+    @classmethod
+    def _get_param_names(cls):
+        # (sklearn's reads __init__'s signature on every get_params, clone and fit)
+        return param_names(cls)
+
+    def _validate_params(self):
+        # sklearn's check, whose constraint objects are made once (``_params``); on
+        # a parameter that fails it, sklearn's own raises its error
+        if not parameters_valid(self._parameter_constraints, self.get_params(deep=False)):
+            super()._validate_params()
 
     def __sklearn_array_api_convert__(self, converter):
         """A copy whose network (weights and optimizer state) was moved by

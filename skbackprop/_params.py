@@ -1,16 +1,20 @@
 """The parameters both estimators take, as scikit-learn validates them, the guard of
 ``partial_fit`` (a stochastic solver), and the check of a call's settings."""
 
+from functools import cache, lru_cache
 from numbers import Integral, Real
+from weakref import WeakKeyDictionary
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, Options, StrOptions, make_constraint
 
 from ._core.activations import HIDDEN_NAMES
 from ._core.init import INITIALIZERS
 from ._engine.schedules import TIME_BASED
 
-__all__ = ["PARAMETER_CONSTRAINTS", "STOCHASTIC_SOLVERS", "check_call", "stochastic_solver"]
+__all__ = ["PARAMETER_CONSTRAINTS", "STOCHASTIC_SOLVERS", "check_call", "param_names",
+           "parameters_valid", "stochastic_solver"]
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -85,3 +89,58 @@ def check_call(estimator, incremental, epochs):
         raise ValueError(
             "dropout makes the loss random, which breaks lbfgs's line search; use "
             "solver='adam' or 'sgd' with dropout, or set dropout=0.")
+
+
+def parameters_valid(constraints, params):
+    """Whether every parameter in ``params`` satisfies one of its ``constraints``,
+    as sklearn's ``validate_parameter_constraints`` decides (which says how one
+    does not): the same constraint objects, those that sklearn makes anew on
+    every call from a string, a type, None or ``callable`` made once
+    (``_made``), as they hold no state."""
+    for name, value in params.items():
+        given = constraints.get(name, "no_validation")
+        if isinstance(given, str) and given == "no_validation":
+            continue
+        if not any(_satisfied(_made(c), value) for c in given):
+            return False
+    return True
+
+
+def _satisfied(constraint, value):
+    """``constraint.is_satisfied_by(value)``; for an ``Interval`` and a plain
+    number, remembered (the answer depends on nothing else)."""
+    if type(value) in (int, float) and type(constraint) is Interval:
+        return _in_interval(constraint, (constraint.type, constraint.left,
+                                         constraint.right, constraint.closed), value)
+    return constraint.is_satisfied_by(value)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _in_interval(interval, bounds, value):
+    return interval.is_satisfied_by(value)
+
+
+def _made(constraint):
+    """``make_constraint(constraint)``, made once for the stateless kinds."""
+    if isinstance(constraint, str | type) or constraint is None or constraint is callable:
+        return _made_once(constraint)
+    return make_constraint(constraint)
+
+
+@cache
+def _made_once(constraint):
+    return make_constraint(constraint)
+
+
+_PARAM_NAMES = WeakKeyDictionary()  # class -> (its __init__, its parameter names)
+
+
+def param_names(cls):
+    """``BaseEstimator._get_param_names()`` of ``cls`` (read from its ``__init__``'s
+    signature), read once per class and ``__init__``."""
+    init = cls.__init__
+    known = _PARAM_NAMES.get(cls)
+    if known is None or known[0] is not init:
+        known = _PARAM_NAMES[cls] = init, tuple(
+            BaseEstimator._get_param_names.__func__(cls))
+    return list(known[1])

@@ -1,0 +1,113 @@
+"""The shortcuts that cut a fit's fixed cost decide as the full checks do."""
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import validate_data
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._inputs import _stand_in, _validated
+from skbackprop._params import param_names, parameters_valid
+from skbackprop._validation import plain_training_data
+
+X = np.random.default_rng(0).normal(size=(6, 3))
+y = np.arange(6.0)
+DTYPES = (np.float64, np.float32)
+
+
+@pytest.mark.parametrize("X_, y_, dtype, plain", [
+    (X, y, DTYPES, True),
+    (X.astype(np.float32), y.reshape(-1, 1), DTYPES, True),
+    (X, y.astype(int), np.dtype(np.float64), True),
+    (X, y > 2, DTYPES, True),
+    (X, y, np.dtype(np.float32), False),  # converted
+    (X.astype(int), y, DTYPES, False),  # converted
+    (X.tolist(), y, DTYPES, False),  # a list
+    (X, y.tolist(), DTYPES, False),
+    (X[:, :0], y, DTYPES, False),  # no features
+    (X[:0], y[:0], DTYPES, False),  # no rows
+    (X, y[:5], DTYPES, False),  # lengths differ
+    (X[0], y, DTYPES, False),  # 1-D
+    (X, y.astype(str), DTYPES, False),  # labels as text
+    (np.where(X > 1, np.nan, X), y, DTYPES, False),
+    (X, np.where(y > 2, np.inf, y), DTYPES, False),
+    (np.full((6, 3), 1e308), y, DTYPES, False),  # its sum overflows: the full path looks closer
+])
+def test_plain_training_data_is_what_validate_data_returns_unchanged(X_, y_, dtype,
+                                                                      plain):
+    assert plain_training_data(X_, y_, dtype) is plain
+    if plain:
+        stand_in = BackpropRegressor()
+        got = validate_data(stand_in, X_, y_, multi_output=True, dtype=dtype)
+        assert got[0] is X_ and got[1] is y_ and stand_in.n_features_in_ == 3
+
+
+def test_plain_training_data_respects_the_fitted_features_and_the_config():
+    assert plain_training_data(X, y, DTYPES, n_features=3)
+    assert not plain_training_data(X, y, DTYPES, n_features=4)
+    assert not plain_training_data(X, y, DTYPES, names=True)
+    nan = np.where(X > 1, np.nan, X)
+    with sklearn.config_context(assume_finite=True):
+        assert plain_training_data(nan, y, DTYPES)
+    with sklearn.config_context(array_api_dispatch=True):
+        assert not plain_training_data(X, y, DTYPES)
+
+
+def test_validated_learns_the_features_on_the_stand_in_either_way():
+    for X_ in (X, X.tolist()):
+        stand_in = _stand_in(BackpropRegressor(), None)
+        _validated(stand_in, X_, y, y_numeric=True, reset=True, dtype=DTYPES)
+        assert vars(stand_in)["n_features_in_"] == 3
+    stand_in = _stand_in(BackpropRegressor(), {"n_features_in_": 4})
+    with pytest.raises(ValueError, match=r"X has 3 features, but BackpropRegressor is "
+                       r"expecting 4 features as input.\nFix: "):
+        _validated(stand_in, X, y, y_numeric=True, reset=False, dtype=DTYPES)
+    with pytest.raises(ValueError, match=r"Input y contains NaN\.\nFix: "):
+        _validated(_stand_in(BackpropRegressor(), None), X, np.full(6, np.nan),
+                   y_numeric=True, reset=True, dtype=DTYPES)
+
+
+def test_param_names_are_sklearns_and_follow_a_new_init():
+    for cls in (BackpropClassifier, BackpropRegressor):
+        assert param_names(cls) == BaseEstimator._get_param_names.__func__(cls)
+        assert cls._get_param_names() == param_names(cls)
+
+    class Extra(BackpropRegressor):
+        def __init__(self, extra=1, **kwargs):
+            super().__init__(**kwargs)
+            self.extra = extra
+
+    assert param_names(Extra) == ["extra"]
+
+    def __init__(self, other=2, extra=1, **kwargs):
+        super(Extra, self).__init__(**kwargs)
+        self.extra, self.other = extra, other
+
+    Extra.__init__ = __init__
+    assert param_names(Extra) == ["extra", "other"]
+    assert clone(Extra(other=5)).other == 5
+
+
+@pytest.mark.parametrize("params, name", [
+    (dict(alpha=-1.0), "alpha"), (dict(solver="newton"), "solver"),
+    (dict(max_iter=0), "max_iter"), (dict(shuffle="yes"), "shuffle"),
+    (dict(random_state="seed"), "random_state"), (dict(weight_init=[1]), "weight_init"),
+    (dict(n_iter_no_change=2.5), "n_iter_no_change"), (dict(dtype="int"), "dtype"),
+])
+def test_invalid_parameters_get_sklearns_error(params, name):
+    model = BackpropClassifier(**params)
+    assert not parameters_valid(model._parameter_constraints, model.get_params())
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of "
+                       "BackpropClassifier must be"):
+        model.fit(X, y > 2)
+
+
+def test_valid_parameters_pass_and_skipping_validation_still_skips():
+    for model in (BackpropClassifier(activation=["relu"], dtype=np.float32),
+                  BackpropRegressor(batch_size=2, n_iter_no_change=np.inf,
+                                    weight_init=0.1, random_state=np.random.RandomState(0))):
+        assert parameters_valid(model._parameter_constraints, model.get_params())
+    with sklearn.config_context(skip_parameter_validation=True):  # (trains anyway)
+        assert BackpropRegressor(alpha=-1e-4, max_iter=2).fit(X, y).n_iter_ == 2
