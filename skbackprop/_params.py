@@ -1,7 +1,7 @@
 """The parameters both estimators take, as scikit-learn validates them, the guard of
 ``partial_fit`` (a stochastic solver), and the check of a call's settings."""
 
-from functools import cache, lru_cache
+from functools import lru_cache
 from numbers import Integral, Real
 from weakref import WeakKeyDictionary
 
@@ -94,16 +94,32 @@ def check_call(estimator, incremental, epochs):
 def parameters_valid(constraints, params):
     """Whether every parameter in ``params`` satisfies one of its ``constraints``,
     as sklearn's ``validate_parameter_constraints`` decides (which says how one
-    does not): the same constraint objects, those that sklearn makes anew on
-    every call from a string, a type, None or ``callable`` made once
-    (``_made``), as they hold no state."""
+    does not): the same constraint objects, made once per list of constraints
+    (``_made``; sklearn makes those of a string, a type, None or ``callable``
+    anew on every call, but they hold no state)."""
     for name, value in params.items():
         given = constraints.get(name, "no_validation")
         if isinstance(given, str) and given == "no_validation":
             continue
-        if not any(_satisfied(_made(c), value) for c in given):
+        for constraint in _made(given):
+            if _satisfied(constraint, value):
+                break
+        else:
             return False
     return True
+
+
+def _made(constraints):
+    """``[make_constraint(c) for c in constraints]``, made once per content."""
+    try:
+        return _made_once(tuple(constraints))
+    except TypeError:  # (an unhashable constraint)
+        return [make_constraint(c) for c in constraints]
+
+
+@lru_cache(maxsize=1024)
+def _made_once(constraints):
+    return tuple(make_constraint(c) for c in constraints)
 
 
 def _satisfied(constraint, value):
@@ -118,18 +134,6 @@ def _satisfied(constraint, value):
 @lru_cache(maxsize=4096, typed=True)
 def _in_interval(interval, bounds, value):
     return interval.is_satisfied_by(value)
-
-
-def _made(constraint):
-    """``make_constraint(constraint)``, made once for the stateless kinds."""
-    if isinstance(constraint, str | type) or constraint is None or constraint is callable:
-        return _made_once(constraint)
-    return make_constraint(constraint)
-
-
-@cache
-def _made_once(constraint):
-    return make_constraint(constraint)
 
 
 _PARAM_NAMES = WeakKeyDictionary()  # class -> (its __init__, its parameter names)

@@ -111,3 +111,28 @@ def test_valid_parameters_pass_and_skipping_validation_still_skips():
         assert parameters_valid(model._parameter_constraints, model.get_params())
     with sklearn.config_context(skip_parameter_validation=True):  # (trains anyway)
         assert BackpropRegressor(alpha=-1e-4, max_iter=2).fit(X, y).n_iter_ == 2
+
+
+def test_changed_constraints_are_read_anew():
+    from numbers import Real
+    from typing import ClassVar
+
+    from sklearn.utils._param_validation import Interval
+
+    class Stricter(BackpropRegressor):
+        _parameter_constraints: ClassVar[dict] = {**BackpropRegressor._parameter_constraints,
+                                                  "alpha": [Interval(Real, 1, None, closed="left")]}
+
+    params = BackpropRegressor(alpha=0.5).get_params()
+    assert parameters_valid(BackpropRegressor._parameter_constraints, params)
+    assert not parameters_valid(Stricter._parameter_constraints, params)
+    listed = {"alpha": [Interval(Real, 0, None, closed="left")]}
+    assert parameters_valid(listed, params)
+    listed["alpha"][0].left = 1  # (bounds changed in place: answered anew)
+    assert not parameters_valid(listed, params)
+    listed["alpha"] = [None]
+    assert not parameters_valid(listed, params)
+    listed["alpha"].append(Real)
+    assert parameters_valid(listed, params)
+    with pytest.raises(InvalidParameterError, match="The 'alpha' parameter of Stricter"):
+        Stricter(alpha=0.5).fit(X, y)
