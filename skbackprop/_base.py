@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._architecture import Architecture
@@ -49,7 +48,7 @@ from ._params import (
     parameters_valid,
     stochastic_solver,
 )
-from ._prepare import prepare, scorer
+from ._prepare import prepare, random_state, scorer
 from ._validation import check_features, explained, plain_rows
 
 __all__ = ["BaseBackprop", "stochastic_solver"]
@@ -227,7 +226,7 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental, validation_data=(None,) * 3,
              epochs=1, classes=None):
         check_call(self, incremental, epochs)
-        rng = check_random_state(self.random_state)
+        rng = random_state(self.random_state)
         p = prepare(self, X, y, sample_weight, incremental=incremental, rng=rng,
                     classes=classes)
         validation = given_validation(self, validation_data, p.data.Y,

@@ -136,3 +136,29 @@ def test_changed_constraints_are_read_anew():
     assert parameters_valid(listed, params)
     with pytest.raises(InvalidParameterError, match="The 'alpha' parameter of Stricter"):
         Stricter(alpha=0.5).fit(X, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42, 2**32 - 1, np.int64(7), True])
+def test_random_state_is_check_random_states(seed):
+    from sklearn.utils import check_random_state
+
+    from skbackprop._prepare import random_state
+
+    ours, theirs = random_state(seed), check_random_state(seed)
+    assert type(ours) is type(theirs)
+    for a, b in zip(ours.get_state(), theirs.get_state()):
+        assert np.array_equal(a, b)
+    assert np.array_equal(ours.normal(size=7), theirs.normal(size=7))
+    assert np.array_equal(ours.permutation(50), theirs.permutation(50))
+    assert random_state(seed) is not random_state(seed)  # a new one each time
+
+
+def test_random_state_passes_the_others_through():
+    from skbackprop._prepare import random_state
+
+    given = np.random.RandomState(3)
+    assert random_state(given) is given
+    assert random_state(None) is np.random.mtrand._rand
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match="Seed must be between 0 and 2"):
+            random_state(bad)
