@@ -162,3 +162,14 @@ def test_random_state_passes_the_others_through():
     for bad in (-1, 2**32):
         with pytest.raises(ValueError, match="Seed must be between 0 and 2"):
             random_state(bad)
+
+
+def test_a_constant_rate_follows_a_new_learning_rate_init_between_calls():
+    model = BackpropRegressor(hidden_layer_sizes=(2,), solver="sgd", batch_size=1,
+                              learning_rate_init=0.01, random_state=0)
+    model.partial_fit(X, y)
+    assert model._learning_rate == 0.01
+    model.set_params(learning_rate_init=0.05).partial_fit(X, y)
+    assert model._learning_rate == 0.05
+    model.set_params(learning_rate="invscaling").partial_fit(X, y)
+    assert model._learning_rate == 0.05 / (3 * len(X) + 1) ** 0.5
