@@ -259,7 +259,8 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
     def _validated_output(self, X, method):
         """(A_L, Z_L) for X after the fitted-state and input checks of ``method``;
         in X's namespace and on its device (the fitted weights' too)."""
-        check_is_fitted(self)
+        if not self.__sklearn_is_fitted__():  # (what sklearn's check would read)
+            check_is_fitted(self)
         plain = plain_rows(self, X)
         if plain is not None:
             return self._raw_output(plain)

@@ -169,10 +169,13 @@ def _check_scale(X):
     """Warn about features so large that the network cannot train on them."""
     values = X.data if issparse(X) else X
     # max and -min: two passes over X, no copy of it (abs would allocate one)
-    xp = namespace(values)
     if values.shape[0] * values.shape[-1] == 0:
         return
-    largest = max(float(xp.max(values)), -float(xp.min(values)), 0.0)
+    if type(values) is np.ndarray:  # (the methods: no dispatch on a tiny X)
+        largest = max(float(values.max()), -float(values.min()), 0.0)
+    else:
+        xp = namespace(values)
+        largest = max(float(xp.max(values)), -float(xp.min(values)), 0.0)
     if largest > SCALE_LIMIT:
         warn(f"X has values up to {largest:.3g} in magnitude. A network trains on "
              "features of order 1: at this scale its units saturate or its loss "
