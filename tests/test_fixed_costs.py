@@ -173,3 +173,54 @@ def test_a_constant_rate_follows_a_new_learning_rate_init_between_calls():
     assert model._learning_rate == 0.05
     model.set_params(learning_rate="invscaling").partial_fit(X, y)
     assert model._learning_rate == 0.05 / (3 * len(X) + 1) ** 0.5
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([3, 1, 2, 1]), np.array([0, 1, 1, 0], dtype=np.int32),
+    np.array([7, 7, 9], dtype=np.uint8), np.array([True, False, True]),
+    np.array(["b", "a", "bb", "a"]), np.array(["x", "y"], dtype="<U10"),
+    np.array([5]), np.tile(np.arange(10), 3),
+])
+def test_plain_labels_are_unique_labels(labels):
+    from sklearn.utils.multiclass import unique_labels
+
+    from skbackprop._labels import encode_labels, plain_labels
+
+    got, expected = plain_labels(labels), unique_labels(labels)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    assert type(got) is type(expected)
+    if len(expected) > 1:  # the whole encoding agrees with the one without it
+        Y, targets = encode_labels(labels, {}, True, False, False)
+        assert np.array_equal(targets["classes_"], expected)
+        indicator = (labels[:, None] == (expected[1:] if len(expected) == 2
+                                         else expected)).astype(np.int64)
+        assert np.array_equal(Y, indicator) and Y.dtype == np.int64
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([0.0, 1.0]), np.array([[0, 1], [1, 0]]), [0, 1, 1],
+    np.array([], dtype=int), np.array([b"a", b"b"]), np.array(["a", 1], dtype=object),
+    np.arange(30),  # more classes than half the rows: sklearn's warning
+])
+def test_other_labels_take_sklearns_checks(labels):
+    from skbackprop._labels import plain_labels
+
+    assert plain_labels(labels) is None
+
+
+def test_sklearns_label_warnings_and_errors_still_come():
+    with pytest.warns(UserWarning, match="number of unique classes is greater than 50%"):
+        BackpropClassifier(max_iter=1).fit(np.random.default_rng(0).normal(size=(30, 2)),
+                                           np.arange(30))
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        BackpropClassifier(max_iter=1).fit(X, y + 0.5)
+    with pytest.raises(ValueError, match="only one class"):
+        BackpropClassifier(max_iter=1).fit(X, np.ones(6, dtype=int))
+    model = BackpropClassifier(hidden_layer_sizes=(2,), max_iter=1)
+    model.partial_fit(X, np.arange(6) % 2, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self\.classes_`"):
+        model.partial_fit(X, np.arange(6) % 3)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has "
+                       "the same classes"):
+        BackpropClassifier(hidden_layer_sizes=(2,), max_iter=1, warm_start=True).fit(
+            X, np.arange(6) % 2).fit(X, np.arange(6) % 3)
