@@ -6,15 +6,15 @@ Usage::
     python benchmarks/bench_fixed_costs.py BASE_REV --repeats 15
 
 Times, interleaved in one run (base, current, sklearn, base, ...; one BLAS thread),
-the medians of: a one-epoch per-row fit (bench_suite's "placement 2-2-1,
-batch_size=1" workload: the fixed cost of a fit, its one epoch of 4 updates
-included), the cost per epoch of that workload (from a fit of ``--epochs`` epochs,
-less the one-epoch fit), the breast_cancer fit of bench_suite (hidden 100, adam,
-batch 200, 30 epochs) and a one-row ``predict``. Prints each and current / base.
+the fastest of many runs (on a shared machine, the least disturbed) of: a one-epoch
+per-row fit (bench_suite's "placement 2-2-1, batch_size=1" workload: the fixed cost
+of a fit, its one epoch of 4 updates included), the cost per epoch of that workload
+(from a fit of ``--epochs`` epochs, less the one-epoch fit), the breast_cancer fit
+of bench_suite (hidden 100, adam, batch 200, 30 epochs) and a one-row ``predict``.
+Prints each and current / base.
 """
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,26 +46,26 @@ def data():
 
 def timings(classes, placement, cancer, epochs, n=20):
     """Seconds: (one-epoch per-row fit, per epoch of a per-row fit of ``epochs``
-    beyond the first, cancer fit, one-row predict), the medians of ``n`` (fits) or
+    beyond the first, cancer fit, one-row predict), the fastest of ``n`` (fits) or
     10 n (predictions)."""
     regressor, classifier = classes
 
-    def median(call, times=n):
+    def fastest(call, times=n):
         seconds = []
         for _ in range(times):
             start = time.perf_counter()
             call()
             seconds.append(time.perf_counter() - start)
-        return statistics.median(seconds)
+        return min(seconds)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        short = median(lambda: regressor(**PLACEMENT, max_iter=1).fit(*placement))
-        long = median(lambda: regressor(**PLACEMENT, max_iter=epochs).fit(*placement))
-        whole = median(lambda: classifier(**CANCER).fit(*cancer), max(3, n // 5))
+        short = fastest(lambda: regressor(**PLACEMENT, max_iter=1).fit(*placement))
+        long = fastest(lambda: regressor(**PLACEMENT, max_iter=epochs).fit(*placement))
+        whole = fastest(lambda: classifier(**CANCER).fit(*cancer), max(3, n // 5))
         model = regressor(**PLACEMENT, max_iter=1).fit(*placement)
         row = placement[0][:1]
-        predict = median(lambda: model.predict(row), 10 * n)
+        predict = fastest(lambda: model.predict(row), 10 * n)
     return short, (long - short) / (epochs - 1), whole, predict
 
 
@@ -100,11 +100,11 @@ def main(argv=None):
 
 def report(runs, args):
     """The medians over the repeats, as a table."""
-    rows = {label: [statistics.median(t) for t in zip(*runs[label])] for label in runs}
+    rows = {label: [min(t) for t in zip(*runs[label])] for label in runs}
     names = ["per-row fit, 1 epoch (fixed cost)", "per-row, per 4-row epoch",
              "breast_cancer (100,) adam, 30 epochs", "predict, one row"]
     scales = [(1e3, "ms"), (1e6, "µs"), (1e3, "ms"), (1e6, "µs")]
-    print(f"medians of {args.repeats} interleaved runs, 1 BLAS thread; base = {args.base}")
+    print(f"fastest of {args.repeats} interleaved runs, 1 BLAS thread; base = {args.base}")
     print("| measure | base | current | sklearn | current / base |")
     print("| --- | --- | --- | --- | --- |")
     for i, (name, (scale, unit)) in enumerate(zip(names, scales)):
