@@ -12,6 +12,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn import get_config
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import label_binarize
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import (
@@ -23,8 +24,8 @@ from sklearn.utils.multiclass import (
 from ._core.xp import astype, flat, host_input, namespace, to_numpy
 from ._validation import explained
 
-__all__ = ["class_sample_weight", "decode_labels", "encode_labels", "given_classes",
-           "plain_labels"]
+__all__ = ["accuracy", "class_sample_weight", "decode_labels", "encode_labels",
+           "given_classes", "plain_labels"]
 
 
 def given_classes(classes, previous_classes):
@@ -116,6 +117,32 @@ def _check_labels(labels, classes, same_classes):
             f"`y` has classes not in `self.classes_`. `self.classes_` has {classes}. "
             f"'y' has {labels}. Pass every class to the first partial_fit call with "
             "classes=.")
+
+
+def accuracy(y_true, y_pred, sample_weight=None):
+    """``accuracy_score(y_true, y_pred, sample_weight=sample_weight)``, the score
+    early stopping watches every epoch: for plain labels (1-D ndarrays of integers,
+    booleans or text, of one kind and length; weights, if any, a C-ordered float
+    ndarray of finite values) what it computes after its checks, the weighted mean
+    of ``y_true == y_pred`` (its two type_of_target passes cost more than an epoch
+    of a small network); else ``accuracy_score`` itself."""
+    if _plain_pair(y_true, y_pred) and (sample_weight is None or _plain_weights(
+            sample_weight, y_true.shape[0])):
+        return float(np.average(y_true == y_pred, weights=sample_weight))
+    return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _plain_pair(y_true, y_pred):
+    return (type(y_true) is np.ndarray and type(y_pred) is np.ndarray
+            and y_true.ndim == 1 and y_pred.shape == y_true.shape and y_true.shape[0]
+            and y_true.dtype.kind in "biuU" and y_pred.dtype.kind == y_true.dtype.kind
+            and not get_config()["array_api_dispatch"])
+
+
+def _plain_weights(sample_weight, n_samples):
+    return (type(sample_weight) is np.ndarray and sample_weight.shape == (n_samples,)
+            and sample_weight.dtype.kind == "f" and sample_weight.flags.c_contiguous
+            and bool(np.isfinite(np.add.reduce(sample_weight))))
 
 
 def decode_labels(A, classes, y_type):

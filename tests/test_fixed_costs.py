@@ -224,3 +224,36 @@ def test_sklearns_label_warnings_and_errors_still_come():
                        "the same classes"):
         BackpropClassifier(hidden_layer_sizes=(2,), max_iter=1, warm_start=True).fit(
             X, np.arange(6) % 2).fit(X, np.arange(6) % 3)
+
+
+def test_accuracy_is_accuracy_score_to_the_bit():
+    from sklearn.metrics import accuracy_score
+
+    from skbackprop._labels import accuracy
+
+    rng = np.random.default_rng(0)
+    for n, k in ((1, 2), (7, 2), (50, 3), (333, 10)):
+        true = rng.integers(0, k, n)
+        pred = np.where(rng.random(n) < 0.3, rng.integers(0, k, n), true)
+        weights = rng.uniform(0, 3, n)
+        for a, b in ((true, pred), (true.astype(str), pred.astype(str)),
+                     (true > 0, pred > 0), (true.astype(np.uint8), pred.astype(np.uint8))):
+            for w in (None, weights, weights.astype(np.float32)):
+                got = accuracy(a, b, sample_weight=w)
+                assert got == accuracy_score(a, b, sample_weight=w)
+                assert type(got) is float
+    with pytest.raises(ZeroDivisionError):
+        accuracy(true, pred, sample_weight=np.zeros(n))
+
+
+def test_accuracy_leaves_other_labels_to_accuracy_score():
+    from skbackprop._labels import accuracy
+
+    multilabel = np.array([[0, 1], [1, 1]])
+    assert accuracy(multilabel, np.ones((2, 2), dtype=int)) == 0.5
+    assert accuracy([0, 1, 1], np.array([0, 1, 0])) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        accuracy(np.array(["a", "b"]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="contains NaN"):
+        accuracy(np.array([0, 1]), np.array([0, 1]), sample_weight=np.array([1, np.nan]))
+    assert BackpropClassifier._score_function is accuracy
