@@ -257,3 +257,46 @@ def test_accuracy_leaves_other_labels_to_accuracy_score():
     with pytest.raises(ValueError, match="contains NaN"):
         accuracy(np.array([0, 1]), np.array([0, 1]), sample_weight=np.array([1, np.nan]))
     assert BackpropClassifier._score_function is accuracy
+
+
+def test_r2_is_r2_score_to_the_bit():
+    from sklearn.metrics import r2_score
+
+    from skbackprop._regressor import r2
+
+    rng = np.random.default_rng(0)
+    for shape in ((2,), (7,), (50,), (333,), (40, 1), (40, 3)):
+        true = rng.normal(size=shape)
+        cases = [rng.normal(size=shape), true + 0.1 * rng.normal(size=shape), true.copy(),
+                 np.full(shape, 0.3)]
+        constant = np.full(shape, 1.5)
+        weights = rng.uniform(0, 3, shape[0])
+        for a, b in [(true, c) for c in cases] + [(constant, constant),
+                                                   (constant, cases[0])]:
+            for w in (None, weights, np.r_[0.0, weights[1:]]):
+                got = r2(a, b, sample_weight=w)
+                assert got == r2_score(a, b, sample_weight=w) and type(got) is float
+
+
+def test_r2_leaves_other_targets_to_r2_score():
+    import warnings
+
+    from sklearn.exceptions import UndefinedMetricWarning
+    from sklearn.metrics import r2_score
+
+    from skbackprop._regressor import r2
+
+    true, pred = np.array([1.0, 2.0, 4.0]), np.array([1.5, 2.0, 3.0])
+    for a, b, w in ((true.astype(np.float32), pred, None), (true.astype(int), pred, None),
+                    (list(true), pred, None), (true, pred, np.ones(3, dtype=np.float32))):
+        assert r2(a, b, sample_weight=w) == r2_score(a, b, sample_weight=w)
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(r2(true[:1], pred[:1]))
+    with pytest.raises(ValueError, match="contains NaN"):
+        r2(np.array([1.0, np.nan]), pred[:2])
+    with pytest.raises(ZeroDivisionError):
+        r2(true, pred, sample_weight=np.zeros(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert r2(true, pred) == r2_score(true, pred)
+    assert BackpropRegressor._score_function is r2
