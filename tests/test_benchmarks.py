@@ -58,7 +58,8 @@ def test_bench_fixed_costs_reports_each_measure_against_head():
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")][2:]
     assert [row.split(" | ")[0] for row in rows] == [
         "| per-row fit, 1 epoch (fixed cost)", "| per-row, per 4-row epoch",
-        "| breast_cancer (100,) adam, 30 epochs", "| predict, one row"]
+        "| breast_cancer (100,) adam, 30 epochs", "| predict, one row",
+        "| classifier per-row fit, 1 epoch", "| iris early stopping, per epoch"]
 
 
 def test_suite_quick_mode_compares_like_with_like():
