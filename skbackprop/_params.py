@@ -96,13 +96,16 @@ def parameters_valid(constraints, params):
     as sklearn's ``validate_parameter_constraints`` decides (which says how one
     does not): the same constraint objects, made once per list of constraints
     (``_made``; sklearn makes those of a string, a type, None or ``callable``
-    anew on every call, but they hold no state)."""
+    anew on every call, but they hold no state), and their answers for plain
+    values remembered (``_satisfied``)."""
     for name, value in params.items():
         given = constraints.get(name, "no_validation")
         if isinstance(given, str) and given == "no_validation":
             continue
+        plain = type(value) in _PLAIN
         for constraint in _made(given):
-            if _satisfied(constraint, value):
+            if (_satisfied(constraint, value) if plain and not isinstance(
+                    constraint, Options) else constraint.is_satisfied_by(value)):
                 break
         else:
             return False
@@ -122,18 +125,25 @@ def _made_once(constraints):
     return tuple(make_constraint(c) for c in constraints)
 
 
+# values whose answer from a constraint other than Options (whose options may be a
+# live set: the registered activations) depends on the value and the constraint
+# alone (an Interval's bounds: part of the key)
+_PLAIN = (int, float, bool, str, type(None))
+
+
 def _satisfied(constraint, value):
-    """``constraint.is_satisfied_by(value)``; for an ``Interval`` and a plain
-    number, remembered (the answer depends on nothing else)."""
-    if type(value) in (int, float) and type(constraint) is Interval:
-        return _in_interval(constraint, (constraint.type, constraint.left,
-                                         constraint.right, constraint.closed), value)
-    return constraint.is_satisfied_by(value)
+    """``constraint.is_satisfied_by(value)`` for a value of a ``_PLAIN`` type,
+    remembered for sklearn's own kinds of constraint (another may read state)."""
+    if type(constraint).__module__ != Interval.__module__:
+        return constraint.is_satisfied_by(value)
+    bounds = ((constraint.type, constraint.left, constraint.right, constraint.closed)
+              if type(constraint) is Interval else None)
+    return _answer(constraint, bounds, value)
 
 
 @lru_cache(maxsize=4096, typed=True)
-def _in_interval(interval, bounds, value):
-    return interval.is_satisfied_by(value)
+def _answer(constraint, bounds, value):
+    return constraint.is_satisfied_by(value)
 
 
 _PARAM_NAMES = WeakKeyDictionary()  # class -> (its __init__, its parameter names)

@@ -300,3 +300,28 @@ def test_r2_leaves_other_targets_to_r2_score():
         warnings.simplefilter("error")
         assert r2(true, pred) == r2_score(true, pred)
     assert BackpropRegressor._score_function is r2
+
+
+def test_remembered_answers_follow_live_options_and_stateful_constraints():
+    from sklearn.utils._param_validation import HasMethods, StrOptions
+
+    live = set()
+    listed = {"activation": [StrOptions(live)]}
+    params = {"activation": "swish2"}
+    assert not parameters_valid(listed, params)
+    live.add("swish2")  # (a registered activation: Options are asked every time)
+    assert parameters_valid(listed, params)
+    live.discard("swish2")
+    assert not parameters_valid(listed, params)
+
+    class Switch(HasMethods):  # (make_constraint takes sklearn's kinds only)
+        on = False
+
+        def is_satisfied_by(self, val):
+            return self.on
+
+    switch = Switch([])
+    listed = {"alpha": [switch]}
+    assert not parameters_valid(listed, {"alpha": 1.0})
+    switch.on = True  # (a constraint of another library: asked every time)
+    assert parameters_valid(listed, {"alpha": 1.0})
