@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._architecture import Architecture
@@ -42,8 +41,14 @@ from ._engine.monitor import HISTORY_COLUMNS
 from ._engine.start import network_output
 from ._engine.training import Training, finish
 from ._inputs import feature_state, given_validation
-from ._params import PARAMETER_CONSTRAINTS, check_call, stochastic_solver
-from ._prepare import prepare, scorer
+from ._params import (
+    PARAMETER_CONSTRAINTS,
+    check_call,
+    param_names,
+    parameters_valid,
+    stochastic_solver,
+)
+from ._prepare import prepare, random_state, scorer
 from ._validation import check_features, explained, plain_rows
 
 __all__ = ["BaseBackprop", "stochastic_solver"]
@@ -132,6 +137,17 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
         tags.array_api_support = True
         return tags
 
+    @classmethod
+    def _get_param_names(cls):
+        # (sklearn's reads __init__'s signature on every get_params, clone and fit)
+        return param_names(cls)
+
+    def _validate_params(self):
+        # sklearn's check, whose constraint objects are made once (``_params``); on
+        # a parameter that fails it, sklearn's own raises its error
+        if not parameters_valid(self._parameter_constraints, self.get_params(deep=False)):
+            super()._validate_params()
+
     def __sklearn_array_api_convert__(self, converter):
         """A copy whose network (weights and optimizer state) was moved by
         ``converter``: scikit-learn's ``move_estimator_to(estimator, xp, device)``
@@ -210,7 +226,7 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental, validation_data=(None,) * 3,
              epochs=1, classes=None):
         check_call(self, incremental, epochs)
-        rng = check_random_state(self.random_state)
+        rng = random_state(self.random_state)
         p = prepare(self, X, y, sample_weight, incremental=incremental, rng=rng,
                     classes=classes)
         validation = given_validation(self, validation_data, p.data.Y,
@@ -243,7 +259,8 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
     def _validated_output(self, X, method):
         """(A_L, Z_L) for X after the fitted-state and input checks of ``method``;
         in X's namespace and on its device (the fitted weights' too)."""
-        check_is_fitted(self)
+        if not self.__sklearn_is_fitted__():  # (what sklearn's check would read)
+            check_is_fitted(self)
         plain = plain_rows(self, X)
         if plain is not None:
             return self._raw_output(plain)

@@ -5,7 +5,6 @@ from numbers import Real
 from typing import ClassVar
 
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
@@ -14,7 +13,13 @@ from ._core.losses import logsumexp
 from ._core.xp import concat, follow, softplus
 from ._docs import COMMON_ATTRIBUTES, COMMON_PARAMETERS, HIDDEN_PARAMETERS
 from ._engine.fitted import CLASSIFIER
-from ._labels import class_sample_weight, decode_labels, encode_labels, given_classes
+from ._labels import (
+    accuracy,
+    class_sample_weight,
+    decode_labels,
+    encode_labels,
+    given_classes,
+)
 from ._validation import check_label_types
 
 __all__ = ["BackpropClassifier"]
@@ -170,7 +175,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
 
-    _score_function = staticmethod(accuracy_score)
+    _score_function = staticmethod(accuracy)  # (accuracy_score's value)
     _y_numeric = False
     _fitted_schema: ClassVar[dict] = CLASSIFIER
 

@@ -36,7 +36,7 @@ from ._core.xp import (
 )
 from ._engine.data import Data, batchwise_dtype
 from ._engine.fitted import FITTED, MARKER, OPTIONAL, with_role
-from ._validation import check_features, explained, plain_input
+from ._validation import check_features, explained, plain_input, plain_training_data
 from ._warnings import warn
 
 __all__ = ["Checked", "checked_data", "feature_state", "given_validation"]
@@ -93,13 +93,9 @@ def checked_data(estimator, X, y, sample_weight, *, features, targets, increment
                  and batchwise_dtype(X, requested))
     reset = features is None
     stand_in = _stand_in(estimator, features if encoded is None else None)
-    try:
-        X, y = validate_data(stand_in, X, y, accept_sparse="csr", multi_output=True,
-                             y_numeric=estimator._y_numeric,
-                             reset=reset or encoded is not None,
-                             dtype=np.float64 if batchwise else requested)
-    except (ValueError, TypeError) as error:
-        raise explained(error) from error
+    X, y = _validated(stand_in, X, y, y_numeric=estimator._y_numeric,
+                      reset=reset or encoded is not None,
+                      dtype=np.float64 if batchwise else requested)
     features = encoded if encoded is not None else {
         k: v for k, v in vars(stand_in).items() if k in FEATURES}
     dtype = np.float32 if batchwise else X.dtype
@@ -116,6 +112,23 @@ def checked_data(estimator, X, y, sample_weight, *, features, targets, increment
     if not validation:
         _check_scale(X)
     return Checked(Data(X, Y, y, sample_weight), features, targets)
+
+
+def _validated(stand_in, X, y, *, y_numeric, reset, dtype):
+    """``validate_data``'s X and y, learning the features on ``stand_in`` when
+    ``reset``; plain float arrays that it would return unchanged skip it
+    (``plain_training_data``), with the same outcome."""
+    state = vars(stand_in)
+    if plain_training_data(X, y, dtype, None if reset else state.get("n_features_in_", -1),
+                           names="feature_names_in_" in state):
+        if reset:
+            stand_in.n_features_in_ = X.shape[1]
+        return X, y
+    try:
+        return validate_data(stand_in, X, y, accept_sparse="csr", multi_output=True,
+                             y_numeric=y_numeric, reset=reset, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise explained(error) from error
 
 
 def _with_class_weight(estimator, y, sample_weight, incremental, xp, where, dtype):
@@ -156,10 +169,13 @@ def _check_scale(X):
     """Warn about features so large that the network cannot train on them."""
     values = X.data if issparse(X) else X
     # max and -min: two passes over X, no copy of it (abs would allocate one)
-    xp = namespace(values)
     if values.shape[0] * values.shape[-1] == 0:
         return
-    largest = max(float(xp.max(values)), -float(xp.min(values)), 0.0)
+    if type(values) is np.ndarray:  # (the methods: no dispatch on a tiny X)
+        largest = max(float(values.max()), -float(values.min()), 0.0)
+    else:
+        xp = namespace(values)
+        largest = max(float(xp.max(values)), -float(xp.min(values)), 0.0)
     if largest > SCALE_LIMIT:
         warn(f"X has values up to {largest:.3g} in magnitude. A network trains on "
              "features of order 1: at this scale its units saturate or its loss "

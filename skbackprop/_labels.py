@@ -11,6 +11,8 @@ until it stores its whole state.
 from numbers import Real
 
 import numpy as np
+from sklearn import get_config
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import label_binarize
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import (
@@ -22,7 +24,8 @@ from sklearn.utils.multiclass import (
 from ._core.xp import astype, flat, host_input, namespace, to_numpy
 from ._validation import explained
 
-__all__ = ["class_sample_weight", "decode_labels", "encode_labels", "given_classes"]
+__all__ = ["accuracy", "class_sample_weight", "decode_labels", "encode_labels",
+           "given_classes", "plain_labels"]
 
 
 def given_classes(classes, previous_classes):
@@ -47,16 +50,19 @@ def encode_labels(y, targets, reset, incremental, same_classes):
     y when ``reset`` (with partial_fit's classes, if ``targets`` has them), else
     ``targets``; y's labels must be among the classes (all of them, with
     ``same_classes``: a warm start)."""
-    try:
-        check_classification_targets(y)
-    except ValueError as error:
-        raise explained(error) from error
+    labels = plain_labels(y)  # (None: sklearn's checks, which also find them)
+    if labels is None:
+        try:
+            check_classification_targets(y)
+        except ValueError as error:
+            raise explained(error) from error
     multilabel = y.ndim == 2 and type_of_target(y) == "multilabel-indicator"
     if reset:
         targets = _label_state(y, targets.get("classes_") if incremental else None,
-                               multilabel)
+                               multilabel, labels)
     if incremental or not reset:
-        _check_labels(unique_labels(y), targets["classes_"], same_classes)
+        _check_labels(unique_labels(y) if labels is None else labels,
+                      targets["classes_"], same_classes)
     classes = targets["classes_"]
     if multilabel:
         return label_binarize(y, classes=classes), targets
@@ -66,9 +72,28 @@ def encode_labels(y, targets, reset, incremental, same_classes):
     return (y[:, np.newaxis] == columns).astype(np.int64), targets
 
 
-def _label_state(y, classes, multilabel):
-    """The target state learnt from y (``classes`` if given)."""
-    classes = unique_labels(y) if classes is None else classes
+def plain_labels(y):
+    """``unique_labels(y)`` for labels that ``check_classification_targets`` takes
+    without a word: a 1-D ndarray of integers, booleans or text (a 'binary' or
+    'multiclass' target), unless sklearn would warn that it looks like a regression
+    target (more distinct values than half its 20+ rows). None for anything else,
+    which sklearn's functions check (their type_of_target costs more than a small
+    fit: these cost one ``np.unique``)."""
+    if (type(y) is not np.ndarray or y.ndim != 1 or y.shape[0] == 0
+            or y.dtype.kind not in "biuU" or get_config()["array_api_dispatch"]):
+        return None
+    unique = np.unique(y)
+    n_samples, n_unique = y.shape[0], unique.shape[0]
+    if n_unique > 2 and n_samples > 20 and n_unique > round(0.5 * n_samples):
+        return None
+    return np.asarray(sorted(set(unique)))  # (as unique_labels: its dtype too)
+
+
+def _label_state(y, classes, multilabel, labels=None):
+    """The target state learnt from y (``classes`` if given; ``labels``: y's, if
+    known)."""
+    if classes is None:
+        classes = unique_labels(y) if labels is None else labels
     if multilabel:
         classes = np.arange(y.shape[1])
     if len(classes) < 2:
@@ -92,6 +117,32 @@ def _check_labels(labels, classes, same_classes):
             f"`y` has classes not in `self.classes_`. `self.classes_` has {classes}. "
             f"'y' has {labels}. Pass every class to the first partial_fit call with "
             "classes=.")
+
+
+def accuracy(y_true, y_pred, sample_weight=None):
+    """``accuracy_score(y_true, y_pred, sample_weight=sample_weight)``, the score
+    early stopping watches every epoch: for plain labels (1-D ndarrays of integers,
+    booleans or text, of one kind and length; weights, if any, a C-ordered float
+    ndarray of finite values) what it computes after its checks, the weighted mean
+    of ``y_true == y_pred`` (its two type_of_target passes cost more than an epoch
+    of a small network); else ``accuracy_score`` itself."""
+    if _plain_pair(y_true, y_pred) and (sample_weight is None or _plain_weights(
+            sample_weight, y_true.shape[0])):
+        return float(np.average(y_true == y_pred, weights=sample_weight))
+    return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _plain_pair(y_true, y_pred):
+    return (type(y_true) is np.ndarray and type(y_pred) is np.ndarray
+            and y_true.ndim == 1 and y_pred.shape == y_true.shape and y_true.shape[0]
+            and y_true.dtype.kind in "biuU" and y_pred.dtype.kind == y_true.dtype.kind
+            and not get_config()["array_api_dispatch"])
+
+
+def _plain_weights(sample_weight, n_samples):
+    return (type(sample_weight) is np.ndarray and sample_weight.shape == (n_samples,)
+            and sample_weight.dtype.kind == "f" and sample_weight.flags.c_contiguous
+            and bool(np.isfinite(np.add.reduce(sample_weight))))
 
 
 def decode_labels(A, classes, y_type):

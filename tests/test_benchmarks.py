@@ -42,6 +42,26 @@ def test_compare_revisions_runs_against_head(capsys):
     assert len(listed.strip().splitlines()) == 1  # the temporary worktree is gone
 
 
+def test_bench_fixed_costs_reports_each_measure_against_head():
+    import shutil
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parent.parent
+    if shutil.which("git") is None or subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+            check=False).returncode:
+        pytest.skip("needs a git checkout")
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "bench_fixed_costs.py"), "HEAD",
+         "--repeats", "1", "--epochs", "3"],
+        capture_output=True, text=True, check=True, timeout=600)
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")][2:]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| per-row fit, 1 epoch (fixed cost)", "| per-row, per 4-row epoch",
+        "| breast_cancer (100,) adam, 30 epochs", "| predict, one row",
+        "| classifier per-row fit, 1 epoch", "| iris early stopping, per epoch"]
+
+
 def test_suite_quick_mode_compares_like_with_like():
     suite = pytest.importorskip("bench_suite")
     results = suite.run(quick=True, repeats=1, memory=False)

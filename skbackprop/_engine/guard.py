@@ -36,7 +36,7 @@ class Diverged(Exception):
 def scored_loss(model, params, data, rows=SCORED_ROWS):
     """The training loss (L2 term included) of the network on the first ``rows``
     rows of ``data``, as an epoch reports it."""
-    data = data.head(rows).computed()
+    data = (data if data.n_samples <= rows else data.head(rows)).computed()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         A, Z = model.output(params, data.X)
         sw_sum = (data.n_samples if data.sample_weight is None

@@ -13,6 +13,7 @@ decides what the estimator keeps.
 
 import time
 from collections.abc import Sequence
+from math import isfinite
 
 import numpy as np
 
@@ -53,8 +54,9 @@ class Loop:
         self.monitor, self.guard, self.tasks = monitor, guard, tasks
         self.learning_rate, self.rng = learning_rate, rng
         self.epochs_before, self.samples_before = epochs_before, samples_before
-        self.order = np.arange(data.n_samples)
-        self.weight_sum = (data.n_samples if data.sample_weight is None
+        self.n_samples = data.n_samples
+        self.order = np.arange(self.n_samples)
+        self.weight_sum = (self.n_samples if data.sample_weight is None
                            else to_numpy(data.sample_weight).sum())
         self.watched = (f"Validation {spec.scoring or 'score'}"
                         if monitor.watch_validation else "Training loss")
@@ -71,28 +73,27 @@ class Loop:
     def epoch(self):
         """One pass over the rows, committed to the monitor; True to stop."""
         started = time.perf_counter()
-        task = self.tasks.begin()
+        step, monitor, tasks = self.step, self.monitor, self.tasks
+        task = tasks.begin()
         learning_rate = self.learning_rate.value
-        params = self.step.params
+        params = step.params
         # the epoch's loss is measured before each update: it describes the weights
         # entering the epoch, which are the ones to keep if it is the best
-        entering = None if self.monitor.watch_validation else Snapshot(
-            copy(self.step.flat), self.shapes)
+        entering = None if monitor.watch_validation else Snapshot(
+            copy(step.flat), self.shapes)
         if self.spec.shuffle:  # in place: as order[permutation(n)], the same draws
             self.rng.shuffle(self.order)
         loss = self.train(learning_rate)
         self.guard.check_epoch(loss)
-        plateau = self.monitor.end_epoch(loss, learning_rate, started,
-                                         params, entering)
-        epochs = self.monitor.epochs
-        self.learning_rate.after_epoch(
-            self.epochs_before + epochs,
-            self.samples_before + epochs * self.data.n_samples)
-        if self.tasks.end(task, params):
+        plateau = monitor.end_epoch(loss, learning_rate, started, params, entering)
+        epochs = monitor.record.n_rows
+        self.learning_rate.after_epoch(self.epochs_before + epochs,
+                                       self.samples_before + epochs * self.n_samples)
+        if tasks.end(task, params):
             return True  # a callback asked to stop
         if plateau:
             if not self.learning_rate.on_plateau(self.watched):
-                self.monitor.reset_patience()
+                monitor.reset_patience()
                 return False
             return True
         return False
@@ -101,9 +102,10 @@ class Loop:
         """Every update of the epoch through the step; the epoch's training loss
         (the weighted mean of the losses before each update). On a device the
         batch losses are summed there and read back once, at the end."""
-        total = 0.0
+        total, check = 0.0, self.guard.check_update
         for weight, loss in self.step.updates(self.order, self.rng, learning_rate):
-            self.guard.check_update(loss)
+            if isinstance(loss, float) and not isfinite(loss):  # (what check reads)
+                check(loss)
             # a host weight as a Python float: a NumPy scalar times an array of
             # another namespace would convert that array to NumPy (not on every device)
             total += float(weight) * loss

@@ -95,6 +95,7 @@ class LearningRate:
     def __init__(self, spec, value=None):
         self.spec = spec
         self.value = spec.learning_rate_init
+        self.rule = TIME_BASED.get(spec.learning_rate)  # (None: 'adaptive')
         if value is None:
             self.after_epoch(0, 0)
         else:
@@ -103,12 +104,13 @@ class LearningRate:
     def after_epoch(self, epochs, samples_seen):
         """Set the next epoch's rate after ``epochs`` epochs and ``samples_seen``
         training rows."""
-        s = self.spec
-        if s.learning_rate in TIME_BASED:
-            self.value = TIME_BASED[s.learning_rate](
-                s.learning_rate_init, epochs, samples_seen, power_t=s.power_t,
-                lr_step_epochs=s.lr_step_epochs, lr_decay=s.lr_decay,
-                max_iter=s.max_iter)
+        rule, s = self.rule, self.spec
+        if rule is constant:  # (every epoch of a per-row fit: no call)
+            self.value = s.learning_rate_init
+        elif rule is not None:
+            self.value = rule(s.learning_rate_init, epochs, samples_seen,
+                              power_t=s.power_t, lr_step_epochs=s.lr_step_epochs,
+                              lr_decay=s.lr_decay, max_iter=s.max_iter)
 
     def on_plateau(self, watched):
         """After ``n_iter_no_change`` epochs without improvement of the ``watched``

@@ -76,7 +76,7 @@ class Spec:
 
     def __post_init__(self):
         """Refuse ingredient settings that cannot train, naming the fix."""
-        if not (isinstance(self.weight_decay, Real) and 0 <= self.weight_decay < inf):
+        if not (_real(self.weight_decay) and 0 <= self.weight_decay < inf):
             raise ValueError(f"weight_decay must be a finite number >= 0, got "
                              f"{self.weight_decay!r}; 0 turns it off.")
         if self.weight_decay and self.solver == "lbfgs":
@@ -84,7 +84,7 @@ class Spec:
                 f"weight_decay={self.weight_decay!r} is the stochastic solvers' "
                 "decoupled decay, which lbfgs does not take; use alpha (the L2 "
                 "penalty) with lbfgs, or solver='adam' or 'sgd' with weight_decay.")
-        if not (isinstance(self.label_smoothing, Real) and 0 <= self.label_smoothing < 1):
+        if not (_real(self.label_smoothing) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be a number in [0, 1), got "
                              f"{self.label_smoothing!r}; 0 turns it off.")
 
@@ -97,6 +97,11 @@ class Spec:
     @property
     def stochastic(self):
         return self.solver != "lbfgs"
+
+
+def _real(value):
+    """Whether ``value`` is a real number (a float or int without the ABC's check)."""
+    return type(value) in (float, int) or isinstance(value, Real)
 
 
 def batch_rows(batch_size, n_samples):
