@@ -22,6 +22,7 @@ The passes work on arrays of any Array API namespace (``_core.xp``); the ``Works
 of preallocated buffers is NumPy's optimisation of the same calls.
 """
 
+import math
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -305,7 +306,7 @@ def unpack(theta, shapes):
         for l, layer_shapes in enumerate(shapes):
             if k < len(layer_shapes):
                 shape = layer_shapes[k]
-                size = int(np.prod(shape))
+                size = math.prod(shape)
                 params[l][k] = xp.reshape(theta[start:start + size], shape)
                 start += size
     return params

@@ -29,8 +29,10 @@ import math
 
 import numpy as np
 import scipy.special
+import sklearn
 from scipy.sparse import issparse
 from sklearn.externals import array_api_compat
+from sklearn.externals.array_api_compat import numpy as _NUMPY_COMPAT
 from sklearn.utils._array_api import (
     _convert_to_numpy,
     _is_numpy_namespace,
@@ -76,6 +78,8 @@ def input_namespace(X):
     """``(xp, device)`` that an estimator computes in for input X: X's namespace
     and device with scikit-learn's array API dispatch on, NumPy's without (sklearn's
     ``get_namespace_and_device``)."""
+    if type(X) is np.ndarray and not sklearn.get_config()["array_api_dispatch"]:
+        return _NUMPY_COMPAT, None  # (what sklearn answers, without its checks)
     xp, _, device_ = get_namespace_and_device(X)
     return xp, device_
 
