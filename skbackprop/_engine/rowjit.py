@@ -112,16 +112,39 @@ def _compile(written, layer_units):
         epoch = _build(numba, source, functions)
         _warm_up(epoch, layer_units)
         return epoch
-    except numba.core.errors.TypingError:
-        return None  # a row function numba cannot compile: the activation's limit
-    except (OSError, RuntimeError) as error:  # no writable cache directory
+    except Exception as error:
+        return _failed(numba, error, functions)
+
+
+def _failed(numba, error, functions):
+    """None after a failed build: silently where a row function cannot be compiled
+    while numba compiles ``expit`` (the activation's limit), else after the one
+    ``FastKernelsWarning`` naming the cause."""
+    if _uncompilable(numba, functions) and not _uncompilable(numba, {"expit": expit}):
+        return None
+    if isinstance(error, OSError | RuntimeError):  # no writable cache directory
         return fused._give_up(
             f"numba has no writable directory to cache the per-row epoch in "
             f"({_describe(error)})", "set NUMBA_CACHE_DIR to a writable directory")
-    except Exception as error:  # a damaged cache file, a compile error
-        return fused._give_up(
-            f"numba could not compile or load the per-row epoch ({_describe(error)})",
-            f"if numba's cache is damaged, delete {cache_dir()}; it is compiled again")
+    return fused._give_up(  # a damaged cache file, a compile error
+        f"numba could not compile or load the per-row epoch ({_describe(error)})",
+        f"if numba's cache is damaged, delete {cache_dir()}; it is compiled again")
+
+
+def _uncompilable(numba, functions):
+    """Whether numba fails to compile one of the row ``functions`` on its own, on
+    float64 numbers for its arguments without defaults."""
+    for function in functions.values():
+        function = SPELLINGS.get(function, function)
+        if inspect.isbuiltin(function):
+            continue
+        arguments = [p for p in inspect.signature(function).parameters.values()
+                     if p.default is p.empty]
+        try:
+            numba.njit(**OPTIONS)(function).compile((numba.float64,) * len(arguments))
+        except Exception:  # whatever numba cannot type or lower
+            return True
+    return False
 
 
 def _describe(error):
