@@ -55,10 +55,10 @@ def compiled(monkeypatch):
     """Every per-row fit compiled (whatever its size), with a fresh set of compiled
     epochs for the test; the reference fits run with ``fast_kernels=False``."""
     numba_or_skip()
-    monkeypatch.setattr(_rowjit, "MIN_WORK", 0)
     monkeypatch.setattr(_rowjit, "_EPOCHS", {})
     monkeypatch.setitem(_fused._STATE, "failure", None)
-    return _rowjit._EPOCHS
+    with config_context(fast_kernels_min_work=0):
+        yield _rowjit._EPOCHS
 
 
 def compiled_keys(epochs):
@@ -151,7 +151,7 @@ def test_a_non_finite_loss_ends_both_epochs_after_the_same_row(compiled):
     numba = numba_or_skip()
     key = _rowwise.epoch_key((2, 2, 1), ("identity", "identity"), "squared_error", 0.9,
                              True, 0.0, False)
-    spec = type("Spec", (), {"fast_kernels": True})
+    spec = type("Spec", (), {"fast_kernels": True, "fast_kernels_min_work": 0})
     epoch = _rowjit.epoch_for(key, 0, spec, _rowwise.numba_source)
     assert isinstance(epoch, numba.core.registry.CPUDispatcher)
     rng = np.random.RandomState(0)
@@ -254,12 +254,13 @@ def test_a_row_function_numba_cannot_compile_trains_on_python_floats(compiled,
 
 
 def test_only_fits_that_pay_are_compiled(monkeypatch):
-    """Below MIN_WORK the epoch is not compiled, unless it is already."""
+    """Below its share of ``fast_kernels_min_work`` the epoch is not compiled,
+    unless it is already."""
     monkeypatch.setattr(_rowjit, "_EPOCHS", {})
-    spec = type("Spec", (), {"fast_kernels": True})
+    spec = type("Spec", (), {"fast_kernels": True, "fast_kernels_min_work": 10**9})
     key = _rowwise.epoch_key((2, 2, 1), ("identity",) * 2, "squared_error", 0, False,
                              0, False)
-    assert _rowjit.epoch_for(key, _rowjit.MIN_WORK - 1, spec, _rowwise.numba_source) is None
+    assert _rowjit.epoch_for(key, 3 * 10**6 - 1, spec, _rowwise.numba_source) is None
     assert not _rowjit._EPOCHS
     spec.fast_kernels = False
     assert _rowjit.epoch_for(key, 10**12, spec, _rowwise.numba_source) is None

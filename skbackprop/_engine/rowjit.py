@@ -29,9 +29,10 @@ from numba's cache; a changed spelling is a new file, never a stale load.
 When. Importing numba costs a process about half a second, and compiling an epoch
 about a second the first time on a machine, while the compiled epoch saves about
 2 µs per row for 2-2-1 and more for larger networks. A fit compiles its epoch only
-where its work (``_engine.fused.fit_work``) is at least ``MIN_WORK`` (measured,
-``benchmarks/bench_rows.py``) or the epoch is already compiled in the process (it
-then costs nothing). Smaller fits never import numba. Whatever fails (numba's import,
+where its work (``_engine.fused.fit_work``) is at least ``MIN_WORK_SHARE`` of the
+``fast_kernels_min_work`` setting (3e6 by default, measured; the setting at 0
+compiles every per-row fit), or where the epoch is already compiled in the process
+(it then costs nothing). Smaller fits never import numba. Whatever fails (numba's import,
 its compiler turned off, an unwritable cache directory, a compile error) gives the
 one ``FastKernelsWarning`` of ``_engine.fused`` and the fit, like every later one,
 trains on Python floats, with the same numbers; all of it happens before the first
@@ -53,12 +54,16 @@ from .._core.activations import logistic_of_float, on_change
 from .._core.network import n_parameters
 from . import fused
 
-__all__ = ["MIN_WORK", "SPELLINGS", "cache_dir", "epoch_for", "expit"]
+__all__ = ["MIN_WORK_SHARE", "SPELLINGS", "cache_dir", "epoch_for", "expit"]
 
-# fit_work at which importing numba and loading the compiled epoch pays (measured
-# with benchmarks/bench_rows.py: about half a second against about 2 µs saved per
-# update of 2-2-1, 12 units of work per update)
-MIN_WORK = 3 * 10**6
+# The share of the ``fast_kernels_min_work`` setting (the array path's threshold,
+# _config.FAST_KERNELS_MIN_WORK = 1e9) from which a per-row fit compiles its epoch:
+# 3e6 of ``fused.fit_work`` by default. Measured 2026-12 (one BLAS thread, numba's
+# cache warm): importing numba and loading an epoch cost a process 0.4 s; per
+# update the compiled epoch saved 1.6 µs of 2.0 on 2-2-1 (12 units of work), 8.8 of
+# 9.3 on 4-8-1 (58), 62 of 64 on 16-20-1 (382): it paid from 2.5e6-2.9e6 of work.
+# The fused kernels save far less per unit of work, hence the small share.
+MIN_WORK_SHARE = 0.003
 
 OPTIONS = {"error_model": "numpy", "nogil": True}  # no fastmath: Python's roundings
 
@@ -85,7 +90,7 @@ def epoch_for(key, work, spec, written):
     calls (``rowwise.numba_source``)."""
     if not (spec.fast_kernels and fused.available()):
         return None
-    if key not in _EPOCHS and work < MIN_WORK:
+    if key not in _EPOCHS and work < spec.fast_kernels_min_work * MIN_WORK_SHARE:
         return None
     with _LOCK:  # (one thread compiles; the others then find it built)
         if key not in _EPOCHS:
