@@ -254,14 +254,18 @@ def test_a_row_function_numba_cannot_compile_trains_on_python_floats(compiled,
 
 
 def test_only_fits_that_pay_are_compiled(monkeypatch):
-    """Below its share of ``fast_kernels_min_work`` the epoch is not compiled,
-    unless it is already."""
+    """Below its share of ``fast_kernels_min_work``, or for a network of more than
+    MAX_PARAMETERS, the epoch is not compiled, unless it is already."""
     monkeypatch.setattr(_rowjit, "_EPOCHS", {})
     spec = type("Spec", (), {"fast_kernels": True, "fast_kernels_min_work": 10**9})
     key = _rowwise.epoch_key((2, 2, 1), ("identity",) * 2, "squared_error", 0, False,
                              0, False)
     assert _rowjit.epoch_for(key, 3 * 10**6 - 1, spec, _rowwise.numba_source) is None
     assert not _rowjit._EPOCHS
+    big = _rowwise.epoch_key((8, 7, 1), ("identity",) * 2, "squared_error", 0, False,
+                             0, False)  # 71 weights and biases: never compiled
+    assert _rowjit.MAX_PARAMETERS == 64
+    assert _rowjit.epoch_for(big, 10**12, spec, _rowwise.numba_source) is None
     spec.fast_kernels = False
     assert _rowjit.epoch_for(key, 10**12, spec, _rowwise.numba_source) is None
     _rowjit._EPOCHS[key] = sentinel = object()

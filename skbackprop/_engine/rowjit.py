@@ -27,8 +27,10 @@ functions (``_engine.kernels.digest``: their code and source files), in
 from numba's cache; a changed spelling is a new file, never a stale load.
 
 When. Importing numba costs a process about half a second, and compiling an epoch
-about a second the first time on a machine, while the compiled epoch saves about
-2 µs per row for 2-2-1 and more for larger networks. A fit compiles its epoch only
+a few seconds the first time on a machine (numba's compile time grows faster than
+the source: networks of more than ``MAX_PARAMETERS`` weights and biases are not
+compiled), while the compiled epoch saves about 1.6 µs of 2 per row for 2-2-1 and
+more for larger networks. A fit compiles its epoch only
 where its work (``_engine.fused.fit_work``) is at least ``MIN_WORK_SHARE`` of the
 ``fast_kernels_min_work`` setting (3e6 by default, measured; the setting at 0
 compiles every per-row fit), or where the epoch is already compiled in the process
@@ -54,7 +56,7 @@ from .._core.activations import logistic_of_float, on_change
 from .._core.network import n_parameters
 from . import fused
 
-__all__ = ["MIN_WORK_SHARE", "SPELLINGS", "cache_dir", "epoch_for", "expit"]
+__all__ = ["MAX_PARAMETERS", "MIN_WORK_SHARE", "SPELLINGS", "cache_dir", "epoch_for", "expit"]
 
 # The share of the ``fast_kernels_min_work`` setting (the array path's threshold,
 # _config.FAST_KERNELS_MIN_WORK = 1e9) from which a per-row fit compiles its epoch:
@@ -64,6 +66,14 @@ __all__ = ["MIN_WORK_SHARE", "SPELLINGS", "cache_dir", "epoch_for", "expit"]
 # 9.3 on 4-8-1 (58), 62 of 64 on 16-20-1 (382): it paid from 2.5e6-2.9e6 of work.
 # The fused kernels save far less per unit of work, hence the small share.
 MIN_WORK_SHARE = 0.003
+
+# The largest network (weights and biases) whose epoch is compiled. numba spends
+# about 2-3 ms per statement of the written-out epoch, more as it grows: the first
+# compile took 3 s for 2-2-1 (9), 10 s for 4-8-1 (49), 44 s for 8-16-1 (161) and
+# 156 s for 16-16-1 (289) (measured 2026-12, on a loaded machine). Above the limit
+# the compile could cost more than the fit it speeds up; larger per-row networks
+# run on Python floats.
+MAX_PARAMETERS = 64
 
 OPTIONS = {"error_model": "numpy", "nogil": True}  # no fastmath: Python's roundings
 
@@ -84,11 +94,13 @@ on_change(_EPOCHS.clear)  # a name may come to mean another record
 def epoch_for(key, work, spec, written):
     """The compiled epoch of ``key`` (``rowwise.compiled_epoch``'s arguments) for a
     fit of ``work`` (``fused.fit_work``) with the settings ``spec``, or None where
-    the fit trains on Python floats: fast kernels off or unable to run, or the fit
-    too small to pay for compiling (unless the epoch is compiled already).
+    the fit trains on Python floats: fast kernels off or unable to run, a network
+    of more than ``MAX_PARAMETERS``, or a fit too small to pay for compiling (unless
+    the epoch is compiled already).
     ``written(*key)`` is the epoch's source in numba's frame and the functions it
     calls (``rowwise.numba_source``)."""
-    if not (spec.fast_kernels and fused.available()):
+    if not (spec.fast_kernels and fused.available()) or (
+            n_parameters(key[0]) > MAX_PARAMETERS):
         return None
     if key not in _EPOCHS and work < spec.fast_kernels_min_work * MIN_WORK_SHARE:
         return None

@@ -19,6 +19,11 @@ the last bit, for differences of about 1e-16 that training may grow to about 1e-
 spelled out for any small network, e.g. ``epoch_source((2, 2, 1), ("identity",
 "identity"), "squared_error")`` for the tutorial's.
 
+With numba installed (the ``fast`` extra), a fit large enough to pay for it runs the
+same lines compiled by numba (``_engine.rowjit``, about ten times faster per row):
+``epoch_source(..., target="numba")`` puts them in a frame numba compiles, and the
+float64 numbers are the Python epoch's to the last bit.
+
 Names in the generated code, one row at a time (layers numbered from 1, the inputs
 being layer 0):
 
