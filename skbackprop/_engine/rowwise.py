@@ -384,8 +384,9 @@ class RowStep:
             self.net = [flat.tolist(), self.velocity.tolist()]
             self.epoch = compiled_epoch(*key)
         else:
-            self.rows = (np.ascontiguousarray(data.X), np.ascontiguousarray(data.Y),
-                         np.ones(0) if sw is None else np.ascontiguousarray(sw))
+            # (of the types the epoch was compiled for: nothing compiles mid-fit)
+            self.rows = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (
+                data.X, data.Y, np.ones(0) if sw is None else sw))
             self.losses = np.empty((data.n_samples, 2))
 
     def _compiled(self, key, data, epochs):
