@@ -1,17 +1,21 @@
-"""Per-row SGD (batch_size=1) by network size: the written-out path, the array path
-and sklearn's MLP, microseconds per update.
+"""Per-row SGD (batch_size=1) by network size: the written-out path on Python floats
+and compiled by numba, the array path and sklearn's MLP, microseconds per update.
 
 Usage::
 
     python benchmarks/bench_rows.py            # about a minute
     python benchmarks/bench_rows.py --quick    # seconds
 
-skbackprop trains small networks row by row on Python floats (the
-epoch written out weight by weight), larger ones with its array code; the switch is
-``skbackprop.rowwise_limit``. This script times both paths on every size (forcing
-each in turn) next to sklearn, interleaved, median of ``--repeats``, on one BLAS
-thread: the measurement behind that switch, and the per-row speed-up over sklearn
-as networks grow. All three reach the same final loss (same algorithm, same start).
+skbackprop trains small networks row by row (the epoch written out weight by
+weight), larger ones with its array code; the switch is ``skbackprop.rowwise_limit``.
+Written out, the epoch runs on Python floats, or, with numba installed (the ``fast``
+extra) on fits large enough to pay for importing it, compiled by numba from the same
+source (the same numbers to the last bit); the switch is ``fast_kernels_min_work``,
+set to 0 here to force it. This script times every path on every size (forcing each
+in turn) next to sklearn, interleaved, median of ``--repeats``, on one BLAS thread:
+the measurements behind those switches, and the per-row speed-up over sklearn as
+networks grow. All of them reach the same final loss (same algorithm, same start).
+Without numba, "compiled" is the Python epoch again.
 """
 
 import statistics
@@ -23,34 +27,35 @@ from _cli import quick_main  # (benchmarks/: run as scripts)
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropRegressor, rowwise_limit
+from skbackprop import BackpropRegressor, config_context, fast_kernels, rowwise_limit
 from skbackprop.inspection import n_parameters
 
 NETWORKS = [(2, (2,)), (4, (8,)), (8, (16,)), (16, (16,)), (16, (20,)), (16, (24,)),
             (24, (20,)), (16, (16, 16)), (16, (16, 16, 16))]  # inputs, hidden; one output
 
 
-def fit(cls, X, y, settings, epochs, max_parameters=None):
-    """(seconds, final loss) of one fit of ``epochs`` epochs; ``max_parameters``
-    sets skbackprop's switch to force one path."""
-    limit = rowwise_limit(max_parameters) if max_parameters is not None else None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            model = cls(**settings, max_iter=epochs).fit(X, y)
-            return time.perf_counter() - start, model.loss_
-    finally:
-        if limit is not None:
-            limit.__exit__()
+# path -> the settings that force it (None: sklearn's)
+PATHS = {"written out": dict(rowwise_limit=10**9, fast_kernels=False),
+         "compiled": dict(rowwise_limit=10**9, fast_kernels_min_work=0),
+         "arrays": dict(rowwise_limit=0), "sklearn": None}
 
 
-def per_update(cls, X, y, settings, epochs, max_parameters=None):
+def fit(cls, X, y, settings, epochs, config=None):
+    """(seconds, final loss) of one fit of ``epochs`` epochs; ``config`` (of
+    ``PATHS``) forces one of skbackprop's paths."""
+    with warnings.catch_warnings(), config_context(**(config or {})):
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model = cls(**settings, max_iter=epochs).fit(X, y)
+        return time.perf_counter() - start, model.loss_
+
+
+def per_update(cls, X, y, settings, epochs, config=None):
     """Microseconds per update in steady state: the time ``epochs`` epochs take over
     that of one (which holds the per-fit costs: validation, set-up), per update, each
     the fastest of three fits; and the final loss."""
-    one = min(fit(cls, X, y, settings, 1, max_parameters)[0] for _ in range(3))
-    fits = [fit(cls, X, y, settings, epochs, max_parameters) for _ in range(3)]
+    one = min(fit(cls, X, y, settings, 1, config)[0] for _ in range(3))
+    fits = [fit(cls, X, y, settings, epochs, config) for _ in range(3)]
     seconds, loss = min(fits)
     return (seconds - one) / (epochs - 1) / X.shape[0] * 1e6, loss
 
@@ -67,8 +72,8 @@ def run(quick=False, repeats=None):
             settings = dict(hidden_layer_sizes=hidden, activation="tanh", solver="sgd",
                             batch_size=1, learning_rate_init=0.01, tol=0.0,
                             n_iter_no_change=np.inf, random_state=0)
-            paths = [("written out", BackpropRegressor, 10**9),
-                     ("arrays", BackpropRegressor, 0), ("sklearn", MLPRegressor, None)]
+            paths = [(label, MLPRegressor if config is None else BackpropRegressor, config)
+                     for label, config in PATHS.items()]
             for _, cls, switch in paths:  # untimed: first-use costs (compiling, imports)
                 fit(cls, X, y, settings, 1, switch)
             times, losses = {label: [] for label, _, _ in paths}, {}
@@ -84,23 +89,25 @@ def run(quick=False, repeats=None):
 
 
 def format_table(rows):
+    numba = "installed" if fast_kernels.active() else "not running: the Python epoch again"
     lines = [
         (f"µs per update in steady state, 1 BLAS thread; skbackprop takes the "
-         f"written-out path up to {rowwise_limit.current()} parameters. Ratio = "
-         "sklearn / skbackprop's path."),
+         f"written-out path up to {rowwise_limit.current()} parameters, compiled by "
+         f"numba ({numba}) on fits large enough to pay. Ratio = sklearn / skbackprop's "
+         "path."),
         "",
-        ("| network | parameters | written out | arrays | sklearn | sklearn / written "
-         "out | sklearn / arrays | final loss (written out / arrays / sklearn) |"),
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ("| network | parameters | written out | compiled | arrays | sklearn | sklearn / "
+         "written out | sklearn / compiled | sklearn / arrays | final loss (written out "
+         "/ compiled / arrays / sklearn) |"),
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         t = r["micros"]
         lines.append(
-            f"| {r['network']} | {r['parameters']} | {t['written out']:.1f} | "
-            f"{t['arrays']:.1f} | {t['sklearn']:.1f} | "
-            f"{t['sklearn'] / t['written out']:.1f}x | {t['sklearn'] / t['arrays']:.1f}x | "
-            + " / ".join(f"{r['losses'][k]:.6g}" for k in ("written out", "arrays", "sklearn"))
-            + " |")
+            f"| {r['network']} | {r['parameters']} | " + " | ".join(
+                f"{t[k]:.2f}" for k in PATHS) + " | " + " | ".join(
+                f"{t['sklearn'] / t[k]:.1f}x" for k in PATHS if k != "sklearn") + " | "
+            + " / ".join(f"{r['losses'][k]:.6g}" for k in PATHS) + " |")
     return "\n".join(lines)
 
 

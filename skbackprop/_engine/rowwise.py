@@ -19,6 +19,11 @@ the last bit, for differences of about 1e-16 that training may grow to about 1e-
 spelled out for any small network, e.g. ``epoch_source((2, 2, 1), ("identity",
 "identity"), "squared_error")`` for the tutorial's.
 
+With numba installed (the ``fast`` extra), a fit large enough to pay for it runs the
+same lines compiled by numba (``_engine.rowjit``, about ten times faster per row):
+``epoch_source(..., target="numba")`` puts them in a frame numba compiles, and the
+float64 numbers are the Python epoch's to the last bit.
+
 Names in the generated code, one row at a time (layers numbered from 1, the inputs
 being layer 0):
 
@@ -44,12 +49,14 @@ from .._config import Setting
 from .._core.activations import ACTIVATIONS, on_change
 from .._core.losses import LOSSES
 from .._core.network import n_parameters, unpack
+from . import rowjit as _rowjit
+from .fused import fit_work
 
 __all__ = [
     "RowStep", "a", "accepts", "backward_lines", "compiled_epoch", "d", "epoch_for",
-    "epoch_source", "forward_lines", "loss_lines", "names", "parameter_names",
-    "row_functions", "rowwise_limit", "supports", "update_lines",
-    "update_rule", "w", "writable", "written_activations"
+    "epoch_key", "epoch_source", "forward_lines", "loss_lines", "names", "numba_frame",
+    "numba_source", "parameter_names", "python_frame", "row_functions", "rowwise_limit",
+    "supports", "update_lines", "update_rule", "w", "writable", "written_activations"
 ]
 
 class rowwise_limit(Setting):
@@ -201,7 +208,7 @@ def loss_lines(units, loss, decay, weighted):
                             for j in range(units[l])) for l in range(1, len(units))]
         squares = norms[0] if len(norms) == 1 else " + ".join(f"({n})" for n in norms)
         lines += [f"loss += 0.5 * alpha * ({squares})" + (" / s" if weighted else "")]
-    return [*lines, "losses.append((s, loss))"]
+    return lines
 
 
 def backward_lines(units, activations, loss):
@@ -239,29 +246,47 @@ def update_lines(units, rule, decay):
 
 
 def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
-                 weighted=False):
+                 weighted=False, target="python"):
     """The source of ``epoch(X, Y, S, order, theta, velocity, learning_rate,
     momentum, alpha)``: SGD through rows ``order`` of the lists X, Y (and sample
     weights S if ``weighted``), updating the flat parameter and velocity lists in
     place (however the epoch ends); returns each row's (sample weight, loss before
     its update, L2 term included if ``decay``), stopping after the first loss that
-    is not finite. Rows of weight 0 are skipped."""
+    is not finite. Rows of weight 0 are skipped.
+
+    ``target="numba"`` writes the same rows in the frame numba compiles
+    (``_engine.rowjit``): ``epoch(..., alpha, losses)`` on arrays, each row's
+    (sample weight, loss) stored in the rows of the preallocated array ``losses``,
+    returning how many; the parameters are stored back when the rows end (no
+    ``try``: compiled code runs its rows to the end)."""
     units = layer_units
     params = parameter_names(units)
     velocities = ["v" + p for p in params]
     row = [f"{names([a(0, i) for i in range(units[0])])} = X[r]",
            f"{names([f'y_{k}' for k in range(units[-1])])} = Y[r]"]
     row += (forward_lines(units, activations) + loss_lines(units, loss, decay, weighted)
-            + backward_lines(units, activations, loss) + update_lines(units, rule, decay))
+            + RECORD[target] + backward_lines(units, activations, loss)
+            + update_lines(units, rule, decay))
     row += ["if not isfinite(loss):", "    break"]
     if weighted:
         row = ["s = S[r]", "if s <= 0:", "    continue", "decay = alpha / s", *row]
-    return "\n".join([
+    head = [f"    {names(params)} = theta", f"    {names(velocities)} = velocity",
+            "    step = -learning_rate", "    s, decay = 1.0, alpha"]
+    frame = python_frame if target == "python" else numba_frame
+    return "\n".join(frame(head, row, params, velocities)) + "\n"
+
+
+# how a row's (sample weight, loss) is kept: in a list, or in an array's next row
+RECORD = {"python": ["losses.append((s, loss))"],
+          "numba": ["losses[count, 0] = s", "losses[count, 1] = loss", "count += 1"]}
+
+
+def python_frame(head, row, params, velocities):
+    """The epoch on lists: the rows inside ``try``, the parameters written back to
+    the lists however the epoch ends (an exception, Ctrl-C)."""
+    return [
         "def epoch(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha):",
-        f"    {names(params)} = theta",
-        f"    {names(velocities)} = velocity",
-        "    step = -learning_rate",
-        "    s, decay = 1.0, alpha",
+        *head,
         "    losses = []",
         "    try:",
         "        for r in order:",
@@ -270,8 +295,24 @@ def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
         f"        theta[:] = {names(params)}",
         f"        velocity[:] = {names(velocities)}",
         "    return losses",
-        "",
-    ])
+    ]
+
+
+def numba_frame(head, row, params, velocities):
+    """The epoch on arrays, as numba compiles it: the losses into a preallocated
+    array and their count returned, the parameters stored back one by one."""
+    stores = [f"    theta[{i}] = {p}" for i, p in enumerate(params)]
+    stores += [f"    velocity[{i}] = {v}" for i, v in enumerate(velocities)]
+    return [
+        "def epoch(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha, "
+        "losses):",
+        *head,
+        "    count = 0",
+        "    for r in order:",
+        *("        " + line for line in row),
+        *stores,
+        "    return count",
+    ]
 
 
 @lru_cache(maxsize=64)
@@ -295,39 +336,86 @@ def compiled_epoch(layer_units, activations, loss, rule, decay, weighted):
 on_change(compiled_epoch.cache_clear)  # a name may come to mean another record
 
 
+def numba_source(layer_units, activations, loss, rule, decay, weighted):
+    """``compiled_epoch``'s epoch in the frame numba compiles (``_engine.rowjit``),
+    and the functions it calls."""
+    return (epoch_source(layer_units, activations, loss, rule, decay, weighted, "numba"),
+            row_functions(activations, loss))
+
+
+def epoch_key(layer_units, activations, loss, momentum, nesterov, alpha, weighted):
+    """The arguments of ``compiled_epoch`` for this network and these SGD settings."""
+    return (tuple(layer_units), tuple(activations), loss, update_rule(momentum, nesterov),
+            bool(alpha), weighted)
+
+
 def epoch_for(layer_units, activations, loss, momentum, nesterov, alpha, weighted):
     """The compiled epoch function for this network and these SGD settings."""
-    return compiled_epoch(tuple(layer_units), tuple(activations), loss,
-                          update_rule(momentum, nesterov), bool(alpha), weighted)
+    return compiled_epoch(*epoch_key(layer_units, activations, loss, momentum, nesterov,
+                                     alpha, weighted))
 
 
 class RowStep:
-    """The step seam's per-row implementation: SGD one row at a time on Python
-    floats. ``flat`` and ``velocity`` are the flat parameter vector and its SGD
-    velocities (arrays); training works on list copies of them, written back after
-    every epoch however it ends, so ``params`` (one list per layer, views into
-    ``flat``) always hold the weights of the last completed row."""
+    """The step seam's per-row implementation: SGD one row at a time, written out.
 
-    def __init__(self, model, settings, data, flat, optimizer_state):
+    Where the fit is large enough to pay and numba can run (``_engine.rowjit``),
+    the epoch runs compiled, on the fit's arrays: ``flat`` and ``velocity`` (the
+    flat parameter vector and its SGD velocities) are updated in place. Otherwise
+    it runs on Python floats: training works on list copies of them, written back
+    after every epoch however it ends. Either way ``params`` (one list per layer,
+    views into ``flat``) hold the weights of the last completed row after an epoch.
+    ``epochs`` are the most the call trains (``max_iter`` if None), for the
+    decision."""
+
+    def __init__(self, model, settings, data, flat, optimizer_state, epochs=None):
         self.model, self.settings = model, settings
         self.flat = flat
         self.optimizer_state = optimizer_state
         self.shapes = model.shapes
         self.params = unpack(flat, self.shapes)
+        self.velocity = optimizer_state["velocities"][0]
         layer_units, activations = model.perceptron
         sw = data.sample_weight
-        self.rows = (data.X.tolist(), data.Y.tolist(), None if sw is None else sw.tolist())
-        self.velocity = optimizer_state["velocities"][0]
-        self.net = [flat.tolist(), self.velocity.tolist()]
-        self.epoch = epoch_for(layer_units, activations, model.loss,
-                               settings.momentum, settings.nesterovs_momentum,
-                               model.alpha, sw is not None)
+        key = epoch_key(layer_units, activations, model.loss, settings.momentum,
+                        settings.nesterovs_momentum, model.alpha, sw is not None)
+        self.compiled = self._compiled(key, data, epochs)
+        if self.compiled is None:
+            self.rows = (data.X.tolist(), data.Y.tolist(), None if sw is None else sw.tolist())
+            self.net = [flat.tolist(), self.velocity.tolist()]
+            self.epoch = compiled_epoch(*key)
+        else:
+            # (of the types the epoch was compiled for: nothing compiles mid-fit)
+            self.rows = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (
+                data.X, data.Y, np.ones(0) if sw is None else sw))
+            self.losses = np.empty((data.n_samples, 2))
+
+    def _compiled(self, key, data, epochs):
+        """The epoch compiled by numba where it runs on these arrays and pays; None
+        for the Python epoch."""
+        in_place = all(v.dtype == np.float64 and v.ndim == 1 and v.flags.c_contiguous
+                       for v in (self.flat, self.velocity))
+        epochs = self.settings.max_iter if epochs is None else epochs
+        work = fit_work(data.n_samples, key[0], 1, epochs)
+        return (_rowjit.epoch_for(key, work, self.settings, numba_source) if in_place
+                else None)
 
     def updates(self, order, rng, learning_rate):
         """Train on the rows in ``order``; each row's (sample weight, loss)."""
+        if self.compiled is not None:
+            return self._compiled_updates(order, learning_rate)
         try:
             return self.epoch(*self.rows, order.tolist(), *self.net, learning_rate,
                               self.settings.momentum, self.model.alpha)
         finally:
             self.flat[:] = self.net[0]
             self.velocity[:] = self.net[1]
+
+    def _compiled_updates(self, order, learning_rate):
+        """``updates`` by the compiled epoch, on the arrays in place."""
+        order = np.ascontiguousarray(order, dtype=np.intp)
+        if len(order) > len(self.losses):
+            self.losses = np.empty((len(order), 2))
+        count = self.compiled(*self.rows, order, self.flat, self.velocity,
+                              float(learning_rate), float(self.settings.momentum),
+                              float(self.model.alpha), self.losses)
+        return self.losses[:count].tolist()
