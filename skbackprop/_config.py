@@ -10,7 +10,9 @@ The settings choose how a fit trains, never what it computes:
   other value is refused with a ``ValueError`` naming the variable.
 - ``fast_kernels_min_work`` (int, default 10**9): the least work
   (``_engine.fused.fit_work``) for which a fit uses them: below it a fit would not win
-  back their start-up, and never imports numba.
+  back their start-up, and never imports numba. A per-row fit compiles its epoch
+  from a smaller share of it (``_engine.rowjit``: the compiled epoch saves more per
+  unit of work).
 - ``rowwise_limit`` (int, default 500): the largest network, in weights and biases,
   trained row by row on Python floats when ``batch_size=1`` (see ``_engine.rowwise``).
 

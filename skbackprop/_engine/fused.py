@@ -175,8 +175,9 @@ def _give_up(cause, fix):
     """Remember that the kernels cannot run, and say so once; None."""
     _STATE["failure"] = cause
     warn(f"skbackprop's fused kernels are off for this process: {cause}. Training "
-         f"uses NumPy's step, which computes the same numbers, more slowly on large "
-         f"fits. Fix: {fix}; or set SKBACKPROP_FAST=0 in the environment (or "
+         f"uses NumPy's step (per-row fits, their Python epoch), which computes the "
+         f"same numbers, more slowly on large fits. Fix: {fix}; or set "
+         "SKBACKPROP_FAST=0 in the environment (or "
          "skbackprop.set_config(fast_kernels=False)) to train without the kernels and "
          "without this warning.", FastKernelsWarning)
     return None

@@ -71,7 +71,8 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
     if plain and _rowwise.accepts(model, spec, batch_size, data.X, data.dtype,
                                   spec.rowwise_limit):
         flat = pack(params)  # (a copy)
-        return _rowwise.RowStep(model, spec, data, flat, optimizer_state or init([flat]))
+        return _rowwise.RowStep(model, spec, data, flat, optimizer_state or init([flat]),
+                                epochs)
     if not is_numpy(namespace(first)):
         flat = pack(params)  # (a copy)
         return DeviceStep(model, spec, data, flat, optimizer_state or init([flat]),
