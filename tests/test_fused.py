@@ -453,6 +453,20 @@ def test_the_fused_output_layer_and_l2_term_give_numpys_fit_bit_for_bit(
 
 
 @pytest.mark.usefixtures("every_fit_large_enough")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_no_loop_is_compiled_in_the_middle_of_training():
+    """The loops run only on the row-major arrays they were compiled for before
+    the first epoch, even on the rows of a column-major target taken in order."""
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(60, 4)), np.asfortranarray(rng.normal(size=(60, 2)))
+    for shuffle in (True, False):
+        BackpropRegressor(hidden_layer_sizes=(5,), max_iter=2, batch_size=16,
+                          shuffle=shuffle).fit(X, Y)
+    for loop in _kernels._LOOPS.values():
+        assert not any("'A'" in str(signature) for signature in loop.signatures)
+
+
+@pytest.mark.usefixtures("every_fit_large_enough")
 def test_a_weighted_sparse_regression_with_kernels_equals_numpys_step():
     rng = np.random.default_rng(3)
     X = scipy.sparse.random(80, 12, density=0.3, random_state=3, format="csr")

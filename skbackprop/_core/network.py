@@ -284,6 +284,9 @@ def _output_pass(X, Y, outputs, layers, params, masks, workspace):
     Z = matmul(A_in, W, out=buffer.net_input[:n])
     A = Z if buffer.output is None else buffer.output[:n]
     delta, terms = workspace.deltas[-1][:n], workspace.terms[:n]
+    # (row-major, the layout the loop was compiled for before training: rows of a
+    # column-major Y, unshuffled, would compile another version mid-fit)
+    Y = Y if Y.flags.c_contiguous else np.ascontiguousarray(Y)
     workspace.kernels.output_loss(Z, b, Y, A, delta, terms, n)
     outputs.append(A)
     return scalar(terms.sum() / n), delta
