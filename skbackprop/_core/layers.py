@@ -50,8 +50,9 @@ the flat gradient. In a training step the forward and backward passes of a layer
 get the same ``buffers``, one after the other: values the backward pass would
 compute again may be left in ``buffers.cache`` (a dict of its own) by the forward
 pass (given ``buffers``, the backward pass can count on them). The network
-(``_core.network``) only sequences layers: forward from X to the output, the loss's dL/dZ at the output layer (which must be a layer
-with an ``activation``: the network's last), then backward layer by layer, each
+(``_core.network``) only sequences layers: forward from X to the output, the
+loss's dL/dZ at the output layer (which must be a layer with an ``activation``:
+the network's last), then backward layer by layer, each
 layer's ``dL/dA_in`` becoming the previous layer's ``upstream``. A layer of another
 kind is a class with these methods, registered with ``register_layer``: the
 starting weights, the workspace, the loop, the optimizers (which see one flat
