@@ -17,21 +17,17 @@ current / base.
 """
 
 import argparse
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-from compare_revisions import Version
+from compare_revisions import base_and_current
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-REPO = Path(__file__).resolve().parent.parent
 PLACEMENT = dict(hidden_layer_sizes=(2,), activation="identity", solver="sgd",
                  batch_size=1, momentum=0.0, learning_rate_init=0.002, tol=0.0,
                  n_iter_no_change=np.inf, random_state=0)
@@ -90,25 +86,17 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=301)
     args = parser.parse_args(argv)
     placement, cancer, iris = data()
-    with tempfile.TemporaryDirectory() as tmp:
-        worktree = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q",
-                        str(worktree), args.base], check=True)
-        try:
-            versions = {"base": Version(worktree), "current": Version(REPO)}
-            runs = {label: [] for label in (*versions, "sklearn")}
-            with threadpool_limits(limits=1, user_api="blas"):
-                for _ in range(args.repeats):
-                    for label, version in versions.items():
-                        with version as package:
-                            classes = package.BackpropRegressor, package.BackpropClassifier
-                            runs[label].append(timings(classes, placement, cancer,
-                                                       iris, args.epochs))
-                    runs["sklearn"].append(timings(  # (its epochs cost 400 times more)
-                        (MLPRegressor, MLPClassifier), placement, cancer, iris, 6, n=5))
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
-                            str(worktree)], check=False)
+    with base_and_current(args.base) as versions, threadpool_limits(limits=1,
+                                                                    user_api="blas"):
+        runs = {label: [] for label in (*versions, "sklearn")}
+        for _ in range(args.repeats):
+            for label, version in versions.items():
+                with version as package:
+                    classes = package.BackpropRegressor, package.BackpropClassifier
+                    runs[label].append(timings(classes, placement, cancer, iris,
+                                               args.epochs))
+            runs["sklearn"].append(timings(  # (its epochs cost 400 times more)
+                (MLPRegressor, MLPClassifier), placement, cancer, iris, 6, n=5))
     report(runs, args)
 
 

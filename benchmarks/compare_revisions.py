@@ -92,37 +92,45 @@ def _kernels_on_every_fit(package):
     return context(fast_kernels_min_work=0)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("base", help="git revision to compare against")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
+@contextlib.contextmanager
+def base_and_current(base):
+    """``{"base": Version, "current": Version}``: revision ``base`` checked out into a
+    temporary git worktree and the work tree, side by side; the worktree is removed
+    and the caller's skbackprop modules put back after."""
     # importing two versions swaps modules in sys.modules: put the caller's back after
     original = {k: v for k, v in sys.modules.items() if k.split(".")[0] == "skbackprop"}
     with tempfile.TemporaryDirectory() as tmp:
         worktree = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q",
-                        str(worktree), args.base], check=True)
+                        str(worktree), base], check=True)
         try:
-            versions = {"base": Version(worktree), "current": Version(REPO)}
-            rows = []
-            with threadpool_limits(limits=1, user_api="blas"):
-                for name, estimator, X, y, params, unit in workloads(args.quick):
-                    times = {label: [] for label in versions}
-                    for _ in range(args.repeats):
-                        for label, version in versions.items():
-                            times[label].append(
-                                seconds_per_unit(version, estimator, X, y, params, unit))
-                    base = statistics.median(times["base"])
-                    current = statistics.median(times["current"])
-                    rows.append((name, unit, base, current))
+            yield {"base": Version(worktree), "current": Version(REPO)}
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
                             str(worktree)], check=False)
             for name in [m for m in sys.modules if m.split(".")[0] == "skbackprop"]:
                 del sys.modules[name]
             sys.modules.update(original)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", help="git revision to compare against")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    rows = []
+    with base_and_current(args.base) as versions, threadpool_limits(limits=1,
+                                                                    user_api="blas"):
+        for name, estimator, X, y, params, unit in workloads(args.quick):
+            times = {label: [] for label in versions}
+            for _ in range(args.repeats):
+                for label, version in versions.items():
+                    times[label].append(
+                        seconds_per_unit(version, estimator, X, y, params, unit))
+            base = statistics.median(times["base"])
+            current = statistics.median(times["current"])
+            rows.append((name, unit, base, current))
     print(f"median of {args.repeats} interleaved runs, 1 BLAS thread; base = {args.base}")
     print("| workload | per | base | current | current / base |")
     print("| --- | --- | --- | --- | --- |")

@@ -21,7 +21,9 @@ def test_quick_benchmark_runs_and_both_libraries_reach_the_same_loss(capsys):
     assert "| placement 2-2-1, batch_size=1 | update |" in capsys.readouterr().out
 
 
-def test_compare_revisions_runs_against_head(capsys):
+def table_rows_against_head(script, *args):
+    """The body rows of the table ``script`` prints when run against HEAD, and then
+    that no temporary worktree is left (skipped outside a git checkout)."""
     import shutil
     import subprocess
     root = Path(__file__).resolve().parent.parent
@@ -29,33 +31,24 @@ def test_compare_revisions_runs_against_head(capsys):
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
             check=False).returncode:
         pytest.skip("needs a git checkout")
-    import sys
     done = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "compare_revisions.py"), "HEAD",
-         "--quick", "--repeats", "1"],
+        [sys.executable, str(root / "benchmarks" / script), "HEAD", *args],
         capture_output=True, text=True, check=True, timeout=600)
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")][2:]
-    assert [row.split(" | ")[1] for row in rows] == ["update", "epoch", "epoch"]
-    assert all(float(row.split(" | ")[-1].strip(" |")) > 0 for row in rows)
     listed = subprocess.run(["git", "-C", str(root), "worktree", "list"],
                             capture_output=True, text=True, check=True).stdout
     assert len(listed.strip().splitlines()) == 1  # the temporary worktree is gone
+    return [line for line in done.stdout.splitlines() if line.startswith("| ")][2:]
+
+
+def test_compare_revisions_runs_against_head():
+    rows = table_rows_against_head("compare_revisions.py", "--quick", "--repeats", "1")
+    assert [row.split(" | ")[1] for row in rows] == ["update", "epoch", "epoch"]
+    assert all(float(row.split(" | ")[-1].strip(" |")) > 0 for row in rows)
 
 
 def test_bench_fixed_costs_reports_each_measure_against_head():
-    import shutil
-    import subprocess
-    import sys
-    root = Path(__file__).resolve().parent.parent
-    if shutil.which("git") is None or subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-            check=False).returncode:
-        pytest.skip("needs a git checkout")
-    done = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "bench_fixed_costs.py"), "HEAD",
-         "--repeats", "1", "--epochs", "3"],
-        capture_output=True, text=True, check=True, timeout=600)
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")][2:]
+    rows = table_rows_against_head("bench_fixed_costs.py", "--repeats", "1",
+                                   "--epochs", "3")
     assert [row.split(" | ")[0] for row in rows] == [
         "| per-row fit, 1 epoch (fixed cost)", "| per-row, per 4-row epoch",
         "| breast_cancer (100,) adam, 30 epochs", "| predict, one row",

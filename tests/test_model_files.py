@@ -11,12 +11,11 @@ import zipfile
 
 import numpy as np
 import pytest
+from file_helpers import forged, raw
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris
 
 from skbackprop import BackpropClassifier, BackpropRegressor, ModelFileError, load, save
-from skbackprop.persistence._archive import write_archive
-from skbackprop.persistence._codec import digest
 from skbackprop.persistence._format import METADATA
 
 
@@ -30,27 +29,6 @@ def models():
         reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", max_iter=5,
                                 random_state=0).fit(X, X[:, 0])
     return {"classifier": clf, "regressor": reg}, X
-
-
-def raw(model):
-    buffer = io.BytesIO()
-    save(model, buffer)
-    with zipfile.ZipFile(buffer) as archive:
-        metadata = json.loads(archive.read(METADATA))
-        arrays = {n.removesuffix(".npy"): np.load(io.BytesIO(archive.read(n)))
-                  for n in archive.namelist() if n != METADATA}
-    return metadata, arrays
-
-
-def forged(metadata, arrays):
-    """A file with a recomputed digest: only the content checks stand in the way."""
-    metadata = {k: v for k, v in metadata.items() if k not in ("sha256", "hmac_sha256")}
-    metadata["arrays"] = {k: [a.dtype.str, list(a.shape)] for k, a in arrays.items()}
-    metadata["sha256"] = digest(metadata, arrays)
-    buffer = io.BytesIO()
-    write_archive(buffer, {METADATA: metadata}, arrays)
-    buffer.seek(0)
-    return buffer
 
 
 def _key(metadata, attribute, i=0):

@@ -7,20 +7,17 @@ forged files are refused with a ModelFileError naming the problem."""
 import io
 import json
 import warnings
-import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
+from file_helpers import forged, raw
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import ModelFileError, TabularClassifier, TabularRegressor, load, save
 from skbackprop.persistence import trusted_types
-from skbackprop.persistence._archive import write_archive
-from skbackprop.persistence._codec import digest
-from skbackprop.persistence._format import METADATA
 from skbackprop.persistence._tabular import PREPROCESSOR_FIELDS, preprocessor_state
 from skbackprop.tabular import TabularPreprocessor
 
@@ -170,27 +167,6 @@ def test_a_model_fitted_on_an_array_without_names_round_trips():
 
 
 # ---------------------------------------------------------------- forged files
-def raw(model):
-    buffer = io.BytesIO()
-    save(model, buffer)
-    with zipfile.ZipFile(buffer) as archive:
-        metadata = json.loads(archive.read(METADATA))
-        arrays = {n.removesuffix(".npy"): np.load(io.BytesIO(archive.read(n)))
-                  for n in archive.namelist() if n != METADATA}
-    return metadata, arrays
-
-
-def forged(metadata, arrays):
-    """A file with a recomputed digest: only the content checks stand in the way."""
-    metadata = {k: v for k, v in metadata.items() if k != "sha256"}
-    metadata["arrays"] = {k: [a.dtype.str, list(a.shape)] for k, a in arrays.items()}
-    metadata["sha256"] = digest(metadata, arrays)
-    buffer = io.BytesIO()
-    write_archive(buffer, {METADATA: metadata}, arrays)
-    buffer.seek(0)
-    return buffer
-
-
 def field(metadata, name):
     """The encoded value of the preprocessor's field ``name`` (a [key, value] pair
     of its encoded dict, changed in place by the forgeries)."""

@@ -1,0 +1,35 @@
+"""Reading a model file's parts and writing forged ones, for the tests of model
+files (tests/test_model_files.py, tests/test_tabular_files.py)."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from skbackprop import save
+from skbackprop.persistence._archive import write_archive
+from skbackprop.persistence._codec import digest
+from skbackprop.persistence._format import METADATA
+
+
+def raw(model):
+    """``(metadata, arrays)`` of ``model``'s file."""
+    buffer = io.BytesIO()
+    save(model, buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        metadata = json.loads(archive.read(METADATA))
+        arrays = {n.removesuffix(".npy"): np.load(io.BytesIO(archive.read(n)))
+                  for n in archive.namelist() if n != METADATA}
+    return metadata, arrays
+
+
+def forged(metadata, arrays):
+    """A file with a recomputed digest: only the content checks stand in the way."""
+    metadata = {k: v for k, v in metadata.items() if k not in ("sha256", "hmac_sha256")}
+    metadata["arrays"] = {k: [a.dtype.str, list(a.shape)] for k, a in arrays.items()}
+    metadata["sha256"] = digest(metadata, arrays)
+    buffer = io.BytesIO()
+    write_archive(buffer, {METADATA: metadata}, arrays)
+    buffer.seek(0)
+    return buffer
