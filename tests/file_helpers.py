@@ -33,3 +33,17 @@ def forged(metadata, arrays):
     write_archive(buffer, {METADATA: metadata}, arrays)
     buffer.seek(0)
     return buffer
+
+
+def edited_files(metadata, arrays, paths, junk, n, seed=0):
+    """``n`` forged files, each with the value at one of ``paths`` (key paths into
+    ``metadata``) replaced by one of ``junk``, both drawn at random."""
+    rng = np.random.RandomState(seed)
+    for _ in range(n):
+        edited = json.loads(json.dumps(metadata))
+        path = paths[rng.randint(len(paths))]
+        node = edited
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = junk[rng.randint(len(junk))]
+        yield forged(edited, dict(arrays))

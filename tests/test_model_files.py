@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from file_helpers import forged, raw
+from file_helpers import edited_files, forged, raw
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris
 
@@ -252,17 +252,10 @@ def test_random_metadata_edits_get_a_model_file_error_or_a_working_model(models,
     model, X = models[0][which], models[1]
     metadata, arrays = raw(model)
     paths = [p for p in _paths(metadata) if p and p[0] not in ("sha256", "arrays")]
-    rng = np.random.RandomState(0)
     outcomes = {"refused": 0, "loaded": 0}
-    for _ in range(300):
-        edited = json.loads(json.dumps(metadata))
-        path = paths[rng.randint(len(paths))]
-        node = edited
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = JUNK[rng.randint(len(JUNK))]
+    for file in edited_files(metadata, arrays, paths, JUNK, 300):
         try:
-            loaded = load(forged(edited, dict(arrays)))
+            loaded = load(file)
         except ModelFileError:
             outcomes["refused"] += 1
             continue

@@ -46,15 +46,7 @@ def extents(display):
 def test_every_label_lies_inside_the_axes_and_clear_of_the_others(make):
     display = make()
     assert display.unplaced_ == [] and len(display.labels_) == len(display.edges_)
-    boxes = extents(display)
-    x0, y0, x1, y1 = display.ax_.get_window_extent().extents
-    for text, (a, b, c, d) in boxes.items():
-        assert x0 <= a and y0 <= b and c <= x1 and d <= y1, text.get_text()
-    texts = list(boxes)
-    for i, first in enumerate(texts):
-        for second in texts[i + 1:]:
-            assert not boxes_meet(boxes[first], boxes[second]), (
-                first.get_text(), second.get_text())
+    assert_clear(display)
 
 
 @pytest.mark.parametrize("make", [tutorial_display, lab_display])
