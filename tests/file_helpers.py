@@ -47,3 +47,12 @@ def edited_files(metadata, arrays, paths, junk, n, seed=0):
             node = node[key]
         node[path[-1]] = junk[rng.randint(len(junk))]
         yield forged(edited, dict(arrays))
+
+
+def json_paths(node, prefix=()):
+    """Every path into a JSON tree (the key or index at each level)."""
+    yield prefix
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
+        node, list) else ()
+    for key, child in children:
+        yield from json_paths(child, (*prefix, key))

@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from file_helpers import edited_files, forged, raw
+from file_helpers import edited_files, forged, json_paths, raw
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris
 
@@ -230,15 +230,6 @@ def test_hmac_accepts_only_its_own_key(models, tmp_path):
         load(forged(metadata, arrays), key=b"team secret")
 
 
-def _paths(node, prefix=()):
-    """Every path into a JSON tree."""
-    yield prefix
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
-        node, list) else ()
-    for key, child in children:
-        yield from _paths(child, (*prefix, key))
-
-
 JUNK = [None, -1, 0, 1e308, float("nan"), "x", "", [], {}, [1, 2], {"list": 3},
         {"array": "a0", "object": "yes"}, {"array": "zz", "object": False},
         {"tuple": [{"dict": 1}]}, True]
@@ -251,7 +242,7 @@ def test_random_metadata_edits_get_a_model_file_error_or_a_working_model(models,
     other exception escapes."""
     model, X = models[0][which], models[1]
     metadata, arrays = raw(model)
-    paths = [p for p in _paths(metadata) if p and p[0] not in ("sha256", "arrays")]
+    paths = [p for p in json_paths(metadata) if p and p[0] not in ("sha256", "arrays")]
     outcomes = {"refused": 0, "loaded": 0}
     for file in edited_files(metadata, arrays, paths, JUNK, 300):
         try:

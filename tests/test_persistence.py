@@ -293,15 +293,7 @@ def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
     model = load(DATA / f"format1_{name}.npz")
     with np.load(DATA / "format1_predictions.npz") as expected:
         X = expected["X"]
-        # the weights load bit for bit; the products that use them round by the
-        # BLAS kernel this machine picks (OpenBLAS's Haswell and SkylakeX kernels
-        # differ in the last bit)
-        if name == "classifier":
-            assert_allclose(model.predict_proba(X), expected["proba"], rtol=1e-14,
-                            atol=1e-17)
-        else:
-            assert_allclose(model.predict(X), expected["regression"], rtol=1e-14,
-                            atol=1e-17)
+        assert_predicts_as_saved(model, X, expected, name)
     assert len(model.history_) == len(model.loss_curve_) == model.n_iter_ == 5
     assert_added_parameters_at_their_defaults(model)
     y = np.arange(len(X)) % 3
@@ -316,6 +308,16 @@ def test_format_1_files_of_the_release_before_issue_11_load_and_train_on(name):
     assert not hasattr(model, "_best_coefs")
 
 
+def assert_predicts_as_saved(model, X, expected, name):
+    """The loaded ``model``'s outputs on X equal those saved with it. The weights
+    load bit for bit; the products that use them round by the BLAS kernel the
+    machine picks (OpenBLAS's Haswell and SkylakeX kernels differ in the last bit)."""
+    if name == "classifier":
+        assert_allclose(model.predict_proba(X), expected["proba"], rtol=1e-14, atol=1e-17)
+    else:
+        assert_allclose(model.predict(X), expected["regression"], rtol=1e-14, atol=1e-17)
+
+
 @pytest.mark.parametrize("name", ["classifier", "regressor"])
 def test_format_2_files_load_predict_alike_and_train_on(name):
     """Written by f060c33 (tests/data/format2_*.npz): a 3-class classifier of string
@@ -326,13 +328,7 @@ def test_format_2_files_load_predict_alike_and_train_on(name):
     with np.load(DATA / "format2_predictions.npz") as expected:
         X = pd.DataFrame(expected["X"], columns=["cgpa", "resume", "iq"])
         labels, targets = expected["y"], expected["targets"]
-        # (the products round by the BLAS kernel this machine picks: see above)
-        if name == "classifier":
-            assert_allclose(model.predict_proba(X), expected["proba"], rtol=1e-14,
-                            atol=1e-17)
-        else:
-            assert_allclose(model.predict(X), expected["regression"], rtol=1e-14,
-                            atol=1e-17)
+        assert_predicts_as_saved(model, X, expected, name)
     assert len(model.history_) == model.n_iter_ == 5
     assert_added_parameters_at_their_defaults(model)
     if name == "classifier":

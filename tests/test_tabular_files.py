@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from file_helpers import edited_files, forged, raw
+from file_helpers import edited_files, forged, json_paths, raw
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -333,14 +333,6 @@ def test_a_format_2_file_cannot_hold_a_tabular_model(models):
         load(forged(metadata, arrays))
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
-        node, list) else ()
-    for key, child in children:
-        yield from _paths(child, (*prefix, key))
-
-
 JUNK = [None, -1, 0, 2, 1e308, float("nan"), "x", "", "code", [], {}, [1, 2],
         {"list": 3}, {"list": []}, {"tuple": [0]}, {"array": "a0", "object": "yes"},
         True]
@@ -354,7 +346,7 @@ def test_random_edits_of_the_tabular_state_are_refused_or_harmless(models, which
     model = models[which]
     X = pd.concat([table()[0], unseen(table()[0])])
     metadata, arrays = raw(model)
-    paths = [p for p in _paths(metadata) if len(p) > 2 and p[:2] in [
+    paths = [p for p in json_paths(metadata) if len(p) > 2 and p[:2] in [
         ("attributes", "preprocessor_"), ("attributes", "_input_layers"),
         ("attributes", "_y_scale"), ("attributes", "_y_min")]]
     refused = 0
