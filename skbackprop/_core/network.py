@@ -35,7 +35,7 @@ from .xp import concat, copy, flat, namespace, scalar
 __all__ = [
     "Workspace", "backward", "decayed", "first_array", "forward", "loss_and_gradients",
     "make_workspace", "n_parameters", "network_shapes", "network_units",
-    "network_widths", "pack", "perceptron", "unpack"
+    "network_widths", "pack", "perceptron", "unpack", "weight_sum"
 ]
 
 
@@ -238,8 +238,7 @@ def loss_and_gradients(X, Y, sample_weight, layers, params, loss, alpha, masks=N
                                   keep_all=record is not None)
     if record is not None:
         record["outputs"], record["net_inputs"] = outputs, net_inputs
-    sw_sum = X.shape[0] if sample_weight is None else scalar(
-        namespace(sample_weight).sum(sample_weight))
+    sw_sum = weight_sum(X, sample_weight)
     if fused:
         value, delta = _output_pass(X, Y, outputs, layers, params, masks, workspace)
         value += l2_penalty(decayed(layers, params), alpha, sw_sum)
@@ -249,6 +248,13 @@ def loss_and_gradients(X, Y, sample_weight, layers, params, loss, alpha, masks=N
     grads = backward(outputs, net_inputs, delta, layers, params,
                      0.0 if fold_l2 else alpha, sw_sum, masks, workspace, record)
     return value, grads
+
+
+def weight_sum(X, sample_weight):
+    """sum_i s_i over the batch X's rows (its number of rows without weights)."""
+    if sample_weight is None:
+        return X.shape[0]
+    return scalar(namespace(sample_weight).sum(sample_weight))
 
 
 def _output_delta(X, Y, sample_weight, outputs, net_inputs, layers, params, loss,

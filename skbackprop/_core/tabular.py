@@ -134,17 +134,23 @@ def selu(Z):
     """f(z) = lambda z for z > 0, lambda alpha (e^z - 1) else (Klambauer et al.,
     2017), with lambda = 1.0507... and alpha = 1.6733..., spelt without a branch:
     lambda max(z, 0) + lambda alpha (e^min(z, 0) - 1)."""
-    xp = namespace(Z)
-    return (_SELU_SCALE * maximum(Z, 0.0)
-            + (_SELU_LA * xp.exp(_negative_part(Z)) - _SELU_LA))
+    return _selu_from(Z, namespace(Z).exp(_negative_part(Z)))
 
 
 def selu_derivative(Z):
     """f'(z) = lambda for z > 0, lambda alpha e^z else: lambda alpha e^min(z, 0)
     + (lambda - lambda alpha) [z > 0], as e^min(z, 0) = 1 for z > 0."""
-    xp = namespace(Z)
-    return (_SELU_LA * xp.exp(_negative_part(Z))
-            + (_SELU_SCALE - _SELU_LA) * xp.astype(Z > 0, Z.dtype))
+    return _selu_slope_from(Z, namespace(Z).exp(_negative_part(Z)))
+
+
+def _selu_from(Z, e):
+    """``selu`` from e = e^min(z, 0)."""
+    return _SELU_SCALE * maximum(Z, 0.0) + (_SELU_LA * e - _SELU_LA)
+
+
+def _selu_slope_from(Z, e):
+    """``selu_derivative`` from e = e^min(z, 0)."""
+    return _SELU_LA * e + (_SELU_SCALE - _SELU_LA) * namespace(Z).astype(Z > 0, Z.dtype)
 
 
 def _tanh_softplus(Z):
@@ -181,24 +187,26 @@ def mish_derivative(Z):
     """f'(z) = t + z sigma(z) (1 - t^2), t = tanh(softplus(z)) (softplus' = sigma):
     sigma(z) = n / (1 + n) and 1 - t^2 = d (2 - d), d = 1 - t. Past the cap the
     second term is below half an ulp of t = 1, and is taken at z = 20."""
-    t, d, n, c = _tanh_softplus(Z)
+    return _mish_slope_from(*_tanh_softplus(Z))
+
+
+def _mish_slope_from(t, d, n, c):
+    """``mish_derivative`` from ``_tanh_softplus``'s (t, d, n, c)."""
     return t + c * (n / (1.0 + n)) * (d * (2.0 - d))
 
 
 def selu_and_derivative(Z):
     """(f(z), f'(z)) of ``selu`` from one exponential e^min(z, 0) (the numbers of
     ``selu`` and ``selu_derivative``)."""
-    xp = namespace(Z)
-    e = xp.exp(_negative_part(Z))
-    return (_SELU_SCALE * maximum(Z, 0.0) + (_SELU_LA * e - _SELU_LA),
-            _SELU_LA * e + (_SELU_SCALE - _SELU_LA) * xp.astype(Z > 0, Z.dtype))
+    e = namespace(Z).exp(_negative_part(Z))
+    return _selu_from(Z, e), _selu_slope_from(Z, e)
 
 
 def mish_and_derivative(Z):
     """(f(z), f'(z)) of ``mish`` from one exponential (the numbers of ``mish`` and
     ``mish_derivative``)."""
     t, d, n, c = _tanh_softplus(Z)
-    return Z * t, t + c * (n / (1.0 + n)) * (d * (2.0 - d))
+    return Z * t, _mish_slope_from(t, d, n, c)
 
 
 _SELU_SCALE = 1.0507009873554804934193349852946

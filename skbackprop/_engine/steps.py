@@ -32,7 +32,14 @@ import numpy as np
 from scipy.sparse import issparse
 
 from .._core.layers import lr_factors
-from .._core.network import first_array, loss_and_gradients, make_workspace, pack, unpack
+from .._core.network import (
+    first_array,
+    loss_and_gradients,
+    make_workspace,
+    pack,
+    unpack,
+    weight_sum,
+)
 from .._core.optimizers import (
     adam_init,
     adam_step,
@@ -208,8 +215,7 @@ class ArrayStep:
             clip_gradient_norm(grads, self.spec.clip_norm)
         extra = {}
         if self.n_decayed:  # the L2 term, left out of the gradients, added here
-            sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-            extra["l2"] = m.alpha / sw_sum
+            extra["l2"] = m.alpha / weight_sum(X, sample_weight)
         self.update([self.flat], grads, [ws.scratch] if ws else None,
                     self.optimizer_state, learning_rate, **extra)
         return loss
