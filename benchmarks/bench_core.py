@@ -10,7 +10,7 @@ Each workload is fitted by both libraries in turn (A B A B ...), ``--repeats`` t
 the table gives the median seconds per epoch of each, the ratio sklearn / skbackprop
 (above 1: we are faster) and the final training loss of each, which must agree
 because both run the same algorithm from the same ``random_state``. BLAS runs on one
-thread unless ``--threads`` says otherwise, for stable ratios on a shared machine.
+thread unless ``--threads`` says otherwise, for stable ratios on a busy machine.
 """
 
 import argparse

@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_fixed_costs.py BASE_REV --repeats 15
 
 Times, interleaved in one run (base, current, sklearn, base, ...; one BLAS thread),
-the fastest of many runs (on a shared machine, the least disturbed) of: a one-epoch
+the fastest of many runs (on a busy machine, the least disturbed) of: a one-epoch
 per-row fit (bench_suite's "placement 2-2-1, batch_size=1" workload: the fixed cost
 of a fit, its one epoch of 4 updates included), the cost per epoch of that workload
 (from a fit of ``--epochs`` epochs, less the one-epoch fit), the breast_cancer fit

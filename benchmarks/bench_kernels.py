@@ -11,7 +11,7 @@ of every row, and every parameter once per batch, per epoch) is at least the
 ``fast_kernels_min_work`` setting (``skbackprop.get_config()``) uses the fused
 kernels; a smaller one never imports numba. This script measures the two sides of
 that threshold, in CPU time (``time.process_time``: steadier than wall time on a
-shared machine), on one BLAS thread:
+busy machine), on one BLAS thread:
 
 - the start-up cost: in fresh processes (numba's cache warm), what a small fit
   with the kernels forced on costs over the same fit on NumPy's step (run first,

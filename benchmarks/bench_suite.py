@@ -236,8 +236,8 @@ def product(A, B):
 
 def matmul_floor(units, n_samples, batch_size, dtype, repeats=7):
     """Seconds per epoch that the matrix products of backprop alone take at these
-    shapes. No MLP implementation trains an epoch faster on this machine; sklearn's
-    time over it bounds the speed-up within reach."""
+    shapes. No MLP implementation trains an epoch faster on the machine it runs
+    on; sklearn's time over it bounds the speed-up within reach."""
     n = min(batch_size, n_samples)
     products = backprop_products(units, n, dtype)
     times = []
@@ -344,7 +344,7 @@ def numpy_floor(units, X, y, kind, batch_size, repeats=7, steps=10):
     """Seconds per epoch of the bare NumPy calls of this workload's training: for
     each batch the gather of its shuffled rows (``np.take`` into a buffer, as every
     library shuffles) and ``bare_step``. No NumPy implementation trains faster on
-    this machine; sklearn's time over it bounds the speed-up within reach of any."""
+    the machine it runs on; sklearn's time over it bounds the speed-up within reach of any."""
     n = min(batch_size, X.shape[0])
     rng = np.random.RandomState(0)
     if kind == "regressor":
@@ -428,7 +428,7 @@ def run(quick=False, repeats=None, threads=1, memory=True):
                     warnings.simplefilter("ignore")
                     fit(kind, X[:512], y[:512], settings, 1, dtype)
             # the libraries, the floors and the GEMM peak in turn, so that all of them
-            # see the same machine (a shared machine's speed drifts within a run)
+            # see the same machine (its speed can drift within a run)
             short = {lib: [] for lib in LIBRARIES}  # per-row: one-epoch fits too
             for _ in range(repeats):
                 for lib, fit in LIBRARIES.items():
@@ -529,8 +529,8 @@ def format_results(results):
             "numba is not installed: 'skbackprop' is the NumPy step. ")
          + "'ours, float32' fits the float64 workloads with dtype='float32' (n/a on "
          "the float32 ones). The NumPy matrix-multiply peak and the floors are "
-         "measured with each workload, in turn with its fits (this shared machine's "
-         "speed drifts within a run); the peak ranged over "
+         "measured with each workload, in turn with its fits (a machine's speed "
+         "can drift within a run); the peak ranged over "
          + ", ".join(f"{low:.0f}-{high:.0f} GFLOP/s {dtype}"
                      for dtype, (low, high) in results["peaks"].items()) + ". "
          "'sklearn / X' = sklearn's time over X's (above 1: X faster). 'matmul "
@@ -590,9 +590,9 @@ def main(argv=None):
     if args.write:
         (HERE / "RESULTS.md").write_text(
             "# Benchmark results\n\nWritten by `python benchmarks/bench_suite.py "
-            f"{'--quick ' if args.quick else ''}--write` on the project's 2-core "
-            "machine. Absolute times on this shared machine move by up to ~25% "
-            "between runs; ratios less.\n\n" + table + "\n")
+            f"{'--quick ' if args.quick else ''}--write` on a 2-core x86-64 "
+            "CPU. Absolute times can move by up to ~25% between runs; ratios "
+            "less.\n\n" + table + "\n")
     return results
 
 
