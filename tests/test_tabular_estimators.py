@@ -83,6 +83,8 @@ def test_multiclass_probabilities_sum_to_one():
     clf = TabularClassifier(**SMALL).fit(X, labels)
     proba = clf.predict_proba(X)
     assert proba.shape == (300, 3)
+    # float32 weights (the default dtype), probabilities computed in float64
+    assert clf.coefs_[0].dtype == np.float32 and proba.dtype == np.float64
     assert_allclose(proba.sum(axis=1), 1.0)
     assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-10)
 

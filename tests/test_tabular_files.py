@@ -281,7 +281,7 @@ FORGERIES = {  # name -> (model, change(metadata, arrays), what the message name
     "an embedding table too small for its codes": ("regressor", lambda m, a: (
         layer_setting(0, "levels", {"tuple": [5]})(m, a), a.__setitem__(
             m["attributes"]["_layer_parameters"]["list"][0]["list"][0]["array"],
-            np.zeros((5, 8))), m["attributes"].update(  # (lbfgs's: no optimizer state)
+            np.zeros((5, 8), np.float32)), m["attributes"].update(  # (no optimizer state)
                 _optimizer_solver=None, _optimizer_state=None)),
         "do not embed .* with \\[13\\] codes"),
     "an embedding of a number column": (

@@ -49,8 +49,12 @@ The other parameters are those of :class:`~skbackprop.{base}`, with these
     defaults: ``solver='adam'``, ``beta_2=0.95``, ``alpha=0.0``, ``batch_size="auto"`` (200 rows),
     ``learning_rate='flat_cosine'``, ``learning_rate_init=0.002``, ``max_iter=40``,
     ``early_stopping=True``, ``validation_fraction=0.2``, ``n_iter_no_change=20``,
-    ``tol=0.0``, ``scoring='loss'`` (the epoch of lowest validation loss is kept)
-    and ``dropout=0.15`` (on the input of every Dense layer after the first).
+    ``tol=0.0``, ``scoring='loss'`` (the epoch of lowest validation loss is kept),
+    ``dropout=0.15`` (on the input of every Dense layer after the first) and
+    ``dtype='float32'``: training in single precision, about twice as fast as
+    double at the same accuracy on the benchmark (``dtype='float64'`` trains in
+    double). Predictions are computed in float64 from the weights whatever their
+    dtype, so that a row's prediction never depends on the rows predicted with it.
     The hidden layers are Dense layers in the perceptron's parametrisation, so the
     learning rate is Adam's usual order, not RealMLP's (its NTK layers take 0.04);
     the other layers train at multiples of it (``LR_FACTORS``). These defaults, and
@@ -161,7 +165,7 @@ class TabularRegressor(TabularNetwork, BackpropRegressor):
         n_iter_no_change=20,
         max_fun=15000,
         weight_init="glorot_uniform",
-        dtype=None,
+        dtype="float32",
         lr_step_epochs=10,
         lr_decay=0.5,
         scoring="loss",
@@ -356,7 +360,7 @@ class TabularClassifier(TabularNetwork, BackpropClassifier):
         n_iter_no_change=20,
         max_fun=15000,
         weight_init="glorot_uniform",
-        dtype=None,
+        dtype="float32",
         lr_step_epochs=10,
         lr_decay=0.5,
         scoring="loss",

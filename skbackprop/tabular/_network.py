@@ -136,10 +136,12 @@ class TabularNetwork:
         return _encoded(self, features, X), features
 
     def _validated_output(self, X, method):
-        """(A_L, Z_L) for the raw table X, after the fitted-state and column checks."""
+        """(A_L, Z_L) for the raw table X, after the fitted-state and column checks:
+        computed in float64 whatever the weights' dtype (float32 weights are exact in
+        float64), so that a row's prediction never depends on the rows beside it."""
         check_is_fitted(self)
         X = _encoded(self, vars(self), X)
-        X = check_array(X, dtype=self.coefs_[0].dtype)
+        X = check_array(X, dtype=np.float64)
         return self._raw_output(X)
 
     # ------------------------------------------------------------------ network
