@@ -43,7 +43,7 @@ def test_the_compiled_epoch_is_written_from_the_same_lines(rule, weighted):
     assert row_lines(python, _rowwise.RECORD["python"]) == row_lines(
         numba, _rowwise.RECORD["numba"])
     assert "try:" not in numba and "losses.append" not in numba
-    assert numba.endswith("    return count\n")
+    assert numba.endswith("    return count, total\n")
 
 
 def numba_or_skip():
@@ -161,9 +161,10 @@ def test_a_non_finite_loss_ends_both_epochs_after_the_same_row(compiled):
     losses = _rowwise.epoch_for(*key[:3], 0.9, True, 0.0, False)(
         X.tolist(), Y.tolist(), None, list(range(40)), *python, 10.0, 0.9, 0.0)
     arrays, kept = [theta.copy(), np.zeros(9)], np.full((40, 2), -1.0)
-    count = epoch(X, Y, np.ones(0), np.arange(40), *arrays, 10.0, 0.9, 0.0, kept)
+    count, total = epoch(X, Y, np.ones(0), np.arange(40), *arrays, 10.0, 0.9, 0.0, kept)
     assert 0 < count < 40 and not np.isfinite(kept[count - 1, 1])
     assert_array_equal(kept[:count], np.array(losses))
+    assert not np.isfinite(total)
     assert_array_equal(arrays[0], python[0])
     assert_array_equal(arrays[1], python[1])
 

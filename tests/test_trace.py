@@ -178,7 +178,7 @@ def test_a_fitted_tabular_model_is_traced_through_every_layer():
                           "shop": rng.choice([f"s{i}" for i in range(12)], 40)})
     y = (table["size"] > 0).astype(int).to_numpy()
     model = TabularClassifier(hidden_layer_sizes=(3,), embedding_dim=2, max_iter=3,
-                              random_state=0)
+                              random_state=0, dtype="float64")  # (finite differences)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(table, y)

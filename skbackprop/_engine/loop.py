@@ -101,9 +101,18 @@ class Loop:
     def train(self, learning_rate):
         """Every update of the epoch through the step; the epoch's training loss
         (the weighted mean of the losses before each update). On a device the
-        batch losses are summed there and read back once, at the end."""
+        batch losses are summed there and read back once, at the end. A step that
+        sums its epoch itself (the per-row step's ``summed_updates``, in the same
+        order) is read through its list only where that sum is not finite."""
+        summed = getattr(self.step, "summed_updates", None)
+        if summed is None:
+            updates = self.step.updates(self.order, self.rng, learning_rate)
+        else:
+            total, updates = summed(self.order, self.rng, learning_rate)
+            if isfinite(total):
+                return total / self.weight_sum
         total, check = 0.0, self.guard.check_update
-        for weight, loss in self.step.updates(self.order, self.rng, learning_rate):
+        for weight, loss in updates:
             if isinstance(loss, float) and not isfinite(loss):  # (what check reads)
                 check(loss)
             # a host weight as a Python float: a NumPy scalar times an array of

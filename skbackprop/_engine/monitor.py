@@ -21,6 +21,7 @@ __all__ = ["Monitor", "Record", "Row"]
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
                    "seconds")
+NO_VALIDATION = (np.nan, np.nan)  # (loss, score) of an epoch without validation data
 
 
 class Row(NamedTuple):
@@ -86,7 +87,8 @@ class Monitor:
         epoch = self.first_epoch + self.record.n_rows
         if self.spec.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
-        val_loss, val_score = self.evaluate(current)
+        val_loss, val_score = (NO_VALIDATION if self.validation is None
+                               else self.evaluate(current))
         row = Row(epoch, float(loss), float(val_loss), float(val_score),
                   float(learning_rate), time.perf_counter() - started)
         record = self._next_record(row, current, described)

@@ -257,8 +257,9 @@ def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
     ``target="numba"`` writes the same rows in the frame numba compiles
     (``_engine.rowjit``): ``epoch(..., alpha, losses)`` on arrays, each row's
     (sample weight, loss) stored in the rows of the preallocated array ``losses``,
-    returning how many; the parameters are stored back when the rows end (no
-    ``try``: compiled code runs its rows to the end)."""
+    returning how many and the epoch's sum of sample weight times loss (summed in
+    row order, as the training loop sums the list); the parameters are stored back
+    when the rows end (no ``try``: compiled code runs its rows to the end)."""
     units = layer_units
     params = parameter_names(units)
     velocities = ["v" + p for p in params]
@@ -278,7 +279,8 @@ def epoch_source(layer_units, activations, loss, rule="plain", decay=True,
 
 # how a row's (sample weight, loss) is kept: in a list, or in an array's next row
 RECORD = {"python": ["losses.append((s, loss))"],
-          "numba": ["losses[count, 0] = s", "losses[count, 1] = loss", "count += 1"]}
+          "numba": ["losses[count, 0] = s", "losses[count, 1] = loss", "count += 1",
+                    "total += s * loss"]}
 
 
 def python_frame(head, row, params, velocities):
@@ -307,11 +309,11 @@ def numba_frame(head, row, params, velocities):
         "def epoch(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha, "
         "losses):",
         *head,
-        "    count = 0",
+        "    count, total = 0, 0.0",
         "    for r in order:",
         *("        " + line for line in row),
         *stores,
-        "    return count",
+        "    return count, total",
     ]
 
 
@@ -388,6 +390,8 @@ class RowStep:
             self.rows = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (
                 data.X, data.Y, np.ones(0) if sw is None else sw))
             self.losses = np.empty((data.n_samples, 2))
+            # (the settings as the floats the epoch was compiled for, once per fit)
+            self.constants = (float(settings.momentum), float(model.alpha))
 
     def _compiled(self, key, data, epochs):
         """The epoch compiled by numba where it runs on these arrays and pays; None
@@ -410,12 +414,29 @@ class RowStep:
             self.flat[:] = self.net[0]
             self.velocity[:] = self.net[1]
 
+    def summed_updates(self, order, rng, learning_rate):
+        """``updates``, and the epoch's sum of sample weight times loss (in row
+        order, as ``Loop.train`` sums them): ``(total, updates)``, the list of
+        updates read only where the total is not finite (the compiled epoch's
+        list is then made from its array, the rest of the time not at all)."""
+        if self.compiled is None:
+            updates, total = self.updates(order, rng, learning_rate), 0.0
+            for weight, loss in updates:
+                total += weight * loss
+            return total, updates
+        count, total = self._compiled_epoch(order, learning_rate)
+        return total, (None if math.isfinite(total) else self.losses[:count].tolist())
+
     def _compiled_updates(self, order, learning_rate):
         """``updates`` by the compiled epoch, on the arrays in place."""
+        count, _ = self._compiled_epoch(order, learning_rate)
+        return self.losses[:count].tolist()
+
+    def _compiled_epoch(self, order, learning_rate):
+        """The compiled epoch through the rows ``order``: (rows trained, the sum of
+        sample weight times loss); their losses in ``self.losses``."""
         order = np.ascontiguousarray(order, dtype=np.intp)
         if len(order) > len(self.losses):
             self.losses = np.empty((len(order), 2))
-        count = self.compiled(*self.rows, order, self.flat, self.velocity,
-                              float(learning_rate), float(self.settings.momentum),
-                              float(self.model.alpha), self.losses)
-        return self.losses[:count].tolist()
+        return self.compiled(*self.rows, order, self.flat, self.velocity,
+                             float(learning_rate), *self.constants, self.losses)
