@@ -4,7 +4,7 @@ that change one thing, on the folds of ``bench_tabular.py``.
 Usage::
 
     pip install "skbackprop[bench]"
-    python benchmarks/ablate_tabular.py            # 7 tables, 2 folds each (about 30 min)
+    python benchmarks/ablate_tabular.py            # 7 tables, 2 folds each (about 15 min)
     python benchmarks/ablate_tabular.py --setups "the defaults,no dropout" --datasets churn
     python benchmarks/ablate_tabular.py --quick    # 1 small table, 1 fold (a minute)
 
@@ -47,6 +47,7 @@ SETUPS = {
     "weight decay 0.1": ({"weight_decay": 0.1}, None, False),
     "coslog4": ({"learning_rate": "coslog4"}, None, False),
     "30 epochs": ({"max_iter": 30}, None, False),
+    "double precision": ({"dtype": "float64"}, None, False),
     "label smoothing 0.1": ({"label_smoothing": 0.1}, None, True),
 }
 
