@@ -164,7 +164,8 @@ default='glorot_uniform'
         Floating-point type of the weights and of every computation, in training
         and prediction. None keeps the input's float type (float32 stays float32,
         anything else becomes float64), as sklearn's MLP does. float32 halves memory
-        and roughly doubles matrix-multiply speed, at about 7 significant digits."""
+        and roughly doubles matrix-multiply speed, at about 7 significant digits. A
+        warm start or ``partial_fit`` continues in the fitted weights' dtype."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float
