@@ -356,6 +356,25 @@ def test_the_derivative_loop_equals_numpy(name, loops):
     assert_allclose(delta, expected, rtol=tolerance(dtype), atol=1e-45)
 
 
+@pytest.mark.parametrize("name", DERIVATIVE)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_outer_product_and_derivative_loop_equals_numpy(name, dtype):
+    """Before an output layer of one unit: (d w^T) * f', NumPy's product of a column
+    by a row then the derivative loop, to the last bit (and NumPy's derivative)."""
+    loop = kernels(dtype, [name, "identity"], "sgd", 1, 0, one_output=True)
+    assert set(loop.outer_derivative) == {name}
+    rng = np.random.default_rng(2)
+    A = ACTIVATIONS[name].forward(rng.normal(scale=3, size=(37, 11))).astype(dtype)
+    d, w = (rng.normal(size=(k, 1)).astype(dtype) for k in (37, 11))
+    upstream, expected = np.empty_like(A), np.multiply(d, w.T)
+    loop.outer_derivative[name](d, w, A, upstream)
+    assert_allclose(upstream, ACTIVATIONS[name].derivative(A, expected.copy(), None),
+                    rtol=tolerance(dtype), atol=1e-45)
+    assert loop.times_derivative(expected, A, name)
+    assert_array_equal(upstream, expected)
+    assert not kernels(dtype, [name, "identity"], "sgd", 1, 0).outer_derivative
+
+
 def test_nan_and_inf_pass_through_the_loops_as_through_numpy():
     relu = kernels(np.float64, ["relu", "identity"], "sgd", 1, 0)
     Z = values()
@@ -403,20 +422,35 @@ def test_a_classifier_fit_with_kernels_equals_numpys_step(settings, digits):
     assert_same_fit(fast, plain)
 
 
+def spy_on_loops(monkeypatch):
+    """A list to which every call of a fit's bias-and-activate loops appends its
+    activation's name, and of its output loop "output" (every step reads them from
+    the ``Kernels``' ``forward`` and ``output``)."""
+    ran, warm_up = [], _kernels.Kernels._warm_up
+
+    def recorded(name, loop):
+        return None if loop is None else lambda *a: ran.append(name) or loop(*a)
+
+    def spied(self, dtype):
+        warm_up(self, dtype)
+        self.forward = {name: recorded(name, loop) for name, loop in self.forward.items()}
+        self.output = recorded("output", self.output)
+
+    monkeypatch.setattr(_kernels.Kernels, "_warm_up", spied)
+    return ran
+
+
 @pytest.mark.usefixtures("every_fit_large_enough")
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_large_enough_fit_runs_the_loops(digits, monkeypatch):
-    ran = []
-    fused = _kernels.Kernels.add_bias_activate
-    monkeypatch.setattr(_kernels.Kernels, "add_bias_activate",
-                        lambda self, Z, b, name: ran.append(name) or fused(self, Z, b, name))
+    ran = spy_on_loops(monkeypatch)
     BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
-    assert set(ran) == {"relu"}  # (softmax, the output's, has no loop)
+    assert set(ran) == {"relu", "output"}
     with fast_kernels(False):
         BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
     with config_context(fast_kernels_min_work=10**12):  # a fit too small for them
         BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
-    assert len(ran) == 3  # the first fit's: its 600 rows in batches of 200
+    assert ran.count("relu") == 3  # the first fit's: its 600 rows in batches of 200
 
 
 EXACT = [
@@ -439,10 +473,8 @@ def test_the_fused_output_layer_and_l2_term_give_numpys_fit_bit_for_bit(
     X, y = digits
     Y = {"binary": y % 2, "multilabel": np.c_[y % 2, y > 4],
          "two targets": np.c_[y, y % 3].astype(float)}[target]
-    ran = []
-    output_loss, update = _kernels.Kernels.output_loss, _steps.fused_update
-    monkeypatch.setattr(_kernels.Kernels, "output_loss",
-                        lambda self, *a: ran.append("output") or output_loss(self, *a))
+    ran = spy_on_loops(monkeypatch)
+    update = _steps.fused_update
     monkeypatch.setattr(_steps, "fused_update", lambda *a: ran.append(
         "folded" if a[-2] and a[-1] else "update") or update(*a))
     fast, plain = both_ways(lambda: cls(max_iter=8, random_state=0, **{

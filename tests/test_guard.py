@@ -13,7 +13,13 @@ from sklearn.preprocessing import StandardScaler
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._core.layers import perceptron_layers
 from skbackprop._engine.data import Data
-from skbackprop._engine.guard import DIVERGENCE_FACTOR, Diverged, Guard, scored_loss
+from skbackprop._engine.guard import (
+    DIVERGENCE_FACTOR,
+    SCORED_ROWS,
+    Diverged,
+    Guard,
+    scored_loss,
+)
 from skbackprop._engine.start import Model
 
 
@@ -35,16 +41,17 @@ def test_guard_reference_and_limits():
 
 
 def test_scored_loss_is_the_loss_an_epoch_reports():
-    """Over up to 1000 rows, with the L2 term: as the first epoch of full-batch SGD
-    with no update (learning rate ~0) reports it."""
+    """Over up to SCORED_ROWS rows, with the L2 term: as the first epoch of
+    full-batch SGD with no update (learning rate ~0) reports it."""
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(1500, 3)), rng.normal(size=1500)
-    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=1000,
+    n = SCORED_ROWS
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=n,
                             learning_rate_init=1e-300, alpha=0.5, max_iter=1,
                             shuffle=False, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X[:1000], y[:1000])
+        reg.fit(X[:n], y[:n])
     model = Model(3, perceptron_layers([4, 1], ["relu", "identity"]), "squared_error",
                   0.5, [0.0])
     data = Data(X, y[:, None], y, None)

@@ -132,10 +132,11 @@ def fit_work(n_rows, layer_units, batch_size, epochs, n_params=None):
     return per_epoch * epochs
 
 
-def kernels(dtype, activations, solver, work, min_work, loss=None):
+def kernels(dtype, activations, solver, work, min_work, loss=None, one_output=False):
     """The compiled kernels for a fit of ``work`` (``fit_work``) on arrays of
     ``dtype`` with these layer ``activations``, ``solver`` ("sgd" or "adam") and
-    ``loss`` (its name, or None: the output layer's loop is not built), or
+    ``loss`` (its name, or None: the output layer's loop is not built), with
+    ``one_output`` for an output layer of one unit (``Kernels``), or
     None where NumPy's step runs: numba missing or unable to run, a dtype other than
     float32 and float64, or less work than ``min_work``, where they would not pay."""
     if (np.dtype(dtype) not in (np.float32, np.float64) or work < min_work
@@ -150,7 +151,7 @@ def kernels(dtype, activations, solver, work, min_work, loss=None):
             return _give_up(f"numba could not be imported ({_describe(error)})",
                             "reinstall it: pip install --force-reinstall numba")
         try:
-            return _kernels.Kernels(dtype, list(activations), solver, loss)
+            return _kernels.Kernels(dtype, list(activations), solver, loss, one_output)
         except _kernels.Unavailable as error:
             return _give_up(error.cause, error.fix)
         except Exception as error:  # a damaged cache file, a compile error

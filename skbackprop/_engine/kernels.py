@@ -4,7 +4,8 @@ Every loop is one of the templates below with a one-number (or one-row) spelling
 of the math core compiled into it, and the loops are generated from the records:
 for each activation of ``_core.activations.ACTIVATIONS`` with a ``forward_at``, a
 copy of ``add_bias_activate``; with a ``derivative_at``, a copy of
-``times_derivative``; for each loss of ``_core.losses.LOSSES`` with a ``link_at``, a
+``times_derivative`` (and, before an output layer of one unit, of
+``outer_times_derivative``); for each loss of ``_core.losses.LOSSES`` with a ``link_at``, a
 copy of ``output_loss`` (with a ``link_row_at``, of ``output_row_loss``); and
 ``adam`` and ``sgd`` with ``_core.optimizers.adam_at`` and ``sgd_at``. Each copy binds
 its spelling to the global name ``spelling``, which numba compiles in (LLVM inlines
@@ -39,7 +40,8 @@ from .._core.losses import LOSSES
 from .._core.optimizers import adam_at, sgd_at
 
 __all__ = ["Kernels", "Unavailable", "adam", "add_bias_activate", "compiled", "digest",
-           "output_loss", "output_row_loss", "sgd", "times_derivative"]
+           "outer_times_derivative", "output_loss", "output_row_loss", "sgd",
+           "times_derivative"]
 
 # no fastmath: each number is computed by NumPy's operations in NumPy's order;
 # error_model="numpy" (a float division by 0 gives inf, not an exception) lets
@@ -63,6 +65,16 @@ def times_derivative(delta, A):
     for i in range(n):
         for j in range(k):
             delta[i, j] = spelling(A[i, j], delta[i, j])
+
+
+def outer_times_derivative(d, w, A, upstream):
+    """upstream <- (d w^T) * f'(Z) in one pass: the error arriving at a layer's
+    output from a layer of one unit (its delta d, n x 1, and weights w, k x 1),
+    d_i w_j as NumPy's product of a column by a row, through the derivative."""
+    n, k = upstream.shape
+    for i in range(n):
+        for j in range(k):
+            upstream[i, j] = spelling(A[i, j], d[i, 0] * w[j, 0])
 
 
 def output_loss(Z, b, Y, A, delta, terms, scale):
@@ -193,18 +205,22 @@ class Kernels:
     """The compiled loops one fit uses, for arrays of ``dtype``: a loop that adds
     the bias and activates for each of the network's ``activations`` with a
     ``forward_at``, one that multiplies by the derivative for each hidden one with a
-    ``derivative_at``, the output layer's bias, link and ``loss`` at once where the
+    ``derivative_at`` (and for the last hidden one, with ``one_output``: an output
+    layer of one unit, one that multiplies the outer product d w^T by it), the
+    output layer's bias, link and ``loss`` at once where the
     loss has a ``link_at`` or ``link_row_at`` and the last activation is its link,
     and the ``solver``'s update. All are compiled (or loaded from numba's cache) and
     run once on a few numbers here: a failure raises now, before training starts."""
 
-    def __init__(self, dtype, activations, solver, loss=None):
+    def __init__(self, dtype, activations, solver, loss=None, one_output=False):
         if numba.config.DISABLE_JIT:
             raise Unavailable("numba's compiler is turned off (NUMBA_DISABLE_JIT=1)",
                               "unset NUMBA_DISABLE_JIT")
         self.dtype = np.dtype(dtype)
         self.forward = _loops(add_bias_activate, activations, "forward_at")
         self.derivative = _loops(times_derivative, activations[:-1], "derivative_at")
+        self.outer_derivative = (_loops(outer_times_derivative, activations[-2:-1],
+                                        "derivative_at") if one_output else {})
         self.output = _output_loop(loss, activations[-1] if activations else None)
         self.adam = compiled(adam, "adam", adam_at) if solver == "adam" else None
         self.sgd = compiled(sgd, "sgd", sgd_at) if solver == "sgd" else None
@@ -218,6 +234,8 @@ class Kernels:
             loop(Z.copy(), b)
         for loop in self.derivative.values():
             loop(Z.copy(), Z)
+        for loop in self.outer_derivative.values():
+            loop(Z[:, :1].copy(), Z[:, :1].copy(), Z, Z.copy())
         if self.output is not None:
             self.output(Z, b, Z, Z.copy(), Z.copy(), p.copy(), 2.0)
         if self.adam is not None:

@@ -58,12 +58,13 @@ from .._core.xp import (
     to_namespace,
     to_numpy,
 )
+from . import planned as _planned
 from . import rowwise as _rowwise
 from .fused import fit_work
 from .fused import kernels as fused_kernels
 
-__all__ = ["ArrayStep", "DeviceStep", "WorkspaceStep", "dropout_masks", "fused_update",
-           "make_step", "optimizer_update", "optimizer_vectors"]
+__all__ = ["ArrayStep", "DeviceStep", "PlannedStep", "WorkspaceStep", "dropout_masks",
+           "fused_update", "make_step", "optimizer_update", "optimizer_vectors"]
 
 
 def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=None):
@@ -91,15 +92,17 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
                    if hasattr(layer, "activation")]  # (what the kernels compile)
     loss = model.loss if isinstance(model.loss, str) else None
     kernels = (fused_kernels(first.dtype, activations, spec.solver, work,
-                             spec.fast_kernels_min_work, loss)
+                             spec.fast_kernels_min_work, loss, widths[-1] == 1)
                if spec.fast_kernels else None)
     ws = make_workspace(model.layers, params, model.n_features, batch_size, kernels)
     fused = kernels is not None and plain  # (the update's one pass: ``optimizer_update``)
     n_decayed = _folded_l2(model, spec, params) if fused else 0
-    return WorkspaceStep(model, spec, data, ws.flat_params,
-                         optimizer_state or init([ws.flat_params]), batch_size,
-                         optimizer_update(spec, kernels, factors, decay, n_decayed), ws,
-                         n_decayed)
+    planned = fused and (n_decayed or not model.alpha) and _planned.accepts(
+        model, spec, data, kernels)
+    return (PlannedStep if planned else WorkspaceStep)(
+        model, spec, data, ws.flat_params, optimizer_state or init([ws.flat_params]),
+        batch_size, optimizer_update(spec, kernels, factors, decay, n_decayed), ws,
+        n_decayed)
 
 
 def _folded_l2(model, spec, params):
@@ -252,6 +255,20 @@ class WorkspaceStep(ArrayStep):
         # float64 rows of a float32 fit are converted on the way, one batch at a time
         return (np.take(X, rows, axis=0, out=ws.X[:n], mode="clip"),
                 np.take(Y, rows, axis=0, out=ws.Y[:n], mode="clip"))
+
+
+class PlannedStep(WorkspaceStep):
+    """The fused path: ``WorkspaceStep`` for a plain perceptron on the fused
+    kernels, each batch's step the array operations alone, bound once per fit
+    (``_engine.planned``): the same numbers."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = _planned.Plan(self.model, self.workspace, self.update,
+                                  self.optimizer_state, self.n_decayed)
+
+    def step(self, X, Y, sample_weight, rng, learning_rate):
+        return self.plan.step(X, Y, learning_rate)
 
 
 class DeviceStep(ArrayStep):

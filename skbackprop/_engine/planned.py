@@ -1,0 +1,141 @@
+"""The fused path: a perceptron's training step with its arrays and loops bound once.
+
+On small networks a NumPy step is short enough that the Python around its calls
+counts: the general step (``_engine.steps.WorkspaceStep``) walks the layer protocol,
+looks up each activation's record and kernel, and checks every option on every
+batch, about a hundred Python calls around a dozen array operations. For the
+common case, a perceptron of ``Dense`` layers trained by the fused kernels
+(``_engine.fused``) without dropout, sample weights, gradient clipping or per-layer
+learning-rate factors, ``Plan`` (run by ``_engine.steps.PlannedStep``) binds once
+per fit each layer's views of the workspace and its compiled loops, and a step is
+then the array operations alone:
+
+    forward     Z_l = A_{l-1} W_l (BLAS), A_l = f(Z_l + b_l) (one loop)
+    output      Z_L = A_{L-1} W_L, then its bias, link, loss and delta (one loop)
+    backward    dL/dW_l = A_{l-1}^T delta_l, dL/db_l = 1^T delta_l,
+                delta_{l-1} = (delta_l W_l^T) * f'(Z_{l-1}) (one loop; with the
+                product too where layer l has one unit, an outer product)
+    update      Adam or SGD on every parameter, the L2 term added (one loop)
+
+(an activation without a loop for f or f' takes NumPy's calls there, as in ``Dense``).
+
+These are ``Dense.forward``, ``Dense.backward`` and ``Dense.delta`` with the
+workspace's buffers and kernels, the general step's calls in the general step's
+order (the products by ``_core.layers.matmul``, the column sums by
+``_core.xp.column_sums``, the loss's L2 term by ``_core.losses.l2_penalty``, the
+update by the fit's ``_engine.steps.optimizer_update``); no formula is written here, and a fit
+takes the same numbers on either step, to the last bit (tested on every loss,
+solver and layout the step accepts).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._core.activations import ACTIVATIONS
+from .._core.layers import matmul
+from .._core.losses import l2_penalty
+from .._core.network import decayed
+from .._core.xp import column_sums, scalar
+
+__all__ = ["Plan", "accepts"]
+
+
+def accepts(model, spec, data, kernels):
+    """Whether ``PlannedStep`` trains this fit: a perceptron whose hidden
+    activations keep no net input for their derivatives and whose output layer has
+    the kernels' output loop, on unweighted rows without dropout or gradient
+    clipping. (The caller has
+    checked that no layer has learning-rate factors or decoupled decay.)"""
+    if (kernels is None or kernels.output is None or data.sample_weight is not None
+            or spec.clip_norm is not None or any(model.dropout)):
+        return False
+    layers = model.layers
+    if not all(layer.kind == "dense" for layer in layers):
+        return False
+    return not any(layer.keeps_net_input() for layer in layers[:-1])
+
+
+class _Bound(NamedTuple):
+    """One layer's parameters, buffers and loops, bound for the fit."""
+
+    W: np.ndarray
+    b: np.ndarray
+    net_input: np.ndarray  # Z, overwritten by A (hidden layers)
+    output: np.ndarray | None  # A where the output layer keeps Z
+    upstream: np.ndarray | None  # dL/dA_in (None for the first layer)
+    weight_grad: np.ndarray
+    bias_grad: np.ndarray
+    ones: np.ndarray
+    activation: object  # its record (``_core.activations.Activation``)
+    activate: object  # the bias-and-activate loop, or None (NumPy's calls)
+    derivative: object  # the derivative loop, or None (NumPy's calls)
+    outer_derivative: object  # the loop of (d w^T) * f' before one output, or None
+
+
+class Plan:
+    """A plain perceptron's step on the fused kernels, bound to its workspace ``ws``
+    (``_core.network.Workspace``) for the fit: ``step(X, Y, learning_rate)`` trains
+    on one batch through the optimizer's ``update`` (``_engine.steps.optimizer_update``,
+    the L2 term folded in for the first ``n_decayed`` parameters) and returns the
+    batch loss. ``_engine.steps.PlannedStep`` runs it."""
+
+    def __init__(self, model, ws, update, optimizer_state, n_decayed):
+        kernels = ws.kernels
+        self.bound = [
+            _Bound(p[0], p[1], buffer.net_input, buffer.output, buffer.upstream,
+                   buffer.grads[0], buffer.grads[1], buffer.ones,
+                   ACTIVATIONS[layer.activation], kernels.forward.get(layer.activation),
+                   kernels.derivative.get(layer.activation),
+                   kernels.outer_derivative.get(layer.activation))
+            for layer, p, buffer in zip(model.layers, ws.params, ws.layers)]
+        self.coefs = decayed(model.layers, ws.params)
+        self.ws, self.output_loop, self.alpha = ws, kernels.output, model.alpha
+        self.update, self.optimizer_state = update, optimizer_state
+        self.n_decayed = n_decayed
+        self.arrays = [ws.flat_params], [ws.grad], [ws.scratch]
+
+    def step(self, X, Y, learning_rate):
+        """Backprop on one batch and one update; returns the batch loss."""
+        n, ws = X.shape[0], self.ws
+        inputs, A = [], X
+        for layer in self.bound[:-1]:
+            inputs.append(A)
+            A = matmul(A, layer.W, out=layer.net_input[:n])
+            if layer.activate is None:  # (no loop for f: NumPy's, as Dense.forward)
+                A += layer.b
+                A = layer.activation.forward(A)
+            else:
+                layer.activate(A, layer.b)
+        inputs.append(A)
+        last = self.bound[-1]
+        Z = matmul(A, last.W, out=last.net_input[:n])
+        delta, terms = ws.deltas[-1][:n], ws.terms[:n]
+        # (row-major, the layout the loop was compiled for; see ``_output_pass``)
+        Y = Y if Y.flags.c_contiguous else np.ascontiguousarray(Y)
+        self.output_loop(Z, last.b, Y, Z if last.output is None else last.output[:n],
+                         delta, terms, float(n))
+        value = scalar(terms.sum() / n) + l2_penalty(self.coefs, self.alpha, n)
+        for l in range(len(self.bound) - 1, -1, -1):
+            delta = self._backward(l, delta, inputs[l], n)
+        extra = {"l2": self.alpha / n} if self.n_decayed else {}
+        self.update(*self.arrays, self.optimizer_state, learning_rate, **extra)
+        return value
+
+    def _backward(self, l, delta, A_in, n):
+        """Layer l's gradients into the workspace from its delta; the previous
+        layer's delta (None for the first layer)."""
+        layer = self.bound[l]
+        matmul(A_in.T, delta, out=layer.weight_grad)
+        column_sums(delta, layer.ones, out=layer.bias_grad)
+        if l == 0:
+            return None
+        below, upstream = self.bound[l - 1], layer.upstream[:n]
+        if below.outer_derivative is not None and layer.W.shape[1] == 1:
+            below.outer_derivative(delta, layer.W, A_in, upstream)  # (one pass)
+            return upstream
+        upstream = matmul(delta, layer.W.T, out=upstream)
+        if below.derivative is None:  # (no loop for f': NumPy's, as Dense.delta)
+            return below.activation.derivative(A_in, upstream, None)
+        below.derivative(upstream, A_in)
+        return upstream
