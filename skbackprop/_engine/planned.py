@@ -23,9 +23,9 @@ These are ``Dense.forward``, ``Dense.backward`` and ``Dense.delta`` with the
 workspace's buffers and kernels, the general step's calls in the general step's
 order (the products by ``_core.layers.matmul``, the column sums by
 ``_core.xp.column_sums``, the loss's L2 term by ``_core.losses.l2_penalty``, the
-update by the fit's ``_engine.steps.optimizer_update``); no formula is written here, and a fit
-takes the same numbers on either step, to the last bit (tested on every loss,
-solver and layout the step accepts).
+update by the fit's ``_engine.steps.optimizer_update``); no formula is written
+here, and a fit takes the same numbers on either step, to the last bit (tested on
+every loss, solver and layout the step accepts).
 """
 
 from typing import NamedTuple
@@ -45,8 +45,8 @@ def accepts(model, spec, data, kernels):
     """Whether ``PlannedStep`` trains this fit: a perceptron whose hidden
     activations keep no net input for their derivatives and whose output layer has
     the kernels' output loop, on unweighted rows without dropout or gradient
-    clipping. (The caller has
-    checked that no layer has learning-rate factors or decoupled decay.)"""
+    clipping. (The caller has checked that no layer has learning-rate factors or
+    decoupled decay.)"""
     if (kernels is None or kernels.output is None or data.sample_weight is not None
             or spec.clip_norm is not None or any(model.dropout)):
         return False
