@@ -13,13 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._core.layers import perceptron_layers
 from skbackprop._engine.data import Data
-from skbackprop._engine.guard import (
-    DIVERGENCE_FACTOR,
-    SCORED_ROWS,
-    Diverged,
-    Guard,
-    scored_loss,
-)
+from skbackprop._engine.guard import DIVERGENCE_FACTOR, Diverged, Guard, scored_loss
 from skbackprop._engine.start import Model
 
 
@@ -41,17 +35,16 @@ def test_guard_reference_and_limits():
 
 
 def test_scored_loss_is_the_loss_an_epoch_reports():
-    """Over up to SCORED_ROWS rows, with the L2 term: as the first epoch of
-    full-batch SGD with no update (learning rate ~0) reports it."""
+    """Over up to 1000 rows, with the L2 term: as the first epoch of full-batch SGD
+    with no update (learning rate ~0) reports it."""
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(1500, 3)), rng.normal(size=1500)
-    n = SCORED_ROWS
-    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=n,
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=1000,
                             learning_rate_init=1e-300, alpha=0.5, max_iter=1,
                             shuffle=False, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X[:n], y[:n])
+        reg.fit(X[:1000], y[:1000])
     model = Model(3, perceptron_layers([4, 1], ["relu", "identity"]), "squared_error",
                   0.5, [0.0])
     data = Data(X, y[:, None], y, None)
@@ -208,3 +201,18 @@ def test_extreme_inputs_give_valid_probabilities_without_warnings(digits, scale)
     assert np.all((proba >= 0) & (proba <= 1))
     assert_allclose(proba.sum(axis=1), 1.0)
     assert np.isfinite(log_proba).all()
+
+
+def test_rows_sorted_by_target_do_not_look_like_a_blow_up():
+    """The reference is the start's loss on up to SCORED_ROWS rows: on a table of
+    fewer rows, all of them, so that rows sorted by target (zeros first, near the
+    start's predictions) do not make an ordinary first epoch look like a blow-up."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 3))
+    y = np.where(np.arange(800) < 300, 0.0, 300.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=2,
+                                  random_state=0).fit(X, y)
+    assert not model.diverged_
+    assert model.n_iter_ == 2

@@ -33,9 +33,9 @@ from .losses import l2_penalty, output_delta, training_loss
 from .xp import concat, copy, flat, namespace, scalar
 
 __all__ = [
-    "Workspace", "backward", "decayed", "first_array", "forward", "loss_and_gradients",
-    "make_workspace", "n_parameters", "network_shapes", "network_units",
-    "network_widths", "pack", "perceptron", "unpack", "weight_sum"
+    "Workspace", "backward", "decayed", "first_array", "forward", "loop_layout",
+    "loss_and_gradients", "make_workspace", "n_parameters", "network_shapes",
+    "network_units", "network_widths", "pack", "perceptron", "unpack", "weight_sum"
 ]
 
 
@@ -290,12 +290,20 @@ def _output_pass(X, Y, outputs, layers, params, masks, workspace):
     Z = matmul(A_in, W, out=buffer.net_input[:n])
     A = Z if buffer.output is None else buffer.output[:n]
     delta, terms = workspace.deltas[-1][:n], workspace.terms[:n]
-    # (row-major, the layout the loop was compiled for before training: rows of a
-    # column-major Y, unshuffled, would compile another version mid-fit)
-    Y = Y if Y.flags.c_contiguous else np.ascontiguousarray(Y)
+    Y = loop_layout(Y)
     workspace.kernels.output_loss(Z, b, Y, A, delta, terms, n)
     outputs.append(A)
     return scalar(terms.sum() / n), delta
+
+
+def loop_layout(Y):
+    """The targets as the kernels' output loop was compiled for before training:
+    row-major and writable. The rows of a column-major or read-only Y taken in
+    order (a memory map, as joblib's workers get) would compile another version in
+    the middle of a fit: those are copied."""
+    if Y.flags.c_contiguous and Y.flags.writeable:
+        return Y
+    return np.array(Y, order="C")
 
 
 def pack(params):

@@ -26,7 +26,7 @@ __all__ = ["Diverged", "Guard", "finite_weights", "scored_loss"]
 
 # An epoch loss this many times the reference is a blow-up, even while it is finite.
 DIVERGENCE_FACTOR = 1e4
-SCORED_ROWS = 256  # (enough for a reference that a factor of 1e4 is checked against)
+SCORED_ROWS = 1000
 
 
 class Diverged(Exception):

@@ -35,7 +35,7 @@ import numpy as np
 from .._core.activations import ACTIVATIONS
 from .._core.layers import matmul
 from .._core.losses import l2_penalty
-from .._core.network import decayed
+from .._core.network import decayed, loop_layout
 from .._core.xp import column_sums, scalar
 
 __all__ = ["Plan", "accepts"]
@@ -111,9 +111,8 @@ class Plan:
         last = self.bound[-1]
         Z = matmul(A, last.W, out=last.net_input[:n])
         delta, terms = ws.deltas[-1][:n], ws.terms[:n]
-        # (row-major, the layout the loop was compiled for; see ``_output_pass``)
-        Y = Y if Y.flags.c_contiguous else np.ascontiguousarray(Y)
-        self.output_loop(Z, last.b, Y, Z if last.output is None else last.output[:n],
+        self.output_loop(Z, last.b, loop_layout(Y),
+                         Z if last.output is None else last.output[:n],
                          delta, terms, float(n))
         value = scalar(terms.sum() / n) + l2_penalty(self.coefs, self.alpha, n)
         for l in range(len(self.bound) - 1, -1, -1):
