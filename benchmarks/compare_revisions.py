@@ -6,10 +6,12 @@ Usage::
     python benchmarks/compare_revisions.py BASE_REV --repeats 9 --quick
 
 Checks BASE_REV out into a temporary git worktree, imports both versions of the
-package side by side, and fits the same workloads with each in turn (base, current,
-base, current, ...) on one BLAS thread. Prints the median time of each and the ratio
-current / base (below 1: the current code is faster). Use it to show that a change
-does not slow the core path; `bench_core.py` compares against sklearn instead.
+package side by side, and fits the same workloads (bench_core's, and breast_cancer)
+with each in turn (base, current, base, current, ...) on one BLAS thread, with the
+fused kernels on every fit where a version has them. Prints the median time of each
+and the ratio current / base (below 1: the current code is faster). Use it to show
+that a change does not slow the core path; `bench_core.py` compares against
+sklearn instead.
 """
 
 import argparse
@@ -25,6 +27,8 @@ from pathlib import Path
 
 import bench_core
 import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,8 +68,16 @@ ESTIMATORS = {"regressor": "BackpropRegressor", "classifier": "BackpropClassifie
 
 
 def workloads(quick):
-    """bench_core's workloads (the same data and settings), run only on ours."""
-    for name, kind, X, y, settings, epochs, unit in bench_core.workloads(quick):
+    """bench_core's workloads (the same data and settings), then breast_cancer with
+    one hidden layer of 100 (three batches an epoch: a small fit's per-step costs),
+    run only on ours."""
+    X, y = load_breast_cancer(return_X_y=True)
+    breast_cancer = ("breast_cancer, hidden 100, adam, batch 200", "classifier",
+                     StandardScaler().fit_transform(X), y,
+                     dict(hidden_layer_sizes=(100,), batch_size=200),
+                     10 if quick else 30, "epoch")
+    for name, kind, X, y, settings, epochs, unit in [*bench_core.workloads(quick),
+                                                     breast_cancer]:
         params = dict(settings, max_iter=epochs, tol=0.0, n_iter_no_change=np.inf,
                       random_state=0)
         yield name, ESTIMATORS[kind], X, y, params, unit

@@ -42,7 +42,7 @@ def table_rows_against_head(script, *args):
 
 def test_compare_revisions_runs_against_head():
     rows = table_rows_against_head("compare_revisions.py", "--quick", "--repeats", "1")
-    assert [row.split(" | ")[1] for row in rows] == ["update", "epoch", "epoch"]
+    assert [row.split(" | ")[1] for row in rows] == ["update", "epoch", "epoch", "epoch"]
     assert all(float(row.split(" | ")[-1].strip(" |")) > 0 for row in rows)
 
 
@@ -191,3 +191,4 @@ def test_kernels_benchmark_measures_both_sides_of_the_threshold(capsys):
     assert results["imported"] is False  # the iris fit did not import numba
     assert get_config() == before
     assert "crossover work" in capsys.readouterr().out
+
