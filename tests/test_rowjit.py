@@ -123,6 +123,27 @@ def test_the_compiled_epoch_trains_to_the_python_epochs_bits(case, weighted, com
     assert_same_fit(fast, reference)
 
 
+@QUIET
+@pytest.mark.parametrize("weighted", [False, True])
+def test_read_only_rows_compile_no_epoch_mid_fit(weighted, compiled):
+    """Read-only or column-major rows (a memory map, as joblib's workers get) reach
+    the compiled epoch as writable row-major copies: the epoch keeps the one
+    version compiled before training, and trains to the same bits."""
+    X, y = data("identity 2-2-1, plain SGD")
+    sw = np.linspace(0.5, 2, len(y)) if weighted else None
+    settings = dict(hidden_layer_sizes=(2,), solver="sgd", batch_size=1, max_iter=3,
+                    random_state=0)
+    reference = BackpropRegressor(**settings).fit(X, y, sample_weight=sw)
+    signatures = {key: list(compiled[key].signatures) for key in compiled_keys(compiled)}
+    X_ro, y_ro = np.asfortranarray(X), y.copy()
+    for array in (X_ro, y_ro) if sw is None else (X_ro, y_ro, sw):
+        array.flags.writeable = False
+    fit = BackpropRegressor(**settings).fit(X_ro, y_ro, sample_weight=sw)
+    assert {key: list(compiled[key].signatures) for key in compiled_keys(compiled)} == (
+        signatures)
+    assert_same_fit(fit, reference)
+
+
 def divergent_fit(**options):
     """A 2-2-1 fit whose loss overflows within its first epochs; its warnings."""
     X, y = data("identity 2-2-1, plain SGD")

@@ -296,14 +296,14 @@ def _output_pass(X, Y, outputs, layers, params, masks, workspace):
     return scalar(terms.sum() / n), delta
 
 
-def loop_layout(Y):
-    """The targets as the kernels' output loop was compiled for before training:
-    row-major and writable. The rows of a column-major or read-only Y taken in
-    order (a memory map, as joblib's workers get) would compile another version in
-    the middle of a fit: those are copied."""
-    if Y.flags.c_contiguous and Y.flags.writeable:
-        return Y
-    return np.array(Y, order="C")
+def loop_layout(A):
+    """An array as the compiled loops (the kernels' output loop, the per-row epoch)
+    are compiled for before training: row-major and writable. The rows of a
+    column-major or read-only array (a memory map, as joblib's workers get) would
+    compile another version in the middle of a fit: those are copied."""
+    if A.flags.c_contiguous and A.flags.writeable:
+        return A
+    return np.array(A, order="C")
 
 
 def pack(params):

@@ -48,7 +48,7 @@ import numpy as np
 from .._config import Setting
 from .._core.activations import ACTIVATIONS, on_change
 from .._core.losses import LOSSES
-from .._core.network import n_parameters, unpack
+from .._core.network import loop_layout, n_parameters, unpack
 from . import rowjit as _rowjit
 from .fused import fit_work
 
@@ -387,7 +387,7 @@ class RowStep:
             self.epoch = compiled_epoch(*key)
         else:
             # (of the types the epoch was compiled for: nothing compiles mid-fit)
-            self.rows = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (
+            self.rows = tuple(loop_layout(np.asarray(v, dtype=np.float64)) for v in (
                 data.X, data.Y, np.ones(0) if sw is None else sw))
             self.losses = np.empty((data.n_samples, 2))
             # (the settings as the floats the epoch was compiled for, once per fit)
