@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import scipy.sparse
 import sklearn.base
+from callback_helpers import Recorder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
@@ -312,35 +313,12 @@ def test_repeated_partial_fit_and_warm_start_equal_the_general_step(chosen, monk
     assert planned.warm.validation_scores_ == general.warm.validation_scores_
 
 
-class StopAfter:
-    """A callback that scores the network at the end of every epoch and asks to
-    stop after ``epochs``."""
-
-    def __init__(self, epochs):
-        self.epochs, self.scores = epochs, []
-
-    def setup(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context, *, X=None, y=None,
-                        fitted_estimator=None):
-        if context.task_name == "epoch" and X is not None:
-            self.scores.append(fitted_estimator.score(X, y))
-        return len(self.scores) >= self.epochs
-
-    def teardown(self, estimator, context):
-        pass
-
-
 @QUIET
 def test_callbacks_see_the_same_networks_and_stop_the_same_fit(chosen, monkeypatch):
     X, _, c = small()
 
     def fit():
-        callback = StopAfter(3)
+        callback = Recorder(stop_after=3)
         model = clf(max_iter=6).set_callbacks(callback).fit(X, c)
         model.scores = callback.scores
         return model
