@@ -115,25 +115,6 @@ def test_sparse_rows_a_warm_start_and_partial_fit_equal_the_general_step(
     assert_equal_fits(planned, general)
 
 
-OTHERS = [
-    dict(dropout=0.2),
-    dict(clip_norm=1.0),
-    dict(activation="gelu"),  # (its derivative needs the net input)
-    dict(sample_weight=True),
-]
-
-
-@pytest.mark.parametrize("settings", OTHERS, ids=str)
-@QUIET
-def test_what_the_plan_does_not_cover_takes_the_general_step(settings, digits, chosen):
-    X, y = digits
-    settings = dict(settings)
-    weights = settings.pop("sample_weight", None) and np.linspace(0.5, 2, len(y))
-    BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1, **settings).fit(
-        X, y, sample_weight=weights)
-    assert chosen == ["WorkspaceStep"]
-
-
 @QUIET
 def test_without_the_kernels_no_plan(digits, chosen):
     with config_context(fast_kernels=False):
@@ -331,6 +312,9 @@ def test_callbacks_see_the_same_networks_and_stop_the_same_fit(chosen, monkeypat
 
 
 REFUSED = [
+    (BackpropClassifier, dict(dropout=0.2)),
+    (BackpropClassifier, dict(clip_norm=1.0)),
+    (BackpropClassifier, dict(sample_weight=True)),  # (weighted rows)
     (BackpropRegressor, dict(activation=["relu", "gelu"], hidden_layer_sizes=(4, 3))),
     (BackpropRegressor, dict(activation=["gelu", "tanh"], hidden_layer_sizes=(4, 3))),
     (BackpropRegressor, dict(activation="gelu", hidden_layer_sizes=(4, 1))),
@@ -344,11 +328,13 @@ REFUSED = [
 
 @pytest.mark.parametrize("cls, settings", REFUSED, ids=str)
 @QUIET
-def test_more_of_what_the_plan_does_not_cover_takes_the_general_step(
-        cls, settings, chosen):
+def test_what_the_plan_does_not_cover_takes_the_general_step(cls, settings, chosen):
     X, y, c = small()
     target = c % 2 if cls is BackpropClassifier else y / 10 + 0.5
-    cls(max_iter=1, **{"hidden_layer_sizes": (4,), **settings}).fit(X, target)
+    settings = dict(settings)
+    weights = settings.pop("sample_weight", None) and np.linspace(0.5, 2, len(target))
+    cls(max_iter=1, **{"hidden_layer_sizes": (4,), **settings}).fit(
+        X, target, sample_weight=weights)
     assert chosen == ["WorkspaceStep"]
 
 

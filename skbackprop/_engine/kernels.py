@@ -5,9 +5,10 @@ of the math core compiled into it, and the loops are generated from the records:
 for each activation of ``_core.activations.ACTIVATIONS`` with a ``forward_at``, a
 copy of ``add_bias_activate``; with a ``derivative_at``, a copy of
 ``times_derivative`` (and, before an output layer of one unit, of
-``outer_times_derivative``); for each loss of ``_core.losses.LOSSES`` with a ``link_at``, a
-copy of ``output_loss`` (with a ``link_row_at``, of ``output_row_loss``); and
-``adam`` and ``sgd`` with ``_core.optimizers.adam_at`` and ``sgd_at``. Each copy binds
+``outer_times_derivative``); for each loss of ``_core.losses.LOSSES`` with a
+``link_at``, a copy of ``output_loss`` (with a ``link_row_at``, of
+``output_row_loss``); and ``adam`` and ``sgd`` with ``_core.optimizers.adam_at`` and
+``sgd_at``. Each copy binds
 its spelling to the global name ``spelling``, which numba compiles in (LLVM inlines
 it): one loop per activation, chosen by name, with no branch on the activation in
 the loop and no list of names here. An activation added to the records with its
@@ -207,9 +208,9 @@ class Kernels:
     ``forward_at``, one that multiplies by the derivative for each hidden one with a
     ``derivative_at`` (and for the last hidden one, with ``one_output``: an output
     layer of one unit, one that multiplies the outer product d w^T by it), the
-    output layer's bias, link and ``loss`` at once where the
-    loss has a ``link_at`` or ``link_row_at`` and the last activation is its link,
-    and the ``solver``'s update. All are compiled (or loaded from numba's cache) and
+    output layer's bias, link and ``loss`` at once where the loss has a ``link_at``
+    or ``link_row_at`` and the last activation is its link, and the ``solver``'s
+    update. All are compiled (or loaded from numba's cache) and
     run once on a few numbers here: a failure raises now, before training starts."""
 
     def __init__(self, dtype, activations, solver, loss=None, one_output=False):

@@ -97,6 +97,7 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
     ws = make_workspace(model.layers, params, model.n_features, batch_size, kernels)
     fused = kernels is not None and plain  # (the update's one pass: ``optimizer_update``)
     n_decayed = _folded_l2(model, spec, params) if fused else 0
+    # (the plan leaves the L2 term to the update: only where the update adds it)
     planned = fused and (n_decayed or not model.alpha) and _planned.accepts(
         model, spec, data, kernels)
     return (PlannedStep if planned else WorkspaceStep)(
