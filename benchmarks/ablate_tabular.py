@@ -4,7 +4,7 @@ that change one thing, on the folds of ``bench_tabular.py``.
 Usage::
 
     pip install "skbackprop[bench]"
-    python benchmarks/ablate_tabular.py            # 7 tables, 2 folds each (about 15 min)
+    python benchmarks/ablate_tabular.py            # 7 tables, 2 folds each (about 30 min)
     python benchmarks/ablate_tabular.py --setups "the defaults,no dropout" --datasets churn
     python benchmarks/ablate_tabular.py --quick    # 1 small table, 1 fold (a minute)
 
@@ -39,6 +39,7 @@ REALMLP_FACTORS = {"categorical_embedding": 1.0, "feature_scale": 6.0,
 # name -> (parameters, learning-rate factors or None, classification only)
 SETUPS = {
     "the defaults": ({}, None, False),
+    "one network": ({"n_ensemble": 1}, None, False),
     "no periodic embeddings": ({"periodic": False}, None, False),
     "no feature scale": ({"feature_scale": False}, None, False),
     "one-hot instead of embeddings": ({"max_one_hot": 10**6}, None, False),

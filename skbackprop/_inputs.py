@@ -35,7 +35,7 @@ from ._core.xp import (
     to_numpy,
 )
 from ._engine.data import Data, batchwise_dtype
-from ._engine.fitted import FITTED, MARKER, OPTIONAL, with_role
+from ._engine.fitted import MARKER, names, with_role
 from ._validation import check_features, explained, plain_input, plain_training_data
 from ._warnings import warn
 
@@ -64,7 +64,8 @@ def _stand_in(estimator, features):
     """A copy of the estimator without its fitted state, holding ``features``, for
     ``validate_data`` to check against (and, learning them, to write on): its
     parameters stay, for tags that read them."""
-    fitted = {*FITTED, *OPTIONAL, *type(estimator)._fitted_schema, MARKER}
+    required, optional = names(type(estimator))
+    fitted = {*required, *optional, MARKER}
     stand_in = object.__new__(type(estimator))
     vars(stand_in).update({k: v for k, v in vars(estimator).items() if k not in fitted})
     vars(stand_in).update(features or {})

@@ -454,13 +454,21 @@ def _convert_regressor(scope, operator, container):
 # ---------------------------------------------------- the tabular estimators
 def _tabular_forward(graph, estimator, inputs):
     """The network's output for raw columns: the fitted preprocessor's encoding
-    (``tabular._onnx``), then the network."""
+    (``tabular._onnx``), then the network (each network of an ensemble, and
+    their mean)."""
     check_is_fitted(estimator)
     preprocessor = estimator.preprocessor_
     columns = _raw_columns(graph, estimator, inputs)
     _tabular_onnx.check_exportable(preprocessor, [text for _, text in columns], graph.dtype)
     X = _tabular_onnx.encode(graph, preprocessor, columns)
-    return _network(graph, estimator, X, len(preprocessor.output_kinds_))
+    outputs = [_network(graph, network, X, len(preprocessor.output_kinds_))
+               for network in [estimator, *getattr(estimator, "ensemble_", [])]]
+    if len(outputs) == 1:
+        return outputs[0]
+    total = outputs[0]  # an ensemble's: the mean of its networks', as predict's
+    for A in outputs[1:]:  # (added in turn, then divided: NumPy's order)
+        total = graph.node("Add", [total, A])
+    return graph.node("Div", [total, graph.const(float(len(outputs)))])
 
 
 def _raw_columns(graph, estimator, inputs):

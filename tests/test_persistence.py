@@ -109,7 +109,7 @@ def test_the_file_is_arrays_and_json_only(tmp_path):
     path = saved(tmp_path, "strings")
     metadata, arrays = read_raw(path)  # no pickles inside (allow_pickle=False)
     assert all(a.dtype != object for a in arrays.values())
-    assert metadata["class"] == "BackpropClassifier" and metadata["format_version"] == 3
+    assert metadata["class"] == "BackpropClassifier" and metadata["format_version"] == 4
     assert set(metadata) == {"format", "format_version", "class", "params",
                              "attributes", "arrays", "sha256"}
 
@@ -145,8 +145,8 @@ def test_edited_metadata_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("format_version", 4, "format 4; this skbackprop reads formats 1 to 3"),
-    ("format_version", "3", "format '3'; this skbackprop reads formats 1 to 3"),
+    ("format_version", 5, "format 5; this skbackprop reads formats 1 to 4"),
+    ("format_version", "4", "format '4'; this skbackprop reads formats 1 to 4"),
     ("class", "os.system", "only"),
     ("format", "something-else", "not a skbackprop model file"),
 ])

@@ -374,3 +374,116 @@ def test_skops_stores_a_tabular_model_trusting_only_our_types(kind):
     assert_array_equal(loaded.predict(unseen(X)), model.predict(unseen(X)))
     with pytest.raises(Exception, match=r"[Uu]ntrusted"):
         skops_io.loads(data)
+
+
+# ---------------------------------------------------------------- ensembles
+def member_pairs(metadata, i=0):
+    """The encoded [key, value] pairs of the (i + 2)-th network of a saved ensemble:
+    its random_state and its attributes."""
+    return metadata["attributes"]["ensemble_"]["list"][i]["dict"]
+
+
+def member_field(metadata, name, i=0):
+    pairs = dict((k, v) for k, v in member_pairs(metadata, i))["attributes"]["dict"]
+    return next(pair for pair in pairs if pair[0] == name)
+
+
+def set_member(key, value):
+    def change(m, a):
+        next(pair for pair in member_pairs(m) if pair[0] == key)[1] = value
+    return change
+
+
+def edit_member_array(name, edit):
+    def change(m, a):
+        key = member_field(m, name)[1]["array"]
+        a[key] = edit(a[key])
+    return change
+
+
+ENSEMBLE_FORGERIES = {  # name -> (model, change, what the message names)
+    "more networks than the file holds": (
+        "regressor", lambda m, a: m["params"].__setitem__("n_ensemble", 3),
+        "holds 2 networks, but n_ensemble=3"),
+    "one network said to be all": (
+        "classifier", lambda m, a: m["params"].__setitem__("n_ensemble", 1),
+        "holds 2 networks, but n_ensemble=1"),
+    "a further network of other targets": (
+        "regressor", edit_member_array("_y_center", lambda v: v + 1.0),
+        "network 2's _y_center differs"),
+    "a further network of other classes": (
+        "classifier", edit_member_array("classes_", lambda v: v + 10),
+        "network 2's classes_ differs"),
+    "a further network's seed that is text": (
+        "regressor", set_member("random_state", "x"), "random_state is not an int"),
+    "a further network's weights of the wrong shape": (
+        "regressor", lambda m, a: a.__setitem__(member_field(m, "coefs_")[1]["list"][0][
+            "array"], np.zeros((3, 8), np.float32)), "do not fit together|disagree"),
+    "a further network's weights not finite": (
+        "classifier", lambda m, a: a.__setitem__(member_field(m, "coefs_")[1]["list"][0][
+            "array"], np.full_like(a[member_field(m, "coefs_")[1]["list"][0]["array"]],
+                                   np.nan)), "coefs_ is not"),
+    "a further network with a preprocessor of its own": (
+        "regressor", lambda m, a: member_pairs(m)[1][1]["dict"].append(
+            ["preprocessor_", {"dict": []}]), "network 2 holds a preprocessor of its own"),
+    "the further networks not a list": (
+        "regressor", lambda m, a: m["attributes"].__setitem__("ensemble_", "x"),
+        "ensemble_ is not a list of networks"),
+}
+
+
+@pytest.mark.parametrize("name", list(ENSEMBLE_FORGERIES))
+def test_a_forged_ensemble_is_refused_naming_the_problem(models, name):
+    which, change, message = ENSEMBLE_FORGERIES[name]
+    metadata, arrays = raw(models[which])
+    change(metadata, arrays)
+    with pytest.raises(ModelFileError, match=message):
+        load(forged(metadata, arrays))
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_a_saved_ensemble_predicts_as_it_did_and_shares_one_preprocessor(kind):
+    model, X, _ = fitted(kind, n_ensemble=3)
+    loaded = round_trip(model)
+    assert loaded.n_ensemble == 3 and len(loaded.ensemble_) == 2
+    assert [m.random_state for m in loaded.ensemble_] == [
+        m.random_state for m in model.ensemble_]
+    assert all(m.preprocessor_ is loaded.preprocessor_ for m in loaded.ensemble_)
+    rows = pd.concat([X, unseen(X)])
+    if kind == "classifier":
+        assert_array_equal(loaded.predict_proba(rows), model.predict_proba(rows))
+        assert_array_equal(loaded.predict_log_proba(rows), model.predict_log_proba(rows))
+    assert_array_equal(loaded.predict(rows), model.predict(rows))
+
+
+def test_a_format_3_file_loads_as_one_network():
+    """Files written before n_ensemble hold one network: they load with
+    n_ensemble=1 (not the default), and predict as they did."""
+    model, X, _ = fitted("classifier", n_ensemble=1)
+    metadata, arrays = raw(model)
+    del metadata["params"]["n_ensemble"]
+    metadata["format_version"] = 3
+    loaded = load(forged(metadata, arrays))
+    assert loaded.n_ensemble == 1 and not hasattr(loaded, "ensemble_")
+    assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("which", ["regressor", "classifier"])
+def test_random_edits_of_an_ensemble_are_refused_or_harmless(models, which):
+    """200 edits at random places of the further network's metadata: a
+    ModelFileError, or a model that predicts finite values."""
+    model = models[which]
+    X = pd.concat([table()[0], unseen(table()[0])])
+    metadata, arrays = raw(model)
+    paths = [p for p in json_paths(metadata) if len(p) > 2
+             and p[:2] == ("attributes", "ensemble_")]
+    refused = 0
+    for file in edited_files(metadata, arrays, paths, JUNK, 200):
+        try:
+            loaded = load(file)
+        except ModelFileError:
+            refused += 1
+            continue
+        output = loaded.predict_proba(X) if which == "classifier" else loaded.predict(X)
+        assert np.isfinite(output).all()
+    assert refused > 150

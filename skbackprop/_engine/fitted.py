@@ -1,7 +1,8 @@
 """The fitted state, declared once: every fitted attribute, its kind and its role.
 
 A fitted estimator is its parameters and exactly the attributes declared here
-(``FITTED``, ``OPTIONAL``, and its class's own ``_fitted_schema``); nothing else
+(``FITTED``, ``OPTIONAL``, and its class's own ``_fitted_schema`` and
+``_fitted_optional``); nothing else
 is fitted state. Everything that handles fitted state reads this one list:
 
 - the engine, which returns a new state as one record of these names, stored on
@@ -23,7 +24,8 @@ Roles: ``features`` (what the inputs were), ``targets`` (what the outputs mean),
 namespace and on its device), ``progress`` (the record of training that a warm
 start or partial_fit extends), ``counters`` (early stopping's and the plateau
 rule's, which partial_fit continues), ``optimizer`` (a stochastic solver's state
-and learning rate) and ``outcome``.
+and learning rate), ``outcome`` and ``ensemble`` (the tabular estimators' other
+networks, each a fitted estimator of the same class).
 """
 
 from typing import NamedTuple
@@ -78,8 +80,10 @@ MARKER = "_fit_completed"
 
 def names(cls):
     """``(required, optional)``: name -> ``Field`` of the fitted attributes of the
-    estimator class ``cls``."""
-    return {**FITTED, **cls._fitted_schema}, OPTIONAL
+    estimator class ``cls`` (its own: ``_fitted_schema``, and ``_fitted_optional``
+    where it declares attributes that only some of its models have)."""
+    return ({**FITTED, **cls._fitted_schema},
+            {**OPTIONAL, **getattr(cls, "_fitted_optional", {})})
 
 
 def with_role(cls, *roles):

@@ -1,6 +1,6 @@
 """Save and load fitted estimators: an explicit schema, checked before it is used.
 
-A model file (format 3) is a zip of uncompressed members (``persistence._archive``): one JSON
+A model file (format 4) is a zip of uncompressed members (``persistence._archive``): one JSON
 document, ``metadata.json``, with the class, the parameters, the fitted attributes
 of the schema (``persistence._schema``: exactly those, nothing from ``vars()``), the dtype and
 shape of every array, and a SHA-256 digest (an HMAC with ``key=``) of all of it; and
@@ -9,9 +9,10 @@ checks the declared arrays and every parameter and attribute against the schema 
 stand-ins of the declared shapes, then reads the arrays (within the file's own
 size), checks the digest, and checks the values (finite weights, consistent
 classes, optimizer state; a tabular model's preprocessor, held as plain data of
-its own versioned schema, and input layers: ``persistence._tabular``) before it
-builds the estimator. Every refusal is a ``ModelFileError``; nothing in a file is
-ever executed or unpickled.
+its own versioned schema, and input layers: ``persistence._tabular``; each further
+network of a tabular ensemble, checked as a whole model that shares the first
+network's preprocessor, inputs and targets) before it builds the estimator. Every
+refusal is a ``ModelFileError``; nothing in a file is ever executed or unpickled.
 
 Without a key the digest detects damage and edits, not a forger, who can recompute
 it; the checks make sure a forged file still gives a model that can predict, not
@@ -21,9 +22,11 @@ that it predicts well. With ``key=`` (a secret shared by those who save and load
 Files of earlier formats still load, through the same checks: format 1 (written
 before the schema, up to skbackprop 0.1.0) and format 2 (the schema, before the
 tabular estimators and before ``weight_decay`` and ``label_smoothing`` were
-parameters). Both hold a ``BackpropRegressor`` or ``BackpropClassifier``, whose
-parameters added since (``ADDED_PARAMETERS``) take their defaults, which train as
-those files' models did.
+parameters) hold a ``BackpropRegressor`` or ``BackpropClassifier``; format 3 (before
+the tabular estimators' ``n_ensemble``) any of the four, with one network. The
+parameters added since (``ADDED_PARAMETERS``) take their defaults, or the value
+that trains as those files' models did where the default does not
+(``EARLIER_VALUES``: one network).
 """
 
 import hmac
@@ -36,17 +39,20 @@ from .._engine.monitor import HISTORY_COLUMNS
 from ._archive import Archive, write_archive
 from ._codec import decode, digest, encode, plain_param
 from ._files import ModelFileError, atomic_write, check_regular_file
-from ._schema import check_state, fitted_state
+from ._schema import check_state, fitted_state, member_states
 from ._tabular import preprocessor
 
 __all__ = ["load", "save"]
 
 FORMAT = "skbackprop-model"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 METADATA = "metadata.json"
 # parameters a file of an earlier format lacks, by the format that added them: they
 # take their defaults (which train as the estimators of that format did)
-ADDED_PARAMETERS = {3: ("weight_decay", "label_smoothing")}
+ADDED_PARAMETERS = {3: ("weight_decay", "label_smoothing"), 4: ("n_ensemble",)}
+# where a parameter's default does not train as the earlier files' models did, the
+# value that does (they hold one network)
+EARLIER_VALUES = {"n_ensemble": 1}
 # estimator classes that files of earlier formats cannot hold, by the format that
 # added them
 ADDED_CLASSES = {3: ("TabularRegressor", "TabularClassifier")}
@@ -201,9 +207,9 @@ def _class_of(metadata, archive, versions):
 
 
 def _load_zip(archive, key):
-    """A file of format 2 or 3: the metadata, checked, then the arrays."""
+    """A file of format 2 to 4: the metadata, checked, then the arrays."""
     metadata = archive.json(METADATA)
-    cls, version = _class_of(metadata, archive, (2, FORMAT_VERSION))
+    cls, version = _class_of(metadata, archive, range(2, FORMAT_VERSION + 1))
     declared = metadata.get("arrays")
     if not isinstance(declared, dict) or set(archive.members) != {
             METADATA, *(f"{name}.npy" for name in declared)}:
@@ -224,7 +230,7 @@ def _load_zip(archive, key):
 
 
 def _state(cls, version, metadata, arrays, archive):
-    """``(params, attributes)`` decoded from format-2 or 3 metadata."""
+    """``(params, attributes)`` decoded from format-2 to 4 metadata."""
     try:
         params = {k: decode(v, arrays) for k, v in metadata["params"].items()}
         attributes = {k: decode(v, arrays) for k, v in metadata["attributes"].items()}
@@ -237,7 +243,8 @@ def _with_added(cls, version, params):
     """``params`` of a file of ``version``, with the parameters added by later
     formats at their defaults (where ``cls`` takes them and the file lacks them)."""
     defaults = cls().get_params()
-    added = {name: defaults[name] for later, names in ADDED_PARAMETERS.items()
+    added = {name: EARLIER_VALUES.get(name, defaults[name])
+             for later, names in ADDED_PARAMETERS.items()
              if later > version for name in names if name in defaults}
     return {**added, **params}
 
@@ -308,8 +315,13 @@ def _build(cls, params, attributes):
     if attributes["validation_scores_"] is not None:
         attributes["validation_scores_"] = [float(v) for v in
                                             attributes["validation_scores_"]]
+    members = [_build(cls, *state) for state in member_states(params, attributes)]
     if "preprocessor_" in attributes:  # (plain data in the file)
         attributes["preprocessor_"] = preprocessor(attributes["preprocessor_"])
+    for member in members:  # (one preprocessor for all the networks)
+        vars(member)["preprocessor_"] = attributes["preprocessor_"]
+    if members:
+        attributes["ensemble_"] = members
     store(estimator, attributes)
     return estimator
 

@@ -30,7 +30,7 @@ from .._engine.start import hidden_layer_sizes
 from ._files import ModelFileError
 from ._tabular import check_tabular, network_inputs, preprocessor_state
 
-__all__ = ["check_state", "fitted_state", "refuse", "schema"]
+__all__ = ["check_state", "fitted_state", "member_states", "refuse", "schema"]
 
 Y_TYPES = ("binary", "multiclass", "multilabel-indicator")
 
@@ -56,7 +56,25 @@ def fitted_state(estimator):
                        if hasattr(estimator, name)})
     if "preprocessor_" in attributes:  # (an object: saved as plain data)
         attributes["preprocessor_"] = preprocessor_state(attributes["preprocessor_"])
+    if "ensemble_" in attributes:  # (estimators: saved as their states)
+        attributes["ensemble_"] = [_member_state(m) for m in attributes["ensemble_"]]
     return estimator.get_params(deep=False), attributes
+
+
+def _member_state(member):
+    """One further network of an ensemble as plain data: its ``random_state`` (its
+    other parameters are the ensemble's) and its fitted attributes, but for the
+    preprocessor, which it shares with the first network."""
+    params, attributes = fitted_state(member)
+    del attributes["preprocessor_"]
+    return {"random_state": params["random_state"], "attributes": attributes}
+
+
+def member_states(params, attributes):
+    """``(params, attributes)`` of each further network of a saved ensemble."""
+    return [({**params, "random_state": m["random_state"], "n_ensemble": 1},
+             {**m["attributes"], "preprocessor_": attributes["preprocessor_"]})
+            for m in attributes.get("ensemble_", [])]
 
 
 def refuse(what, fix="save the model again with skbackprop.save"):
@@ -93,6 +111,45 @@ def check_state(cls, params, attributes, values=True):
         refuse(f"the saved parameters and network disagree: {error}")
     _check_progress(attributes)
     _check_optimizer(attributes, values)
+    _check_ensemble(cls, params, attributes, values)
+
+
+# what every network of an ensemble shares: its inputs, outputs and targets
+SHARED = ("n_features_in_", "feature_names_in_", "n_outputs_", "out_activation_",
+          "_input_layers", "classes_", "_y_type", "_y_center", "_y_scale", "_y_min",
+          "_y_max")
+
+
+def _check_ensemble(cls, params, attributes, values):
+    """An ensemble's further networks: ``n_ensemble - 1`` of them, each a whole
+    model of ``cls`` (checked as one) with the first network's inputs, outputs and
+    targets."""
+    members = attributes.get("ensemble_", [])
+    expected = params.get("n_ensemble", 1) - 1
+    if len(members) != expected:
+        refuse(f"the file holds {len(members) + 1} networks, but n_ensemble="
+               f"{params.get('n_ensemble')!r}")
+    for number, member in enumerate(members, start=2):
+        if "preprocessor_" in member["attributes"]:
+            refuse(f"network {number} holds a preprocessor of its own, where the "
+                   "networks of an ensemble share the first one's")
+    for number, (p, a) in enumerate(member_states(params, attributes), start=2):
+        if not isinstance(p["random_state"], int | None) or isinstance(
+                p["random_state"], bool):
+            refuse(f"network {number}'s random_state is not an int or None")
+        check_state(cls, p, a, values)
+        for name in SHARED if values else ():  # (once the first network is checked)
+            if name in attributes and not _equal(a.get(name), attributes[name]):
+                refuse(f"network {number}'s {name} differs from the first network's")
+
+
+def _equal(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                and a.shape == b.shape and a.dtype == b.dtype
+                and bool(np.all(a == b) | (a.dtype.kind == "f" and np.all(
+                    (a == b) | (np.isnan(a) & np.isnan(b))))))
+    return a == b
 
 
 def _check_names(cls, params, attributes):
@@ -265,11 +322,16 @@ _KINDS = {
     "preprocessor": lambda v: isinstance(v, dict),
     "layer records": lambda v: isinstance(v, list) and all(
         isinstance(r, dict) and all(isinstance(k, str) for k in r) for r in v),
+    # (each network checked as a model in ``_check_ensemble``)
+    "ensemble": lambda v: isinstance(v, list) and all(
+        isinstance(m, dict) and set(m) == {"random_state", "attributes"}
+        and isinstance(m["attributes"], dict) for m in v),
 }
 _ARTICLES = {kind: kind.replace("count", "a count >= 0").replace("real", "a number")
              for kind in _KINDS}
 _ARTICLES["weights"] = "a list of finite float32/float64 arrays in native byte order"
 _ARTICLES["preprocessor"] = "a preprocessor's plain data (a dict of its schema)"
 _ARTICLES["layer records"] = "a list of layer records (dicts of plain settings)"
+_ARTICLES["ensemble"] = "a list of networks (a random_state and attributes each)"
 _ARTICLES["parameter lists"] = ("one list per layer of finite float32/float64 arrays in "
                                 "native byte order")

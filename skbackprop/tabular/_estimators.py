@@ -40,6 +40,14 @@ hidden_layer_sizes : array-like of int, default=(128, 128, 128)
         Whether a learnt scale per input feature comes before the first Dense
         layer (learning-rate factor 6).
 
+    n_ensemble : int, default=2
+        How many networks are fitted and averaged (their probabilities, or their
+        predictions before clipping). Each has its own seed: its own starting
+        weights, batches, dropout and held-out rows, so that between them they
+        train on every row. The first is the network ``n_ensemble=1`` fits; each
+        one more adds a fit's time. 1 fits one network. Callbacks
+        (``set_callbacks``) see each network's fit in turn.
+
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW) of the stochastic solvers: ``w <- w - eta *
         weight_decay * w`` every step, on the weights, embeddings and scales."""
@@ -73,13 +81,19 @@ preprocessor_ : TabularPreprocessor
         Names of the raw columns seen during fit, where X had string column names.
 
     coefs_, intercepts_ : list of ndarray
-        Weights and biases of the Dense layers.
+        Weights and biases of the Dense layers (of the first network, as are the
+        attributes below).
 
     best_epoch_ : int or None
         The epoch whose weights were kept (lowest validation loss).
 
     history_ : pandas.DataFrame
-        One row per epoch: losses, validation score, learning rate, seconds."""
+        One row per epoch: losses, validation score, learning rate, seconds.
+
+    ensemble_ : list of estimators
+        Where ``n_ensemble`` > 1, the other networks: fitted estimators of this
+        class with ``n_ensemble=1``, each with its own ``random_state`` (derived
+        from an int ``random_state``)."""
 
 
 class TabularRegressor(TabularNetwork, BackpropRegressor):
@@ -142,6 +156,7 @@ class TabularRegressor(TabularNetwork, BackpropRegressor):
         embedding_dim=8,
         periodic=True,
         feature_scale=True,
+        n_ensemble=2,
         weight_decay=0.0,
         solver="adam",
         alpha=0.0,
@@ -215,6 +230,7 @@ class TabularRegressor(TabularNetwork, BackpropRegressor):
         self.embedding_dim = embedding_dim
         self.periodic = periodic
         self.feature_scale = feature_scale
+        self.n_ensemble = n_ensemble
 
     def _given_targets(self, classes, previous, incremental):
         """A continued model keeps the standardisation and range of its first fit."""
@@ -336,6 +352,7 @@ class TabularClassifier(TabularNetwork, BackpropClassifier):
         embedding_dim=8,
         periodic=True,
         feature_scale=True,
+        n_ensemble=2,
         weight_decay=0.0,
         label_smoothing=0.0,
         solver="adam",
@@ -407,6 +424,7 @@ class TabularClassifier(TabularNetwork, BackpropClassifier):
         self.embedding_dim = embedding_dim
         self.periodic = periodic
         self.feature_scale = feature_scale
+        self.n_ensemble = n_ensemble
 
     def _stratify(self, y):
         """The held-out rows are stratified by class where every class can be on

@@ -1,5 +1,5 @@
-"""What the tabular estimators add to the perceptron: their inputs, layers and
-targets, shared by ``TabularClassifier`` and ``TabularRegressor``.
+"""What the tabular estimators add to the perceptron: their inputs, layers,
+targets and ensembles, shared by ``TabularClassifier`` and ``TabularRegressor``.
 
 A raw table is encoded by a ``TabularPreprocessor`` fitted in ``fit`` (the
 estimator's ``preprocessor_``); the network's first layers follow its output
@@ -32,6 +32,7 @@ from .._engine.fitted import Field
 from .._engine.start import per_hidden_layer
 from .._params import stochastic_solver
 from .._validation import explained
+from ._ensemble import fit_networks, mean_output, networks
 from ._preprocess import TabularPreprocessor
 
 __all__ = ["LR_FACTORS", "TABULAR_CONSTRAINTS", "TABULAR_STATE", "TabularNetwork", "incremental",
@@ -47,6 +48,7 @@ TABULAR_CONSTRAINTS = {
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "periodic": ["boolean"],
     "feature_scale": ["boolean"],
+    "n_ensemble": [Interval(Integral, 1, None, closed="left")],
 }
 
 
@@ -110,6 +112,8 @@ class TabularNetwork:
     in their bases); not for direct use."""
 
     _reads_raw_tables: ClassVar[bool] = True
+    # the other networks of an ensemble (``_ensemble``), where n_ensemble > 1
+    _fitted_optional: ClassVar[dict] = {"ensemble_": Field("ensemble", "ensemble")}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -142,7 +146,22 @@ class TabularNetwork:
         check_is_fitted(self)
         X = _encoded(self, vars(self), X)
         X = check_array(X, dtype=np.float64)
-        return self._raw_output(X)
+        return mean_output([net._raw_output(X) for net in networks(self)],
+                           self.out_activation_)
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, X, y, sample_weight, incremental, validation_data=(None,) * 3,
+             epochs=1, classes=None):
+        """One network, as the perceptron fits it; with ``n_ensemble`` > 1 (or to
+        refit a model that had more), every network of the ensemble, each fitted
+        as one (``_ensemble.fit_networks``)."""
+        if self.n_ensemble == 1 and "ensemble_" not in vars(self):
+            return super()._fit(X, y, sample_weight, incremental, validation_data,
+                                epochs, classes)
+        continued = self.__sklearn_is_fitted__() and (self.warm_start or incremental)
+        return fit_networks(self, lambda net: net._fit(
+            X, y, sample_weight, incremental, validation_data, epochs, classes),
+            continued)
 
     # ------------------------------------------------------------------ network
     def _hidden_activation_names(self, n_hidden):
