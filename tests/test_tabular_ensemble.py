@@ -2,6 +2,8 @@
 each fitted as one network would be with its own seed, their outputs averaged;
 checked against networks fitted alone."""
 
+import io
+
 import numpy as np
 import pytest
 from callback_helpers import Recorder
@@ -9,13 +11,20 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax
 from test_tabular_estimators import table
 
-from skbackprop import BackpropRegressor
+from skbackprop import BackpropRegressor, load, save
 from skbackprop.tabular import TabularClassifier, TabularRegressor
 from skbackprop.tabular._ensemble import mean_output, member_seeds
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning")
 SMALL = {"hidden_layer_sizes": (16,), "max_iter": 8, "random_state": 0}
+
+
+def save_to_buffer(model):
+    buffer = io.BytesIO()
+    save(model, buffer)
+    buffer.seek(0)
+    return buffer
 
 
 def alone(cls, X, y, seed, **params):
@@ -104,9 +113,9 @@ def test_warm_start_and_partial_fit_continue_every_network():
     net.set_params(max_iter=3).fit(X, y)
     assert_array_equal(warm.ensemble_[0].coefs_[0], net.coefs_[0])
     assert not np.array_equal(member.coefs_[0], net.coefs_[0])
-    with pytest.raises(ValueError, match=r"(?s)fitted with n_ensemble=2, and "
-                                         r"n_ensemble=3 cannot continue it.*"
-                                         r"set_params\(n_ensemble=2\)"):
+    with pytest.raises(ValueError, match=r"(?s)holds 2 networks, and n_ensemble=3 "
+                                         r"cannot continue it.*set_params\(n_ensemble=2\)"
+                                         r".*warm_start=False"):
         warm.set_params(n_ensemble=3).fit(X, y)
     assert_array_equal(warm.ensemble_[0].coefs_[0], net.coefs_[0])  # (unchanged)
 
@@ -145,3 +154,108 @@ def test_callbacks_see_each_network_as_one_fit():
     TabularRegressor(**SMALL, n_ensemble=3).set_callbacks(recorder).fit(X, y)
     assert recorder.events.count("setup") == recorder.events.count("teardown") == 3
     assert recorder.events.count(("end", "epoch")) == 3 * SMALL["max_iter"]
+
+
+class Interrupt(Counter):
+    """Ctrl-C at the end of the given epoch of the given network (1-based)."""
+
+    def __init__(self, network, epoch):
+        super().__init__()
+        self.network, self.epoch = network, epoch
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        super().on_fit_task_end(estimator, context, **kwargs)
+        if (context.task_name == "epoch" and self.events.count("setup") == self.network
+                and self.events.count(("end", "epoch")) - SMALL["max_iter"] * (
+                    self.network - 1) == self.epoch):
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_ends_the_whole_fit_and_keeps_the_networks_trained():
+    X, y = table(150)
+    model = TabularRegressor(**SMALL, n_ensemble=3, early_stopping=False)
+    with pytest.warns(UserWarning, match="interrupted by the user: 2 of the 3 networks "
+                                         "were trained"):
+        model.set_callbacks(Interrupt(network=2, epoch=3)).fit(X, y)
+    assert model.n_iter_ == SMALL["max_iter"] and len(model.ensemble_) == 1
+    assert model.ensemble_[0].n_iter_ == 3  # its completed epochs, as one network's
+    nets = [model, model.ensemble_[0]]
+    A = np.mean([n._raw_output(model.preprocessor_.transform(X))[0] for n in nets], axis=0)
+    assert_allclose(model.predict(X), np.clip(
+        A[:, 0] * model._y_scale[0] + model._y_center[0], y.min(), y.max()), rtol=1e-15)
+    loaded = load(save_to_buffer(model))  # (a model file may hold fewer networks)
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match=r"holds 2 networks, and n_ensemble=3"):
+        model.set_params(warm_start=True).fit(X, y)
+    first = TabularRegressor(**SMALL, n_ensemble=2).set_callbacks(
+        Interrupt(network=1, epoch=2))
+    with pytest.warns(UserWarning, match="1 of the 2 networks"):
+        first.fit(X, y)
+    assert first.n_iter_ == 2 and not hasattr(first, "ensemble_")
+
+
+def test_an_interrupt_before_any_epoch_leaves_the_model_as_it_was():
+    X, y = table(150)
+    model = TabularRegressor(**SMALL).fit(X, y)
+    before = model.predict(X)
+
+    class Early(Counter):
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        model.set_callbacks(Early()).fit(X, y)
+    assert_array_equal(model.predict(X), before)
+
+
+@pytest.mark.filterwarnings("ignore:The estimator FunctionTransformer does not support")
+def test_the_networks_keep_no_callbacks_and_continue_with_the_current_ones():
+    from sklearn.callback import ProgressBar
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = table(120)
+    pipe = Pipeline([("same", FunctionTransformer()), ("model", TabularRegressor(
+        **SMALL, warm_start=True))]).set_callbacks(ProgressBar())
+    pipe.fit(X, y)
+    member = pipe[-1].ensemble_[0]
+    assert not [name for name in vars(member) if "callback" in name]
+    pipe.fit(X, y)  # (a finished task tree of the first fit is not reused)
+    pipe[-1].fit(X, y)
+    old, new = Counter(), Counter()
+    warm = TabularRegressor(**SMALL, warm_start=True).set_callbacks(old).fit(X, y)
+    old.events.clear()
+    warm.set_callbacks(new).fit(X, y)
+    assert old.events == [] and new.events.count("setup") == 2
+    inc = TabularClassifier(**SMALL, early_stopping=False).set_callbacks(old)
+    inc.partial_fit(X, y > 0, classes=[False, True])
+    inc.set_callbacks(new).partial_fit(X, y > 0)
+    assert old.events.count("setup") == 2 and new.events.count("setup") == 4
+
+
+def test_a_parameter_set_before_partial_fit_is_checked():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = table(120)
+    model = TabularClassifier(**SMALL, early_stopping=False).partial_fit(
+        X, y > 0, classes=[False, True])
+    for value in ("3", None, 0):
+        with pytest.raises(InvalidParameterError, match="n_ensemble"):
+            model.set_params(n_ensemble=value).partial_fit(X, y > 0)
+    with pytest.raises(ValueError, match=r"set_params\(n_ensemble=2\) to continue it, "
+                                         r"or fit it again \(fit starts anew\)"):
+        model.set_params(n_ensemble=3).partial_fit(X, y > 0)
+
+
+def test_a_training_animation_refuses_an_ensemble():
+    pytest.importorskip("matplotlib")
+    from skbackprop.inspection import TrainingAnimation, WeightSnapshots
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    snapshots = WeightSnapshots()
+    model = TabularClassifier(**SMALL).set_callbacks(snapshots).fit(X, X.sum(1) > 0)
+    with pytest.raises(ValueError, match=r"(?s)averages 2 .n_ensemble=2.*n_ensemble=1"):
+        TrainingAnimation.from_estimator(model, snapshots, X, X.sum(1) > 0)
+    assert np.array_equal(snapshots.snapshots[-1]["coefs"][-1],
+                          model.ensemble_[0].coefs_[-1])  # (the last network's record)

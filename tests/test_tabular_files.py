@@ -402,9 +402,6 @@ def edit_member_array(name, edit):
 
 
 ENSEMBLE_FORGERIES = {  # name -> (model, change, what the message names)
-    "more networks than the file holds": (
-        "regressor", lambda m, a: m["params"].__setitem__("n_ensemble", 3),
-        "holds 2 networks, but n_ensemble=3"),
     "one network said to be all": (
         "classifier", lambda m, a: m["params"].__setitem__("n_ensemble", 1),
         "holds 2 networks, but n_ensemble=1"),

@@ -22,7 +22,9 @@ class WeightSnapshots:
     epoch (lbfgs: iteration) of a fit, for :class:`TrainingAnimation`.
 
     Register it with ``set_callbacks`` (sklearn's callback protocol); each fit
-    starts a new record. The weights are copies, brought to the host.
+    starts a new record (each network's, in turn, for a tabular model with
+    ``n_ensemble`` > 1: the record is then the last network's). The weights are
+    copies, brought to the host.
 
     Parameters
     ----------
@@ -166,6 +168,14 @@ class TrainingAnimation:
             raise ValueError(
                 "No snapshots to animate: register WeightSnapshots() with "
                 "estimator.set_callbacks(...) before fit, then pass it here.")
+        model = estimator[-1] if hasattr(estimator, "steps") else estimator
+        others = len(getattr(model, "ensemble_", []))
+        if others:
+            raise ValueError(
+                f"TrainingAnimation shows the training of one network, and this model "
+                f"averages {others + 1} (n_ensemble={others + 1}), each of which "
+                "WeightSnapshots recorded in turn.\nFix: fit it with n_ensemble=1 to "
+                "animate its training.")
         names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
         X = X.to_numpy() if hasattr(X, "iloc") else to_numpy(X)
         if X.ndim != 2 or X.shape[1] != 2:

@@ -121,12 +121,11 @@ SHARED = ("n_features_in_", "feature_names_in_", "n_outputs_", "out_activation_"
 
 
 def _check_ensemble(cls, params, attributes, values):
-    """An ensemble's further networks: ``n_ensemble - 1`` of them, each a whole
-    model of ``cls`` (checked as one) with the first network's inputs, outputs and
-    targets."""
+    """An ensemble's further networks: at most ``n_ensemble - 1`` of them (fewer
+    where its fit was interrupted), each a whole model of ``cls`` (checked as one)
+    with the first network's inputs, outputs and targets."""
     members = attributes.get("ensemble_", [])
-    expected = params.get("n_ensemble", 1) - 1
-    if len(members) != expected:
+    if len(members) + 1 > params.get("n_ensemble", 1):  # (fewer: an interrupted fit)
         refuse(f"the file holds {len(members) + 1} networks, but n_ensemble="
                f"{params.get('n_ensemble')!r}")
     for number, member in enumerate(members, start=2):

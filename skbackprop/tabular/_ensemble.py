@@ -3,8 +3,9 @@ averaged.
 
 Each network of a tabular estimator's ensemble is the estimator's own network with
 another seed: other starting weights, another order of the batches, dropout masks,
-and another fifth of the rows held out for early stopping, so that between them
-they train on every row. The first network is the one ``n_ensemble=1`` fits (with
+and another fifth of the rows, drawn at random, held out for early stopping, so
+that between them they train on more rows than one network does (two networks on
+all but about one row in 25). The first network is the one ``n_ensemble=1`` fits (with
 an int ``random_state``); it is the estimator's own fitted state (``coefs_``,
 ``loss_curve_``, ``best_epoch_``, ...), and the others are fitted estimators of the
 same class with ``n_ensemble=1``, in ``ensemble_``. Their output-layer values are
@@ -13,6 +14,7 @@ before they are scaled back and clipped.
 """
 
 import copy
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -21,11 +23,17 @@ from sklearn.callback._callback_support import callback_management_context
 from sklearn.utils import check_random_state
 
 from .._engine.fitted import MARKER, names, read, store
+from .._engine.training import INTERRUPTED
+from .._warnings import warn
 
 __all__ = ["fit_networks", "mean_output", "member_seeds", "networks"]
 
 # the parameters in which the networks of an ensemble differ
 OWN = ("random_state", "n_ensemble")
+# what sklearn's callback protocol keeps on an estimator: the callbacks set, and
+# while (or, from a meta-estimator, after) it fits, their task context
+CALLBACK_STATE = ("_skl_callbacks", "_parent_callback_ctx", "_callback_fit_ctx",
+                  "_skl_callbacks_to_teardown")
 
 
 def networks(estimator):
@@ -59,42 +67,79 @@ def _single(estimator, state=True):
     return net
 
 
-def fit_networks(estimator, fit_one, continued):
+def fit_networks(estimator, fit_one, continued, incremental=False):
     """Fit every network of ``estimator``'s ensemble with ``fit_one(network)`` (one
     network's fit or partial_fit, on a copy), then store the first network's state
     and the others, in one assignment: until then ``estimator`` is unchanged.
-    ``continued``: a warm start or partial_fit of a fitted model, whose networks
-    each continue (their number must not have changed)."""
+    ``continued``: a warm start or partial_fit (``incremental``) of a fitted model,
+    whose networks each continue (their number must not have changed).
+
+    An interrupt (Ctrl-C) ends the whole fit: once the first network has trained
+    an epoch, the networks trained so far are kept (the one interrupted with its
+    completed epochs, as a single network keeps them), with a warning; before,
+    it goes on to the caller and the estimator is unchanged."""
     others = vars(estimator).get("ensemble_", []) if continued else None
     if continued and len(others) != estimator.n_ensemble - 1:
+        again = "fit it again (fit starts anew)" if incremental else (
+            "fit it again with warm_start=False")
         raise ValueError(
-            f"This model was fitted with n_ensemble={len(others) + 1}, and "
-            f"n_ensemble={estimator.n_ensemble} cannot continue it.\nFix: "
-            f"set_params(n_ensemble={len(others) + 1}) to continue it, or fit it "
-            "again with warm_start=False.")
-    first = _single(estimator)
-    _fit_alone(first, fit_one)
+            f"This model holds {len(others) + 1} networks, and n_ensemble="
+            f"{estimator.n_ensemble} cannot continue it.\nFix: set_params(n_ensemble="
+            f"{len(others) + 1}) to continue it, or {again}.")
     shared = {k: v for k, v in estimator.get_params(deep=False).items() if k not in OWN}
-    if continued:
-        members = [copy.copy(member).set_params(**shared) for member in others]
-    else:
-        members = [_single(estimator, state=False).set_params(random_state=seed)
-                   for seed in member_seeds(estimator.random_state,
-                                            estimator.n_ensemble - 1)]
-    for member in members:
-        _fit_alone(member, fit_one)
-    record = read(first)
-    if members:
-        record["ensemble_"] = members
+    networks = [_single(estimator)]
+    if continued:  # (with the estimator's callbacks, not those of their first fit)
+        networks += [_with_callbacks(copy.copy(m), estimator).set_params(**shared)
+                     for m in others]
+    fitted = _fit_each(estimator, networks, fit_one)
+    record = read(fitted[0])
+    if len(fitted) > 1:
+        record["ensemble_"] = [_with_callbacks(m, None) for m in fitted[1:]]
     store(estimator, record)
     return estimator
 
 
-def _fit_alone(network, fit_one):
-    """``fit_one(network)``, with the set-up and tear-down of the callbacks that
-    a public fit gives its estimator (each network's fit is one callback task)."""
-    with callback_management_context(network):
-        fit_one(network)
+def _fit_each(estimator, networks, fit_one):
+    """The fitted networks: ``networks`` in turn, then (a first fit) new ones up
+    to ``n_ensemble``, seeded once the first has trained; fewer after an
+    interrupt, which stops the fit."""
+    fitted = []
+    try:
+        while len(fitted) < estimator.n_ensemble:
+            if len(fitted) == len(networks):  # (a first fit: the further networks)
+                networks += [_single(estimator, state=False).set_params(random_state=s)
+                             for s in member_seeds(estimator.random_state,
+                                                   estimator.n_ensemble - 1)]
+            network = networks[len(fitted)]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with callback_management_context(network):
+                    fit_one(network)
+            fitted.append(network)
+            for w in caught:  # (given as they were, through the caller's filters)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if any(INTERRUPTED in str(w.message).lower() for w in caught):
+                break
+    except KeyboardInterrupt:
+        if not fitted:
+            raise  # nothing was trained: the estimator stays as it was
+    if len(fitted) < estimator.n_ensemble:
+        warn(f"{INTERRUPTED.capitalize()}: {len(fitted)} of the {estimator.n_ensemble} "
+             "networks were trained, and the model averages them; fit again to train "
+             "all of them.")
+    return fitted
+
+
+def _with_callbacks(network, estimator):
+    """``network`` with the callbacks of ``estimator`` (None: with none, as a
+    network of ``ensemble_`` is kept: sklearn sets them on the estimator for each
+    fit)."""
+    for name in CALLBACK_STATE:
+        vars(network).pop(name, None)
+    for name in CALLBACK_STATE[:2] if estimator is not None else ():
+        if name in vars(estimator):
+            vars(network)[name] = vars(estimator)[name]
+    return network
 
 
 def mean_output(outputs, out_activation):

@@ -43,10 +43,11 @@ hidden_layer_sizes : array-like of int, default=(128, 128, 128)
     n_ensemble : int, default=2
         How many networks are fitted and averaged (their probabilities, or their
         predictions before clipping). Each has its own seed: its own starting
-        weights, batches, dropout and held-out rows, so that between them they
-        train on every row. The first is the network ``n_ensemble=1`` fits; each
-        one more adds a fit's time. 1 fits one network. Callbacks
-        (``set_callbacks``) see each network's fit in turn.
+        weights, batches, dropout and held-out rows (a fifth drawn at random, so
+        that between them two networks train on all but about one row in 25).
+        The first is the network ``n_ensemble=1`` fits; each one more adds a fit's
+        time. 1 fits one network. Callbacks (``set_callbacks``) see each network's
+        fit in turn; an interrupt (Ctrl-C) keeps the networks trained so far.
 
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW) of the stochastic solvers: ``w <- w - eta *

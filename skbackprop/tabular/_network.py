@@ -158,10 +158,11 @@ class TabularNetwork:
         if self.n_ensemble == 1 and "ensemble_" not in vars(self):
             return super()._fit(X, y, sample_weight, incremental, validation_data,
                                 epochs, classes)
+        self._validate_params()  # (sklearn skips it for partial_fit once fitted)
         continued = self.__sklearn_is_fitted__() and (self.warm_start or incremental)
         return fit_networks(self, lambda net: net._fit(
             X, y, sample_weight, incremental, validation_data, epochs, classes),
-            continued)
+            continued, incremental)
 
     # ------------------------------------------------------------------ network
     def _hidden_activation_names(self, n_hidden):
