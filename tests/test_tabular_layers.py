@@ -18,6 +18,7 @@ from skbackprop._core.layers import LAYERS, Dense, perceptron_layers
 from skbackprop._core.layers import lr_factors as layers_lr_factors
 from skbackprop._core.network import loss_and_gradients, make_workspace, network_widths
 from skbackprop._core.tabular import (
+    CHANGE_INTO,
     PARAMETRIC_ACTIVATIONS,
     CategoricalEmbedding,
     FeatureScale,
@@ -466,6 +467,27 @@ def test_f_and_f_prime_at_once_are_the_numbers_of_each_alone(name):
     value, slope = both(z)
     assert_array_equal(value, f(z.copy()))
     assert_array_equal(slope, derivative(z))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(PARAMETRIC_ACTIVATIONS))
+def test_f_minus_z_and_f_prime_in_place_are_the_numbers_of_both(name, dtype):
+    """A training step's spelling (into the layer's buffers, fewer passes) gives
+    the numbers of f and f' at once to the last bit, in either precision, at the
+    edges too: signed zeros, the cap at 20, overflow, infinities and NaN."""
+    both = PARAMETRIC_ACTIVATIONS[name][2]
+    z = np.concatenate([np.linspace(-60, 60, 2001), [-0.0, 0.0, 1e-30, 20.0, 20.5,
+                                                     700.0, -745.0, np.inf, -np.inf,
+                                                     np.nan]]).astype(dtype)
+    Z = np.stack([z, z[::-1]], axis=1)
+    change, slope = np.full_like(Z, 7.0), np.full_like(Z, 7.0)
+    with np.errstate(all="ignore"):
+        value, derivative = both(Z)
+        out = CHANGE_INTO[name](Z, change, slope)
+        assert out[0] is change and out[1] is slope
+        assert_array_equal(change, value - Z)
+    assert_array_equal(slope, derivative)
+    assert change.dtype == slope.dtype == dtype
 
 
 @pytest.mark.parametrize("function", sorted(PARAMETRIC_ACTIVATIONS))
