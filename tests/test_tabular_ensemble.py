@@ -259,3 +259,22 @@ def test_a_training_animation_refuses_an_ensemble():
         TrainingAnimation.from_estimator(model, snapshots, X, X.sum(1) > 0)
     assert np.array_equal(snapshots.snapshots[-1]["coefs"][-1],
                           model.ensemble_[0].coefs_[-1])  # (the last network's record)
+
+
+def test_the_warnings_of_a_network_that_fails_are_still_given(monkeypatch):
+    import warnings
+
+    X, y = table(120)
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(self)
+        warnings.warn(f"network {len(calls)} says so", UserWarning, stacklevel=2)
+        if len(calls) == 2:
+            raise MemoryError("no room for the second network")
+        return fit(self, *args, **kwargs)
+
+    fit = BackpropRegressor._fit
+    monkeypatch.setattr(BackpropRegressor, "_fit", failing)
+    with pytest.warns(UserWarning, match="network 2 says so"), pytest.raises(MemoryError):
+        TabularRegressor(**SMALL).fit(X, y)

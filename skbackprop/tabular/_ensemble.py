@@ -111,13 +111,8 @@ def _fit_each(estimator, networks, fit_one):
                              for s in member_seeds(estimator.random_state,
                                                    estimator.n_ensemble - 1)]
             network = networks[len(fitted)]
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                with callback_management_context(network):
-                    fit_one(network)
+            caught = _fit_one_network(network, fit_one)
             fitted.append(network)
-            for w in caught:  # (given as they were, through the caller's filters)
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             if any(INTERRUPTED in str(w.message).lower() for w in caught):
                 break
     except KeyboardInterrupt:
@@ -128,6 +123,22 @@ def _fit_each(estimator, networks, fit_one):
              "networks were trained, and the model averages them; fit again to train "
              "all of them.")
     return fitted
+
+
+def _fit_one_network(network, fit_one):
+    """``fit_one(network)`` with the callbacks' set-up and tear-down that a public
+    fit gives its estimator; its warnings, given after it (as they were, through
+    the caller's filters, also where it raises) and returned."""
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with callback_management_context(network):
+                fit_one(network)
+    finally:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return caught
 
 
 def _with_callbacks(network, estimator):
