@@ -143,11 +143,12 @@ def _check_ensemble(cls, params, attributes, values):
 
 
 def _equal(a, b):
+    """Whether two saved values are the same: arrays of one dtype and equal
+    elements (NaN equal to NaN), or equal plain values."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-                and a.shape == b.shape and a.dtype == b.dtype
-                and bool(np.all(a == b) | (a.dtype.kind == "f" and np.all(
-                    (a == b) | (np.isnan(a) & np.isnan(b))))))
+                and a.dtype == b.dtype
+                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
     return a == b
 
 
