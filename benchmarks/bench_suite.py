@@ -408,7 +408,7 @@ def child_memory(name, library, quick):
     print(round(status("VmHWM") - before, 1))
 
 
-def run(quick=False, repeats=None, threads=1, memory=True):
+def run(quick=False, repeats=None, threads=1, memory=True, only=None):
     repeats = repeats or (3 if quick else 5)
     if torch is not None:
         torch.set_num_threads(threads)
@@ -416,6 +416,8 @@ def run(quick=False, repeats=None, threads=1, memory=True):
     with threadpool_limits(limits=threads, user_api="blas"):
         for name, (kind, make, settings, epochs, unit, dtype) in workload_specs(
                 quick).items():
+            if only is not None and only not in name:
+                continue
             X, y = make()
             X = X.astype(dtype)
             per_unit = X.shape[0] if unit == "update" else 1
@@ -573,18 +575,23 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--only", default=None, metavar="TEXT",
+                        help="run only the workloads whose name contains TEXT")
     parser.add_argument("--write", action="store_true", help="write RESULTS.md")
     parser.add_argument("--json", action="store_true", help="print raw results as JSON")
     parser.add_argument("--child-memory", nargs=2, metavar=("WORKLOAD", "LIBRARY"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.write and args.only:
+        parser.error("--write records the whole suite: leave out --only")
     if args.child_memory:
         with threadpool_limits(limits=args.threads, user_api="blas"):
             if torch is not None:
                 torch.set_num_threads(args.threads)
             child_memory(*args.child_memory, args.quick)
         return None
-    results = run(args.quick, args.repeats, args.threads, memory=not args.no_memory)
+    results = run(args.quick, args.repeats, args.threads, memory=not args.no_memory,
+                  only=args.only)
     table = format_results(results)
     print(json.dumps(results, default=float, indent=1) if args.json else table)
     if args.write:

@@ -190,6 +190,42 @@ def test_a_non_finite_loss_ends_both_epochs_after_the_same_row(compiled):
     assert_array_equal(arrays[1], python[1])
 
 
+def test_an_order_of_another_type_trains_to_the_loops_bits(compiled, monkeypatch):
+    """The compiled epoch's fast call takes the training loop's row order (a
+    contiguous intp array); any other order (a list, int32, strided, longer) is
+    converted first and gives the same numbers."""
+    numba_or_skip()
+    made = []
+    monkeypatch.setattr(_rowwise.RowStep, "__init__", _recording(
+        _rowwise.RowStep.__init__, made))
+    X, y = data("identity 2-2-1, plain SGD")
+    BackpropRegressor(hidden_layer_sizes=(2,), solver="sgd", batch_size=1, max_iter=1,
+                      random_state=0).fit(X, y)
+    step = made[0]
+    assert step.compiled is not None
+    start = step.flat.copy(), step.velocity.copy()
+    order = np.random.RandomState(1).permutation(len(y))
+    results = []
+    for given in (order, order.tolist(), order.astype(np.int32),
+                  np.repeat(order, 2)[::2], np.concatenate([order, order])):
+        step.flat[:], step.velocity[:] = start
+        total, listed = step.summed_updates(given, None, 0.01)
+        results.append((total, listed, step.flat.copy(), step.velocity.copy()))
+    reference = results[0]
+    for total, listed, flat, velocity in results[1:4]:
+        assert (total, listed) == reference[:2] and listed is None
+        assert_array_equal(flat, reference[2])
+        assert_array_equal(velocity, reference[3])
+    assert np.isfinite(results[4][0]) and not np.array_equal(results[4][2], reference[2])
+
+
+def _recording(init, made):
+    def recorded(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+    return recorded
+
+
 def test_expit_is_scipys(compiled):
     """The compiled spelling of the logistic row function: scipy's numbers."""
     numba = numba_or_skip()

@@ -61,6 +61,8 @@ class Loop:
         self.watched = (f"Validation {spec.scoring or 'score'}"
                         if monitor.watch_validation else "Training loss")
         self.shapes = step.shapes
+        # (looked up once per fit: on a per-row fit an epoch is a few microseconds)
+        self.summed = getattr(step, "summed_updates", None)
 
     def run(self, n_epochs):
         """Train up to ``n_epochs`` epochs; True when stopped before them (a plateau
@@ -104,7 +106,7 @@ class Loop:
         batch losses are summed there and read back once, at the end. A step that
         sums its epoch itself (the per-row step's ``summed_updates``, in the same
         order) is read through its list only where that sum is not finite."""
-        summed = getattr(self.step, "summed_updates", None)
+        summed = self.summed
         if summed is None:
             updates = self.step.updates(self.order, self.rng, learning_rate)
         else:

@@ -22,6 +22,9 @@ __all__ = ["Monitor", "Record", "Row"]
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
                    "seconds")
 NO_VALIDATION = (np.nan, np.nan)  # (loss, score) of an epoch without validation data
+# a named tuple from its fields in order, without the Python frame of its __new__
+# (a per-row fit commits an epoch every few microseconds)
+_new = tuple.__new__
 
 
 class Row(NamedTuple):
@@ -89,8 +92,8 @@ class Monitor:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
         val_loss, val_score = (NO_VALIDATION if self.validation is None
                                else self.evaluate(current))
-        row = Row(epoch, float(loss), float(val_loss), float(val_score),
-                  float(learning_rate), time.perf_counter() - started)
+        row = _new(Row, (epoch, float(loss), float(val_loss), float(val_score),
+                         float(learning_rate), time.perf_counter() - started))
         record = self._next_record(row, current, described)
         self.rows.append(row)
         self.record = record  # the commit
@@ -128,8 +131,8 @@ class Monitor:
         patience = r.no_improvement
         if self.watch_validation or s.solver != "lbfgs":  # lbfgs stops by itself
             patience = 0 if improved else patience + 1
-        return Record(r.n_rows + 1, best[0], best[1], patience, best[2],
-                      best_val_score, best_val_loss)
+        return _new(Record, (r.n_rows + 1, best[0], best[1], patience, best[2],
+                             best_val_score, best_val_loss))
 
     def reset_patience(self):
         """After the learning rate was lowered on a plateau: count anew."""

@@ -424,6 +424,19 @@ class RowStep:
             for weight, loss in updates:
                 total += weight * loss
             return total, updates
+        if not (type(order) is np.ndarray and order.dtype == np.intp  # (the loop's)
+                and len(order) <= len(self.losses) and order.flags.c_contiguous):
+            return self._summed_on_copy(order, learning_rate)
+        X, Y, S = self.rows
+        count, total = self.compiled(X, Y, S, order, self.flat, self.velocity,
+                                     float(learning_rate), *self.constants, self.losses)
+        if total - total == 0.0:  # (finite: the common case, without a call)
+            return total, None
+        return total, self.losses[:count].tolist()
+
+    def _summed_on_copy(self, order, learning_rate):
+        """``summed_updates`` of the compiled epoch for an order of another type
+        or length than the training loop's."""
         count, total = self._compiled_epoch(order, learning_rate)
         return total, (None if math.isfinite(total) else self.losses[:count].tolist())
 
