@@ -21,7 +21,7 @@ then the array operations alone:
 
 These are ``Dense.forward``, ``Dense.backward`` and ``Dense.delta`` with the
 workspace's buffers and kernels, the general step's calls in the general step's
-order (the products by ``_core.layers.matmul``, the column sums by
+order (the products as ``_core.layers.matmul`` takes them, the column sums by
 ``_core.xp.column_sums``, the loss's L2 term by ``_core.losses.l2_penalty``, the
 update by the fit's ``_engine.steps.optimizer_update``); no formula is written
 here, and a fit takes the same numbers on either step, to the last bit (tested on
@@ -89,7 +89,16 @@ class Plan:
                    kernels.derivative.get(layer.activation),
                    kernels.outer_derivative.get(layer.activation))
             for layer, p, buffer in zip(model.layers, ws.params, ws.layers)]
-        self.coefs = decayed(model.layers, ws.params)
+        # (as vectors: the same sums of squares, without flattening them each step)
+        self.coefs = [W.reshape(-1) if W.flags.c_contiguous else W  # (views)
+                      for W in decayed(model.layers, ws.params)]
+        # each layer's forward product, and the product of its delta by W^T, as
+        # ``matmul`` chooses them for these widths (an inner width of 1: a multiply);
+        # the first layer's by ``matmul`` itself (X may be a sparse matrix)
+        self.forward = [matmul] + [np.multiply if layer.W.shape[0] == 1 else np.matmul
+                                   for layer in self.bound[1:]]
+        self.backward = [np.multiply if layer.W.shape[1] == 1 else np.matmul
+                         for layer in self.bound]
         self.ws, self.output_loop, self.alpha = ws, kernels.output, model.alpha
         self.update, self.optimizer_state = update, optimizer_state
         self.n_decayed = n_decayed
@@ -99,9 +108,9 @@ class Plan:
         """Backprop on one batch and one update; returns the batch loss."""
         n, ws = X.shape[0], self.ws
         inputs, A = [], X
-        for layer in self.bound[:-1]:
+        for layer, product in zip(self.bound[:-1], self.forward):
             inputs.append(A)
-            A = matmul(A, layer.W, out=layer.net_input[:n])
+            A = product(A, layer.W, out=layer.net_input[:n])
             if layer.activate is None:  # (no loop for f: NumPy's, as Dense.forward)
                 A += layer.b
                 A = layer.activation.forward(A)
@@ -109,12 +118,13 @@ class Plan:
                 layer.activate(A, layer.b)
         inputs.append(A)
         last = self.bound[-1]
-        Z = matmul(A, last.W, out=last.net_input[:n])
+        Z = self.forward[-1](A, last.W, out=last.net_input[:n])
         delta, terms = ws.deltas[-1][:n], ws.terms[:n]
         self.output_loop(Z, last.b, loop_layout(Y),
                          Z if last.output is None else last.output[:n],
                          delta, terms, float(n))
-        value = scalar(terms.sum() / n) + l2_penalty(self.coefs, self.alpha, n)
+        # (np.add.reduce: what terms.sum() calls, without its Python wrapper)
+        value = scalar(np.add.reduce(terms) / n) + l2_penalty(self.coefs, self.alpha, n)
         for l in range(len(self.bound) - 1, -1, -1):
             delta = self._backward(l, delta, inputs[l], n)
         extra = {"l2": self.alpha / n} if self.n_decayed else {}
@@ -133,7 +143,7 @@ class Plan:
         if below.outer_derivative is not None and layer.W.shape[1] == 1:
             below.outer_derivative(delta, layer.W, A_in, upstream)  # (one pass)
             return upstream
-        upstream = matmul(delta, layer.W.T, out=upstream)
+        upstream = self.backward[l](delta, layer.W.T, out=upstream)
         if below.derivative is None:  # (no loop for f': NumPy's, as Dense.delta)
             return below.activation.derivative(A_in, upstream, None)
         below.derivative(upstream, A_in)
