@@ -38,8 +38,9 @@ from .xp import eager, into, namespace, rowdot, scalar, softplus, squared_norm, 
 __all__ = [
     "Loss", "absolute_error", "absolute_error_dA", "binary_log_loss", "binary_log_loss_at",
     "binary_log_loss_dA", "get_loss", "huber", "l2_penalty", "label_smoothed", "log_loss",
-    "log_loss_dA", "log_loss_row_at", "logsumexp", "loss_value", "output_delta", "poisson",
-    "poisson_dA", "squared_error", "squared_error_at", "squared_error_dA", "training_loss"
+    "log_loss_dA", "log_loss_row_at", "log_loss_row_end_at", "logsumexp", "loss_value",
+    "output_delta", "poisson", "poisson_dA", "squared_error", "squared_error_at",
+    "squared_error_dA", "training_loss"
 ]
 
 
@@ -60,10 +61,13 @@ class Loss(NamedTuple):
     targets: Callable | None = None
     # the fused kernels' spelling (``_engine.kernels``) of the link and the loss at
     # once, from the net input z = Z + b: on one output, (z, y) -> (a, l_k), l the
-    # sum of the l_k; or, for a link that mixes a row's outputs (softmax), on one row,
-    # (z, b, y, a) -> l, writing a = f(z + b) into a; None: NumPy's calls only
+    # sum of the l_k; or, for a link that mixes a row's outputs through exponentials
+    # (softmax), on one row, (z, b, y, a) -> the loss up to them, writing their
+    # arguments into a, and after NumPy's exp of the batch ``link_row_end_at``,
+    # (a) -> the rest of the loss, a finished in place; None: NumPy's calls only
     link_at: Callable | None = None
     link_row_at: Callable | None = None
+    link_row_end_at: Callable | None = None
 
 
 def squared_error(Y, Z, A):
@@ -121,26 +125,39 @@ def binary_log_loss_at(z, y):
 
 
 def log_loss_row_at(z, b, y, a):
-    """``log_loss`` on one row of the softmax link, from its net input z + b:
-    a_k = exp(z_k + b_k - m) / sum_j exp(z_j + b_j - m) with m the row's largest
-    z + b (written into ``a``), and l = logsumexp(z + b) - sum_k y_k (z_k + b_k),
-    added as (m - sum_k y_k (z_k + b_k)) + log sum_j exp(z_j + b_j - m),
-    which is -sum_k y_k log a_k for targets summing to 1. The row sum is taken in
-    order, where the array path takes it by a BLAS product: the two agree to a few
-    units in the last place."""
+    """``log_loss`` on one row of the softmax link, from its net input z + b, up to
+    the exponentials: writes z_k + b_k - m into ``a``, with m the row's largest
+    z + b, and returns m - sum_k y_k (z_k + b_k). The fused kernels then take
+    a = exp(a) for the whole batch (NumPy's exp, as the array path's softmax) and
+    ``log_loss_row_end_at`` finishes the row: a_k = exp(z_k + b_k - m) / sum_j
+    exp(z_j + b_j - m), and l = logsumexp(z + b) - sum_k y_k (z_k + b_k), added as
+    (m - sum_k y_k (z_k + b_k)) + log sum_j exp(z_j + b_j - m), which is
+    -sum_k y_k log a_k for targets summing to 1 (m - yz first: no cancellation at
+    large z)."""
     k = z.shape[0]
     m = z[0] + b[0]
     for j in range(1, k):
         m = max(m, z[j] + b[j])
-    total, yz = 0.0, 0.0
+    yz = 0.0
     for j in range(k):
         zj = z[j] + b[j]
-        a[j] = math.exp(zj - m)
-        total += a[j]
+        a[j] = zj - m
         yz += y[j] * zj
+    return m - yz
+
+
+def log_loss_row_end_at(a):
+    """The end of ``log_loss_row_at``'s row, its exponentials in ``a``: each divided
+    by their sum (taken in order, where the array path takes it by a BLAS product:
+    the two agree to a few units in the last place); returns log of the sum, the
+    row's loss less what ``log_loss_row_at`` returned."""
+    k = a.shape[0]
+    total = 0.0
+    for j in range(k):
+        total += a[j]
     for j in range(k):
         a[j] /= total
-    return (m - yz) + math.log(total)  # (m - yz first: no cancellation at large z)
+    return math.log(total)
 
 
 def logsumexp(Z):
@@ -218,7 +235,7 @@ LOSSES = {
         doc="l = -sum_k [y_k log a_k + (1 - y_k) log(1 - a_k)]",
         link_at=binary_log_loss_at),
     "log_loss": Loss(log_loss, log_loss_dA, "softmax", doc="l = -sum_k y_k log a_k",
-                     link_row_at=log_loss_row_at),
+                     link_row_at=log_loss_row_at, link_row_end_at=log_loss_row_end_at),
     "huber": huber(1.0),
     "absolute_error": Loss(absolute_error, absolute_error_dA, None,
                            doc="l = sum_k |a_k - y_k|"),

@@ -8,7 +8,8 @@ on networks of a few hundred units the passes, not the arithmetic, cost a third 
 the step. With numba installed (the ``fast`` extra), the workspace step fuses them:
 one compiled loop adds the bias and activates, one multiplies by the derivative,
 one computes the output layer's bias, link, loss and delta = (A - Y) / n (for a
-loss on its canonical link, unweighted batches), and one performs the whole Adam
+loss on its canonical link, unweighted batches; a softmax output in two loops
+around NumPy's exp of the batch, which is vectorised), and one performs the whole Adam
 or SGD update with the L2 term alpha W / n added to the weights' gradients on the
 way. The matrix products stay with BLAS.
 
@@ -20,7 +21,9 @@ and without fastmath, so each number is computed by the same operations in the s
 order as the NumPy step (equal to the last bit in float64; in float32, Python
 constants are float64 in the compiled loops, so results may differ in the last
 bit). One exception: the softmax output's row sum, which NumPy takes by a BLAS
-product in its own order, is added in order, so a multiclass classifier's fit
+product in its own order, is added in order (and its largest logit is always
+subtracted first, where NumPy's softmax skips that for moderate logits), so a
+multiclass classifier's fit
 agrees with NumPy's to a few units in the last place (tested within 1e-12).
 
 The kernels are used only where they pay. Importing numba and loading the compiled

@@ -6,8 +6,10 @@ for each activation of ``_core.activations.ACTIVATIONS`` with a ``forward_at``, 
 copy of ``add_bias_activate``; with a ``derivative_at``, a copy of
 ``times_derivative`` (and, before an output layer of one unit, of
 ``outer_times_derivative``); for each loss of ``_core.losses.LOSSES`` with a
-``link_at``, a copy of ``output_loss`` (with a ``link_row_at``, of
-``output_row_loss``); and ``adam`` and ``sgd`` with ``_core.optimizers.adam_at`` and
+``link_at``, a copy of ``output_loss`` (with a ``link_row_at`` and a
+``link_row_end_at``, copies of ``output_row_start`` and ``output_row_end``, run
+around NumPy's exp by ``RowOutput``); and ``adam`` and ``sgd`` with
+``_core.optimizers.adam_at`` and
 ``sgd_at``. Each copy binds
 its spelling to the global name ``spelling``, which numba compiles in (LLVM inlines
 it): one loop per activation, chosen by name, with no branch on the activation in
@@ -40,9 +42,9 @@ from .._core.activations import ACTIVATIONS
 from .._core.losses import LOSSES
 from .._core.optimizers import adam_at, sgd_at
 
-__all__ = ["Kernels", "Unavailable", "adam", "add_bias_activate", "compiled", "digest",
-           "outer_times_derivative", "output_loss", "output_row_loss", "sgd",
-           "times_derivative"]
+__all__ = ["Kernels", "RowOutput", "Unavailable", "adam", "add_bias_activate", "compiled",
+           "digest", "outer_times_derivative", "output_loss", "output_row_end",
+           "output_row_start", "sgd", "times_derivative"]
 
 # no fastmath: each number is computed by NumPy's operations in NumPy's order;
 # error_model="numpy" (a float division by 0 gives inf, not an exception) lets
@@ -93,14 +95,37 @@ def output_loss(Z, b, Y, A, delta, terms, scale):
         terms[i] = t
 
 
-def output_row_loss(Z, b, Y, A, delta, terms, scale):
-    """``output_loss`` for a link that mixes a row's outputs (softmax;
-    ``spelling``: the loss's ``link_row_at``, on one row)."""
-    n, k = Z.shape
-    for i in range(n):
+def output_row_start(Z, b, Y, A, terms):
+    """The first pass of ``output_loss`` for a link that mixes a row's outputs
+    through exponentials (softmax; ``spelling``: the loss's ``link_row_at``, on one
+    row): their arguments into A, each row's loss up to them into ``terms``."""
+    for i in range(Z.shape[0]):
         terms[i] = spelling(Z[i], b, Y[i], A[i])
+
+
+def output_row_end(Y, A, delta, terms, scale):
+    """The last pass, after NumPy's exp of A (``spelling``: the loss's
+    ``link_row_end_at``, on one row): A finished, the rest of each row's loss added
+    to ``terms``, delta = (A - Y) / scale."""
+    n, k = A.shape
+    for i in range(n):
+        terms[i] += spelling(A[i])
         for j in range(k):
             delta[i, j] = (A[i, j] - Y[i, j]) / scale
+
+
+class RowOutput:
+    """``output_loss`` for a link that mixes a row's outputs: ``output_row_start``,
+    NumPy's exp of the batch (vectorised: about five times as fast as one exp per
+    number in the loop, and the array path's own), ``output_row_end``."""
+
+    def __init__(self, start, end):
+        self.start, self.end = start, end
+
+    def __call__(self, Z, b, Y, A, delta, terms, scale):
+        self.start(Z, b, Y, A, terms)
+        np.exp(A, out=A)
+        self.end(Y, A, delta, terms, scale)
 
 
 def adam(p, g, m, v, step, beta_1, beta_2, epsilon, n_decayed, l2):
@@ -143,7 +168,10 @@ def compiled(template, name, function):
         digested = digest(function, name)
         copy = types.FunctionType(
             template.__code__,
-            {**template.__globals__, "spelling": numba.njit(**OPTIONS)(function)},
+            # (inlined by numba: a row's spelling, softmax's, then takes the rows
+            # without making an array view of each; the same operations)
+            {**template.__globals__,
+             "spelling": numba.njit(inline="always", **OPTIONS)(function)},
             template.__name__)
         tag = re.sub(r"[^A-Za-z0-9_]", "_", str(name))
         copy.__qualname__ = f"{template.__name__}_{tag}_{(digested or 'nocache')[:16]}"
@@ -279,8 +307,9 @@ def _output_loop(loss, activation):
         return None
     if record.link_at is not None:
         return compiled(output_loss, loss, record.link_at)
-    if record.link_row_at is not None:
-        return compiled(output_row_loss, loss, record.link_row_at)
+    if record.link_row_at is not None and record.link_row_end_at is not None:
+        return RowOutput(compiled(output_row_start, loss, record.link_row_at),
+                         compiled(output_row_end, loss, record.link_row_end_at))
     return None
 
 
