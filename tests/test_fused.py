@@ -170,26 +170,31 @@ def test_a_softmax_row_of_huge_logits_stays_finite_as_in_numpy():
     assert_allclose(loss_value("log_loss", Y, Z, A), terms[0], rtol=1e-15)
 
 
-def test_the_softmax_loop_takes_numpys_exponentials():
-    """The softmax output's loop, worked by hand: z + b less the row's largest, NumPy's
-    exp of the batch, each row divided by its sum added in order; the loss
-    (m - sum_k y_k (z_k + b_k)) + log of that sum, bit for bit."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_softmax_loop_takes_numpys_exponentials(dtype):
+    """The softmax output's loop, worked by hand: z + b less the row's largest (in
+    the fit's dtype), NumPy's exp of the batch, each row divided by its sum added in
+    order in float64; the loss (m - sum_k y_k (z_k + b_k)) + log of that sum in
+    float64, rounded once to the dtype; bit for bit."""
     rng = np.random.default_rng(7)
-    Z, b = rng.normal(scale=6, size=(37, 5)), rng.normal(size=5)
-    Y = np.eye(5)[rng.integers(0, 5, 37)]
-    fit = kernels(np.float64, ["relu", "softmax"], "adam", 1, 0, "log_loss")
-    A, delta, terms = np.empty_like(Z), np.empty_like(Z), np.empty(37)
+    Z, b = rng.normal(scale=6, size=(37, 5)).astype(dtype), rng.normal(size=5).astype(dtype)
+    Y = np.eye(5, dtype=dtype)[rng.integers(0, 5, 37)]
+    fit = kernels(dtype, ["relu", "softmax"], "adam", 1, 0, "log_loss")
+    A, delta, terms = np.empty_like(Z), np.empty_like(Z), np.empty(37, dtype)
     fit.output_loss(Z, b, Y, A, delta, terms, 37)
     for i in range(37):
-        net = [float(z) + float(c) for z, c in zip(Z[i], b)]
-        m, total, yz = max(net), 0.0, 0.0
-        exps = np.exp(np.array([v - m for v in net]))
+        net = Z[i] + b  # (in the dtype, as the loop adds them)
+        m = net.max()
+        exps = np.exp(net - m)
+        total, yz = 0.0, 0.0
         for e, y, v in zip(exps, Y[i], net):
-            total += e
-            yz += y * v
-        assert_array_equal(A[i], exps / total)
-        assert_array_equal(delta[i], (exps / total - Y[i]) / 37)
-        assert terms[i] == (m - yz) + math.log(total)
+            total += float(e)
+            yz += float(y * v)
+        expected = np.array([float(e) / total for e in exps], dtype)
+        assert_array_equal(A[i], expected)
+        assert_array_equal(delta[i], np.array(
+            [float(a - y) / 37 for a, y in zip(expected, Y[i])], dtype))
+        assert terms[i] == dtype((float(m) - yz) + math.log(total))
 
 
 def test_no_output_loop_where_the_link_or_the_loss_has_none():

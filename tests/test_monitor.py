@@ -41,6 +41,20 @@ def test_an_epoch_is_committed_by_one_assignment():
     assert attrs["best_loss_"] == 2.0 and attrs["_no_improvement_count"] == 2
 
 
+def test_each_row_and_record_fills_every_field():
+    """Rows and records are built from their fields in order (without their named
+    tuples' constructors, which would check the count): each has all of them."""
+    weights = [[np.zeros((2, 1)), np.zeros(1)]]
+    monitor = Monitor(Settings(), None, None, None, weights, watch_validation=False)
+    for loss in (3.0, 2.0):
+        monitor.end_epoch(loss, 0.1, 0.0, weights)
+    record = monitor.record
+    assert len(record) == len(type(record)._fields)
+    assert all(len(row) == len(Row._fields) == len(HISTORY_COLUMNS) for row in monitor.rows)
+    assert (record.n_rows, record.best_epoch, record.no_improvement) == (2, 2, 0)
+    assert monitor.rows[-1].epoch == 2 and monitor.rows[-1].train_loss == 2.0
+
+
 @QUIET
 def test_a_fitted_model_keeps_no_copy_of_its_weights(digits):
     """A digits model carried a best-weights copy as large as its weights."""

@@ -95,21 +95,21 @@ def output_loss(Z, b, Y, A, delta, terms, scale):
         terms[i] = t
 
 
-def output_row_start(Z, b, Y, A, terms):
+def output_row_start(Z, b, Y, A, parts):
     """The first pass of ``output_loss`` for a link that mixes a row's outputs
     through exponentials (softmax; ``spelling``: the loss's ``link_row_at``, on one
-    row): their arguments into A, each row's loss up to them into ``terms``."""
+    row): their arguments into A, each row's loss up to them into ``parts``."""
     for i in range(Z.shape[0]):
-        terms[i] = spelling(Z[i], b, Y[i], A[i])
+        parts[i] = spelling(Z[i], b, Y[i], A[i])
 
 
-def output_row_end(Y, A, delta, terms, scale):
+def output_row_end(Y, A, delta, parts, terms, scale):
     """The last pass, after NumPy's exp of A (``spelling``: the loss's
-    ``link_row_end_at``, on one row): A finished, the rest of each row's loss added
-    to ``terms``, delta = (A - Y) / scale."""
+    ``link_row_end_at``, on one row): A finished, each row's loss, ``parts`` plus
+    the rest, into ``terms`` (one rounding to its dtype), delta = (A - Y) / scale."""
     n, k = A.shape
     for i in range(n):
-        terms[i] += spelling(A[i])
+        terms[i] = parts[i] + spelling(A[i])
         for j in range(k):
             delta[i, j] = (A[i, j] - Y[i, j]) / scale
 
@@ -117,15 +117,23 @@ def output_row_end(Y, A, delta, terms, scale):
 class RowOutput:
     """``output_loss`` for a link that mixes a row's outputs: ``output_row_start``,
     NumPy's exp of the batch (vectorised: about five times as fast as one exp per
-    number in the loop, and the array path's own), ``output_row_end``."""
+    number in the loop, and the array path's own), ``output_row_end``. The first
+    part of each row's loss waits in float64 (``parts``, grown to the largest
+    batch), so that a float32 fit rounds the loss once, as the one loop did. One
+    per fit (``Kernels``): the fit's buffers are its own."""
 
     def __init__(self, start, end):
         self.start, self.end = start, end
+        self.parts = np.empty(0)
 
     def __call__(self, Z, b, Y, A, delta, terms, scale):
-        self.start(Z, b, Y, A, terms)
+        n = Z.shape[0]
+        if self.parts.shape[0] < n:
+            self.parts = np.empty(n)
+        parts = self.parts[:n]
+        self.start(Z, b, Y, A, parts)
         np.exp(A, out=A)
-        self.end(Y, A, delta, terms, scale)
+        self.end(Y, A, delta, parts, terms, scale)
 
 
 def adam(p, g, m, v, step, beta_1, beta_2, epsilon, n_decayed, l2):
