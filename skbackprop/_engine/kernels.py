@@ -11,7 +11,7 @@ copy of ``add_bias_activate``; with a ``derivative_at``, a copy of
 around NumPy's exp by ``RowOutput``); and ``adam`` and ``sgd`` with
 ``_core.optimizers.adam_at`` and
 ``sgd_at``. Each copy binds
-its spelling to the global name ``spelling``, which numba compiles in (LLVM inlines
+its spelling to the global name ``spelling``, which numba compiles in (and inlines
 it): one loop per activation, chosen by name, with no branch on the activation in
 the loop and no list of names here. An activation added to the records with its
 spellings is fused as it is.
