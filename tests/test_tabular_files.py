@@ -179,9 +179,11 @@ def set_field(name, value):
     return change
 
 
-def edit_array(name, edit):
+def edit_array(name, edit, lookup=None):
+    """A forgery that edits the saved array of field ``name`` (the preprocessor's,
+    or what ``lookup(metadata, name)`` finds)."""
     def change(m, a):
-        key = field(m, name)[1]["array"]
+        key = (lookup or field)(m, name)[1]["array"]
         a[key] = edit(a[key])
     return change
 
@@ -403,10 +405,7 @@ def set_member(key, value):
 
 
 def edit_member_array(name, edit):
-    def change(m, a):
-        key = member_field(m, name)[1]["array"]
-        a[key] = edit(a[key])
-    return change
+    return edit_array(name, edit, member_field)
 
 
 ENSEMBLE_FORGERIES = {  # name -> (model, change, what the message names)
