@@ -7,9 +7,11 @@ Usage::
     python benchmarks/bench_suite.py --write        # also write benchmarks/RESULTS.md
 
 For each workload the libraries are timed in turn (ours, sklearn, torch, ours, ...)
-on one BLAS thread (``--threads`` to change), and the table reports the median time
-per epoch (per update for the per-row workload), the ratio of sklearn's and torch's
-time to ours (above 1: we are faster), the GFLOP/s we reach (forward + backward
+on one BLAS thread (``--threads`` to change), in CPU time (``time.process_time``:
+what the process computed, without the time another program on the same computer
+took from it), and the table reports the median time per epoch (per update for the
+per-row workload), the median over the rounds of the ratio of sklearn's and torch's
+time to ours in the same round (above 1: we are faster), the GFLOP/s we reach (forward + backward
 ~ 6 x samples x weights per epoch) against the matrix-multiply peak measured in the
 same run, the peak memory a fit adds beyond the data (each library fitted once in a
 child process), and every library's final training loss, so that speed never hides
@@ -52,6 +54,9 @@ except ImportError:  # torch is optional: its column then reads n/a
     torch = None
 
 HERE = Path(__file__).resolve().parent
+# CPU time of this process: the fits, floors and peak all run on this thread (BLAS and
+# torch on one thread each), and a shared computer's other work does not count
+CLOCK = time.process_time
 
 
 # ----------------------------------------------------------------- workloads
@@ -200,9 +205,9 @@ def gemm_peak(dtype, n=2048, repeats=5):
     a = np.random.RandomState(0).standard_normal((n, n)).astype(dtype)
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK()
         a @ a
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK() - start)
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
@@ -242,10 +247,10 @@ def matmul_floor(units, n_samples, batch_size, dtype, repeats=7):
     products = backprop_products(units, n, dtype)
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK()
         for A, B in products:
             product(A, B)
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK() - start)
     return min(times) * n_samples / n  # a floor: the fastest of its repeats
 
 
@@ -361,13 +366,13 @@ def numpy_floor(units, X, y, kind, batch_size, repeats=7, steps=10):
     times = []
     for _ in range(repeats):
         order = rng.permutation(X.shape[0])
-        start = time.perf_counter()
+        start = CLOCK()
         for step in range(steps):
             rows = order[(step * n) % (X.shape[0] - n + 1):][:n]
             np.take(X, rows, axis=0, out=X_b, mode="clip")
             np.take(Y_all, rows, axis=0, out=Y_b, mode="clip")
             run()
-        times.append((time.perf_counter() - start) / steps)
+        times.append((CLOCK() - start) / steps)
     return min(times) * X.shape[0] / n  # a floor: the fastest of its repeats
 
 
@@ -448,12 +453,13 @@ def run(quick=False, repeats=None, threads=1, memory=True, only=None):
                     floors["numpy"].append(numpy_floor(units, X, y, kind, batch))
                 peaks.append(gemm_peak(dtype, repeats=3))
             medians = {lib: statistics.median(t) for lib, t in times.items()}
+            ratios = round_ratios(times, floors)
             peak = statistics.median(peaks)
             peak_samples[dtype] += peaks
             flops = 6 * X.shape[0] * n_weights(X, kind, y, settings["hidden_layer_sizes"])
             gflops = flops / (medians["skbackprop"] * per_unit) / 1e9
             rows.append(dict(
-                workload=name, unit=unit, seconds=medians, losses=losses,
+                workload=name, unit=unit, seconds=medians, ratios=ratios, losses=losses,
                 per_row=per_row_costs(times, short, epochs, X.shape[0]) if short[
                     "skbackprop"] else None,
                 floor=statistics.median(floors["matmul"] or [float("nan")]),
@@ -472,42 +478,73 @@ def timed(fit, *args):
     """(fit's result, seconds it took), warnings silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
+        start = CLOCK()
         result = fit(*args)
-        return result, time.perf_counter() - start
+        return result, CLOCK() - start
+
+
+def median_ratio(top, bottom):
+    """The median over the rounds of ``top[i] / bottom[i]`` (NaN where a side has
+    no time: a column that does not apply)."""
+    pairs = [a / b for a, b in zip(top, bottom, strict=False)
+             if not (np.isnan(a) or np.isnan(b))]
+    return statistics.median(pairs) if pairs and len(top) == len(bottom) else float("nan")
+
+
+def round_ratios(times, floors):
+    """Each ratio the table reports, as the median over the rounds of the ratio
+    within a round (the libraries of a round ran back to back, so a drift of the
+    machine's speed between rounds cancels): sklearn's time over each of ours,
+    torch's over ours, ours over each floor."""
+    ratios = {f"sklearn / {lib}": median_ratio(times["sklearn"], t)
+              for lib, t in times.items() if lib not in ("sklearn", "torch")}
+    if "torch" in times:
+        ratios["torch / skbackprop"] = median_ratio(times["torch"], times["skbackprop"])
+    for floor, values in floors.items():
+        ratios[f"skbackprop / {floor} floor"] = median_ratio(times["skbackprop"], values)
+    return ratios
 
 
 def per_row_costs(times, short, epochs, n_rows):
-    """Per library, a per-row fit's cost as (fixed seconds per fit, seconds per
-    update): from the medians of ``epochs``-epoch fits (``times``, per update) and
-    one-epoch fits (``short``, seconds), as a straight line through the two."""
+    """Per library and round, a per-row fit's cost as a fixed part per fit and a
+    part per update (seconds): the straight line through that round's
+    ``epochs``-epoch fit (``times``, per update) and one-epoch fit (``short``,
+    seconds). ``{lib: {"fixed": [...], "per_update": [...]}}``."""
     costs = {}
     for lib, per_update_long in times.items():
-        long_fit = statistics.median(per_update_long) * epochs * n_rows
-        one = statistics.median(short[lib])
-        per_update = (long_fit - one) / ((epochs - 1) * n_rows)
-        costs[lib] = (one - n_rows * per_update, per_update)
+        fixed, per_update = [], []
+        for long_per_update, one in zip(per_update_long, short[lib], strict=False):
+            update = (long_per_update * epochs * n_rows - one) / ((epochs - 1) * n_rows)
+            fixed.append(one - n_rows * update)
+            per_update.append(update)
+        costs[lib] = {"fixed": fixed, "per_update": per_update}
     return costs
 
 
 def format_per_row(results, updates=1200):
-    """The per-row workloads as fixed cost + cost per update, and the ratio of
-    whole fits of ``updates`` updates."""
+    """The per-row workloads as fixed cost + cost per update (medians over the
+    rounds), and the median over the rounds of the ratio of whole fits of
+    ``updates`` updates."""
     lines = []
     for r in results["rows"]:
         if not r.get("per_row"):
             continue
         costs = r["per_row"]
-        ours = costs["skbackprop"][0] + updates * costs["skbackprop"][1]
+        totals = {lib: [f + updates * u for f, u in zip(c["fixed"], c["per_update"],
+                                                         strict=True)]
+                  for lib, c in costs.items()}
+        ours = totals["skbackprop"]
         lines += ["", (f"{r['workload']}: a fit costs a fixed part plus a part per "
-                  f"update; the ratio is of whole fits of {updates} updates."), "",
+                  f"update (medians over the rounds); the ratio is of whole fits of "
+                  f"{updates} updates in the same round, its median over the rounds."), "",
                   ("| library | fixed per fit | per update | fit of "
                   f"{updates} updates | its time / ours |"),
                   "| --- | --- | --- | --- | --- |"]
-        for lib, (fixed, per_update) in costs.items():
-            total = fixed + updates * per_update
+        for lib, c in costs.items():
+            fixed, per_update = (statistics.median(c[k]) for k in ("fixed", "per_update"))
             lines.append(f"| {lib} | {fixed * 1e3:.2f} ms | {per_update * 1e6:.2f} µs | "
-                         f"{total * 1e3:.2f} ms | {total / ours:.2f}x |")
+                         f"{statistics.median(totals[lib]) * 1e3:.2f} ms | "
+                         f"{median_ratio(totals[lib], ours):.2f}x |")
     return "\n".join(lines)
 
 
@@ -520,12 +557,14 @@ def format_results(results):
             return "n/a"
         return f"{seconds * 1e6:.1f} µs" if unit == "update" else f"{seconds * 1e3:.1f} ms"
 
-    def ratio(a, b):
-        return "n/a" if np.isnan(a) or np.isnan(b) else f"{a / b:.2f}x"
+    def ratio(value):
+        return "n/a" if np.isnan(value) else f"{value:.2f}x"
 
     lines = [
-        (f"Median of {results['repeats']} interleaved runs, {results['threads']} BLAS "
-         f"thread(s); BLAS: {results.get('blas', 'not reported')}. "
+        (f"CPU time, median of {results['repeats']} interleaved rounds, "
+         f"{results['threads']} BLAS thread(s); BLAS: "
+         f"{results.get('blas', 'not reported')}. Each ratio is the median over the "
+         "rounds of the ratio within a round. "
          + ("'skbackprop' runs the fused kernels (numba installed); 'ours, NumPy "
             "step' is the same fit with them off. " if FUSED else
             "numba is not installed: 'skbackprop' is the NumPy step. ")
@@ -555,13 +594,14 @@ def format_results(results):
     ]
     for r in results["rows"]:
         s = r["seconds"]
+        q = r["ratios"]
         cells = [r["workload"], r["unit"], *(fmt(s[lib], r["unit"]) for lib in libs),
-                 *(ratio(s["sklearn"], s[lib]) for lib in ours)]
+                 *(ratio(q[f"sklearn / {lib}"]) for lib in ours)]
         if "torch" in libs:
-            cells.append(ratio(s["torch"], s["skbackprop"]))
+            cells.append(ratio(q["torch / skbackprop"]))
         cells += ["n/a" if np.isnan(r[floor]) else
-                  f"{fmt(r[floor], r['unit'])} ({s['skbackprop'] / r[floor]:.2f}x)"
-                  for floor in ("floor", "numpy_floor")]
+                  f"{fmt(r[floor], r['unit'])} ({ratio(q[f'skbackprop / {name} floor'])})"
+                  for floor, name in (("floor", "matmul"), ("numpy_floor", "numpy"))]
         cells += [f"{r['gflops']:.1f} ({r['percent_of_peak']:.0f}%)",
                   " / ".join(f"{r['memory'][lib]:.0f}" for lib in libs),
                   " / ".join(f"{r['losses'][lib]:.4g}" for lib in libs)]

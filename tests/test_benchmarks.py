@@ -81,6 +81,40 @@ def test_suite_quick_mode_compares_like_with_like():
                if "float32" in row["workload"])
 
 
+def test_the_suite_takes_each_ratio_within_a_round():
+    """Rounds of (sklearn, ours) that drift together: the median of the ratios
+    within each round, not the ratio of the medians; a column that does not apply
+    (NaN) is n/a, not a number."""
+    suite = pytest.importorskip("bench_suite")
+    nan = float("nan")
+    times = {"skbackprop": [1.0, 2.0, 4.0], "ours, float32": [nan],
+             "sklearn": [3.0, 4.0, 16.0], "torch": [2.0, 8.0, 8.0]}
+    ratios = suite.round_ratios(times, {"matmul": [0.5, 0.5, 1.0], "numpy": []})
+    assert ratios["sklearn / skbackprop"] == 3.0  # median of 3, 2, 4
+    assert ratios["torch / skbackprop"] == 2.0  # median of 2, 4, 2 (medians: 8 / 2)
+    assert ratios["skbackprop / matmul floor"] == 4.0  # median of 2, 4, 4
+    assert np.isnan(ratios["sklearn / ours, float32"])
+    assert np.isnan(ratios["skbackprop / numpy floor"])
+
+
+def test_the_per_row_costs_are_a_line_through_each_rounds_two_fits():
+    """A round's fit of 10 epochs of 4 rows (per update) and its fit of one epoch:
+    fixed + 4 u = one, fixed + 40 u = long; the whole-fit ratio per round."""
+    suite = pytest.importorskip("bench_suite")
+    # round 1: fixed 1.0, u = 0.5 (one epoch 3.0, ten 21.0); round 2: fixed 2.0, u = 1
+    times = {"skbackprop": [21.0 / 40, 42.0 / 40], "sklearn": [84.0 / 40, 84.0 / 40]}
+    short = {"skbackprop": [3.0, 6.0], "sklearn": [12.0, 12.0]}
+    costs = suite.per_row_costs(times, short, epochs=10, n_rows=4)
+    assert costs["skbackprop"]["fixed"] == pytest.approx([1.0, 2.0])
+    assert costs["skbackprop"]["per_update"] == pytest.approx([0.5, 1.0])
+    assert costs["sklearn"]["fixed"] == pytest.approx([4.0, 4.0])  # u = 2
+    table = suite.format_per_row({"rows": [{"workload": "toy", "per_row": costs}]},
+                                 updates=8)
+    # fits of 8 updates: ours 5 and 10, sklearn's 20 and 20: ratios 4 and 2, median 3
+    assert "| sklearn | 4000.00 ms | 2000000.00 µs | 20000.00 ms | 3.00x |" in table
+    assert "| skbackprop | 1500.00 ms | 750000.00 µs | 7500.00 ms | 1.00x |" in table
+
+
 def test_the_floor_times_outer_products_as_multiplies():
     suite = pytest.importorskip("bench_suite")
     a, b = np.arange(3.0)[:, None], np.arange(4.0)[None, :]
