@@ -5,7 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+import scipy.sparse
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
@@ -13,7 +14,14 @@ from sklearn.preprocessing import StandardScaler
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._core.layers import perceptron_layers
 from skbackprop._engine.data import Data
-from skbackprop._engine.guard import DIVERGENCE_FACTOR, Diverged, Guard, scored_loss
+from skbackprop._engine.guard import (
+    DIVERGENCE_FACTOR,
+    SCORED_ROWS,
+    Diverged,
+    Guard,
+    scored_loss,
+    scored_rows,
+)
 from skbackprop._engine.start import Model
 
 
@@ -34,22 +42,40 @@ def test_guard_reference_and_limits():
         Guard(np.inf)
 
 
-def test_scored_loss_is_the_loss_an_epoch_reports():
-    """Over up to 1000 rows, with the L2 term: as the first epoch of full-batch SGD
-    with no update (learning rate ~0) reports it."""
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scored_loss_is_the_loss_an_epoch_reports(weighted):
+    """Over every 6th row of 1500 (ceil(1500 / 256) = 6: 250 rows, the first
+    included), with the L2 term and the sample weights: as the first epoch of
+    full-batch SGD on those rows with no update (learning rate ~0) reports it."""
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(1500, 3)), rng.normal(size=1500)
-    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=1000,
+    sw = rng.uniform(0.5, 2, size=1500) if weighted else None
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=250,
                             learning_rate_init=1e-300, alpha=0.5, max_iter=1,
                             shuffle=False, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X[:1000], y[:1000])
+        reg.fit(X[::6], y[::6], sample_weight=None if sw is None else sw[::6])
     model = Model(3, perceptron_layers([4, 1], ["relu", "identity"]), "squared_error",
                   0.5, [0.0])
-    data = Data(X, y[:, None], y, None)
+    data = Data(X, y[:, None], y, sw)
+    assert scored_rows(data).n_samples == 250 and SCORED_ROWS == 256
     assert scored_loss(model, reg._fitted_network()[1], data) == pytest.approx(
         reg.loss_curve_[0], rel=1e-12)
+
+
+def test_scored_rows_spread_over_the_table():
+    """All rows up to SCORED_ROWS; beyond, every k-th from the first, at most
+    SCORED_ROWS of them, the last within k of the end; sparse X too."""
+    for n, k in [(1, 1), (256, 1), (257, 2), (512, 2), (513, 3), (100_000, 391)]:
+        X = scipy.sparse.csr_matrix(np.arange(n, dtype=float)[:, None])
+        Y = np.arange(n, dtype=float)[:, None]
+        picked = scored_rows(Data(X, Y, Y[:, 0], Y[:, 0]))
+        expected = np.arange(0, n, k)
+        assert len(expected) <= SCORED_ROWS and n - expected[-1] <= k
+        assert_array_equal(picked.Y[:, 0], expected)
+        assert_array_equal(picked.X.toarray()[:, 0], expected)
+        assert_array_equal(picked.sample_weight, expected)
 
 
 def test_a_start_that_fits_the_first_row_trains_normally():
@@ -203,13 +229,15 @@ def test_extreme_inputs_give_valid_probabilities_without_warnings(digits, scale)
     assert np.isfinite(log_proba).all()
 
 
-def test_rows_sorted_by_target_do_not_look_like_a_blow_up():
-    """The reference is the start's loss on up to SCORED_ROWS rows: on a table of
-    fewer rows, all of them, so that rows sorted by target (zeros first, near the
-    start's predictions) do not make an ordinary first epoch look like a blow-up."""
+@pytest.mark.parametrize("n", [800, 5000])
+def test_rows_sorted_by_target_do_not_look_like_a_blow_up(n):
+    """The reference is the start's loss on rows spread over the whole table, so
+    that rows sorted by target (zeros first, near the start's predictions; on 5000
+    rows, more zeros than the guard scores) do not make an ordinary first epoch
+    look like a blow-up."""
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(800, 3))
-    y = np.where(np.arange(800) < 300, 0.0, 300.0)
+    X = rng.normal(size=(n, 3))
+    y = np.where(np.arange(n) < 3 * n // 8, 0.0, 300.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=2,

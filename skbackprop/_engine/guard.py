@@ -1,8 +1,10 @@
 """One divergence guard for every solver: when training has blown up.
 
 Its reference is the loss of the network a fit starts from, scored on up to
-``SCORED_ROWS`` training rows before any update (and, when a fit continues a model,
-the worst loss recorded before): it does not depend on which rows come first. A
+``SCORED_ROWS`` training rows spread evenly over the table (``scored_rows``) before
+any update (and, when a fit continues a model, the worst loss recorded before): it
+does not depend on which rows come first, nor on their order (rows sorted by
+target are scored over the whole range of targets). A
 loss that is not finite, or above ``DIVERGENCE_FACTOR`` times the reference, is a
 blow-up; so is a start whose loss is not finite (inputs or targets too large). The
 final weights are scored the same way, since every epoch loss is measured before
@@ -20,23 +22,38 @@ import numpy as np
 
 from .._core.losses import training_loss
 from .._core.network import decayed, first_array
-from .._core.xp import all_finite, float_value, namespace, row_slice
+from .._core.xp import all_finite, float_value, namespace, row_slice, take_rows
 
-__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss"]
+__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss", "scored_rows"]
 
 # An epoch loss this many times the reference is a blow-up, even while it is finite.
 DIVERGENCE_FACTOR = 1e4
-SCORED_ROWS = 1000
+SCORED_ROWS = 256
 
 
 class Diverged(Exception):
     """Training blew up; the message says how."""
 
 
+def scored_rows(data, rows=SCORED_ROWS):
+    """The rows of ``data`` the guard scores: all of them up to ``rows``, else every
+    k-th from the first, k = ceil(n / rows) (at most ``rows``, spread over the whole
+    table). Without ``y`` (the targets as given: the scores need only X, Y and the
+    sample weights)."""
+    n = data.n_samples
+    if n <= rows:
+        return data
+    picked = np.arange(0, n, -(-n // rows))
+    return data._replace(
+        X=take_rows(data.X, picked), Y=take_rows(data.Y, picked), y=None,
+        sample_weight=None if data.sample_weight is None else take_rows(
+            data.sample_weight, picked))
+
+
 def scored_loss(model, params, data, rows=SCORED_ROWS):
-    """The training loss (L2 term included) of the network on the first ``rows``
-    rows of ``data``, as an epoch reports it."""
-    data = (data if data.n_samples <= rows else data.head(rows)).computed()
+    """The training loss (L2 term included) of the network on ``scored_rows(data,
+    rows)``, as an epoch on those rows reports it."""
+    data = scored_rows(data, rows).computed()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         A, Z = model.output(params, data.X)
         sw_sum = (data.n_samples if data.sample_weight is None

@@ -27,7 +27,7 @@ from .._core.xp import copy
 from .._warnings import warn
 from .data import split_validation
 from .fitted import FITTED, network_record, store
-from .guard import Diverged, Guard, finite_weights, scored_loss
+from .guard import Diverged, Guard, finite_weights, scored_loss, scored_rows
 from .lbfgs import run_lbfgs
 from .loop import Loop
 from .monitor import Monitor
@@ -109,7 +109,8 @@ class Training:
     def _solve(self, epochs):
         """Run the solver to its end; the final weights and solver attributes."""
         spec, m, data = self.spec, self.model, self.data
-        self.start_loss = scored_loss(m, self.weights, data)
+        scored = scored_rows(data)  # (the guard's rows, taken once for both scores)
+        self.start_loss = scored_loss(m, self.weights, scored)
         guard = Guard(self.start_loss, self.previous.get("loss_curve_", []))
         attributes = {}
         if not spec.stochastic:
@@ -122,7 +123,7 @@ class Training:
         if spec.early_stopping:  # end on the best epoch's weights
             params = self.monitor.record.best_weights
         self.ended = params, attributes  # (what an interrupt now keeps)
-        guard.check_final(m, params, data)
+        guard.check_final(m, params, scored)
         return self.ended
 
     def _stochastic(self, epochs, guard):
