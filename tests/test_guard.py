@@ -70,12 +70,12 @@ def test_scored_rows_spread_over_the_table():
     for n, k in [(1, 1), (256, 1), (257, 2), (512, 2), (513, 3), (100_000, 391)]:
         X = scipy.sparse.csr_matrix(np.arange(n, dtype=float)[:, None])
         Y = np.arange(n, dtype=float)[:, None]
-        picked = scored_rows(Data(X, Y, Y[:, 0], Y[:, 0]))
+        picked = scored_rows(Data(X, Y, Y[:, 0], Y[:, 0] + 1))  # (weights > 0)
         expected = np.arange(0, n, k)
         assert len(expected) <= SCORED_ROWS and n - expected[-1] <= k
         assert_array_equal(picked.Y[:, 0], expected)
         assert_array_equal(picked.X.toarray()[:, 0], expected)
-        assert_array_equal(picked.sample_weight, expected)
+        assert_array_equal(picked.sample_weight, expected + 1)
 
 
 def test_a_start_that_fits_the_first_row_trains_normally():
@@ -227,6 +227,32 @@ def test_extreme_inputs_give_valid_probabilities_without_warnings(digits, scale)
     assert np.all((proba >= 0) & (proba <= 1))
     assert_allclose(proba.sum(axis=1), 1.0)
     assert np.isfinite(log_proba).all()
+
+
+def test_the_guard_scores_rows_that_count():
+    """Rows of sample weight 0 add nothing to the loss: the guard spreads its rows
+    over the others (every 3rd row weighted 0, where every 3rd row would be picked:
+    a start whose loss is 0 / 0 looked like a blow-up); all-zero weights are
+    scored as unweighted rows are picked."""
+    n = 600
+    weights = (np.arange(n) % 3 != 0).astype(float)
+    Y = np.arange(n, dtype=float)[:, None]
+    picked = scored_rows(Data(Y, Y, None, weights))
+    assert_array_equal(picked.Y[:, 0], np.flatnonzero(weights)[::2])  # 400 rows: k = 2
+    assert (picked.sample_weight > 0).all()
+    few = np.zeros(n)
+    few[[5, 50, 500]] = 2.0
+    assert_array_equal(scored_rows(Data(Y, Y, None, few)).Y[:, 0], [5, 50, 500])
+    assert_array_equal(scored_rows(Data(Y, Y, None, np.zeros(n))).Y[:, 0],
+                       np.arange(0, n, 3))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no ConvergenceWarning either: it converges)
+        model = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, X @ [1.0, 2.0, 3.0], sample_weight=weights)
+    assert not model.diverged_ and model.n_iter_ == 2
 
 
 @pytest.mark.parametrize("n", [800, 5000])

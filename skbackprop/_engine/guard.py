@@ -22,7 +22,7 @@ import numpy as np
 
 from .._core.losses import training_loss
 from .._core.network import decayed, first_array
-from .._core.xp import all_finite, float_value, namespace, row_slice, take_rows
+from .._core.xp import all_finite, float_value, namespace, row_slice, take_rows, to_numpy
 
 __all__ = ["Diverged", "Guard", "finite_weights", "scored_loss", "scored_rows"]
 
@@ -36,14 +36,20 @@ class Diverged(Exception):
 
 
 def scored_rows(data, rows=SCORED_ROWS):
-    """The rows of ``data`` the guard scores: all of them up to ``rows``, else every
-    k-th from the first, k = ceil(n / rows) (at most ``rows``, spread over the whole
-    table). Without ``y`` (the targets as given: the scores need only X, Y and the
-    sample weights)."""
+    """The rows of ``data`` the guard scores, among those that count (a row of
+    sample weight 0 adds nothing to the loss): all of them up to ``rows``, else
+    every k-th from the first, k = ceil(n / rows) (at most ``rows``, spread over
+    the whole table). Without ``y`` (the targets as given: the scores need only X,
+    Y and the sample weights)."""
     n = data.n_samples
-    if n <= rows:
-        return data
-    picked = np.arange(0, n, -(-n // rows))
+    counted = (None if data.sample_weight is None
+               else np.flatnonzero(to_numpy(data.sample_weight)))
+    if counted is None or len(counted) in (0, n):  # (no weight 0, or only 0s)
+        if n <= rows:
+            return data
+        picked = np.arange(0, n, -(-n // rows))
+    else:
+        picked = counted[::-(-len(counted) // rows)]
     return data._replace(
         X=take_rows(data.X, picked), Y=take_rows(data.Y, picked), y=None,
         sample_weight=None if data.sample_weight is None else take_rows(
