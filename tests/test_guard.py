@@ -21,6 +21,7 @@ from skbackprop._engine.guard import (
     Guard,
     scored_loss,
     scored_rows,
+    spread,
 )
 from skbackprop._engine.start import Model
 
@@ -44,38 +45,41 @@ def test_guard_reference_and_limits():
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_scored_loss_is_the_loss_an_epoch_reports(weighted):
-    """Over every 6th row of 1500 (ceil(1500 / 256) = 6: 250 rows, the first
-    included), with the L2 term and the sample weights: as the first epoch of
-    full-batch SGD on those rows with no update (learning rate ~0) reports it."""
+    """Over 1000 rows of 1500, one from each block of 1.5 rows, with the L2 term
+    and the sample weights: as the first epoch of full-batch SGD on those rows with
+    no update (learning rate ~0) reports it."""
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(1500, 3)), rng.normal(size=1500)
     sw = rng.uniform(0.5, 2, size=1500) if weighted else None
-    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=250,
+    picked = spread(1500, SCORED_ROWS)
+    reg = BackpropRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=1000,
                             learning_rate_init=1e-300, alpha=0.5, max_iter=1,
                             shuffle=False, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X[::6], y[::6], sample_weight=None if sw is None else sw[::6])
+        reg.fit(X[picked], y[picked], sample_weight=None if sw is None else sw[picked])
     model = Model(3, perceptron_layers([4, 1], ["relu", "identity"]), "squared_error",
                   0.5, [0.0])
     data = Data(X, y[:, None], y, sw)
-    assert scored_rows(data).n_samples == 250 and SCORED_ROWS == 256
+    assert scored_rows(data).n_samples == SCORED_ROWS == 1000
     assert scored_loss(model, reg._fitted_network()[1], data) == pytest.approx(
         reg.loss_curve_[0], rel=1e-12)
 
 
 def test_scored_rows_spread_over_the_table():
-    """All rows up to SCORED_ROWS; beyond, every k-th from the first, at most
-    SCORED_ROWS of them, the last within k of the end; sparse X too."""
-    for n, k in [(1, 1), (256, 1), (257, 2), (512, 2), (513, 3), (100_000, 391)]:
+    """All rows up to SCORED_ROWS; beyond, one in each of SCORED_ROWS equal blocks,
+    in order, the same on every call; sparse X too."""
+    for n in [1, 1000, 1001, 1999, 2000, 2001, 123_457]:
         X = scipy.sparse.csr_matrix(np.arange(n, dtype=float)[:, None])
         Y = np.arange(n, dtype=float)[:, None]
         picked = scored_rows(Data(X, Y, Y[:, 0], Y[:, 0] + 1))  # (weights > 0)
-        expected = np.arange(0, n, k)
-        assert len(expected) <= SCORED_ROWS and n - expected[-1] <= k
-        assert_array_equal(picked.Y[:, 0], expected)
-        assert_array_equal(picked.X.toarray()[:, 0], expected)
-        assert_array_equal(picked.sample_weight, expected + 1)
+        rows = picked.Y[:, 0].astype(int)
+        assert len(rows) == min(n, SCORED_ROWS)
+        blocks = np.arange(len(rows) + 1) * n // len(rows)
+        assert ((blocks[:-1] <= rows) & (rows < blocks[1:])).all()
+        assert_array_equal(picked.X.toarray()[:, 0], rows)
+        assert_array_equal(picked.sample_weight, rows + 1)
+        assert_array_equal(scored_rows(Data(X, Y, None, None)).Y, picked.Y)
 
 
 def test_a_start_that_fits_the_first_row_trains_normally():
@@ -231,39 +235,38 @@ def test_extreme_inputs_give_valid_probabilities_without_warnings(digits, scale)
 
 def test_the_guard_scores_rows_that_count():
     """Rows of sample weight 0 add nothing to the loss: the guard spreads its rows
-    over the others (every 3rd row weighted 0, where every 3rd row would be picked:
-    a start whose loss is 0 / 0 looked like a blow-up); all-zero weights are
-    scored as unweighted rows are picked."""
+    over the others (every 3rd row weighted 0 and 300 rows scored: each pick is a
+    weighted row; a start whose loss is 0 / 0 would look like a blow-up); all-zero
+    weights are picked as unweighted rows are."""
     n = 600
     weights = (np.arange(n) % 3 != 0).astype(float)
     Y = np.arange(n, dtype=float)[:, None]
-    picked = scored_rows(Data(Y, Y, None, weights))
-    assert_array_equal(picked.Y[:, 0], np.flatnonzero(weights)[::2])  # 400 rows: k = 2
+    picked = scored_rows(Data(Y, Y, None, weights), rows=300)
+    assert_array_equal(picked.Y[:, 0], np.flatnonzero(weights)[spread(400, 300)])
     assert (picked.sample_weight > 0).all()
+    assert_array_equal(scored_rows(Data(Y, Y, None, weights)).Y[:, 0],
+                       np.flatnonzero(weights))  # (400 <= SCORED_ROWS: all of them)
     few = np.zeros(n)
     few[[5, 50, 500]] = 2.0
+    assert scored_rows(Data(Y, Y, None, few), rows=2).n_samples == 2
     assert_array_equal(scored_rows(Data(Y, Y, None, few)).Y[:, 0], [5, 50, 500])
-    assert_array_equal(scored_rows(Data(Y, Y, None, np.zeros(n))).Y[:, 0],
-                       np.arange(0, n, 3))
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, 3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # (no ConvergenceWarning either: it converges)
-        model = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, X @ [1.0, 2.0, 3.0], sample_weight=weights)
-    assert not model.diverged_ and model.n_iter_ == 2
+    assert_array_equal(scored_rows(Data(Y, Y, None, np.zeros(n)), rows=300).Y[:, 0],
+                       spread(n, 300))
 
 
-@pytest.mark.parametrize("n", [800, 5000])
-def test_rows_sorted_by_target_do_not_look_like_a_blow_up(n):
+@pytest.mark.parametrize("n, layout", [(800, "sorted"), (5000, "sorted"),
+                                       (5000, "every 5th"), (5000, "every 4th")])
+def test_rows_in_order_do_not_look_like_a_blow_up(n, layout):
     """The reference is the start's loss on rows spread over the whole table, so
     that rows sorted by target (zeros first, near the start's predictions; on 5000
-    rows, more zeros than the guard scores) do not make an ordinary first epoch
-    look like a blow-up."""
+    rows, more zeros than the guard scores) or in a repeating pattern (a zero in
+    every 5th row, the guard's blocks' length, or every 4th) do not make an
+    ordinary first epoch look like a blow-up."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, 3))
-    y = np.where(np.arange(n) < 3 * n // 8, 0.0, 300.0)
+    zero = {"sorted": np.arange(n) < 3 * n // 8, "every 5th": np.arange(n) % 5 == 0,
+            "every 4th": np.arange(n) % 4 == 0}[layout]
+    y = np.where(zero, 0.0, 300.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=2,

@@ -1,10 +1,11 @@
 """One divergence guard for every solver: when training has blown up.
 
 Its reference is the loss of the network a fit starts from, scored on up to
-``SCORED_ROWS`` training rows spread evenly over the table (``scored_rows``) before
-any update (and, when a fit continues a model, the worst loss recorded before): it
-does not depend on which rows come first, nor on their order (rows sorted by
-target are scored over the whole range of targets). A
+``SCORED_ROWS`` training rows spread over the whole table (``scored_rows``: one
+from each of that many equal blocks of rows) before any update (and, when a fit
+continues a model, the worst loss recorded before): rows sorted by target, or
+repeating in a pattern, are still scored over their whole range, not by their
+first rows. A
 loss that is not finite, or above ``DIVERGENCE_FACTOR`` times the reference, is a
 blow-up; so is a start whose loss is not finite (inputs or targets too large). The
 final weights are scored the same way, since every epoch loss is measured before
@@ -17,6 +18,7 @@ of zeros, which predicts the output activation at 0.
 """
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,11 +26,11 @@ from .._core.losses import training_loss
 from .._core.network import decayed, first_array
 from .._core.xp import all_finite, float_value, namespace, row_slice, take_rows, to_numpy
 
-__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss", "scored_rows"]
+__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss", "scored_rows", "spread"]
 
 # An epoch loss this many times the reference is a blow-up, even while it is finite.
 DIVERGENCE_FACTOR = 1e4
-SCORED_ROWS = 256
+SCORED_ROWS = 1000  # (fewer miss a rare large target more often: a false alarm)
 
 
 class Diverged(Exception):
@@ -38,22 +40,38 @@ class Diverged(Exception):
 def scored_rows(data, rows=SCORED_ROWS):
     """The rows of ``data`` the guard scores, among those that count (a row of
     sample weight 0 adds nothing to the loss): all of them up to ``rows``, else
-    every k-th from the first, k = ceil(n / rows) (at most ``rows``, spread over
-    the whole table). Without ``y`` (the targets as given: the scores need only X,
-    Y and the sample weights)."""
+    ``spread(m, rows)`` of those m. Without ``y`` (the targets as given: the
+    scores need only X, Y and the sample weights)."""
     n = data.n_samples
     counted = (None if data.sample_weight is None
                else np.flatnonzero(to_numpy(data.sample_weight)))
     if counted is None or len(counted) in (0, n):  # (no weight 0, or only 0s)
         if n <= rows:
             return data
-        picked = np.arange(0, n, -(-n // rows))
+        picked = spread(n, rows)
     else:
-        picked = counted[::-(-len(counted) // rows)]
+        picked = counted if len(counted) <= rows else counted[spread(len(counted), rows)]
     return data._replace(
         X=take_rows(data.X, picked), Y=take_rows(data.Y, picked), y=None,
         sample_weight=None if data.sample_weight is None else take_rows(
             data.sample_weight, picked))
+
+
+def spread(m, rows):
+    """``rows`` positions among ``m > rows``, in order: one from each block
+    [i m / rows, (i + 1) m / rows) of them, at an offset drawn once by a generator
+    of its own with a fixed seed (the same rows in every fit, no draw from the
+    fit's random state; a repeating pattern of rows does not line up with them,
+    as it would with every k-th row)."""
+    edges = np.arange(rows + 1) * m // rows
+    return edges[:-1] + (_offsets(rows) * np.diff(edges)).astype(np.intp)
+
+
+@lru_cache(maxsize=8)
+def _offsets(rows):
+    offsets = np.random.default_rng(0).random(rows)
+    offsets.flags.writeable = False
+    return offsets
 
 
 def scored_loss(model, params, data, rows=SCORED_ROWS):
