@@ -9,13 +9,14 @@ Usage::
 For each workload the libraries are timed in turn (ours, sklearn, torch, ours, ...)
 on one BLAS thread (``--threads`` to change), in CPU time (``time.process_time``:
 what the process computed, without the time another program on the same computer
-took from it), and the table reports the median time per epoch (per update for the
-per-row workload), the median over the rounds of the ratio of sklearn's and torch's
-time to ours in the same round (above 1: we are faster), the GFLOP/s we reach (forward + backward
-~ 6 x samples x weights per epoch) against the matrix-multiply peak measured in the
-same run, the peak memory a fit adds beyond the data (each library fitted once in a
-child process), and every library's final training loss, so that speed never hides
-a different result. The PyTorch loop (``nn.Sequential``, its optimizer, shuffled
+took from it; wall time with more than one thread, whose CPU times add up), and the
+table reports the median time per epoch (per update for the per-row workload), the
+median over the rounds of the ratio of sklearn's and torch's time to ours in the
+same round (above 1: we are faster), the GFLOP/s we reach (forward + backward ~ 6 x
+samples x weights per epoch) against the matrix-multiply peak measured in the same
+run, the peak memory a fit adds beyond the data (each library fitted once in a child
+process), and every library's final training loss, so that speed never hides a
+different result. The PyTorch loop (``nn.Sequential``, its optimizer, shuffled
 minibatches) runs when torch is installed; it is not a dependency of skbackprop.
 """
 
@@ -54,9 +55,17 @@ except ImportError:  # torch is optional: its column then reads n/a
     torch = None
 
 HERE = Path(__file__).resolve().parent
-# CPU time of this process: the fits, floors and peak all run on this thread (BLAS and
-# torch on one thread each), and a shared computer's other work does not count
+# CPU time of this process when every library runs on one thread (BLAS and torch
+# limited to it): a shared computer's other work does not count. With more threads
+# CPU time would add theirs up and hide a parallel speed-up: wall time then.
 CLOCK = time.process_time
+
+
+def use_clock(threads):
+    """Time with CPU time on one thread, wall time on several; its name."""
+    global CLOCK
+    CLOCK = time.process_time if threads == 1 else time.perf_counter
+    return "CPU time" if threads == 1 else "wall time"
 
 
 # ----------------------------------------------------------------- workloads
@@ -415,6 +424,7 @@ def child_memory(name, library, quick):
 
 def run(quick=False, repeats=None, threads=1, memory=True, only=None):
     repeats = repeats or (3 if quick else 5)
+    clock = use_clock(threads)
     if torch is not None:
         torch.set_num_threads(threads)
     rows, peak_samples = [], {"float64": [], "float32": []}
@@ -470,7 +480,7 @@ def run(quick=False, repeats=None, threads=1, memory=True, only=None):
                         for lib in LIBRARIES},
             ))
     peaks = {dtype: (min(p), max(p)) for dtype, p in peak_samples.items() if p}
-    return dict(rows=rows, peaks=peaks, repeats=repeats, threads=threads,
+    return dict(rows=rows, peaks=peaks, repeats=repeats, threads=threads, clock=clock,
                 libraries=list(LIBRARIES), blas=blas_kernels())
 
 
@@ -541,6 +551,9 @@ def format_per_row(results, updates=1200):
                   f"{updates} updates | its time / ours |"),
                   "| --- | --- | --- | --- | --- |"]
         for lib, c in costs.items():
+            if all(np.isnan(t) for t in totals[lib]):  # (a column that does not apply)
+                lines.append(f"| {lib} | n/a | n/a | n/a | n/a |")
+                continue
             fixed, per_update = (statistics.median(c[k]) for k in ("fixed", "per_update"))
             lines.append(f"| {lib} | {fixed * 1e3:.2f} ms | {per_update * 1e6:.2f} µs | "
                          f"{statistics.median(totals[lib]) * 1e3:.2f} ms | "
@@ -561,7 +574,8 @@ def format_results(results):
         return "n/a" if np.isnan(value) else f"{value:.2f}x"
 
     lines = [
-        (f"CPU time, median of {results['repeats']} interleaved rounds, "
+        (f"{results.get('clock', 'CPU time')}, median of {results['repeats']} "
+         "interleaved rounds, "
          f"{results['threads']} BLAS thread(s); BLAS: "
          f"{results.get('blas', 'not reported')}. Each ratio is the median over the "
          "rounds of the ratio within a round. "

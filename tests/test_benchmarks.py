@@ -115,6 +115,28 @@ def test_the_per_row_costs_are_a_line_through_each_rounds_two_fits():
     assert "| skbackprop | 1500.00 ms | 750000.00 µs | 7500.00 ms | 1.00x |" in table
 
 
+def test_the_suite_times_cpu_time_on_one_thread_only():
+    """CPU time adds up every thread's: with several, a parallel speed-up would
+    read as a slow-down, so the suite then takes wall time."""
+    import time
+    suite = pytest.importorskip("bench_suite")
+    try:
+        assert suite.use_clock(2) == "wall time" and suite.CLOCK is time.perf_counter
+        assert suite.use_clock(1) == "CPU time" and suite.CLOCK is time.process_time
+    finally:
+        suite.use_clock(1)
+
+
+def test_a_per_row_column_without_times_reads_n_a():
+    suite = pytest.importorskip("bench_suite")
+    nan = float("nan")
+    costs = suite.per_row_costs({"skbackprop": [1.0, 1.0], "ours, float32": [nan, nan]},
+                                {"skbackprop": [3.0, 3.0], "ours, float32": [nan, nan]},
+                                epochs=10, n_rows=4)
+    table = suite.format_per_row({"rows": [{"workload": "toy", "per_row": costs}]})
+    assert "| ours, float32 | n/a | n/a | n/a | n/a |" in table
+
+
 def test_the_floor_times_outer_products_as_multiplies():
     suite = pytest.importorskip("bench_suite")
     a, b = np.arange(3.0)[:, None], np.arange(4.0)[None, :]
