@@ -22,6 +22,7 @@ from skbackprop._engine.guard import (
     scored_loss,
     scored_rows,
     spread,
+    whole_loss,
 )
 from skbackprop._engine.start import Model
 
@@ -231,6 +232,58 @@ def test_extreme_inputs_give_valid_probabilities_without_warnings(digits, scale)
     assert np.all((proba >= 0) & (proba <= 1))
     assert_allclose(proba.sum(axis=1), 1.0)
     assert np.isfinite(log_proba).all()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_whole_loss_is_the_loss_on_every_row(weighted):
+    """In chunks of 7 rows: the weighted mean of the rows' losses plus the L2 term,
+    as scored_loss gives it on all 50 rows at once (to rounding: other sums)."""
+    rng = np.random.RandomState(1)
+    X, y = rng.normal(size=(50, 3)), rng.normal(size=50)
+    sw = rng.uniform(0, 2, size=50) if weighted else None
+    model = Model(3, perceptron_layers([4, 1], ["relu", "identity"]), "squared_error",
+                  0.5, [0.0])
+    params = [[rng.normal(size=(3, 4)), rng.normal(size=4)],
+              [rng.normal(size=(4, 1)), rng.normal(size=1)]]
+    data = Data(X, y[:, None], y, sw)
+    expected = scored_loss(model, params, data, rows=50)
+    assert whole_loss(model, params, data, chunk=7) == pytest.approx(expected, rel=1e-13)
+    assert whole_loss(model, params, data) == pytest.approx(expected, rel=1e-13)
+
+
+def test_a_loss_that_looks_like_a_blow_up_is_judged_on_every_row():
+    """Above the factor against the scored rows, the start's loss on every row is
+    asked for once and decides; a loss above the factor against it too is a
+    blow-up, without asking again."""
+    asked = []
+
+    def whole_start():
+        asked.append(1)
+        return 100.0
+
+    guard = Guard(1.0, whole_start=whole_start)
+    assert not guard.blown_up(DIVERGENCE_FACTOR * 0.5) and asked == []
+    assert not guard.blown_up(DIVERGENCE_FACTOR * 50) and asked == [1]
+    assert guard.reference == 100.0
+    assert guard.blown_up(DIVERGENCE_FACTOR * 101) and asked == [1]
+    assert Guard(1.0, whole_start=lambda: np.nan).blown_up(DIVERGENCE_FACTOR * 2)
+    assert Guard(1.0).blown_up(DIVERGENCE_FACTOR * 2)
+
+
+def test_rare_huge_targets_the_scored_rows_miss_are_no_blow_up():
+    """Ten targets of 3000 among 5000 of order 1, all in rows the guard does not
+    score: the first epoch's loss over every row is ~10^4 times the scored rows'
+    start, an ordinary epoch (a false alarm before the start was judged on every
+    row), and not a blow-up against the start on every row."""
+    n = 5000
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n, 3)), rng.normal(size=n)
+    y[np.setdiff1d(np.arange(n), spread(n, SCORED_ROWS))[::400]] = 3000.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=1,
+                                  random_state=0).fit(X, y)
+    assert not model.diverged_ and model.n_iter_ == 1
 
 
 def test_the_guard_scores_rows_that_count():

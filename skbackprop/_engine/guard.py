@@ -5,11 +5,14 @@ Its reference is the loss of the network a fit starts from, scored on up to
 from each of that many equal blocks of rows) before any update (and, when a fit
 continues a model, the worst loss recorded before): rows sorted by target, or
 repeating in a pattern, are still scored over their whole range, not by their
-first rows. A
-loss that is not finite, or above ``DIVERGENCE_FACTOR`` times the reference, is a
-blow-up; so is a start whose loss is not finite (inputs or targets too large). The
-final weights are scored the same way, since every epoch loss is measured before
-its updates and a blow-up in the very last one would otherwise go unseen.
+first rows. A loss that is not finite, or above ``DIVERGENCE_FACTOR`` times the
+reference, is a blow-up; so is a start whose loss is not finite (inputs or targets
+too large). Before a finite loss is called a blow-up the start is scored once on
+every row (``whole_loss``): the scored rows can miss a few rows of outsized loss
+(a rare, huge target), and an ordinary epoch's loss over all the rows would then
+look like a blow-up. The final weights are scored as the start was, since every
+epoch loss is measured before its updates and a blow-up in the very last one would
+otherwise go unseen.
 
 When a fit diverges the loop keeps the best weights it saw; ``finite_weights``
 makes sure those predict finite values on the training data, else (a start that
@@ -22,11 +25,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._core.losses import training_loss
+from .._core.losses import l2_penalty, loss_value, training_loss
 from .._core.network import decayed, first_array
 from .._core.xp import all_finite, float_value, namespace, row_slice, take_rows, to_numpy
+from .data import Data
 
-__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss", "scored_rows", "spread"]
+__all__ = ["Diverged", "Guard", "finite_weights", "scored_loss", "scored_rows", "spread",
+           "whole_loss"]
 
 # An epoch loss this many times the reference is a blow-up, even while it is finite.
 DIVERGENCE_FACTOR = 1e4
@@ -87,21 +92,58 @@ def scored_loss(model, params, data, rows=SCORED_ROWS):
                                          sw_sum))
 
 
+def whole_loss(model, params, data, chunk=10_000):
+    """The training loss (L2 term included) of the network on every row of
+    ``data``, ``chunk`` rows at a time (no more rows' activations held at once)."""
+    total, weight_sum = 0.0, 0.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, data.n_samples, chunk):
+            part = Data(*(None if a is None else row_slice(a, start, start + chunk)
+                          for a in (data.X, data.Y, None, data.sample_weight)))
+            part = part.computed()
+            A, Z = model.output(params, part.X)
+            weight = (part.n_samples if part.sample_weight is None else float_value(
+                namespace(part.sample_weight).sum(part.sample_weight)))
+            if weight:
+                total += float_value(loss_value(model.loss, part.Y, Z, A,
+                                                part.sample_weight)) * weight
+                weight_sum += weight
+        if not weight_sum:  # (no row counts: no loss to compare)
+            return math.nan
+        penalty = l2_penalty(decayed(model.layers, params), model.alpha, weight_sum)
+        return total / weight_sum + float_value(penalty)
+
+
 class Guard:
     """Raises ``Diverged`` when a loss blows up against the fit's reference."""
 
-    def __init__(self, start_loss, earlier_losses=()):
+    def __init__(self, start_loss, earlier_losses=(), whole_start=None):
         """The guard of a fit whose starting network has training loss
         ``start_loss`` (see ``scored_loss``), after ``earlier_losses`` if it
-        continues a model; raises ``Diverged`` if the start is already not finite."""
+        continues a model; raises ``Diverged`` if the start is already not finite.
+        ``whole_start()``, if given, is the start's loss on every training row
+        (``whole_loss``), asked for once, when a finite loss first looks like a
+        blow-up."""
         if not math.isfinite(start_loss):
             raise Diverged(f"the starting network's training loss is {start_loss}: the "
                            "inputs or targets are too large for its arithmetic")
         self.reference = max([start_loss, *earlier_losses])
+        self.whole_start = whole_start
 
     def blown_up(self, loss):
-        return not math.isfinite(loss) or (
-            self.reference > 0 and loss > DIVERGENCE_FACTOR * self.reference)
+        if not math.isfinite(loss):
+            return True
+        if not self._above(loss):
+            return False
+        if self.whole_start is not None:  # (the reference's rows may have missed some)
+            whole, self.whole_start = self.whole_start(), None
+            if math.isfinite(whole):
+                self.reference = max(self.reference, whole)
+            return self._above(loss)
+        return True
+
+    def _above(self, loss):
+        return self.reference > 0 and loss > DIVERGENCE_FACTOR * self.reference
 
     def check_update(self, loss):
         """A batch's (or row's) loss: only a non-finite one stops at once. (A loss

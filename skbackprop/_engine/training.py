@@ -17,6 +17,7 @@ it, the completed epochs are kept (the best weights seen, or the final ones when
 the solver had ended), with a warning, and ``run`` finishes the outcome.
 """
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -27,7 +28,7 @@ from .._core.xp import copy
 from .._warnings import warn
 from .data import split_validation
 from .fitted import FITTED, network_record, store
-from .guard import Diverged, Guard, finite_weights, scored_loss, scored_rows
+from .guard import Diverged, Guard, finite_weights, scored_loss, scored_rows, whole_loss
 from .lbfgs import run_lbfgs
 from .loop import Loop
 from .monitor import Monitor
@@ -111,7 +112,8 @@ class Training:
         spec, m, data = self.spec, self.model, self.data
         scored = scored_rows(data)  # (the guard's rows, taken once for both scores)
         self.start_loss = scored_loss(m, self.weights, scored)
-        guard = Guard(self.start_loss, self.previous.get("loss_curve_", []))
+        guard = Guard(self.start_loss, self.previous.get("loss_curve_", []),
+                      whole_start=partial(whole_loss, m, self.weights, data))
         attributes = {}
         if not spec.stochastic:
             params, loss, warnings = run_lbfgs(spec, m, data, self.monitor, guard,
