@@ -352,6 +352,39 @@ def test_partial_fit_epochs(wavy):
         a.partial_fit(X, y, epochs=0)
 
 
+def test_an_interrupt_while_the_final_weights_look_blown_up_keeps_the_best(monkeypatch):
+    """Ctrl-C in the final check while it judges, on every row, final weights
+    that look like a blow-up on its rows (two full-batch steps at a learning rate
+    far too high): not those unjudged weights, but the best epoch's, as an
+    interrupt during training keeps them."""
+    from sklearn.datasets import load_digits
+
+    import skbackprop._engine.training as training
+
+    X = load_digits().data / 16
+    y = X @ np.random.default_rng(0).normal(size=X.shape[1])
+    settings = dict(hidden_layer_sizes=(20,), solver="sgd", learning_rate_init=0.8,
+                    max_iter=2, momentum=0.0, batch_size=len(X), activation="identity",
+                    shuffle=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        checked = BackpropRegressor(**settings).fit(X, y)
+    assert checked.diverged_  # (what the final check finds when it is let finish)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "whole_loss", interrupted)
+    model = BackpropRegressor(**settings)
+    with pytest.warns(UserWarning, match="interrupted by the user"):
+        model.fit(X, y)
+    assert not model.diverged_ and model.best_epoch_ == checked.best_epoch_
+    for got, expected in zip(model.coefs_ + model.intercepts_,
+                             checked.coefs_ + checked.intercepts_):
+        assert_array_equal(got, expected)  # (the best weights, kept by both)
+    assert np.mean((model.predict(X) - y) ** 2) < 100
+
+
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_an_interrupt_after_the_loop_keeps_the_final_weights(digits, solver, monkeypatch):
     """Ctrl-C in the final check, after the solver ended: the weights it ended on

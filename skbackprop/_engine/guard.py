@@ -131,6 +131,9 @@ class Guard:
                            "inputs or targets are too large for its arithmetic")
         self.reference = max([start_loss, *earlier_losses])
         self.whole_start = whole_start
+        # True while a loss that looks like a blow-up is judged on every row (still
+        # True if an interrupt stopped that: the loss's weights were left unjudged)
+        self.judging = False
 
     def blown_up(self, loss):
         if not math.isfinite(loss):
@@ -138,7 +141,9 @@ class Guard:
         if not self._above(loss):
             return False
         if self.whole_start is not None:  # (the reference's rows may have missed some)
-            whole, self.whole_start = self.whole_start(), None
+            whole_start, self.whole_start, self.judging = self.whole_start, None, True
+            whole = whole_start()
+            self.judging = False
             if math.isfinite(whole):
                 self.reference = max(self.reference, whole)
             return self._above(loss)

@@ -76,7 +76,7 @@ class Training:
             watch_validation=spec.early_stopping,
             previous={k: previous[k] for k in COUNTERS if k in previous}
             if incremental and previous else None, first_epoch=self.epochs_before + 1)
-        self.step = self.schedule = self.start_loss = None
+        self.step = self.schedule = self.start_loss = self.guard = None
         self.ended = self.final = self.outcome = None  # (weights, attributes)
         self.stored = False  # whether the caller stored the outcome
         self.diverged, self.warnings, self.errors = False, [], []
@@ -97,10 +97,13 @@ class Training:
         """After a KeyboardInterrupt: re-raise it if no epoch was completed, else
         keep what was trained (``run`` then finishes the outcome): the solver's own
         result when it had ended, else the best weights seen."""
+        # the solver's end, unless the interrupt came while the final check judged
+        # its weights, which looked like a blow-up, on every row
+        ended = None if self.guard is not None and self.guard.judging else self.ended
         if self.outcome is not None:  # the outcome was complete: say so and keep it
             self.outcome.warnings.append((AFTER_THE_LAST_EPOCH, UserWarning))
-        elif self.final is not None or self.ended is not None:
-            self.final = self.final or self.ended
+        elif self.final is not None or ended is not None:
+            self.final = self.final or ended
             self.warnings.append((AFTER_THE_LAST_EPOCH, UserWarning))
         elif self.monitor.epochs == 0:
             raise KeyboardInterrupt  # nothing was trained: leave the estimator as it was
@@ -112,8 +115,8 @@ class Training:
         spec, m, data = self.spec, self.model, self.data
         scored = scored_rows(data)  # (the guard's rows, taken once for both scores)
         self.start_loss = scored_loss(m, self.weights, scored)
-        guard = Guard(self.start_loss, self.previous.get("loss_curve_", []),
-                      whole_start=partial(whole_loss, m, self.weights, data))
+        guard = self.guard = Guard(self.start_loss, self.previous.get("loss_curve_", []),
+                                   whole_start=partial(whole_loss, m, self.weights, data))
         attributes = {}
         if not spec.stochastic:
             params, loss, warnings = run_lbfgs(spec, m, data, self.monitor, guard,
