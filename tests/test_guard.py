@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._core.layers import perceptron_layers
+from skbackprop._core.losses import training_loss
 from skbackprop._engine.data import Data
 from skbackprop._engine.guard import (
     DIVERGENCE_FACTOR,
@@ -236,8 +237,9 @@ def test_extreme_inputs_give_valid_probabilities_without_warnings(digits, scale)
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_whole_loss_is_the_loss_on_every_row(weighted):
-    """In chunks of 7 rows: the weighted mean of the rows' losses plus the L2 term,
-    as scored_loss gives it on all 50 rows at once (to rounding: other sums)."""
+    """In chunks of 7 rows, and in one: the weighted mean of the rows' losses plus
+    the L2 term, as training_loss gives it on all 50 rows at once (to rounding:
+    other sums)."""
     rng = np.random.RandomState(1)
     X, y = rng.normal(size=(50, 3)), rng.normal(size=50)
     sw = rng.uniform(0, 2, size=50) if weighted else None
@@ -246,8 +248,11 @@ def test_whole_loss_is_the_loss_on_every_row(weighted):
     params = [[rng.normal(size=(3, 4)), rng.normal(size=4)],
               [rng.normal(size=(4, 1)), rng.normal(size=1)]]
     data = Data(X, y[:, None], y, sw)
-    expected = scored_loss(model, params, data, rows=50)
+    A, Z = model.output(params, X)
+    expected = training_loss("squared_error", y[:, None], Z, A, sw, [params[0][0],
+                             params[1][0]], 0.5, 50 if sw is None else sw.sum())
     assert whole_loss(model, params, data, chunk=7) == pytest.approx(expected, rel=1e-13)
+    assert scored_loss(model, params, data, rows=50) == pytest.approx(expected, rel=1e-15)
     assert whole_loss(model, params, data) == pytest.approx(expected, rel=1e-13)
 
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._core.losses import l2_penalty, loss_value, training_loss
+from .._core.losses import l2_penalty, loss_value
 from .._core.network import decayed, first_array
 from .._core.xp import all_finite, float_value, namespace, row_slice, take_rows, to_numpy
 from .data import Data
@@ -84,14 +84,7 @@ def _offsets(rows):
 def scored_loss(model, params, data, rows=SCORED_ROWS):
     """The training loss (L2 term included) of the network on ``scored_rows(data,
     rows)``, as an epoch on those rows reports it."""
-    data = scored_rows(data, rows).computed()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        A, Z = model.output(params, data.X)
-        sw_sum = (data.n_samples if data.sample_weight is None
-                  else float_value(namespace(data.sample_weight).sum(data.sample_weight)))
-        return float_value(training_loss(model.loss, data.Y, Z, A, data.sample_weight,
-                                         decayed(model.layers, params), model.alpha,
-                                         sw_sum))
+    return whole_loss(model, params, scored_rows(data, rows))
 
 
 def whole_loss(model, params, data, chunk=10_000):
