@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._core.activations import ACTIVATIONS
-from .._core.layers import matmul
+from .._core.layers import dense_product, matmul
 from .._core.losses import l2_penalty
 from .._core.network import decayed, loop_layout
 from .._core.xp import column_sums, scalar
@@ -95,10 +95,9 @@ class Plan:
         # each layer's forward product, and the product of its delta by W^T, as
         # ``matmul`` chooses them for these widths (an inner width of 1: a multiply);
         # the first layer's by ``matmul`` itself (X may be a sparse matrix)
-        self.forward = [matmul] + [np.multiply if layer.W.shape[0] == 1 else np.matmul
+        self.forward = [matmul] + [dense_product(layer.W.shape[0])
                                    for layer in self.bound[1:]]
-        self.backward = [np.multiply if layer.W.shape[1] == 1 else np.matmul
-                         for layer in self.bound]
+        self.backward = [dense_product(layer.W.shape[1]) for layer in self.bound]
         self.ws, self.output_loop, self.alpha = ws, kernels.output, model.alpha
         self.update, self.optimizer_state = update, optimizer_state
         self.n_decayed = n_decayed
