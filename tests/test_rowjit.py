@@ -127,20 +127,27 @@ def test_the_compiled_epoch_trains_to_the_python_epochs_bits(case, weighted, com
 @pytest.mark.parametrize("weighted", [False, True])
 def test_read_only_rows_compile_no_epoch_mid_fit(weighted, compiled):
     """Read-only or column-major rows (a memory map, as joblib's workers get) reach
-    the compiled epoch as writable row-major copies: the epoch keeps the one
-    version compiled before training, and trains to the same bits."""
+    the compiled epoch as writable row-major copies: the epoch, and the epochs
+    trained ahead (``_engine.rowahead``), keep the one version compiled before
+    training, and train to the same bits."""
     X, y = data("identity 2-2-1, plain SGD")
     sw = np.linspace(0.5, 2, len(y)) if weighted else None
-    settings = dict(hidden_layer_sizes=(2,), solver="sgd", batch_size=1, max_iter=3,
-                    random_state=0)
+    settings = dict(hidden_layer_sizes=(2,), solver="sgd", batch_size=1, max_iter=40,
+                    tol=0.0, random_state=0)
     reference = BackpropRegressor(**settings).fit(X, y, sample_weight=sw)
-    signatures = {key: list(compiled[key].signatures) for key in compiled_keys(compiled)}
+
+    def signatures():
+        return {key: [list(compiled[key].epoch.signatures),
+                      list(compiled[key].ahead.signatures)]
+                for key in compiled_keys(compiled)}
+
+    before = signatures()
+    assert all(len(s) == 1 for ss in before.values() for s in ss)
     X_ro, y_ro = np.asfortranarray(X), y.copy()
     for array in (X_ro, y_ro) if sw is None else (X_ro, y_ro, sw):
         array.flags.writeable = False
     fit = BackpropRegressor(**settings).fit(X_ro, y_ro, sample_weight=sw)
-    assert {key: list(compiled[key].signatures) for key in compiled_keys(compiled)} == (
-        signatures)
+    assert signatures() == before
     assert_same_fit(fit, reference)
 
 
@@ -173,7 +180,7 @@ def test_a_non_finite_loss_ends_both_epochs_after_the_same_row(compiled):
     key = _rowwise.epoch_key((2, 2, 1), ("identity", "identity"), "squared_error", 0.9,
                              True, 0.0, False)
     spec = type("Spec", (), {"fast_kernels": True, "fast_kernels_min_work": 0})
-    epoch = _rowjit.epoch_for(key, 0, spec, _rowwise.numba_source)
+    epoch = _rowjit.epoch_for(key, 0, spec, _rowwise.numba_source).epoch
     assert isinstance(epoch, numba.core.registry.CPUDispatcher)
     rng = np.random.RandomState(0)
     X, Y = rng.normal(size=(40, 2)) * 1e30, rng.normal(size=(40, 1))
@@ -373,10 +380,12 @@ def test_a_second_process_loads_the_compiled_epoch_from_the_cache(tmp_path):
                                  solver="sgd", batch_size=1, max_iter=200, tol=0.0,
                                  n_iter_no_change=1000, random_state=0)
         clf.fit(X, X[:, 0] > X[:, 1])
-        [epoch] = rowjit._EPOCHS.values()
-        print(sum(epoch.stats.cache_hits.values()), clf.loss_curve_[-1].hex())
+        [compiled] = rowjit._EPOCHS.values()
+        hits = [sum(f.stats.cache_hits.values()) for f in compiled]
+        print(*hits, clf.loss_curve_[-1].hex())
     """
     first = run_python(code, NUMBA_CACHE_DIR=str(tmp_path)).split()
     second = run_python(code, NUMBA_CACHE_DIR=str(tmp_path)).split()
-    assert first[0] == "0" and second[0] == "1" and first[1] == second[1]
+    # the epoch, the epochs trained ahead and the stream's check: compiled, then loaded
+    assert first[:3] == ["0"] * 3 and second[:3] == ["1"] * 3 and first[3] == second[3]
     assert list((tmp_path / "rowjit").glob("epoch_*.py"))

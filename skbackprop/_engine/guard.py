@@ -143,7 +143,21 @@ class Guard:
         return True
 
     def _above(self, loss):
-        return self.reference > 0 and loss > DIVERGENCE_FACTOR * self.reference
+        return loss > self.limit()
+
+    def limit(self):
+        """The largest finite loss that is not a blow-up (for now)."""
+        return DIVERGENCE_FACTOR * self.reference if self.reference > 0 else math.inf
+
+    def passes(self, losses):
+        """How many of ``losses`` (epochs' losses, in turn) ``check_epoch`` would
+        pass without looking further: those before the first not finite or above
+        ``limit()``."""
+        limit = self.limit()
+        for i, loss in enumerate(losses):
+            if not (loss <= limit and math.isfinite(loss)):
+                return i
+        return len(losses)
 
     def check_update(self, loss):
         """A batch's (or row's) loss: only a non-finite one stops at once. (A loss

@@ -4,6 +4,12 @@
     epoch    shuffle, train on every row, check, commit to the monitor, schedule
     step     one update per batch (or row): the step seam, ``_engine.steps.make_step``
 
+A per-row step compiled by numba can train many epochs in one call
+(``_engine.rowahead``) where nothing but the commit runs between them (no callbacks,
+no validation data, a rate that changes only on a plateau): ``commit_ahead`` then
+commits them as ``epoch`` commits its own, the monitor's rule having run compiled
+beside them, and keeps the state of the last epoch committed.
+
 The loop holds no state of its own beyond the row order: the step holds the
 parameters and the optimizer's state, the monitor the record of progress, the guard
 the divergence reference and ``LearningRate`` the current rate. Divergence
@@ -63,42 +69,102 @@ class Loop:
         self.shapes = step.shapes
         # (looked up once per fit: on a per-row fit an epoch is a few microseconds)
         self.summed = getattr(step, "summed_updates", None)
+        # epochs trained ahead and committed after (``commit_ahead``), where the loop
+        # would do no more between them than commit: no callbacks, one rate, no
+        # validation data
+        self.ahead = getattr(step, "train_ahead", None) if (
+            getattr(tasks, "context", None) is None and learning_rate.between_plateaus
+            and monitor.validation is None) else None
 
     def run(self, n_epochs):
         """Train up to ``n_epochs`` epochs; True when stopped before them (a plateau
         or a callback), False when all ran."""
-        for _ in range(n_epochs):
-            if self.epoch():
+        left, stream = n_epochs, None
+        rng = self.rng if self.spec.shuffle else None
+        while left > 0:
+            ahead = None if self.ahead is None else self.ahead(
+                self.order, rng, self.learning_rate.value, left, stream,
+                (float(self.weight_sum), *self.monitor.rule()))
+            ran, stop = (1, self.epoch()) if ahead is None else self.commit_ahead(ahead)
+            if stop:
                 return True
+            left -= ran
+            stream = None if ahead is None else ahead.stream  # (where rng is now)
         return False
 
     def epoch(self):
         """One pass over the rows, committed to the monitor; True to stop."""
         started = time.perf_counter()
-        step, monitor, tasks = self.step, self.monitor, self.tasks
-        task = tasks.begin()
+        task = self.tasks.begin()
         learning_rate = self.learning_rate.value
-        params = step.params
         # the epoch's loss is measured before each update: it describes the weights
         # entering the epoch, which are the ones to keep if it is the best
-        entering = None if monitor.watch_validation else Snapshot(
-            copy(step.flat), self.shapes)
+        entering = None if self.monitor.watch_validation else Snapshot(
+            copy(self.step.flat), self.shapes)
         if self.spec.shuffle:  # in place: as order[permutation(n)], the same draws
             self.rng.shuffle(self.order)
         loss = self.train(learning_rate)
+        return self.commit(loss, learning_rate, started, self.step.params, entering, task)
+
+    def commit_ahead(self, ahead):
+        """Commit the epochs the step trained ahead (an ``_engine.rowahead.Ahead``)
+        as ``epoch`` would commit each, up to a stop or a loss the guard must look
+        at (then it does: it may raise); keep the state after the last epoch
+        committed (after a blow-up, the one the guard raised on). (epochs done,
+        True to stop). An epoch not trained ahead (a loss that is not finite) is
+        trained by ``epoch``."""
+        if ahead.count == 0:
+            ahead.keep(0)
+            return 1, self.epoch()
+        losses = (ahead.totals[:ahead.count] / self.weight_sum).tolist()
+        seconds = (time.perf_counter() - ahead.started) / ahead.count
+
+        def weights(e):  # entering epoch e, leaving epoch e - 1
+            return Snapshot(ahead.thetas[e], self.shapes)
+
+        learning_rate, done = float(self.learning_rate.value), 0
+        try:
+            passed = self.guard.passes(losses)
+            if passed:
+                plateau = self.monitor.end_epochs(losses[:passed], learning_rate, seconds,
+                                                  weights, ahead.ruled)
+                done = passed
+                self._scheduled()
+                if plateau:
+                    return done, self._plateau()
+            if done < ahead.count:  # a loss the guard looks at: it may raise
+                done += 1
+                return done, self.commit(losses[done - 1], learning_rate,
+                                         time.perf_counter() - seconds, weights(done),
+                                         weights(done - 1))
+        finally:
+            ahead.keep(done)
+        return done, False
+
+    def commit(self, loss, learning_rate, started, current, entering, task=None):
+        """Check an epoch's loss and commit it to the monitor, the network standing
+        at ``current`` (``entering`` the weights its loss describes), then schedule
+        the next; True to stop."""
         self.guard.check_epoch(loss)
-        plateau = monitor.end_epoch(loss, learning_rate, started, params, entering)
-        epochs = monitor.record.n_rows
+        plateau = self.monitor.end_epoch(loss, learning_rate, started, current, entering)
+        self._scheduled()
+        if self.tasks.end(task, current):
+            return True  # a callback asked to stop
+        return plateau and self._plateau()
+
+    def _scheduled(self):
+        """The learning rate after the epochs committed."""
+        epochs = self.monitor.record.n_rows
         self.learning_rate.after_epoch(self.epochs_before + epochs,
                                        self.samples_before + epochs * self.n_samples)
-        if tasks.end(task, params):
-            return True  # a callback asked to stop
-        if plateau:
-            if not self.learning_rate.on_plateau(self.watched):
-                monitor.reset_patience()
-                return False
-            return True
-        return False
+
+    def _plateau(self):
+        """After patience ended: True to stop, else (a lowered rate) False, the
+        patience counted anew."""
+        if not self.learning_rate.on_plateau(self.watched):
+            self.monitor.reset_patience()
+            return False
+        return True
 
     def train(self, learning_rate):
         """Every update of the epoch through the step; the epoch's training loss

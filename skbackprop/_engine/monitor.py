@@ -10,6 +10,7 @@ from it at the end (``attributes``), so they agree too.
 """
 
 import time
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from .._core.losses import loss_value
 from .._core.xp import all_finite, copy, float_value
 
-__all__ = ["Monitor", "Record", "Row"]
+__all__ = ["Monitor", "Record", "Row", "progress"]
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate",
                    "seconds")
@@ -25,6 +26,21 @@ NO_VALIDATION = (np.nan, np.nan)  # (loss, score) of an epoch without validation
 # a named tuple from its fields in order, without the Python frame of its __new__
 # (a per-row fit commits an epoch every few microseconds)
 _new = tuple.__new__
+
+
+def progress(metric, best_metric, no_improvement, tol, counts):
+    """The monitor's rule for an epoch whose monitored value (higher is better) is
+    ``metric``, after the best ``best_metric`` and ``no_improvement`` epochs in a
+    row without an improvement of ``tol`` (counted where ``counts``): (the best
+    metric, the count, whether the epoch is the new best). The same function runs
+    compiled on epochs trained ahead (``_engine.rowahead``)."""
+    improved = not metric < best_metric + tol
+    best = metric > best_metric
+    if best:
+        best_metric = metric
+    if counts:
+        no_improvement = 0 if improved else no_improvement + 1
+    return best_metric, no_improvement, best
 
 
 class Row(NamedTuple):
@@ -36,6 +52,9 @@ class Row(NamedTuple):
     val_score: float
     learning_rate: float
     seconds: float
+
+
+_new_row = partial(_new, Row)
 
 
 class Record(NamedTuple):
@@ -68,6 +87,8 @@ class Monitor:
         self.validation, self.score = validation, score
         self.watch_validation = watch_validation
         self.first_epoch = first_epoch
+        # (read every epoch) whether patience is counted: lbfgs stops by itself
+        self.counts_patience = watch_validation or spec.solver != "lbfgs"
         self.rows = []
         best = previous or {}
         self.record = Record(
@@ -94,10 +115,41 @@ class Monitor:
                                else self.evaluate(current))
         row = _new(Row, (epoch, float(loss), float(val_loss), float(val_score),
                          float(learning_rate), time.perf_counter() - started))
-        record = self._next_record(row, current, described)
+        record = self._next_record(self.record, row, current, described)
         self.rows.append(row)
         self.record = record  # the commit
         return record.no_improvement > self.spec.n_iter_no_change
+
+    def rule(self):
+        """What ``progress`` reads from the record and the settings, for epochs
+        trained ahead: (best metric, count, tol, counts, n_iter_no_change)."""
+        r, s = self.record, self.spec
+        return (float(r.best_metric), int(r.no_improvement), float(s.tol),
+                bool(self.counts_patience), float(s.n_iter_no_change))
+
+    def end_epochs(self, losses, learning_rate, seconds, weights, ruled):
+        """Commit epochs trained ahead (``_engine.rowahead``) without validation
+        data, as ``end_epoch`` would commit each, in one assignment: training losses
+        ``losses`` (floats), ``seconds`` each, ``weights(e)`` the parameters
+        entering epoch e (read where kept); ``ruled`` are ``progress`` of each
+        epoch, compiled: (best metrics, counts, index of the best epoch so far or
+        -1), read at the last. Returns whether patience ended."""
+        r, n = self.record, len(losses)
+        first = self.first_epoch + r.n_rows
+        if self.spec.verbose:
+            for e, loss in enumerate(losses):
+                print(f"Iteration {first + e}, loss = {loss:.8f}")
+        nan = [np.nan] * n
+        self.rows += map(_new_row, zip(range(first, first + n), losses, nan, nan,
+                                       [learning_rate] * n, [seconds] * n))
+        best_metric, no_improvement, best = (float(ruled[0][n - 1]),
+                                             int(ruled[1][n - 1]), int(ruled[2][n - 1]))
+        best_epoch, kept = ((first + best, weights(best)) if best >= 0
+                            else (r.best_epoch, r.best_weights))
+        self.record = _new(Record, (  # the commit
+            r.n_rows + n, best_metric, best_epoch, no_improvement, kept,
+            r.best_val_score, r.best_val_loss))
+        return no_improvement > self.spec.n_iter_no_change
 
     def evaluate(self, params):
         """(loss, score) of the network on the validation data: the loss without
@@ -113,25 +165,23 @@ class Monitor:
             print(f"Validation score: {score:f}")
         return loss, score
 
-    def _next_record(self, row, current, described):
-        r, s = self.record, self.spec
-        best_val_score, best_val_loss = r.best_val_score, r.best_val_loss
+    def _next_record(self, r, row, current, described):
+        """The record ``r`` after the epoch ``row``."""
+        n_rows, best_metric, best_epoch, no_improvement, kept, best_val_score, \
+            best_val_loss = r
         if self.watch_validation:
             best_val_score = max(best_val_score, row.val_score)
             best_val_loss = min(best_val_loss, row.val_loss)
-            metric = -row.val_loss if s.scoring == "loss" else row.val_score
+            metric = -row.val_loss if self.spec.scoring == "loss" else row.val_score
         else:
-            metric = -row.train_loss
-        improved = not metric < r.best_metric + s.tol
-        best = (r.best_metric, r.best_epoch, r.best_weights)
-        if metric > r.best_metric:
+            metric = -row[1]  # (the training loss)
+        best_metric, no_improvement, best = progress(
+            metric, best_metric, no_improvement, self.spec.tol, self.counts_patience)
+        if best:
+            best_epoch = row[0]
             kept = described if described is not None else [
                 [copy(p) for p in ps] for ps in current]
-            best = (metric, row.epoch, kept)
-        patience = r.no_improvement
-        if self.watch_validation or s.solver != "lbfgs":  # lbfgs stops by itself
-            patience = 0 if improved else patience + 1
-        return _new(Record, (r.n_rows + 1, best[0], best[1], patience, best[2],
+        return _new(Record, (n_rows + 1, best_metric, best_epoch, no_improvement, kept,
                              best_val_score, best_val_loss))
 
     def reset_patience(self):

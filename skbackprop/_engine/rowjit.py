@@ -24,7 +24,8 @@ file, and checks the cache against that file alone. The generated source is
 therefore written to a file named after a digest of the source and of the row
 functions (``_engine.kernels.digest``: their code and source files), in
 ``cache_dir()``, and imported from there: a second process loads the compiled epoch
-from numba's cache; a changed spelling is a new file, never a stale load.
+from numba's cache; a changed spelling is a new file, never a stale load. The file
+also holds ``_engine.rowahead``'s functions, which train many epochs in one call.
 
 When. Importing numba costs a process about half a second, and compiling an epoch
 a few seconds the first time on a machine (numba's compile time grows faster than
@@ -49,14 +50,16 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .._core.activations import logistic_of_float, on_change
 from .._core.network import n_parameters
-from . import fused
+from . import fused, rowahead
 
-__all__ = ["MAX_PARAMETERS", "MIN_WORK_SHARE", "SPELLINGS", "cache_dir", "epoch_for", "expit"]
+__all__ = ["MAX_PARAMETERS", "MIN_WORK_SHARE", "SPELLINGS", "Compiled", "cache_dir",
+           "epoch_for", "expit"]
 
 # The share of the ``fast_kernels_min_work`` setting (the array path's threshold,
 # _config.FAST_KERNELS_MIN_WORK = 1e9) from which a per-row fit compiles its epoch:
@@ -86,13 +89,13 @@ def expit(z):
 # a row function numba cannot compile -> a spelling it can, of the same numbers
 SPELLINGS = {logistic_of_float: expit}
 
-_EPOCHS = {}  # epoch key -> the compiled epoch, or None: numba cannot compile it
+_EPOCHS = {}  # epoch key -> its Compiled functions, or None: numba cannot compile it
 _LOCK = threading.Lock()
 on_change(_EPOCHS.clear)  # a name may come to mean another record
 
 
 def epoch_for(key, work, spec, written):
-    """The compiled epoch of ``key`` (``rowwise.compiled_epoch``'s arguments) for a
+    """The ``Compiled`` epoch of ``key`` (``rowwise.compiled_epoch``'s arguments) for a
     fit of ``work`` (``fused.fit_work``) with the settings ``spec``, or None where
     the fit trains on Python floats: fast kernels off or unable to run, a network
     of more than ``MAX_PARAMETERS``, or a fit too small to pay for compiling (unless
@@ -126,9 +129,7 @@ def _compile(written, layer_units):
         return fused._give_up("numba's compiler is turned off (NUMBA_DISABLE_JIT=1)",
                               "unset NUMBA_DISABLE_JIT")
     try:
-        epoch = _build(numba, source, functions)
-        _warm_up(epoch, layer_units)
-        return epoch
+        return _warm_up(_build(numba, source, functions), layer_units)
     except Exception as error:
         return _failed(numba, error, functions)
 
@@ -168,17 +169,31 @@ def _describe(error):
     return f"{type(error).__name__}: {error}"
 
 
+class Compiled(NamedTuple):
+    """A network's compiled per-row functions."""
+
+    epoch: object  # the epoch (``rowwise.epoch_source``'s, numba's frame)
+    ahead: object  # ``rowahead.train_epochs``: many epochs of it in one call, or None
+    draw: object  # ``rowahead.draw``
+
+
 def _build(numba, source, functions):
-    """The numba dispatcher of ``source``'s ``epoch``: from its file in
-    ``cache_dir()``, cached on disk, where the digest can be taken; else compiled
-    in memory."""
+    """The ``Compiled`` functions of ``source``: from its file in ``cache_dir()``,
+    cached on disk, where the digest can be taken; else compiled in memory."""
     namespace = {name: _compilable(numba, f) for name, f in functions.items()}
     digest = _digest(source, functions)
     if digest is None:  # (a row function whose digest cannot be taken)
         exec(compile(source, "<skbackprop compiled epoch>", "exec"), namespace)
-        return numba.njit(**OPTIONS)(namespace["epoch"])
-    epoch = _load(_written(source, digest), namespace)
-    return numba.njit(cache=True, **OPTIONS)(epoch)
+        return _jitted(numba, namespace, cache=False)
+    return _jitted(numba, _load(_written(source, digest), namespace), cache=True)
+
+
+def _jitted(numba, namespace, cache):
+    """The source's functions made numba dispatchers in their ``namespace`` (its
+    globals: each calls the others compiled)."""
+    for name in ("epoch", *(f.__name__ for f in rowahead.FUNCTIONS)):
+        namespace[name] = numba.njit(cache=cache, **OPTIONS)(namespace[name])
+    return Compiled(namespace["epoch"], namespace["train_epochs"], namespace["draw"])
 
 
 def _compilable(numba, function):
@@ -229,20 +244,29 @@ def _written(source, digest):
 
 
 def _load(path, namespace):
-    """The ``epoch`` function of the file at ``path``, its globals ``namespace``."""
+    """The globals of the file at ``path`` run as a module, with ``namespace``."""
     spec = importlib.util.spec_from_file_location(f"skbackprop_rowjit_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     module.__dict__.update(namespace)
     # registered: numba's cache finds the epoch's globals through its module's name
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return module.epoch
+    return module.__dict__
 
 
-def _warm_up(epoch, layer_units):
-    """Compile (or load) ``epoch`` for the arrays training passes, on no rows."""
+def _warm_up(compiled, layer_units):
+    """Compile (or load) the ``compiled`` functions for the arrays training passes,
+    on no rows; without ``ahead`` if ``draw`` does not give NumPy's stream."""
     n_params = n_parameters(layer_units)
     X, Y = np.zeros((1, layer_units[0])), np.zeros((1, layer_units[-1]))
     theta, velocity = np.zeros(n_params), np.zeros(n_params)
-    epoch(X, Y, np.ones(1), np.zeros(0, dtype=np.intp), theta, velocity, 0.1, 0.0, 0.0,
-          np.zeros((1, 2)))
+    arguments = (X, Y, np.ones(1), np.zeros(0, dtype=np.intp), theta, velocity, 0.1, 0.0,
+                 0.0, np.zeros((1, 2)))
+    compiled.epoch(*arguments)
+    floats, ints = np.zeros((2, 0)), np.zeros((3, 0), dtype=np.int64)
+    compiled.ahead(*arguments, np.zeros(624, dtype=np.uint32), np.zeros(2, dtype=np.int64),
+                   True, 1.0, -np.inf, 0, 0.0, True, np.inf,  # (shuffled; the rule's)
+                   np.zeros((1, n_params)), np.zeros((1, n_params)),
+                   np.zeros((0, 0), dtype=np.intp), floats[0], ints[0], floats[1], *ints[1:])
+    return compiled if rowahead.stream_matches(compiled.draw) else compiled._replace(
+        ahead=None)

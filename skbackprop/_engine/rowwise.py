@@ -22,7 +22,8 @@ spelled out for any small network, e.g. ``epoch_source((2, 2, 1), ("identity",
 With numba installed (the ``fast`` extra), a fit large enough to pay for it runs the
 same lines compiled by numba (``_engine.rowjit``, about ten times faster per row):
 ``epoch_source(..., target="numba")`` puts them in a frame numba compiles, and the
-float64 numbers are the Python epoch's to the last bit.
+float64 numbers are the Python epoch's to the last bit. There the loop may also run
+many epochs in one compiled call (``_engine.rowahead``), with the same numbers.
 
 Names in the generated code, one row at a time (layers numbered from 1, the inputs
 being layer 0):
@@ -49,6 +50,7 @@ from .._config import Setting
 from .._core.activations import ACTIVATIONS, on_change
 from .._core.losses import LOSSES
 from .._core.network import loop_layout, n_parameters, unpack
+from . import rowahead as _rowahead
 from . import rowjit as _rowjit
 from .fused import fit_work
 
@@ -340,9 +342,10 @@ on_change(compiled_epoch.cache_clear)  # a name may come to mean another record
 
 def numba_source(layer_units, activations, loss, rule, decay, weighted):
     """``compiled_epoch``'s epoch in the frame numba compiles (``_engine.rowjit``),
+    followed by ``_engine.rowahead``'s functions that run it many epochs at a time,
     and the functions it calls."""
-    return (epoch_source(layer_units, activations, loss, rule, decay, weighted, "numba"),
-            row_functions(activations, loss))
+    return (epoch_source(layer_units, activations, loss, rule, decay, weighted, "numba")
+            + _rowahead.source(), row_functions(activations, loss))
 
 
 def epoch_key(layer_units, activations, loss, momentum, nesterov, alpha, weighted):
@@ -428,11 +431,32 @@ class RowStep:
                 and len(order) <= len(self.losses) and order.flags.c_contiguous):
             return self._summed_on_copy(order, learning_rate)
         X, Y, S = self.rows
-        count, total = self.compiled(X, Y, S, order, self.flat, self.velocity,
-                                     float(learning_rate), *self.constants, self.losses)
+        count, total = self.compiled.epoch(X, Y, S, order, self.flat, self.velocity,
+                                           float(learning_rate), *self.constants,
+                                           self.losses)
         if total - total == 0.0:  # (finite: the common case, without a call)
             return total, None
         return total, self.losses[:count].tolist()
+
+    def train_ahead(self, order, rng, learning_rate, most, stream, judged):
+        """Up to ``most`` epochs through the loop's row ``order``, each shuffled
+        first by ``rng`` (None: not shuffled), trained in one compiled call and
+        judged by the monitor's rule (``judged``: its inputs): an
+        ``_engine.rowahead.Ahead`` (``stream``: where the one before left the
+        generator, or None), or None where the epoch is not compiled, the epochs
+        are long or few, or ``rng`` is not a ``RandomState`` on MT19937."""
+        n_epochs = _rowahead.epochs_ahead(len(order), most)
+        if self.compiled is None or self.compiled.ahead is None or not n_epochs or not (
+                rng is None or type(rng) is np.random.RandomState) or not (
+                type(order) is np.ndarray and order.dtype == np.intp
+                and order.flags.c_contiguous and len(order) <= len(self.losses)):
+            return None
+        if rng is not None and stream is None and (stream := _rowahead.stream_of(
+                rng)) is None:
+            return None
+        arguments = (float(learning_rate), *self.constants, self.losses)
+        return _rowahead.Ahead(self.compiled.ahead, self.rows, self.flat, self.velocity,
+                               order, rng, arguments, n_epochs, stream, judged)
 
     def _summed_on_copy(self, order, learning_rate):
         """``summed_updates`` of the compiled epoch for an order of another type
@@ -451,5 +475,5 @@ class RowStep:
         order = np.ascontiguousarray(order, dtype=np.intp)
         if len(order) > len(self.losses):
             self.losses = np.empty((len(order), 2))
-        return self.compiled(*self.rows, order, self.flat, self.velocity,
+        return self.compiled.epoch(*self.rows, order, self.flat, self.velocity,
                              float(learning_rate), *self.constants, self.losses)

@@ -101,6 +101,12 @@ class LearningRate:
         else:
             self.value = value
 
+    @property
+    def between_plateaus(self):
+        """Whether the rate stays as it is from one epoch to the next but on a
+        plateau ('constant', 'adaptive')."""
+        return self.rule is constant or self.rule is None
+
     def after_epoch(self, epochs, samples_seen):
         """Set the next epoch's rate after ``epochs`` epochs and ``samples_seen``
         training rows."""

@@ -1,0 +1,270 @@
+"""Per-row epochs trained ahead (_rowahead): NumPy's stream and shuffle spelled
+exactly, and a fit trained ahead equal, to the last bit, to the same fit trained
+one epoch at a time (weights, history, counters, velocities, random state,
+warnings), however it stops."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from skbackprop import BackpropClassifier, BackpropRegressor, config_context
+from skbackprop._engine import fused as _fused
+from skbackprop._engine import guard as _guard
+from skbackprop._engine import monitor as _monitor
+from skbackprop._engine import rowahead as _rowahead
+from skbackprop._engine import rowjit as _rowjit
+from skbackprop._engine import rowwise as _rowwise
+
+
+def stream(rng):
+    return _rowahead.stream_of(rng)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1])
+@pytest.mark.parametrize("drawn", [0, 5, 623, 624])
+def test_the_stream_is_numpys_mt19937(seed, drawn):
+    """``next_word`` from a generator's state, wherever it stands: NumPy's words,
+    through three regenerations of the state."""
+    rng = np.random.RandomState(seed)
+    rng.randint(0, 2**32, size=drawn, dtype=np.uint32)
+    key, position = stream(rng)
+    words = [_rowahead.next_word(key, position) for _ in range(1400)]
+    assert position[1] == 1400
+    assert_array_equal(words, rng.randint(0, 2**32, size=1400, dtype=np.uint32))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 100, 1000])
+def test_the_shuffle_is_numpys(n):
+    """Three shuffles in a row give ``RandomState.shuffle``'s orders (its rejected
+    words included: lengths just above a power of two reject most), and the words
+    drawn advance a generator to where the shuffles leave it."""
+    for seed in range(20):
+        numpys, ours = np.random.RandomState(seed), np.random.RandomState(seed)
+        key, position = stream(ours)
+        expected, order = np.arange(n), np.arange(n)
+        for _ in range(3):
+            numpys.shuffle(expected)
+            _rowahead.shuffle_with(order, key, position)
+            assert_array_equal(order, expected)
+        ours.randint(0, 2**32, size=position[1], dtype=np.uint32)
+        assert ours.random_sample() == numpys.random_sample()
+
+
+def test_a_generator_of_another_bit_generator_is_not_read():
+    assert stream(np.random.RandomState(np.random.PCG64(0))) is None
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """Every per-row fit compiled, with a fresh set of compiled epochs."""
+    pytest.importorskip("numba")
+    monkeypatch.setattr(_rowjit, "_EPOCHS", {})
+    monkeypatch.setitem(_fused._STATE, "failure", None)
+    with config_context(fast_kernels_min_work=0):
+        yield _rowjit._EPOCHS
+
+
+def test_the_compiled_stream_is_numpys(compiled):
+    key = _rowwise.epoch_key((2, 2, 1), ("identity",) * 2, "squared_error", 0, False, 0,
+                             False)
+    spec = type("Spec", (), {"fast_kernels": True, "fast_kernels_min_work": 0})
+    functions = _rowjit.epoch_for(key, 0, spec, _rowwise.numba_source)
+    assert functions.ahead is not None and _rowahead.stream_matches(functions.draw)
+    assert not _rowahead.stream_matches(lambda key, position, out: out.fill(0))
+
+
+PLACEMENT = (np.array([[8, 8], [7, 9], [6, 10], [5, 12]], dtype=float),
+             np.array([4, 5, 6, 7], dtype=float))
+
+
+def noisy(n=24, classes=False):
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(n, 2))
+    y = X @ [1.0, -0.5] + 0.3 * rng.normal(size=n)
+    return X, (y > 0).astype(int) if classes else y
+
+
+SETTINGS = dict(hidden_layer_sizes=(2,), solver="sgd", batch_size=1, random_state=0)
+CASES = {
+    "placement, plain SGD, 300 epochs (three calls and a tail)": (
+        BackpropRegressor, PLACEMENT, dict(activation="identity", momentum=0.0,
+                                           learning_rate_init=0.002, max_iter=300,
+                                           tol=0.0, n_iter_no_change=np.inf)),
+    "placement, a plateau stops it inside a call": (
+        BackpropRegressor, PLACEMENT, dict(activation="identity", momentum=0.0,
+                                           learning_rate_init=0.002)),
+    "adaptive: plateaus lower the rate": (
+        BackpropRegressor, PLACEMENT, dict(activation="identity", momentum=0.0,
+                                           learning_rate="adaptive", max_iter=400)),
+    "nesterov, L2, sample weights with zeros": (
+        BackpropRegressor, noisy(), dict(activation="tanh", momentum=0.9, alpha=0.01,
+                                         learning_rate_init=0.01, max_iter=150)),
+    "classical momentum, no shuffle": (
+        BackpropRegressor, noisy(), dict(activation="relu", momentum=0.5,
+                                         nesterovs_momentum=False, shuffle=False,
+                                         max_iter=60, tol=0.0)),
+    "classifier: logistic output, log loss": (
+        BackpropClassifier, noisy(classes=True), dict(activation="logistic",
+                                                      max_iter=100)),
+    "a loss that overflows within a call": (
+        BackpropRegressor, PLACEMENT, dict(activation="identity", momentum=0.0,
+                                           learning_rate_init=0.009, max_iter=300,
+                                           tol=0.0)),
+    "a finite blow-up within a call": (
+        BackpropRegressor, PLACEMENT, dict(activation="identity", momentum=0.0,
+                                           learning_rate_init=0.0085, max_iter=300,
+                                           tol=0.0)),
+}
+
+
+def fitted(est, data, params, **fit_params):
+    """The estimator fitted with a generator of its own; the warnings and that
+    generator's next number."""
+    rng = np.random.RandomState(7)
+    model = est(**{**SETTINGS, **params, "random_state": rng})
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(*data, **fit_params)
+    return model, [str(w.message) for w in record], rng.random_sample()
+
+
+def both(monkeypatch, run):
+    """``run()`` trained ahead (counting the calls that did) and one epoch at a
+    time."""
+    calls = []
+    init = _rowahead.Ahead.__init__
+
+    def counted(self, *args):
+        init(self, *args)
+        calls.append(self.count)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_rowahead.Ahead, "__init__", counted)
+        ahead = run()
+    with monkeypatch.context() as patch:
+        patch.setattr(_rowahead, "MIN_EPOCHS_AHEAD", 10**9)
+        plain = run()
+    return ahead, plain, calls
+
+
+def assert_same(ahead, plain):
+    (a, a_warnings, a_next), (p, p_warnings, p_next) = ahead, plain
+    for x, y in zip(a.coefs_ + a.intercepts_, p.coefs_ + p.intercepts_, strict=True):
+        assert_array_equal(x, y)
+    for name in ("loss_curve_", "n_iter_", "t_", "loss_", "best_loss_", "best_epoch_",
+                 "_no_improvement_count", "_best_metric", "diverged_", "_learning_rate"):
+        assert getattr(a, name) == getattr(p, name), name
+    assert_array_equal(a._optimizer_state["velocities"][0],
+                       p._optimizer_state["velocities"][0])
+    columns = [c for c in _monitor.HISTORY_COLUMNS if c != "seconds"]
+    assert a.history_[columns].equals(p.history_[columns])
+    assert a_warnings == p_warnings and a_next == p_next  # (the generator's state)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_fit_trained_ahead_is_the_fit_trained_epoch_by_epoch(case, compiled,
+                                                               monkeypatch):
+    est, data, params = CASES[case]
+    fit_params = {}
+    if case.startswith("nesterov"):
+        fit_params["sample_weight"] = np.random.RandomState(4).uniform(0, 2, len(data[1]))
+        fit_params["sample_weight"][[3, 7]] = 0.0
+    ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params,
+                                                           **fit_params))
+    assert calls and all(count > 0 for count in calls[:-1])  # (it did train ahead)
+    assert_same(ahead, plain)
+    if case.startswith("a "):
+        assert ahead[0].diverged_ and ahead[0].n_iter_ == 2
+        assert ("became inf" if "overflows" in case else "loss reached") in " ".join(
+            ahead[1])
+
+
+def test_verbose_prints_the_same_lines(compiled, monkeypatch, capsys):
+    est, data, params = CASES["placement, a plateau stops it inside a call"]
+    printed = []
+
+    def run():
+        result = fitted(est, data, {**params, "verbose": True})
+        printed.append(capsys.readouterr().out)
+        return result
+
+    assert_same(*both(monkeypatch, run)[:2])
+    assert printed[0] == printed[1] and printed[0].count("Iteration") > 16
+
+
+def test_warm_start_and_partial_fit_continue_the_same_way(compiled, monkeypatch):
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+
+    def run():
+        model, _, _ = fitted(est, data, {**params, "max_iter": 40, "warm_start": True})
+        model.fit(*data)
+        for _ in range(3):
+            model.partial_fit(*data)
+        return model, [], 0.0
+
+    assert_same(*both(monkeypatch, run)[:2])
+
+
+def test_a_loss_the_guard_must_look_at_is_committed_by_the_loop(compiled, monkeypatch):
+    """Where the guard cannot pass an epoch's loss without a look (here: every
+    tenth epoch of a call, as if it were above its limit), the epochs before it are
+    committed, it is judged and committed as an epoch of its own, and training goes
+    on from there: the same fit."""
+    passes = _guard.Guard.passes
+    monkeypatch.setattr(_guard.Guard, "passes",
+                        lambda self, losses: min(passes(self, losses), 10))
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params))
+    assert len(calls) > 20
+    assert_same(ahead, plain)
+
+
+def test_a_blow_up_the_guard_finds_keeps_the_same_weights(compiled, monkeypatch):
+    """A finite loss above the guard's limit (made low here) ends both fits on the
+    same epoch, with the same weights kept."""
+    monkeypatch.setattr(_guard, "DIVERGENCE_FACTOR", 0.05)
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params))
+    assert calls and ahead[0].diverged_
+    assert_same(ahead, plain)
+
+
+def test_an_interrupt_keeps_the_epochs_committed(compiled, monkeypatch):
+    """Ctrl-C while a call's epochs are committed: the epochs of the calls before
+    are kept, and the best weights among them, as an interrupt at the same epoch of
+    a fit trained epoch by epoch keeps them."""
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    end_epochs, end_epoch = _monitor.Monitor.end_epochs, _monitor.Monitor.end_epoch
+
+    def interrupted(method, at):
+        def commit(self, *args):
+            if self.record.n_rows >= at:
+                raise KeyboardInterrupt
+            return method(self, *args)
+        return commit
+
+    monkeypatch.setattr(_monitor.Monitor, "end_epochs", interrupted(end_epochs, 128))
+    monkeypatch.setattr(_monitor.Monitor, "end_epoch", interrupted(end_epoch, 128))
+    ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params))
+    model = ahead[0]
+    assert calls and model.n_iter_ == plain[0].n_iter_ == 128
+    assert any(INTERRUPTED in w for w in ahead[1])
+    for x, y in zip(model.coefs_ + model.intercepts_,
+                    plain[0].coefs_ + plain[0].intercepts_, strict=True):
+        assert_array_equal(x, y)
+    assert model.loss_curve_ == plain[0].loss_curve_
+
+
+INTERRUPTED = "interrupted"
+
+
+def test_a_stream_that_is_not_numpys_trains_epoch_by_epoch(compiled, monkeypatch):
+    """Should the compiled stream ever differ from NumPy's (checked once, when the
+    epoch is compiled), no epochs are trained ahead, and the fit is the same."""
+    monkeypatch.setattr(_rowahead, "stream_matches", lambda draw: False)
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params))
+    assert not calls
+    assert_same(ahead, plain)
