@@ -20,6 +20,7 @@ attributes of its own and layers of other kinds (``_class_sample_weight``,
 ``_stratify``, ``_fitted_schema``, ``_network_layers``).
 """
 
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -243,7 +244,8 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
             p.spec, p.data, validation, p.weights, rng, previous=p.previous,
             tasks=EpochTasks(callbacks, self, p.data, p.fixed, p.spec.layers),
             score=scorer(self._score_function, self._decoder(p.targets)),
-            stratify=self._stratify(p.data.y), incremental=incremental)
+            stratify=self._stratify(p.data.y), incremental=incremental,
+            owns_rng=isinstance(self.random_state, Integral))
         return finish(self, training, p.fixed, epochs,
                       lambda warnings: end_fit_task(callbacks, self, p.data, warnings))
 
@@ -288,8 +290,9 @@ class BaseBackprop(CallbackSupportMixin, Architecture, BaseEstimator):
     def history_(self):
         """One row per epoch (per iteration for lbfgs), as a pandas DataFrame:
         epoch, train_loss, val_loss and val_score (NaN without validation data),
-        learning_rate (NaN for lbfgs) and seconds. Spans warm starts and
-        partial_fit calls, like ``loss_curve_``."""
+        learning_rate (NaN for lbfgs) and seconds (where many per-row epochs are
+        trained in one compiled call, each gets an equal share of its time). Spans
+        warm starts and partial_fit calls, like ``loss_curve_``."""
         if not hasattr(self, "_history"):
             raise AttributeError("history_ is set by fit or partial_fit.")
         return pd.DataFrame(self._history, columns=HISTORY_COLUMNS).astype({"epoch": int})

@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from skbackprop import BackpropClassifier, BackpropRegressor, config_context
+from skbackprop import BackpropClassifier, BackpropRegressor, _base, config_context
 from skbackprop._engine import fused as _fused
 from skbackprop._engine import guard as _guard
+from skbackprop._engine import loop as _loop
 from skbackprop._engine import monitor as _monitor
 from skbackprop._engine import rowahead as _rowahead
 from skbackprop._engine import rowjit as _rowjit
 from skbackprop._engine import rowwise as _rowwise
+from skbackprop._prepare import random_state
 
 
 def stream(rng):
@@ -111,23 +113,29 @@ CASES = {
     "a loss that overflows within a call": (
         BackpropRegressor, PLACEMENT, dict(activation="identity", momentum=0.0,
                                            learning_rate_init=0.009, max_iter=300,
-                                           tol=0.0)),
+                                           tol=0.0, random_state=7)),
     "a finite blow-up within a call": (
         BackpropRegressor, PLACEMENT, dict(activation="identity", momentum=0.0,
                                            learning_rate_init=0.0085, max_iter=300,
-                                           tol=0.0)),
+                                           tol=0.0, random_state=7)),
 }
 
 
 def fitted(est, data, params, **fit_params):
-    """The estimator fitted with a generator of its own; the warnings and that
-    generator's next number."""
-    rng = np.random.RandomState(7)
-    model = est(**{**SETTINGS, **params, "random_state": rng})
-    with warnings.catch_warnings(record=True) as record:
+    """The estimator fitted (seeded: the fit makes and owns its generator); the
+    warnings, and that generator's next number afterwards."""
+    made = []
+
+    def recorded(seed):
+        made.append(random_state(seed))
+        return made[-1]
+
+    model = est(**{**SETTINGS, **params})
+    with warnings.catch_warnings(record=True) as record, pytest.MonkeyPatch.context() as m:
         warnings.simplefilter("always")
+        m.setattr(_base, "random_state", recorded)
         model.fit(*data, **fit_params)
-    return model, [str(w.message) for w in record], rng.random_sample()
+    return model, [str(w.message) for w in record], made[-1].random_sample()
 
 
 def both(monkeypatch, run):
@@ -231,33 +239,113 @@ def test_a_blow_up_the_guard_finds_keeps_the_same_weights(compiled, monkeypatch)
     assert_same(ahead, plain)
 
 
-def test_an_interrupt_keeps_the_epochs_committed(compiled, monkeypatch):
-    """Ctrl-C while a call's epochs are committed: the epochs of the calls before
-    are kept, and the best weights among them, as an interrupt at the same epoch of
-    a fit trained epoch by epoch keeps them."""
+def interrupted_at(monkeypatch, cls, name, epochs, after=False):
+    """``cls.name`` raising KeyboardInterrupt once ``epochs`` epochs are committed
+    (before running, or ``after`` it)."""
+    method = getattr(cls, name)
+
+    def interrupting(self, *args):
+        monitor = getattr(self, "monitor", self)
+        if not after and monitor.record.n_rows >= epochs:
+            raise KeyboardInterrupt
+        result = method(self, *args)
+        if after and len(calls_made) == 2:
+            raise KeyboardInterrupt
+        return result
+
+    calls_made = []
+    if after:
+        def counting(self, *args):
+            calls_made.append(self)
+            return interrupting(self, *args)
+        monkeypatch.setattr(cls, name, counting)
+    else:
+        monkeypatch.setattr(cls, name, interrupting)
+
+
+def plain_interrupted(monkeypatch, est, data, params, epochs):
+    """The fit trained epoch by epoch, interrupted before epoch ``epochs + 1``."""
+    with monkeypatch.context() as patch:
+        patch.setattr(_rowahead, "MIN_EPOCHS_AHEAD", 10**9)
+        interrupted_at(patch, _loop.Loop, "epoch", epochs)
+        return fitted(est, data, params)
+
+
+def assert_interrupted_alike(ahead, plain, epochs):
+    """The same fit kept after an interrupt: the epochs committed, the best weights
+    among them, the velocities and random state where they stood."""
+    assert ahead[0].n_iter_ == plain[0].n_iter_ == epochs
+    assert any("interrupted" in w for w in ahead[1])
+    assert_same(ahead, plain)
+
+
+def test_an_interrupt_while_epochs_are_committed_keeps_those_before(compiled,
+                                                                     monkeypatch):
     est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
-    end_epochs, end_epoch = _monitor.Monitor.end_epochs, _monitor.Monitor.end_epoch
+    plain = plain_interrupted(monkeypatch, est, data, params, 128)
+    with monkeypatch.context() as patch:
+        interrupted_at(patch, _monitor.Monitor, "end_epochs", 128)
+        ahead = fitted(est, data, params)
+    assert_interrupted_alike(ahead, plain, 128)
 
-    def interrupted(method, at):
-        def commit(self, *args):
-            if self.record.n_rows >= at:
-                raise KeyboardInterrupt
-            return method(self, *args)
-        return commit
 
-    monkeypatch.setattr(_monitor.Monitor, "end_epochs", interrupted(end_epochs, 128))
-    monkeypatch.setattr(_monitor.Monitor, "end_epoch", interrupted(end_epoch, 128))
+def test_an_interrupt_during_the_compiled_call_changes_nothing(compiled, monkeypatch):
+    """Ctrl-C arrives when the compiled call returns (numba's code does not stop
+    for it): the call trained on copies, so the parameters, velocities, row order
+    and generator stand where the last commit left them."""
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    plain = plain_interrupted(monkeypatch, est, data, params, 128)
+    with monkeypatch.context() as patch:
+        interrupted_at(patch, _rowahead.Ahead, "__init__", 128, after=True)
+        ahead = fitted(est, data, params)
+    assert_interrupted_alike(ahead, plain, 128)
+
+
+def test_partial_fit_at_another_rate_trains_its_first_epoch_at_it(compiled,
+                                                                   monkeypatch):
+    """A 'constant' fit continued by partial_fit after learning_rate_init changed:
+    its first epoch runs at the rate the fit ended on, as epoch by epoch, the
+    others at the new rate (trained ahead)."""
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+
+    def run():
+        model = fitted(est, data, {**params, "max_iter": 30})[0]
+        model.set_params(learning_rate_init=0.0005)
+        model.partial_fit(*data, epochs=40)
+        return model, [], 0.0
+
+    ahead, plain, calls = both(monkeypatch, run)
+    assert calls and ahead[0].history_.learning_rate.tolist()[30:32] == [0.002, 0.0005]
+    assert_same(ahead, plain)
+
+
+@pytest.mark.parametrize("seed", ["generator", None])
+def test_a_generator_the_fit_does_not_own_is_drawn_epoch_by_epoch(seed, compiled,
+                                                                   monkeypatch):
+    """A RandomState passed in, or NumPy's global one (random_state=None), may be
+    drawn from elsewhere (another thread's fit) while a call would read it ahead:
+    such fits shuffle epoch by epoch, with the generator's own shuffle."""
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    rng = np.random.RandomState(7) if seed else None
+    ahead, _, calls = both(monkeypatch, lambda: fitted(
+        est, data, {**params, "random_state": rng}))
+    assert not calls and ahead[0].n_iter_ == 300
+    _, _, calls = both(monkeypatch, lambda: fitted(
+        est, data, {**params, "random_state": rng, "shuffle": False}))
+    assert calls  # (without a shuffle, nothing is read from the generator)
+
+
+def test_without_its_source_no_epochs_are_trained_ahead(compiled, monkeypatch):
+    """An installation without source files (only .pyc): rowahead's functions
+    cannot be read for compiling, and fits train epoch by epoch, compiled."""
+    def no_source(function):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(_rowahead.inspect, "getsource", no_source)
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
     ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params))
-    model = ahead[0]
-    assert calls and model.n_iter_ == plain[0].n_iter_ == 128
-    assert any(INTERRUPTED in w for w in ahead[1])
-    for x, y in zip(model.coefs_ + model.intercepts_,
-                    plain[0].coefs_ + plain[0].intercepts_, strict=True):
-        assert_array_equal(x, y)
-    assert model.loss_curve_ == plain[0].loss_curve_
-
-
-INTERRUPTED = "interrupted"
+    assert not calls and [f.ahead for f in compiled.values()] == [None]
+    assert_same(ahead, plain)
 
 
 def test_a_stream_that_is_not_numpys_trains_epoch_by_epoch(compiled, monkeypatch):

@@ -129,33 +129,33 @@ class Guard:
         self.judging = False
 
     def blown_up(self, loss):
-        if not math.isfinite(loss):
-            return True
-        if not self._above(loss):
+        if self._passes(loss, self.limit()):
             return False
-        if self.whole_start is not None:  # (the reference's rows may have missed some)
+        if math.isfinite(loss) and self.whole_start is not None:
+            # (the reference's rows may have missed some)
             whole_start, self.whole_start, self.judging = self.whole_start, None, True
             whole = whole_start()
             self.judging = False
             if math.isfinite(whole):
                 self.reference = max(self.reference, whole)
-            return self._above(loss)
+            return not self._passes(loss, self.limit())
         return True
 
-    def _above(self, loss):
-        return loss > self.limit()
-
     def limit(self):
-        """The largest finite loss that is not a blow-up (for now)."""
+        """The largest loss that is not a blow-up (for now)."""
         return DIVERGENCE_FACTOR * self.reference if self.reference > 0 else math.inf
 
+    @staticmethod
+    def _passes(loss, limit):
+        return math.isfinite(loss) and loss <= limit
+
     def passes(self, losses):
-        """How many of ``losses`` (epochs' losses, in turn) ``check_epoch`` would
-        pass without looking further: those before the first not finite or above
+        """How many of ``losses`` (epochs' losses, in turn) ``check_epoch`` passes
+        without a closer look: those before the first not finite or above
         ``limit()``."""
         limit = self.limit()
         for i, loss in enumerate(losses):
-            if not (loss <= limit and math.isfinite(loss)):
+            if not self._passes(loss, limit):
                 return i
         return len(losses)
 

@@ -55,7 +55,7 @@ class Loop:
     """Stochastic training of one fit."""
 
     def __init__(self, spec, data, step, monitor, guard, learning_rate, tasks, rng,
-                 epochs_before=0, samples_before=0):
+                 epochs_before=0, samples_before=0, owns_rng=False):
         self.spec, self.data, self.step = spec, data, step
         self.monitor, self.guard, self.tasks = monitor, guard, tasks
         self.learning_rate, self.rng = learning_rate, rng
@@ -70,11 +70,13 @@ class Loop:
         # (looked up once per fit: on a per-row fit an epoch is a few microseconds)
         self.summed = getattr(step, "summed_updates", None)
         # epochs trained ahead and committed after (``commit_ahead``), where the loop
-        # would do no more between them than commit: no callbacks, one rate, no
-        # validation data
+        # would do no more between them than commit: no callbacks, a rate that changes
+        # only on a plateau, no validation data; and no one else draws from the
+        # generator while its stream is read ahead (a shared one, such as NumPy's
+        # global generator, could hand the same numbers to two fits)
         self.ahead = getattr(step, "train_ahead", None) if (
-            getattr(tasks, "context", None) is None and learning_rate.between_plateaus
-            and monitor.validation is None) else None
+            getattr(tasks, "context", None) is None and learning_rate.plateau_only
+            and monitor.validation is None and (owns_rng or not spec.shuffle)) else None
 
     def run(self, n_epochs):
         """Train up to ``n_epochs`` epochs; True when stopped before them (a plateau
@@ -82,9 +84,10 @@ class Loop:
         left, stream = n_epochs, None
         rng = self.rng if self.spec.shuffle else None
         while left > 0:
-            ahead = None if self.ahead is None else self.ahead(
-                self.order, rng, self.learning_rate.value, left, stream,
-                (float(self.weight_sum), *self.monitor.rule()))
+            ahead = None
+            if self.ahead is not None and self.learning_rate.steady():
+                ahead = self.ahead(self.order, rng, self.learning_rate.value, left, stream,
+                                   (float(self.weight_sum), *self.monitor.rule()))
             ran, stop = (1, self.epoch()) if ahead is None else self.commit_ahead(ahead)
             if stop:
                 return True

@@ -28,19 +28,20 @@ NO_VALIDATION = (np.nan, np.nan)  # (loss, score) of an epoch without validation
 _new = tuple.__new__
 
 
-def progress(metric, best_metric, no_improvement, tol, counts):
+def progress(metric, best_metric, no_improvement, tol, counts, patience):
     """The monitor's rule for an epoch whose monitored value (higher is better) is
     ``metric``, after the best ``best_metric`` and ``no_improvement`` epochs in a
     row without an improvement of ``tol`` (counted where ``counts``): (the best
-    metric, the count, whether the epoch is the new best). The same function runs
-    compiled on epochs trained ahead (``_engine.rowahead``)."""
+    metric, the count, whether the epoch is the new best, whether the count passed
+    ``patience``: a plateau). The same function runs compiled on epochs trained
+    ahead (``_engine.rowahead``)."""
     improved = not metric < best_metric + tol
     best = metric > best_metric
     if best:
         best_metric = metric
     if counts:
         no_improvement = 0 if improved else no_improvement + 1
-    return best_metric, no_improvement, best
+    return best_metric, no_improvement, best, no_improvement > patience
 
 
 class Row(NamedTuple):
@@ -109,20 +110,19 @@ class Monitor:
         given). Returns True when the monitored quantity has not improved by tol for
         more than n_iter_no_change epochs."""
         epoch = self.first_epoch + self.record.n_rows
-        if self.spec.verbose:
-            print(f"Iteration {epoch}, loss = {loss:.8f}")
+        self._announce(epoch, [loss])
         val_loss, val_score = (NO_VALIDATION if self.validation is None
                                else self.evaluate(current))
         row = _new(Row, (epoch, float(loss), float(val_loss), float(val_score),
                          float(learning_rate), time.perf_counter() - started))
-        record = self._next_record(self.record, row, current, described)
+        record, plateau = self._next_record(self.record, row, current, described)
         self.rows.append(row)
         self.record = record  # the commit
-        return record.no_improvement > self.spec.n_iter_no_change
+        return plateau
 
     def rule(self):
-        """What ``progress`` reads from the record and the settings, for epochs
-        trained ahead: (best metric, count, tol, counts, n_iter_no_change)."""
+        """What ``progress`` reads besides the metric, for epochs trained ahead:
+        (best metric, count, tol, counts, n_iter_no_change)."""
         r, s = self.record, self.spec
         return (float(r.best_metric), int(r.no_improvement), float(s.tol),
                 bool(self.counts_patience), float(s.n_iter_no_change))
@@ -131,25 +131,29 @@ class Monitor:
         """Commit epochs trained ahead (``_engine.rowahead``) without validation
         data, as ``end_epoch`` would commit each, in one assignment: training losses
         ``losses`` (floats), ``seconds`` each, ``weights(e)`` the parameters
-        entering epoch e (read where kept); ``ruled`` are ``progress`` of each
-        epoch, compiled: (best metrics, counts, index of the best epoch so far or
-        -1), read at the last. Returns whether patience ended."""
+        entering epoch e (read where kept); ``ruled`` are ``progress``'s outputs for
+        each epoch, run compiled: (best metrics, counts, index of the best epoch so
+        far or -1, plateaus), read at the last. Returns whether it ended a plateau."""
         r, n = self.record, len(losses)
         first = self.first_epoch + r.n_rows
-        if self.spec.verbose:
-            for e, loss in enumerate(losses):
-                print(f"Iteration {first + e}, loss = {loss:.8f}")
+        self._announce(first, losses)
         nan = [np.nan] * n
         self.rows += map(_new_row, zip(range(first, first + n), losses, nan, nan,
                                        [learning_rate] * n, [seconds] * n))
-        best_metric, no_improvement, best = (float(ruled[0][n - 1]),
-                                             int(ruled[1][n - 1]), int(ruled[2][n - 1]))
+        best_metric, no_improvement, best, plateau = (
+            float(ruled[0][n - 1]), *(int(v[n - 1]) for v in ruled[1:]))
         best_epoch, kept = ((first + best, weights(best)) if best >= 0
                             else (r.best_epoch, r.best_weights))
         self.record = _new(Record, (  # the commit
             r.n_rows + n, best_metric, best_epoch, no_improvement, kept,
             r.best_val_score, r.best_val_loss))
-        return no_improvement > self.spec.n_iter_no_change
+        return bool(plateau)
+
+    def _announce(self, first, losses):
+        """With ``verbose``: each epoch's training loss, from epoch ``first`` on."""
+        if self.spec.verbose:
+            for epoch, loss in enumerate(losses, first):
+                print(f"Iteration {epoch}, loss = {loss:.8f}")
 
     def evaluate(self, params):
         """(loss, score) of the network on the validation data: the loss without
@@ -166,7 +170,8 @@ class Monitor:
         return loss, score
 
     def _next_record(self, r, row, current, described):
-        """The record ``r`` after the epoch ``row``."""
+        """The record ``r`` after the epoch ``row``, and whether it ended a
+        plateau."""
         n_rows, best_metric, best_epoch, no_improvement, kept, best_val_score, \
             best_val_loss = r
         if self.watch_validation:
@@ -175,14 +180,16 @@ class Monitor:
             metric = -row.val_loss if self.spec.scoring == "loss" else row.val_score
         else:
             metric = -row[1]  # (the training loss)
-        best_metric, no_improvement, best = progress(
-            metric, best_metric, no_improvement, self.spec.tol, self.counts_patience)
+        s = self.spec
+        best_metric, no_improvement, best, plateau = progress(
+            metric, best_metric, no_improvement, s.tol, self.counts_patience,
+            s.n_iter_no_change)
         if best:
             best_epoch = row[0]
             kept = described if described is not None else [
                 [copy(p) for p in ps] for ps in current]
         return _new(Record, (n_rows + 1, best_metric, best_epoch, no_improvement, kept,
-                             best_val_score, best_val_loss))
+                             best_val_score, best_val_loss)), plateau
 
     def reset_patience(self):
         """After the learning rate was lowered on a plateau: count anew."""

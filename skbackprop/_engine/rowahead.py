@@ -1,28 +1,37 @@
 """Per-row epochs trained ahead: many compiled epochs in one call, committed after.
 
 A compiled per-row epoch (``_engine.rowjit``) of a small table takes well under a
-microsecond, while the training loop spends about three around it: the shuffle, the
+microsecond, while the training loop spends several around it: the shuffle, the
 call, the guard, the monitor's commit. Where the loop would only commit one epoch
-after another at one learning rate (no callbacks; a constant or plateau schedule),
-``train_epochs`` runs up to ``epochs_ahead`` epochs in one compiled call, shuffling
-the row order itself, and keeps what the loop needs to commit each of them as if it
-had trained it alone: the parameters and velocities entering and leaving every epoch,
-its row order, its summed loss, and how far it read the random stream. The loop then
-commits them one by one with its usual commit (``Loop.commit``: guard, monitor,
-schedule), and wherever it stops (a plateau, a new learning rate, a blow-up, an
-interrupt) ``Ahead.keep`` restores the parameters, velocities, row order and random
-state that the loop would have had there; the epochs after it are dropped. An epoch
-whose loss is not finite is never trained ahead: the loop trains it by itself.
+after another (no callbacks, no validation data, a rate that changes only on a
+plateau, a random generator no one else draws from), ``train_epochs`` runs up to
+``epochs_ahead`` epochs in one compiled call, on copies of the parameters,
+velocities and row order: it shuffles the rows itself, judges each epoch by the
+monitor's rule (``_engine.monitor.progress``), stops after a plateau and before a
+loss that is not finite, and keeps what the loop needs to commit each epoch as if it
+had trained it alone: the parameters and velocities entering and leaving it, its
+row order, its summed loss, the rule's outputs and how far it read the random
+stream. The loop commits them in one assignment (``Monitor.end_epochs``), up to a
+loss its guard must look at (which it then commits by itself), and ``Ahead.keep``
+writes the parameters, velocities, row order and random state after the last epoch
+committed to the step and the loop; the epochs after it are dropped. Until then
+nothing of the step or the generator has changed, so an interrupt during the call
+leaves them as the last commit left them. An epoch whose loss is not finite is
+trained by the loop itself.
 
 The shuffle. ``shuffle_with`` is NumPy's ``RandomState.shuffle`` of a 1-d array (a
 Fisher-Yates shuffle drawing ``random_interval(i)`` for i = n-1 ... 1: 32-bit words
-from the stream, masked to the least all-ones mask at or above i, until one is at
-most i), on words drawn beforehand with ``RandomState.randint(0, 2**32,
-dtype=np.uint32)``, which hands out the same stream's words unchanged. The legacy
-stream is frozen by NumPy's compatibility policy (NEP 19), and tests hold the two
-equal for many seeds and lengths. More words are drawn than the epochs can need;
-``keep`` sets the generator back and draws exactly the words used, so the fit's
-random state afterwards is the one the loop's own shuffles leave.
+of the stream, masked to the least all-ones mask at or above i, until one is at most
+i) on a copy of the generator's MT19937 state (``stream_of``: its 624 words and
+position; ``twist`` and ``next_word`` are MT19937's, as NumPy spells them in C).
+``keep`` then advances the generator itself by the words the kept epochs used, with
+``RandomState.randint(0, 2**32, dtype=np.uint32)``, which hands them out unchanged:
+the fit's random state afterwards is the one the loop's own shuffles leave. The
+legacy stream is frozen by NumPy's compatibility policy (NEP 19); tests hold the
+spellings equal to NumPy's for many seeds and lengths, and ``stream_matches``
+checks the compiled stream once per process: if it ever differed, no epochs would be
+trained ahead. The state read is carried from one call to the next while it stays
+the generator's (``Ahead.stream``).
 
 The functions here are written once, in Python, and compiled by numba from their
 source, appended to the generated epoch's (``source``): ``train_epochs`` calls that
@@ -44,7 +53,8 @@ __all__ = ["EPOCHS_AHEAD", "FUNCTIONS", "MIN_EPOCHS_AHEAD", "ROWS_AHEAD", "Ahead
 # and the most epochs: 128 epochs of 4 rows, 16 of 32 rows; none of more rows, whose
 # epochs are long enough that the loop's few microseconds around them hardly count.
 # Fewer than MIN_EPOCHS_AHEAD epochs do not pay for reading the random state (about
-# 30 µs, once per fit) and the call: the loop trains them one by one.
+# 30 µs, once per call of fit, and again after an epoch the loop trains by itself)
+# and the call: the loop trains them one by one.
 ROWS_AHEAD = 512
 EPOCHS_AHEAD = 128
 MIN_EPOCHS_AHEAD = 16
@@ -108,19 +118,17 @@ def shuffle_with(order, key, stream):
 def train_epochs(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha, losses,
                  key, stream, shuffled, weight_sum, best_metric, no_improvement, tol, counts,
                  patience, thetas, velocities, orders, totals, used, best_metrics,
-                 no_improvements, best_at):
+                 no_improvements, best_at, plateaus):
     """Up to ``len(totals)`` epochs of ``epoch`` (the generated file's), each on
     ``order`` shuffled first by ``shuffle_with`` where ``shuffled``, each judged by
-    the monitor's rule (``_engine.monitor.progress``) on its training loss (its
-    summed loss over ``weight_sum``), from ``best_metric`` and ``no_improvement``.
-    Epoch e's row order goes to ``orders[e]``, its summed loss to ``totals[e]``, the
-    words drawn by its end to ``used[e]``, the rule's best metric and count after it
-    to ``best_metrics[e]`` and ``no_improvements[e]``, the index of the best epoch
-    so far to ``best_at[e]`` (-1: none of these); the parameters and velocities
-    entering it to rows e of ``thetas`` and ``velocities``, leaving it to rows
-    e + 1. Stops before an epoch whose loss is not finite (its parameters then
-    partly updated) and after one whose count passes ``patience``; returns the
-    epochs done."""
+    the monitor's rule (``progress``, from ``best_metric`` and ``no_improvement``) on
+    its training loss (its summed loss over ``weight_sum``). Epoch e's row order goes
+    to ``orders[e]``, its summed loss to ``totals[e]``, the words drawn by its end to
+    ``used[e]``, the rule's outputs to ``best_metrics[e]``, ``no_improvements[e]``
+    and ``plateaus[e]``, the index of the best epoch so far to ``best_at[e]`` (-1:
+    none of these); the parameters and velocities entering it to rows e of
+    ``thetas`` and ``velocities``, leaving it to rows e + 1. Stops after a plateau
+    and before an epoch whose loss is not finite; returns the epochs done."""
     thetas[0] = theta
     velocities[0] = velocity
     best = -1
@@ -131,16 +139,17 @@ def train_epochs(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha
                          learning_rate, momentum, alpha, losses)
         if not total - total == 0.0:  # (not finite)
             return e
-        best_metric, no_improvement, better = progress(
-            -(total / weight_sum), best_metric, no_improvement, tol, counts)
+        best_metric, no_improvement, better, plateau = progress(
+            -(total / weight_sum), best_metric, no_improvement, tol, counts, patience)
         if better:
             best = e
         totals[e], used[e] = total, stream[1]
-        best_metrics[e], no_improvements[e], best_at[e] = best_metric, no_improvement, best
+        best_metrics[e], no_improvements[e] = best_metric, no_improvement
+        best_at[e], plateaus[e] = best, plateau
         orders[e] = order
         thetas[e + 1] = theta
         velocities[e + 1] = velocity
-        if no_improvement > patience:
+        if plateau:
             return e + 1
     return len(totals)
 
@@ -149,8 +158,13 @@ FUNCTIONS = (progress, twist, next_word, draw, shuffle_with, train_epochs)
 
 
 def source():
-    """The source of ``FUNCTIONS``, to append to a generated epoch's."""
-    return "\n\n" + "\n\n".join(inspect.getsource(f) for f in FUNCTIONS)
+    """The source of ``FUNCTIONS``, to append to a generated epoch's ("" where it
+    cannot be read, as in an installation without its source files: then no epochs
+    are trained ahead)."""
+    try:
+        return "\n\n" + "\n\n".join(inspect.getsource(f) for f in FUNCTIONS)
+    except (OSError, TypeError):
+        return ""
 
 
 def stream_of(rng):
@@ -173,17 +187,16 @@ def stream_matches(draw):
 
 class Ahead:
     """Epochs of a per-row fit trained ahead by ``train`` (``train_epochs``
-    compiled) from the step's state: ``flat`` and ``velocity`` (its parameters and
-    SGD velocities), the loop's row ``order`` and random generator ``rng`` (a
-    ``RandomState`` on MT19937; None: no shuffle), all changed in place, the
-    generator only by ``keep``. ``stream`` is the generator's state as
-    ``stream_of`` reads it, where a previous ``Ahead`` left it (None: read it);
-    ``judged`` the rule's inputs (``train_epochs``' from ``weight_sum`` to
-    ``patience``). ``count`` epochs were trained from ``started``
-    (``time.perf_counter``); ``totals[e]`` is epoch e's summed loss, ``thetas[e]``
-    the parameters entering it, ``ruled`` the rule's outputs. ``keep(e)`` sets the
-    state to that after e of them; ``stream`` is then the generator's (None where
-    it must be read again)."""
+    compiled) from the step's state, on copies: ``flat`` and ``velocity`` (its
+    parameters and SGD velocities), the loop's row ``order``, and the MT19937
+    ``stream`` of its generator ``rng`` (``stream_of``'s, or where the previous
+    ``Ahead`` left it; ``rng`` None: no shuffle). ``judged`` are the rule's inputs
+    (``train_epochs``' from ``weight_sum`` to ``patience``). ``count`` epochs were
+    trained from ``started`` (``time.perf_counter``); ``totals[e]`` is epoch e's
+    summed loss, ``thetas[e]`` the parameters entering it, ``ruled`` the rule's
+    outputs. ``keep(e)`` writes the state after e of them to ``flat``,
+    ``velocity``, ``order`` and ``rng``; ``stream`` is then the generator's (None
+    where it must be read again)."""
 
     def __init__(self, train, rows, flat, velocity, order, rng, arguments, n_epochs,
                  stream, judged):
@@ -193,30 +206,29 @@ class Ahead:
         self.first_order = order.copy()
         if rng is None:
             stream = np.zeros(624, dtype=np.uint32), np.zeros(2, dtype=np.int64)
-        elif stream is None:
-            stream = stream_of(rng)
         self.stream = stream
         stream[1][1] = 0  # (words drawn by this call)
         self.thetas, self.velocities = np.empty((2, n_epochs + 1, p))
         self.orders = np.empty((n_epochs, n), dtype=np.intp)
         self.totals, best_metrics = np.empty((2, n_epochs))
-        self.used, no_improvements, best_at = np.zeros((3, n_epochs), dtype=np.int64)
-        self.ruled = best_metrics, no_improvements, best_at
-        self.count = train(*rows, order, flat, velocity, *arguments, *stream,
-                           rng is not None, *judged, self.thetas, self.velocities,
-                           self.orders, self.totals, self.used, *self.ruled)
-        # whether the stream stands where the last epoch kept left it (not past it,
-        # at the shuffle of an epoch not finite)
-        self.whole = (self.used[self.count - 1] if self.count else 0) == stream[1][1]
+        self.used, *ruled = np.zeros((4, n_epochs), dtype=np.int64)
+        self.ruled = best_metrics, *ruled
+        self.count = train(*rows, self.first_order.copy(), flat.copy(), velocity.copy(),
+                           *arguments, *stream, rng is not None, *judged, self.thetas,
+                           self.velocities, self.orders, self.totals, self.used,
+                           *self.ruled)
+        # whether the stream stands where the last epoch left it (not past it, at the
+        # shuffle of an epoch that was not finite)
+        self.stream_at_end = (self.used[self.count - 1] if self.count else 0) == stream[1][1]
 
     def keep(self, epochs):
-        """The parameters, velocities, row order and random state after the first
-        ``epochs`` epochs trained ahead, as the loop's own epochs leave them."""
+        """Write the parameters, velocities, row order and random state after the
+        first ``epochs`` epochs trained ahead, as the loop's own epochs leave them."""
         self.flat[:] = self.thetas[epochs]
         self.velocity[:] = self.velocities[epochs]
         self.order[:] = self.orders[epochs - 1] if epochs else self.first_order
         if self.rng is not None:  # the generator drawn as the shuffles drew
             drawn = int(self.used[epochs - 1]) if epochs else 0
             self.rng.randint(0, 2 ** 32, size=drawn, dtype=np.uint32)
-        if not (self.whole and epochs == self.count):
+        if not (self.stream_at_end and epochs == self.count):
             self.stream = None

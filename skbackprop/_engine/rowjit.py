@@ -174,7 +174,7 @@ class Compiled(NamedTuple):
 
     epoch: object  # the epoch (``rowwise.epoch_source``'s, numba's frame)
     ahead: object  # ``rowahead.train_epochs``: many epochs of it in one call, or None
-    draw: object  # ``rowahead.draw``
+    draw: object  # ``rowahead.draw`` (None with ``ahead``, where its source is missing)
 
 
 def _build(numba, source, functions):
@@ -192,8 +192,10 @@ def _jitted(numba, namespace, cache):
     """The source's functions made numba dispatchers in their ``namespace`` (its
     globals: each calls the others compiled)."""
     for name in ("epoch", *(f.__name__ for f in rowahead.FUNCTIONS)):
-        namespace[name] = numba.njit(cache=cache, **OPTIONS)(namespace[name])
-    return Compiled(namespace["epoch"], namespace["train_epochs"], namespace["draw"])
+        if name in namespace:  # (rowahead's: where its source could be read)
+            namespace[name] = numba.njit(cache=cache, **OPTIONS)(namespace[name])
+    return Compiled(namespace["epoch"], namespace.get("train_epochs"),
+                    namespace.get("draw"))
 
 
 def _compilable(numba, function):
@@ -263,7 +265,9 @@ def _warm_up(compiled, layer_units):
     arguments = (X, Y, np.ones(1), np.zeros(0, dtype=np.intp), theta, velocity, 0.1, 0.0,
                  0.0, np.zeros((1, 2)))
     compiled.epoch(*arguments)
-    floats, ints = np.zeros((2, 0)), np.zeros((3, 0), dtype=np.int64)
+    if compiled.ahead is None:
+        return compiled
+    floats, ints = np.zeros((2, 0)), np.zeros((4, 0), dtype=np.int64)
     compiled.ahead(*arguments, np.zeros(624, dtype=np.uint32), np.zeros(2, dtype=np.int64),
                    True, 1.0, -np.inf, 0, 0.0, True, np.inf,  # (shuffled; the rule's)
                    np.zeros((1, n_params)), np.zeros((1, n_params)),

@@ -102,10 +102,17 @@ class LearningRate:
             self.value = value
 
     @property
-    def between_plateaus(self):
-        """Whether the rate stays as it is from one epoch to the next but on a
-        plateau ('constant', 'adaptive')."""
+    def plateau_only(self):
+        """Whether the schedule changes the rate on a plateau only ('constant',
+        'adaptive')."""
         return self.rule is constant or self.rule is None
+
+    def steady(self):
+        """Whether the rate stays as it is until a plateau: 'adaptive', or
+        'constant' at its rate (a ``partial_fit`` may start at another, which
+        ``after_epoch`` resets)."""
+        return self.rule is None or (self.rule is constant
+                                     and self.value == self.spec.learning_rate_init)
 
     def after_epoch(self, epochs, samples_seen):
         """Set the next epoch's rate after ``epochs`` epochs and ``samples_seen``

@@ -57,11 +57,14 @@ class Training:
     says. ``previous`` is the fitted state the call continues (None for a first
     fit); ``tasks`` the callbacks' epoch tasks (``_engine.callbacks.EpochTasks``);
     ``score(A, y, sample_weight)`` scores outputs for the validation data;
-    ``stratify`` labels the rows for early stopping's split (or None)."""
+    ``stratify`` labels the rows for early stopping's split (or None);
+    ``owns_rng``: whether no one else draws from ``rng`` (the fit made it from a
+    seed), which lets the loop shuffle ahead on a copy of its stream."""
 
     def __init__(self, spec, data, validation, weights, rng, *, previous, tasks, score,
-                 stratify=None, incremental=False):
+                 stratify=None, incremental=False, owns_rng=False):
         self.spec, self.model, self.rng = spec, spec.model, rng
+        self.owns_rng = owns_rng
         self.first, self.incremental = previous is None, incremental
         previous = previous or {}
         self.previous = {k: previous[k] for k in PROGRESS if k in previous}
@@ -143,7 +146,8 @@ class Training:
         self.step = make_step(self.model, spec, data, self.weights,
                               batch_rows(spec.batch_size, data.n_samples), epochs, state)
         loop = Loop(spec, data, self.step, self.monitor, guard, self.schedule, self.tasks,
-                    self.rng, self.epochs_before, self.previous.get("t_", 0))
+                    self.rng, self.epochs_before, self.previous.get("t_", 0),
+                    owns_rng=self.owns_rng)
         stopped = loop.run(epochs)
         planned = spec.learning_rate in ENDS_AT_MAX_ITER  # (annealed to 0 there)
         if not stopped and not self.incremental and not planned:
