@@ -215,17 +215,26 @@ def test_warm_start_and_partial_fit_continue_the_same_way(compiled, monkeypatch)
     assert_same(*both(monkeypatch, run)[:2])
 
 
-def test_a_loss_the_guard_must_look_at_is_committed_by_the_loop(compiled, monkeypatch):
-    """Where the guard cannot pass an epoch's loss without a look (here: every
-    tenth epoch of a call, as if it were above its limit), the epochs before it are
-    committed, it is judged and committed as an epoch of its own, and training goes
-    on from there: the same fit."""
-    passes = _guard.Guard.passes
-    monkeypatch.setattr(_guard.Guard, "passes",
-                        lambda self, losses: min(passes(self, losses), 10))
+def test_a_loss_the_guard_does_not_pass_is_trained_again_by_the_loop(compiled,
+                                                                      monkeypatch):
+    """A call stops before an epoch whose loss the guard's test does not pass (here
+    every loss above the median of the fit's, as if the guard's limit were there,
+    while the guard itself passes them all): the loop trains that epoch itself,
+    hands it to the guard, and goes on ahead: the same fit."""
     est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    limit = float(np.median(fitted(est, data, params)[0].loss_curve_))
+    train_ahead = _rowwise.RowStep.train_ahead
+    judged = []
+
+    def low_limit(self, order, rng, learning_rate, most, stream, judging):
+        judged.append(judging)
+        return train_ahead(self, order, rng, learning_rate, most, stream,
+                           (judging[0], limit, *judging[2:]))
+
+    monkeypatch.setattr(_rowwise.RowStep, "train_ahead", low_limit)
     ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params))
-    assert len(calls) > 20
+    assert 0 in calls and any(0 < c < 128 for c in calls) and len(calls) > 10
+    assert all(j[1] > 1e3 for j in judged)  # (the guard's own limit: far above)
     assert_same(ahead, plain)
 
 

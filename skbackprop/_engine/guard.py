@@ -31,7 +31,7 @@ from .._core.xp import all_finite, float_value, namespace, row_slice, take_rows,
 from .data import Data
 
 __all__ = ["Diverged", "Guard", "finite_weights", "scored_loss", "scored_rows", "spread",
-           "whole_loss"]
+           "whole_loss", "within"]
 
 # An epoch loss this many times the reference is a blow-up, even while it is finite.
 DIVERGENCE_FACTOR = 1e4
@@ -109,6 +109,13 @@ def whole_loss(model, params, data, chunk=10_000):
         return total / weight_sum + float_value(penalty)
 
 
+def within(loss, limit):
+    """Whether an epoch's ``loss`` is finite and at most ``limit`` (the guard's):
+    no blow-up. The same function runs compiled on epochs trained ahead
+    (``_engine.rowahead``), which stop before a loss it does not pass."""
+    return loss - loss == 0.0 and loss <= limit
+
+
 class Guard:
     """Raises ``Diverged`` when a loss blows up against the fit's reference."""
 
@@ -129,7 +136,7 @@ class Guard:
         self.judging = False
 
     def blown_up(self, loss):
-        if self._passes(loss, self.limit()):
+        if within(loss, self.limit()):
             return False
         if math.isfinite(loss) and self.whole_start is not None:
             # (the reference's rows may have missed some)
@@ -138,26 +145,13 @@ class Guard:
             self.judging = False
             if math.isfinite(whole):
                 self.reference = max(self.reference, whole)
-            return not self._passes(loss, self.limit())
+            return not within(loss, self.limit())
         return True
 
     def limit(self):
-        """The largest loss that is not a blow-up (for now)."""
+        """The largest loss that is not a blow-up (for now): ``check_epoch`` passes
+        a loss ``within`` it without a closer look."""
         return DIVERGENCE_FACTOR * self.reference if self.reference > 0 else math.inf
-
-    @staticmethod
-    def _passes(loss, limit):
-        return math.isfinite(loss) and loss <= limit
-
-    def passes(self, losses):
-        """How many of ``losses`` (epochs' losses, in turn) ``check_epoch`` passes
-        without a closer look: those before the first not finite or above
-        ``limit()``."""
-        limit = self.limit()
-        for i, loss in enumerate(losses):
-            if not self._passes(loss, limit):
-                return i
-        return len(losses)
 
     def check_update(self, loss):
         """A batch's (or row's) loss: only a non-finite one stops at once. (A loss

@@ -87,7 +87,8 @@ class Loop:
             ahead = None
             if self.ahead is not None and self.learning_rate.steady():
                 ahead = self.ahead(self.order, rng, self.learning_rate.value, left, stream,
-                                   (float(self.weight_sum), *self.monitor.rule()))
+                                   (float(self.weight_sum), float(self.guard.limit()),
+                                    *self.monitor.rule()))
             ran, stop = (1, self.epoch()) if ahead is None else self.commit_ahead(ahead)
             if stop:
                 return True
@@ -111,11 +112,9 @@ class Loop:
 
     def commit_ahead(self, ahead):
         """Commit the epochs the step trained ahead (an ``_engine.rowahead.Ahead``)
-        as ``epoch`` would commit each, up to a stop or a loss the guard must look
-        at (then it does: it may raise); keep the state after the last epoch
-        committed (after a blow-up, the one the guard raised on). (epochs done,
-        True to stop). An epoch not trained ahead (a loss that is not finite) is
-        trained by ``epoch``."""
+        as ``epoch`` would commit each, in one assignment, and keep the state after
+        them. (epochs done, True to stop). An epoch not trained ahead (a loss the
+        guard does not pass) is trained by ``epoch``, which hands it to the guard."""
         if ahead.count == 0:
             ahead.keep(0)
             return 1, self.epoch()
@@ -125,21 +124,14 @@ class Loop:
         def weights(e):  # entering epoch e, leaving epoch e - 1
             return Snapshot(ahead.thetas[e], self.shapes)
 
-        learning_rate, done = float(self.learning_rate.value), 0
+        done = 0
         try:
-            passed = self.guard.passes(losses)
-            if passed:
-                plateau = self.monitor.end_epochs(losses[:passed], learning_rate, seconds,
-                                                  weights, ahead.ruled)
-                done = passed
-                self._scheduled()
-                if plateau:
-                    return done, self._plateau()
-            if done < ahead.count:  # a loss the guard looks at: it may raise
-                done += 1
-                return done, self.commit(losses[done - 1], learning_rate,
-                                         time.perf_counter() - seconds, weights(done),
-                                         weights(done - 1))
+            plateau = self.monitor.end_epochs(losses, float(self.learning_rate.value),
+                                              seconds, weights, ahead.ruled)
+            done = ahead.count
+            self._scheduled()
+            if plateau:
+                return done, self._plateau()
         finally:
             ahead.keep(done)
         return done, False

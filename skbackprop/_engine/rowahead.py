@@ -6,18 +6,19 @@ call, the guard, the monitor's commit. Where the loop would only commit one epoc
 after another (no callbacks, no validation data, a rate that changes only on a
 plateau, a random generator no one else draws from), ``train_epochs`` runs up to
 ``epochs_ahead`` epochs in one compiled call, on copies of the parameters,
-velocities and row order: it shuffles the rows itself, judges each epoch by the
-monitor's rule (``_engine.monitor.progress``), stops after a plateau and before a
-loss that is not finite, and keeps what the loop needs to commit each epoch as if it
-had trained it alone: the parameters and velocities entering and leaving it, its
-row order, its summed loss, the rule's outputs and how far it read the random
-stream. The loop commits them in one assignment (``Monitor.end_epochs``), up to a
-loss its guard must look at (which it then commits by itself), and ``Ahead.keep``
-writes the parameters, velocities, row order and random state after the last epoch
-committed to the step and the loop; the epochs after it are dropped. Until then
-nothing of the step or the generator has changed, so an interrupt during the call
-leaves them as the last commit left them. An epoch whose loss is not finite is
-trained by the loop itself.
+velocities and row order: it shuffles the rows itself, checks each epoch's loss
+with the divergence guard's test (``_engine.guard.within``, against the guard's
+limit) and judges it by the monitor's rule (``_engine.monitor.progress``), stops
+after a plateau and before a loss the guard does not pass, and keeps what the loop
+needs to commit each epoch as if it had trained it alone: the parameters and
+velocities entering and leaving it, its row order, its summed loss, the rule's
+outputs and how far it read the random stream. The loop commits them in one
+assignment (``Monitor.end_epochs``), and ``Ahead.keep`` writes the parameters,
+velocities, row order and random state after the last epoch committed to the step
+and the loop; the epochs after it are dropped. Until then nothing of the step or
+the generator has changed, so an interrupt during the call leaves them as the last
+commit left them. An epoch whose loss the guard does not pass (not finite, or above
+its limit) is trained again by the loop itself, which gives it to the guard.
 
 The shuffle. ``shuffle_with`` is NumPy's ``RandomState.shuffle`` of a 1-d array (a
 Fisher-Yates shuffle drawing ``random_interval(i)`` for i = n-1 ... 1: 32-bit words
@@ -43,6 +44,7 @@ import time
 
 import numpy as np
 
+from .guard import within
 from .monitor import progress
 
 __all__ = ["EPOCHS_AHEAD", "FUNCTIONS", "MIN_EPOCHS_AHEAD", "ROWS_AHEAD", "Ahead", "draw",
@@ -116,19 +118,20 @@ def shuffle_with(order, key, stream):
 
 
 def train_epochs(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha, losses,
-                 key, stream, shuffled, weight_sum, best_metric, no_improvement, tol, counts,
-                 patience, thetas, velocities, orders, totals, used, best_metrics,
+                 key, stream, shuffled, weight_sum, limit, best_metric, no_improvement, tol,
+                 counts, patience, thetas, velocities, orders, totals, used, best_metrics,
                  no_improvements, best_at, plateaus):
     """Up to ``len(totals)`` epochs of ``epoch`` (the generated file's), each on
-    ``order`` shuffled first by ``shuffle_with`` where ``shuffled``, each judged by
-    the monitor's rule (``progress``, from ``best_metric`` and ``no_improvement``) on
-    its training loss (its summed loss over ``weight_sum``). Epoch e's row order goes
-    to ``orders[e]``, its summed loss to ``totals[e]``, the words drawn by its end to
-    ``used[e]``, the rule's outputs to ``best_metrics[e]``, ``no_improvements[e]``
-    and ``plateaus[e]``, the index of the best epoch so far to ``best_at[e]`` (-1:
-    none of these); the parameters and velocities entering it to rows e of
-    ``thetas`` and ``velocities``, leaving it to rows e + 1. Stops after a plateau
-    and before an epoch whose loss is not finite; returns the epochs done."""
+    ``order`` shuffled first by ``shuffle_with`` where ``shuffled``, its training
+    loss (its summed loss over ``weight_sum``) checked by the guard's ``within``
+    ``limit`` and judged by the monitor's rule (``progress``, from ``best_metric``
+    and ``no_improvement``). Epoch e's row order goes to ``orders[e]``, its summed
+    loss to ``totals[e]``, the words drawn by its end to ``used[e]``, the rule's
+    outputs to ``best_metrics[e]``, ``no_improvements[e]`` and ``plateaus[e]``, the
+    index of the best epoch so far to ``best_at[e]`` (-1: none of these); the
+    parameters and velocities entering it to rows e of ``thetas`` and
+    ``velocities``, leaving it to rows e + 1. Stops after a plateau and before an
+    epoch whose loss the guard does not pass; returns the epochs done."""
     thetas[0] = theta
     velocities[0] = velocity
     best = -1
@@ -137,10 +140,11 @@ def train_epochs(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha
             shuffle_with(order, key, stream)
         _, total = epoch(X, Y, S, order, theta, velocity,  # noqa: F821
                          learning_rate, momentum, alpha, losses)
-        if not total - total == 0.0:  # (not finite)
+        loss = total / weight_sum
+        if not within(loss, limit):
             return e
         best_metric, no_improvement, better, plateau = progress(
-            -(total / weight_sum), best_metric, no_improvement, tol, counts, patience)
+            -loss, best_metric, no_improvement, tol, counts, patience)
         if better:
             best = e
         totals[e], used[e] = total, stream[1]
@@ -154,7 +158,7 @@ def train_epochs(X, Y, S, order, theta, velocity, learning_rate, momentum, alpha
     return len(totals)
 
 
-FUNCTIONS = (progress, twist, next_word, draw, shuffle_with, train_epochs)
+FUNCTIONS = (progress, within, twist, next_word, draw, shuffle_with, train_epochs)
 
 
 def source():
@@ -190,8 +194,8 @@ class Ahead:
     compiled) from the step's state, on copies: ``flat`` and ``velocity`` (its
     parameters and SGD velocities), the loop's row ``order``, and the MT19937
     ``stream`` of its generator ``rng`` (``stream_of``'s, or where the previous
-    ``Ahead`` left it; ``rng`` None: no shuffle). ``judged`` are the rule's inputs
-    (``train_epochs``' from ``weight_sum`` to ``patience``). ``count`` epochs were
+    ``Ahead`` left it; ``rng`` None: no shuffle). ``judged`` are the guard's and
+    the rule's inputs (``train_epochs``' from ``weight_sum`` to ``patience``). ``count`` epochs were
     trained from ``started`` (``time.perf_counter``); ``totals[e]`` is epoch e's
     summed loss, ``thetas[e]`` the parameters entering it, ``ruled`` the rule's
     outputs. ``keep(e)`` writes the state after e of them to ``flat``,
@@ -218,7 +222,7 @@ class Ahead:
                            self.velocities, self.orders, self.totals, self.used,
                            *self.ruled)
         # whether the stream stands where the last epoch left it (not past it, at the
-        # shuffle of an epoch that was not finite)
+        # shuffle of an epoch the guard did not pass)
         self.stream_at_end = (self.used[self.count - 1] if self.count else 0) == stream[1][1]
 
     def keep(self, epochs):

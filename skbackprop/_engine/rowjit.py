@@ -269,7 +269,7 @@ def _warm_up(compiled, layer_units):
         return compiled
     floats, ints = np.zeros((2, 0)), np.zeros((4, 0), dtype=np.int64)
     compiled.ahead(*arguments, np.zeros(624, dtype=np.uint32), np.zeros(2, dtype=np.int64),
-                   True, 1.0, -np.inf, 0, 0.0, True, np.inf,  # (shuffled; the rule's)
+                   True, 1.0, np.inf, -np.inf, 0, 0.0, True, np.inf,  # (shuffled; judged)
                    np.zeros((1, n_params)), np.zeros((1, n_params)),
                    np.zeros((0, 0), dtype=np.intp), floats[0], ints[0], floats[1], *ints[1:])
     return compiled if rowahead.stream_matches(compiled.draw) else compiled._replace(
