@@ -19,6 +19,8 @@ from skbackprop._engine import rowjit as _rowjit
 from skbackprop._engine import rowwise as _rowwise
 from skbackprop._prepare import random_state
 
+EPOCHS_AHEAD = _rowahead.EPOCHS_AHEAD  # (the fixture below lowers it)
+
 
 def stream(rng):
     return _rowahead.stream_of(rng)
@@ -60,9 +62,11 @@ def test_a_generator_of_another_bit_generator_is_not_read():
 
 @pytest.fixture
 def compiled(monkeypatch):
-    """Every per-row fit compiled, with a fresh set of compiled epochs."""
+    """Every per-row fit compiled, with a fresh set of compiled epochs; calls of at
+    most 128 epochs, so that a 300-epoch fit of 4 rows takes three and a tail."""
     pytest.importorskip("numba")
     monkeypatch.setattr(_rowjit, "_EPOCHS", {})
+    monkeypatch.setattr(_rowahead, "EPOCHS_AHEAD", 128)
     monkeypatch.setitem(_fused._STATE, "failure", None)
     with config_context(fast_kernels_min_work=0):
         yield _rowjit._EPOCHS
@@ -187,6 +191,14 @@ def test_a_fit_trained_ahead_is_the_fit_trained_epoch_by_epoch(case, compiled,
         assert ahead[0].diverged_ and ahead[0].n_iter_ == 2
         assert ("became inf" if "overflows" in case else "loss reached") in " ".join(
             ahead[1])
+
+
+def test_a_300_epoch_fit_of_4_rows_is_one_call(compiled, monkeypatch):
+    monkeypatch.setattr(_rowahead, "EPOCHS_AHEAD", EPOCHS_AHEAD)
+    est, data, params = CASES["placement, plain SGD, 300 epochs (three calls and a tail)"]
+    ahead, plain, calls = both(monkeypatch, lambda: fitted(est, data, params))
+    assert calls == [300]
+    assert_same(ahead, plain)
 
 
 def test_verbose_prints_the_same_lines(compiled, monkeypatch, capsys):
