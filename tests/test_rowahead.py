@@ -201,6 +201,33 @@ def test_a_300_epoch_fit_of_4_rows_is_one_call(compiled, monkeypatch):
     assert_same(ahead, plain)
 
 
+def test_a_float32_tol_is_compared_as_a_float(compiled, monkeypatch):
+    """``tol`` given as a NumPy float32: both paths compare in float64, as with a
+    Python float (a float32 tol once made the epoch-by-epoch comparison float32's)."""
+    est, data, params = CASES["classical momentum, no shuffle"]
+    params = {**params, "activation": "tanh", "momentum": 0.9, "learning_rate_init": 0.01,
+              "max_iter": 5000, "tol": 1e-9}
+    ahead, plain, calls = both(monkeypatch, lambda: fitted(
+        est, data, {**params, "tol": np.float32(1e-9)}))
+    as_float = fitted(est, data, params)
+    assert calls and 100 < ahead[0].n_iter_ < 5000
+    assert_same(ahead, plain)
+    assert_same(ahead, as_float)
+
+
+def test_a_row_function_may_not_take_a_name_of_the_file(monkeypatch):
+    """The generated file defines the epoch and rowahead's functions: a record's
+    row function of one of those names would be replaced by it, silently."""
+    import math
+
+    from skbackprop._core import activations as _activations
+    tanh = _activations.ACTIVATIONS["tanh"]
+    monkeypatch.setitem(_activations.ACTIVATIONS, "tanh",
+                        tanh._replace(row_functions={"within": math.tanh}))
+    with pytest.raises(ValueError, match="'within', a name the written-out epoch"):
+        _rowwise.row_functions(("tanh", "identity"), "squared_error")
+
+
 def test_verbose_prints_the_same_lines(compiled, monkeypatch, capsys):
     est, data, params = CASES["placement, a plateau stops it inside a call"]
     printed = []

@@ -113,28 +113,28 @@ class Loop:
     def commit_ahead(self, ahead):
         """Commit the epochs the step trained ahead (an ``_engine.rowahead.Ahead``)
         as ``epoch`` would commit each, in one assignment, and keep the state after
-        them. (epochs done, True to stop). An epoch not trained ahead (a loss the
-        guard does not pass) is trained by ``epoch``, which hands it to the guard."""
-        if ahead.count == 0:
-            ahead.keep(0)
-            return 1, self.epoch()
-        losses = (ahead.totals[:ahead.count] / self.weight_sum).tolist()
-        seconds = (time.perf_counter() - ahead.started) / ahead.count
-
-        def weights(e):  # entering epoch e, leaving epoch e - 1
-            return Snapshot(ahead.thetas[e], self.shapes)
-
-        done = 0
+        them; then train by ``epoch`` the one the call stopped before, if the guard
+        did not pass its loss (``epoch`` hands it to the guard). (epochs done, True
+        to stop)."""
+        done, stop = 0, False
         try:
-            plateau = self.monitor.end_epochs(losses, float(self.learning_rate.value),
-                                              seconds, weights, ahead.ruled)
-            done = ahead.count
-            self._scheduled()
-            if plateau:
-                return done, self._plateau()
+            if ahead.count:
+                losses = (ahead.totals[:ahead.count] / self.weight_sum).tolist()
+                seconds = (time.perf_counter() - ahead.started) / ahead.count
+
+                def weights(e):  # entering epoch e, leaving epoch e - 1
+                    return Snapshot(ahead.thetas[e], self.shapes)
+
+                plateau = self.monitor.end_epochs(
+                    losses, float(self.learning_rate.value), seconds, weights, ahead.ruled)
+                done = ahead.count
+                self._scheduled()
+                stop = plateau and self._plateau()
         finally:
             ahead.keep(done)
-        return done, False
+        if stop or not ahead.cut:
+            return done, stop
+        return done + 1, self.epoch()
 
     def commit(self, loss, learning_rate, started, current, entering, task=None):
         """Check an epoch's loss and commit it to the monitor, the network standing

@@ -88,8 +88,10 @@ class Monitor:
         self.validation, self.score = validation, score
         self.watch_validation = watch_validation
         self.first_epoch = first_epoch
-        # (read every epoch) whether patience is counted: lbfgs stops by itself
+        # (read every epoch) whether patience is counted: lbfgs stops by itself; tol
+        # as a Python float (a NumPy float32 would make the comparison float32's)
         self.counts_patience = watch_validation or spec.solver != "lbfgs"
+        self.tol = float(spec.tol)
         self.rows = []
         best = previous or {}
         self.record = Record(
@@ -124,7 +126,7 @@ class Monitor:
         """What ``progress`` reads besides the metric, for epochs trained ahead:
         (best metric, count, tol, counts, n_iter_no_change)."""
         r, s = self.record, self.spec
-        return (float(r.best_metric), int(r.no_improvement), float(s.tol),
+        return (float(r.best_metric), int(r.no_improvement), self.tol,
                 bool(self.counts_patience), float(s.n_iter_no_change))
 
     def end_epochs(self, losses, learning_rate, seconds, weights, ruled):
@@ -182,7 +184,7 @@ class Monitor:
             metric = -row[1]  # (the training loss)
         s = self.spec
         best_metric, no_improvement, best, plateau = progress(
-            metric, best_metric, no_improvement, s.tol, self.counts_patience,
+            metric, best_metric, no_improvement, self.tol, self.counts_patience,
             s.n_iter_no_change)
         if best:
             best_epoch = row[0]

@@ -30,9 +30,9 @@ position; ``twist`` and ``next_word`` are MT19937's, as NumPy spells them in C).
 the fit's random state afterwards is the one the loop's own shuffles leave. The
 legacy stream is frozen by NumPy's compatibility policy (NEP 19); tests hold the
 spellings equal to NumPy's for many seeds and lengths, and ``stream_matches``
-checks the compiled stream once per process: if it ever differed, no epochs would be
-trained ahead. The state read is carried from one call to the next while it stays
-the generator's (``Ahead.stream``).
+checks the compiled stream whenever a network's epoch is compiled or loaded in a
+process: if it ever differed, no epochs would be trained ahead. The state read is
+carried from one call to the next while it stays the generator's (``Ahead.stream``).
 
 The functions here are written once, in Python, and compiled by numba from their
 source, appended to the generated epoch's (``source``): ``train_epochs`` calls that
@@ -225,6 +225,9 @@ class Ahead:
         # whether the stream stands where the last epoch left it (not past it, at the
         # shuffle of an epoch the guard did not pass)
         self.stream_at_end = (self.used[self.count - 1] if self.count else 0) == stream[1][1]
+        # whether the call stopped before an epoch the guard did not pass (not after
+        # a plateau, nor at its end): the loop trains that one itself
+        self.cut = self.count < n_epochs and not (self.count and ruled[-1][self.count - 1])
 
     def keep(self, epochs):
         """Write the parameters, velocities, row order and random state after the

@@ -55,7 +55,7 @@ from . import rowjit as _rowjit
 from .fused import fit_work
 
 __all__ = [
-    "RowStep", "a", "accepts", "backward_lines", "compiled_epoch", "d", "epoch_for",
+    "RESERVED", "RowStep", "a", "accepts", "backward_lines", "compiled_epoch", "d", "epoch_for",
     "epoch_key", "epoch_source", "forward_lines", "loss_lines", "names", "numba_frame",
     "numba_source", "parameter_names", "python_frame", "row_functions", "rowwise_limit",
     "supports", "update_lines", "update_rule", "w", "writable", "written_activations"
@@ -147,10 +147,19 @@ def row_functions(activations, loss):
     functions = {"isfinite": math.isfinite}
     for record in [*(ACTIVATIONS[name] for name in activations), LOSSES[loss]]:
         for name, function in record.row_functions.items():
+            if name in RESERVED:
+                raise ValueError(f"A per-row spelling calls a function named {name!r}, a "
+                                 f"name the written-out epoch's file defines itself "
+                                 f"({', '.join(sorted(RESERVED))}); rename it in its "
+                                 "record.")
             if functions.setdefault(name, function) is not function:
                 raise ValueError(f"Two per-row spellings call different functions "
                                  f"{name!r}; rename one in its record.")
     return functions
+
+
+# the names the generated file defines (the epoch, rowahead's functions)
+RESERVED = frozenset({"epoch", *(f.__name__ for f in _rowahead.FUNCTIONS)})
 
 
 def update_rule(momentum, nesterov):
@@ -427,8 +436,7 @@ class RowStep:
             for weight, loss in updates:
                 total += weight * loss
             return total, updates
-        if not (type(order) is np.ndarray and order.dtype == np.intp  # (the loop's)
-                and len(order) <= len(self.losses) and order.flags.c_contiguous):
+        if not self._loops(order):
             return self._summed_on_copy(order, learning_rate)
         X, Y, S = self.rows
         count, total = self.compiled.epoch(X, Y, S, order, self.flat, self.velocity,
@@ -447,9 +455,7 @@ class RowStep:
         are long or few, or ``rng`` is not a ``RandomState`` on MT19937."""
         n_epochs = _rowahead.epochs_ahead(len(order), most)
         if self.compiled is None or self.compiled.ahead is None or not n_epochs or not (
-                rng is None or type(rng) is np.random.RandomState) or not (
-                type(order) is np.ndarray and order.dtype == np.intp
-                and order.flags.c_contiguous and len(order) <= len(self.losses)):
+                rng is None or type(rng) is np.random.RandomState) or not self._loops(order):
             return None
         if rng is not None and stream is None and (stream := _rowahead.stream_of(
                 rng)) is None:
@@ -457,6 +463,12 @@ class RowStep:
         arguments = (float(learning_rate), *self.constants, self.losses)
         return _rowahead.Ahead(self.compiled.ahead, self.rows, self.flat, self.velocity,
                                order, rng, arguments, n_epochs, stream, judged)
+
+    def _loops(self, order):
+        """Whether ``order`` is the training loop's (a contiguous intp array of at
+        most the fit's rows), which the compiled functions take as it is."""
+        return (type(order) is np.ndarray and order.dtype == np.intp
+                and len(order) <= len(self.losses) and order.flags.c_contiguous)
 
     def _summed_on_copy(self, order, learning_rate):
         """``summed_updates`` of the compiled epoch for an order of another type
