@@ -134,6 +134,7 @@ class Loop:
             ahead.keep(done)
         if stop or not ahead.cut:
             return done, stop
+        ahead.stream = None  # (the loop's own epoch draws from the generator)
         return done + 1, self.epoch()
 
     def commit(self, loss, learning_rate, started, current, entering, task=None):
