@@ -196,12 +196,13 @@ class Ahead:
     parameters and SGD velocities), the loop's row ``order``, and the MT19937
     ``stream`` of its generator ``rng`` (``stream_of``'s, or where the previous
     ``Ahead`` left it; ``rng`` None: no shuffle). ``judged`` are the guard's and
-    the rule's inputs (``train_epochs``' from ``weight_sum`` to ``patience``). ``count`` epochs were
-    trained from ``started`` (``time.perf_counter``); ``totals[e]`` is epoch e's
-    summed loss, ``thetas[e]`` the parameters entering it, ``ruled`` the rule's
-    outputs. ``keep(e)`` writes the state after e of them to ``flat``,
-    ``velocity``, ``order`` and ``rng``; ``stream`` is then the generator's (None
-    where it must be read again)."""
+    the rule's inputs (``train_epochs``' from ``weight_sum`` to ``patience``).
+    ``count`` epochs were trained from ``started`` (``time.perf_counter``);
+    ``totals[e]`` is epoch e's summed loss, ``thetas[e]`` the parameters entering
+    it, ``ruled`` the rule's outputs; ``cut``: the call stopped before an epoch the
+    guard does not pass. ``keep(e)`` writes the state after e of them to ``flat``,
+    ``velocity``, ``order`` and ``rng`` (the loop keeps none or all of them);
+    ``stream`` is then the generator's (None where it must be read again)."""
 
     def __init__(self, train, rows, flat, velocity, order, rng, arguments, n_epochs,
                  stream, judged):
