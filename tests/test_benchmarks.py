@@ -97,6 +97,17 @@ def test_the_suite_takes_each_ratio_within_a_round():
     assert np.isnan(ratios["skbackprop / numpy floor"])
 
 
+def test_each_round_starts_one_library_further_along():
+    """No library always runs first (right after the caches were emptied): over as
+    many rounds as libraries, each runs first once and the order within a round
+    keeps its cycle."""
+    suite = pytest.importorskip("bench_suite")
+    libraries = {"a": 1, "b": 2, "c": 3}
+    orders = [[name for name, _ in suite.rotated(libraries, r)] for r in range(4)]
+    assert orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
+    assert suite.rotated(libraries, 1)[0] == ("b", 2)
+
+
 def test_the_per_row_costs_are_a_line_through_each_rounds_two_fits():
     """A round's fit of 10 epochs of 4 rows (per update) and its fit of one epoch:
     fixed + 4 u = one, fixed + 40 u = long; the whole-fit ratio per round."""
