@@ -12,8 +12,10 @@ floats. The formulas are those of ``_core.network`` and ``_core.optimizers``, an
 activation's and loss's are read from its record (``_core.activations``, ``_core.losses``:
 ``row_forward``, ``row_derivative``, ``row_term``), which holds them beside the array
 path's. The results equal the array path's to the last bit for networks whose sums
-have at most two terms (2-2-1) and activations other than tanh; beyond that BLAS may
-add the terms of a sum in another order, and ``math.tanh`` differs from NumPy's in
+have at most two terms (2-2-1) and activations other than tanh, where BLAS rounds
+each product before adding (some kernels, OpenBLAS's AVX-512 ones among them, fuse
+the multiply and the add: then they agree to a few units in the last place); beyond
+that BLAS may add the terms of a sum in another order, and ``math.tanh`` differs from NumPy's in
 the last bit, for differences of about 1e-16 that training may grow to about 1e-13
 (tested). ``print(epoch_source(...))`` shows the chain rule
 spelled out for any small network, e.g. ``epoch_source((2, 2, 1), ("identity",
