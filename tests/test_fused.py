@@ -12,6 +12,7 @@ import subprocess
 import sys
 from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -91,7 +92,7 @@ def test_the_optimizer_spellings_equal_the_numpy_steps(momentum, nesterov):
         for i in range(p.size):
             w_sgd[i], v[i] = sgd_at(w_sgd[i], g[i], v[i], 0.1, momentum, nesterov)
             w_adam[i], m[i], s[i] = adam_at(w_adam[i], g[i], m[i], s[i], step, 0.9, 0.999,
-                                            1e-8)
+                                            1e-8, 1 - 0.9, 1 - 0.999)
     assert_array_equal(w_sgd, sgd_params)
     assert_array_equal(v, sgd_state["velocities"][0])
     assert_array_equal(w_adam, adam_params)
@@ -203,31 +204,37 @@ def test_no_output_loop_where_the_link_or_the_loss_has_none():
     assert kernels(np.float64, ["relu", "softmax"], "adam", 1, 0, None).output is None
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_the_update_loops_fold_the_l2_term_as_numpy_adds_it(solver):
+def test_the_update_loops_fold_the_l2_term_as_numpy_adds_it(solver, dtype):
     """The fused update adds l2 w to the first n gradients: the same numbers as the
-    backward pass adding alpha W / sum_i s_i to the weights' gradient."""
+    backward pass adding alpha W / sum_i s_i to the weights' gradient, bit for bit
+    in either dtype (float32's loop computes in float32, as NumPy does)."""
     rng = np.random.default_rng(5)
-    p, g = rng.normal(size=(2, 30))
+    p, g = rng.normal(size=(2, 30)).astype(dtype)
     n, l2 = 20, 0.37
-    fit = kernels(np.float64, ["relu", "identity"], solver, 1, 0)
+    fit = kernels(dtype, ["relu", "identity"], solver, 1, 0)
     with_term = g.copy()
     with_term[:n] += p[:n] * l2
     expected, got = p.copy(), p.copy()
     state = (adam_init if solver == "adam" else sgd_init)([expected])
     state_got = (adam_init if solver == "adam" else sgd_init)([got])
+    spec = SimpleNamespace(solver=solver, momentum=0.9, nesterovs_momentum=True,
+                           beta_1=0.9, beta_2=0.999, epsilon=1e-8)
     for _ in range(3):
         if solver == "adam":
             adam_step([expected], [with_term.copy()], state, 0.01)
-            step = adam_step_size(state_got, 0.01, 0.9, 0.999)
-            fit.adam(got, g, state_got["ms"][0], state_got["vs"][0], step, 0.9, 0.999,
-                     1e-8, n, l2)
         else:
             sgd_step([expected], [with_term.copy()], state, 0.1, 0.9, True)
-            fit.sgd(got, g, state_got["velocities"][0], 0.1, 0.9, True, n, l2)
+        _steps.fused_update(fit, got, g.copy(), state_got, spec,
+                            0.01 if solver == "adam" else 0.1, n, l2)
         with_term = g.copy()
         with_term[:n] += expected[:n] * l2
+    assert got.dtype == dtype
     assert_array_equal(got, expected)
+    moments = ("ms", "vs") if solver == "adam" else ("velocities",)
+    for key in moments:
+        assert_array_equal(state_got[key][0], state[key][0])
 
 
 def test_the_switch_turns_kernels_off_and_restores():
@@ -536,6 +543,26 @@ def test_a_weighted_sparse_regression_with_kernels_equals_numpys_step():
                                   batch_size=16),
         X, y, sample_weight=rng.uniform(0, 2, size=80))
     assert_same_fit(fast, plain)
+
+
+@pytest.mark.usefixtures("every_fit_large_enough")
+@pytest.mark.parametrize("setup", [
+    dict(), dict(solver="sgd"), dict(solver="sgd", momentum=0.0, alpha=0.1),
+    dict(solver="sgd", nesterovs_momentum=False, hidden_layer_sizes=(9, 5))])
+def test_a_float32_relu_regression_with_kernels_equals_numpys_step(setup):
+    """In float32 the update loops and ReLU's derivative compute in float32 with
+    NumPy's roundings of their numbers: the same fit as NumPy's step, bit for bit
+    (with float64 numbers in the loops, they differed from the first update)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(120, 7))
+    y = X @ rng.normal(size=7) + np.sin(3 * X[:, 0])
+    fast, plain = both_ways(lambda: BackpropRegressor(**{
+        "hidden_layer_sizes": (12,), "max_iter": 15, "random_state": 0,
+        "batch_size": 32, "dtype": "float32", **setup}), X, y)
+    assert fast.coefs_[0].dtype == np.float32
+    for a, b in zip(fast.coefs_ + fast.intercepts_, plain.coefs_ + plain.intercepts_):
+        assert_array_equal(a, b)
+    assert fast.loss_curve_ == plain.loss_curve_
 
 
 @pytest.mark.usefixtures("every_fit_large_enough")

@@ -169,7 +169,7 @@ def relu_at(z):
 
 
 def relu_derivative_at(a, d):
-    return d * (1 if a > 0 else 0)
+    return d * (a > 0)  # (d times 1 or 0: in d's type, float32 too)
 
 
 def exp(Z):

@@ -149,11 +149,13 @@ def adam_step_size(state, learning_rate, beta_1, beta_2):
     return learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
 
 
-def adam_at(p, g, m, v, step, beta_1, beta_2, epsilon):
-    """``adam_step`` on one parameter, ``step`` = eta_t (the fused kernels'
-    spelling): the new (w, m, v)."""
-    m = m * beta_1 + g * (1 - beta_1)
-    v = v * beta_2 + g * g * (1 - beta_2)
+def adam_at(p, g, m, v, step, beta_1, beta_2, epsilon, rest_1, rest_2):
+    """``adam_step`` on one parameter, ``step`` = eta_t, with ``rest_1`` = 1 - beta_1
+    and ``rest_2`` = 1 - beta_2 as ``adam_step`` computes them, before the arrays
+    (the fused kernels' spelling, which receives every number in the parameters'
+    dtype, as NumPy rounds it): the new (w, m, v)."""
+    m = m * beta_1 + g * rest_1
+    v = v * beta_2 + g * g * rest_2
     return p - m * step / (math.sqrt(v) + epsilon), m, v
 
 

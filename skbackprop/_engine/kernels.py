@@ -136,15 +136,16 @@ class RowOutput:
         self.end(Y, A, delta, parts, terms, scale)
 
 
-def adam(p, g, m, v, step, beta_1, beta_2, epsilon, n_decayed, l2):
+def adam(p, g, m, v, step, beta_1, beta_2, epsilon, rest_1, rest_2, n_decayed, l2):
     """Adam's update of every parameter in one pass (``_core.optimizers.adam_at``),
     the L2 term folded in: the gradient of each of the first ``n_decayed``
     parameters (the weights) is g + l2 w, l2 = alpha / sum_i s_i."""
     for i in range(n_decayed):
         p[i], m[i], v[i] = spelling(p[i], g[i] + p[i] * l2, m[i], v[i], step, beta_1,
-                                    beta_2, epsilon)
+                                    beta_2, epsilon, rest_1, rest_2)
     for i in range(n_decayed, p.shape[0]):
-        p[i], m[i], v[i] = spelling(p[i], g[i], m[i], v[i], step, beta_1, beta_2, epsilon)
+        p[i], m[i], v[i] = spelling(p[i], g[i], m[i], v[i], step, beta_1, beta_2, epsilon,
+                                    rest_1, rest_2)
 
 
 def sgd(p, g, v, learning_rate, momentum, nesterov, n_decayed, l2):
@@ -275,10 +276,12 @@ class Kernels:
             loop(Z[:, :1].copy(), Z[:, :1].copy(), Z, Z.copy())
         if self.output is not None:
             self.output(Z, b, Z, Z.copy(), Z.copy(), p.copy(), 2.0)
+        number = dtype.type  # (the optimizers take their numbers in the dtype)
         if self.adam is not None:
-            self.adam(p.copy(), p, p.copy(), p.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.1)
+            self.adam(p.copy(), p, p.copy(), p.copy(), *map(number, (
+                0.1, 0.9, 0.999, 1e-8, 0.1, 0.001)), 1, number(0.1))
         if self.sgd is not None:
-            self.sgd(p.copy(), p, p.copy(), 0.1, 0.9, True, 1, 0.1)
+            self.sgd(p.copy(), p, p.copy(), number(0.1), number(0.9), True, 1, number(0.1))
 
     def add_bias_activate(self, Z, b, name):
         """Z <- f(Z + b) in place in one pass; False (nothing done) where activation

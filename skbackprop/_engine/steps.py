@@ -299,16 +299,20 @@ def fused_update(kernels, params, grad, state, spec, learning_rate, n_decayed=0,
     formulas as ``sgd_step`` and ``adam_step`` (``_core.optimizers.sgd_at``,
     ``adam_at``), with the L2 term l2 w added to the gradient of the first
     ``n_decayed`` parameters on the way (``Dense.backward``'s alpha W / sum_i s_i)."""
-    s = spec
+    s, number = spec, params.dtype.type
+    # every number in the parameters' dtype, rounded from the Python float that
+    # NumPy's step would combine with the arrays, as NumPy rounds it there: the
+    # float32 loop then computes in float32, as NumPy does (one compiled version
+    # per dtype, whatever the types given)
     if s.solver == "sgd":
-        # (Python floats: one compiled version per dtype, whatever the types given)
-        kernels.sgd(params, grad, state["velocities"][0], float(learning_rate),
-                    float(s.momentum), bool(s.nesterovs_momentum), n_decayed, float(l2))
+        kernels.sgd(params, grad, state["velocities"][0], number(learning_rate),
+                    number(s.momentum), bool(s.nesterovs_momentum), n_decayed, number(l2))
     else:
         step = adam_step_size(state, learning_rate, s.beta_1, s.beta_2)
-        kernels.adam(params, grad, state["ms"][0], state["vs"][0], float(step),
-                     float(s.beta_1), float(s.beta_2), float(s.epsilon), n_decayed,
-                     float(l2))
+        beta_1, beta_2 = float(s.beta_1), float(s.beta_2)
+        kernels.adam(params, grad, state["ms"][0], state["vs"][0], *map(number, (
+            step, beta_1, beta_2, s.epsilon, 1 - beta_1, 1 - beta_2)), n_decayed,
+            number(l2))
 
 
 def dropout_masks(rates, widths, like, n_rows, rng):
