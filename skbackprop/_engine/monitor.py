@@ -10,7 +10,7 @@ from it at the end (``attributes``), so they agree too.
 """
 
 import time
-from functools import partial
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -55,7 +55,8 @@ class Row(NamedTuple):
     seconds: float
 
 
-_new_row = partial(_new, Row)
+_TRAIN_LOSS, _VAL_SCORE = (itemgetter(Row._fields.index(name))
+                            for name in ("train_loss", "val_score"))
 
 
 class Record(NamedTuple):
@@ -140,8 +141,10 @@ class Monitor:
         first = self.first_epoch + r.n_rows
         self._announce(first, losses)
         nan = [np.nan] * n
-        self.rows += map(_new_row, zip(range(first, first + n), losses, nan, nan,
-                                       [learning_rate] * n, [seconds] * n))
+        # (plain tuples of the fields in ``Row``'s order, as the history keeps them:
+        # hundreds of epochs are committed at once, each a few microseconds' work)
+        self.rows += zip(range(first, first + n), losses, nan, nan, [learning_rate] * n,
+                         [seconds] * n)
         best_metric, no_improvement, best, plateau = (
             float(ruled[0][n - 1]), *(int(v[n - 1]) for v in ruled[1:]))
         best_epoch, kept = ((first + best, weights(best)) if best >= 0
@@ -201,17 +204,17 @@ class Monitor:
         """The estimator's progress attributes after this fit: the ``previous`` ones
         extended by the committed rows (``n_iter_`` restarts unless incremental)."""
         r = self.record
-        rows = self.rows[:r.n_rows]
-        losses = [row.train_loss for row in rows]
+        rows = self.rows[:r.n_rows]  # (``Row``s, or plain tuples of their fields)
+        losses = list(map(_TRAIN_LOSS, rows))
         scores = previous.get("validation_scores_",
                               [] if self.watch_validation else None)
         if self.validation is not None:
-            scores = (scores or []) + [row.val_score for row in rows]
+            scores = (scores or []) + list(map(_VAL_SCORE, rows))
         return {
             "n_iter_": (previous.get("n_iter_", 0) if incremental else 0) + len(rows),
             "t_": previous.get("t_", 0) + rows_per_epoch * len(rows),
             "loss_curve_": previous.get("loss_curve_", []) + losses,
-            "_history": previous.get("_history", []) + [tuple(row) for row in rows],
+            "_history": previous.get("_history", []) + list(map(tuple, rows)),
             "validation_scores_": scores,
             "best_epoch_": r.best_epoch,
             "best_loss_": None if self.watch_validation else -r.best_metric,
