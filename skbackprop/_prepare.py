@@ -10,7 +10,7 @@ show what a fit would differentiate.
 """
 
 from dataclasses import MISSING, fields
-from numbers import Integral
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
@@ -39,6 +39,9 @@ CONFIG = ("fast_kernels", "fast_kernels_min_work", "rowwise_limit")
 # parameters of the same names, read as they are
 RESOLVED = ("n_features", "layers", "loss", "alpha", "dropout", "dtype")
 SETTINGS = tuple(f.name for f in fields(Spec) if f.name not in (*RESOLVED, *CONFIG))
+# the real-valued settings, held as Python floats (``_number``; tol: the monitor)
+NUMBERS = ("momentum", "beta_1", "beta_2", "epsilon", "clip_norm", "learning_rate_init",
+           "power_t", "lr_decay", "validation_fraction", "weight_decay", "label_smoothing")
 # the settings an estimator may lack (label_smoothing, which regressors do not
 # take): read where it has them, else their defaults
 OPTIONAL = {f.name: f.default for f in fields(Spec)
@@ -98,12 +101,22 @@ def resolve(estimator, n_features, units, network, targets, dtype, features=None
         {**(features or {}), **network})
     settings = {name: getattr(estimator, name, OPTIONAL[name]) if name in OPTIONAL
                 else getattr(estimator, name) for name in SETTINGS}
+    settings.update({name: _number(settings[name]) for name in NUMBERS})
     return Spec(
         n_features=int(n_features), layers=tuple(layers),
         loss=label_smoothed(estimator._loss_name(targets), settings["label_smoothing"]),
-        alpha=estimator.alpha, dropout=tuple(estimator._dropout(len(units) - 1)),
+        alpha=_number(estimator.alpha), dropout=tuple(estimator._dropout(len(units) - 1)),
         dtype=dtype, **settings,
         **{key: value for key, value in get_config().items() if key in CONFIG})
+
+
+def _number(value):
+    """A real setting as a Python float (None as it is). NumPy 2 combines a Python
+    float with a float32 array in float32, but a NumPy scalar (a float64 from
+    ``np.logspace`` in a parameter grid, a float32 ``beta_1``) in its own precision:
+    as Python floats, a setting trains the same however it was typed, and the fused
+    kernels' float32 loops compute what NumPy's step does (``_engine.steps.fused_update``)."""
+    return float(value) if isinstance(value, Real) else value
 
 
 def _network(estimator, checked, previous):

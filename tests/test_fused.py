@@ -566,6 +566,39 @@ def test_a_float32_relu_regression_with_kernels_equals_numpys_step(setup):
 
 
 @pytest.mark.usefixtures("every_fit_large_enough")
+@pytest.mark.parametrize("dtype, setup", [
+    ("float32", dict(learning_rate_init=np.logspace(-3, -1, 3)[0])),  # a grid's float64
+    ("float32", dict(alpha=np.float64(0.3))),
+    ("float32", dict(solver="sgd", momentum=np.float64(0.8),
+                     learning_rate_init=np.float64(0.01))),
+    ("float32", dict(beta_1=np.float64(0.8), beta_2=np.float64(0.99))),
+    ("float64", dict(beta_1=np.float32(0.1), epsilon=np.float32(1e-7))),
+])
+def test_numpy_scalar_settings_train_as_python_floats_on_both_steps(dtype, setup):
+    """Settings typed as NumPy scalars (a parameter grid's np.logspace) are held as
+    Python floats: the kernels and NumPy's step train the same bits, and the same
+    as the same settings typed as Python floats (NumPy combines a NumPy scalar with
+    a float32 array in its own precision, a Python float in float32)."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(120, 7))
+    y = X @ rng.normal(size=7) + np.sin(3 * X[:, 0])
+
+    def make(**given):
+        return lambda: BackpropRegressor(**{
+            "hidden_layer_sizes": (12,), "max_iter": 15, "random_state": 0,
+            "batch_size": 32, "dtype": dtype, **given})
+
+    fast, plain = both_ways(make(**setup), X, y)
+    as_floats, _ = both_ways(make(**{k: v if isinstance(v, str) else float(v)
+                                     for k, v in setup.items()}), X, y)
+    for a, b, c in zip(fast.coefs_ + fast.intercepts_, plain.coefs_ + plain.intercepts_,
+                       as_floats.coefs_ + as_floats.intercepts_):
+        assert_array_equal(a, b)
+        assert_array_equal(a, c)
+    assert fast.loss_curve_ == plain.loss_curve_ == as_floats.loss_curve_
+
+
+@pytest.mark.usefixtures("every_fit_large_enough")
 def test_a_float32_fit_with_kernels_stays_within_float32_rounding(digits):
     X, y = digits
     fast, plain = both_ways(lambda: BackpropClassifier(

@@ -24,8 +24,9 @@ float it combines with a float32 array, and compute in float32 as NumPy does, an
 does the ReLU derivative's: a float32 fit of ReLU layers with a squared error is
 equal to NumPy's to the last bit too (and those loops run at float32's speed, about
 twice float64's). Other loops compute some steps with float64 constants and round
-to float32 at the end, so float32 results may differ in the last bit. One exception: the softmax output's row sum, which NumPy takes by a BLAS
-product in its own order, is added in order (and its largest logit is always
+to float32 at the end, so float32 results may differ in the last bit. One more
+exception, in either dtype: the softmax output's row sum, which NumPy takes by a
+BLAS product in its own order, is added in order (and its largest logit is always
 subtracted first, where NumPy's softmax skips that for moderate logits), so a
 multiclass classifier's fit
 agrees with NumPy's to a few units in the last place (tested within 1e-12).
