@@ -484,6 +484,35 @@ def test_no_loop_is_compiled_in_the_middle_of_a_planned_fit(layout, dtype, monke
             assert all(str(s).count("'C'") == 4 for s in loop.signatures), name
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@QUIET
+def test_the_update_loop_takes_the_numbers_it_was_compiled_for(solver, dtype, monkeypatch):
+    """The update loops take their numbers in the fit's precision (Python floats for
+    float64, float32 scalars for float32), whatever the schedule or the settings'
+    types: the signatures compiled when the kernels are made are all a fit uses."""
+    X, y, _ = small(n=40)
+    compiled_at_start = []
+
+    def spy(*args, **kwargs):
+        step = _steps.make_step(*args, **kwargs)
+        compiled_at_start.append(signatures())
+        return step
+
+    monkeypatch.setattr(_training, "make_step", spy)
+    for rate in ("adaptive", "invscaling", "constant"):
+        reg(solver=solver, learning_rate=rate, learning_rate_init=np.float64(0.01),
+            momentum=np.float32(0.5), alpha=np.float64(1e-3), batch_size=8,
+            dtype=dtype).fit(X, y)
+        assert signatures() == compiled_at_start[-1], rate
+    number = numba.float64 if dtype == "float64" else numba.float32
+    for (template, _, _), loop in _kernels._LOOPS.items():
+        if template.__name__ == solver:
+            mine = [s for s in loop.signatures if s[0].dtype == number]
+            assert len(mine) == 1
+            assert all(t == number for t in mine[0] if isinstance(t, numba.types.Float))
+
+
 @pytest.mark.parametrize("planned", [True, False], ids=["planned", "general"])
 @QUIET
 def test_a_read_only_target_compiles_no_loop_mid_fit(planned, monkeypatch):

@@ -22,13 +22,15 @@ new array and the parameters and moments are updated in place.
 
 import math
 
+import numpy as np
 import scipy.optimize
 
 from .xp import eager, into, namespace, squared_norm, write
 
 __all__ = [
     "adam_at", "adam_init", "adam_step", "adam_step_size", "clip_gradient_norm",
-    "decoupled_decay", "lbfgs_minimize", "map_state", "sgd_at", "sgd_init", "sgd_step"
+    "decoupled_decay", "lbfgs_minimize", "map_state", "number_type", "sgd_at", "sgd_init",
+    "sgd_step"
 ]
 
 
@@ -157,6 +159,14 @@ def adam_at(p, g, m, v, step, beta_1, beta_2, epsilon, rest_1, rest_2):
     m = m * beta_1 + g * rest_1
     v = v * beta_2 + g * g * rest_2
     return p - m * step / (math.sqrt(v) + epsilon), m, v
+
+
+def number_type(dtype):
+    """The type of the numbers the update loops take for parameters of ``dtype``:
+    the dtype's own, so that a float32 loop computes in float32 (as NumPy combines a
+    Python float with a float32 array), except Python's float for float64 (the same
+    numbers; numba reads them faster than NumPy scalars, about 0.4 µs a call)."""
+    return float if dtype == np.float64 else np.dtype(dtype).type
 
 
 def clip_gradient_norm(grads, max_norm):

@@ -40,7 +40,7 @@ import numpy as np
 
 from .._core.activations import ACTIVATIONS
 from .._core.losses import LOSSES
-from .._core.optimizers import adam_at, sgd_at
+from .._core.optimizers import adam_at, number_type, sgd_at
 
 __all__ = ["Kernels", "RowOutput", "Unavailable", "adam", "add_bias_activate", "compiled",
            "digest", "outer_times_derivative", "output_loss", "output_row_end",
@@ -276,7 +276,7 @@ class Kernels:
             loop(Z[:, :1].copy(), Z[:, :1].copy(), Z, Z.copy())
         if self.output is not None:
             self.output(Z, b, Z, Z.copy(), Z.copy(), p.copy(), 2.0)
-        number = dtype.type  # (the optimizers take their numbers in the dtype)
+        number = number_type(dtype)  # (the optimizers' numbers, as training passes them)
         if self.adam is not None:
             self.adam(p.copy(), p, p.copy(), p.copy(), *map(number, (
                 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001)), 1, number(0.1))

@@ -45,6 +45,7 @@ from .._core.optimizers import (
     adam_step,
     adam_step_size,
     clip_gradient_norm,
+    number_type,
     sgd_init,
     sgd_step,
 )
@@ -299,11 +300,11 @@ def fused_update(kernels, params, grad, state, spec, learning_rate, n_decayed=0,
     formulas as ``sgd_step`` and ``adam_step`` (``_core.optimizers.sgd_at``,
     ``adam_at``), with the L2 term l2 w added to the gradient of the first
     ``n_decayed`` parameters on the way (``Dense.backward``'s alpha W / sum_i s_i)."""
-    s, number = spec, params.dtype.type
-    # every number in the parameters' dtype, rounded from the Python float that
-    # NumPy's step would combine with the arrays, as NumPy rounds it there: the
-    # float32 loop then computes in float32, as NumPy does (one compiled version
-    # per dtype, whatever the types given)
+    s, number = spec, number_type(params.dtype)
+    # every number in the parameters' dtype (float64: as Python floats), rounded
+    # from the Python float that NumPy's step would combine with the arrays, as NumPy
+    # rounds it there: the float32 loop then computes in float32, as NumPy does (one
+    # compiled version per dtype, whatever the types given)
     if s.solver == "sgd":
         kernels.sgd(params, grad, state["velocities"][0], number(learning_rate),
                     number(s.momentum), bool(s.nesterovs_momentum), n_decayed, number(l2))
