@@ -15,9 +15,9 @@ path's. The results equal the array path's to the last bit for networks whose su
 have at most two terms (2-2-1) and activations other than tanh, where BLAS rounds
 each product before adding (some kernels, OpenBLAS's AVX-512 ones among them, fuse
 the multiply and the add: then they agree to a few units in the last place); beyond
-that BLAS may add the terms of a sum in another order, and ``math.tanh`` differs from NumPy's in
-the last bit, for differences of about 1e-16 that training may grow to about 1e-13
-(tested). ``print(epoch_source(...))`` shows the chain rule
+that BLAS may add the terms of a sum in another order, and ``math.tanh`` differs from
+NumPy's in the last bit, for differences of about 1e-16 that training may grow to
+about 1e-13 (tested). ``print(epoch_source(...))`` shows the chain rule
 spelled out for any small network, e.g. ``epoch_source((2, 2, 1), ("identity",
 "identity"), "squared_error")`` for the tutorial's.
 

@@ -310,10 +310,9 @@ def fused_update(kernels, params, grad, state, spec, learning_rate, n_decayed=0,
                     number(s.momentum), bool(s.nesterovs_momentum), n_decayed, number(l2))
     else:
         step = adam_step_size(state, learning_rate, s.beta_1, s.beta_2)
-        beta_1, beta_2 = float(s.beta_1), float(s.beta_2)
         kernels.adam(params, grad, state["ms"][0], state["vs"][0], *map(number, (
-            step, beta_1, beta_2, s.epsilon, 1 - beta_1, 1 - beta_2)), n_decayed,
-            number(l2))
+            step, s.beta_1, s.beta_2, s.epsilon, 1 - s.beta_1, 1 - s.beta_2)), n_decayed,
+            number(l2))  # (the spec's settings are Python floats: ``_prepare.resolve``)
 
 
 def dropout_masks(rates, widths, like, n_rows, rng):
