@@ -39,9 +39,10 @@ CONFIG = ("fast_kernels", "fast_kernels_min_work", "rowwise_limit")
 # parameters of the same names, read as they are
 RESOLVED = ("n_features", "layers", "loss", "alpha", "dropout", "dtype")
 SETTINGS = tuple(f.name for f in fields(Spec) if f.name not in (*RESOLVED, *CONFIG))
-# the real-valued settings, held as Python floats (``_number``; tol: the monitor)
+# the real-valued settings, held as Python floats (``_number``)
 NUMBERS = ("momentum", "beta_1", "beta_2", "epsilon", "clip_norm", "learning_rate_init",
-           "power_t", "lr_decay", "validation_fraction", "weight_decay", "label_smoothing")
+           "power_t", "lr_decay", "tol", "validation_fraction", "weight_decay",
+           "label_smoothing")
 # the settings an estimator may lack (label_smoothing, which regressors do not
 # take): read where it has them, else their defaults
 OPTIONAL = {f.name: f.default for f in fields(Spec)
@@ -114,8 +115,9 @@ def _number(value):
     """A real setting as a Python float (None as it is). NumPy 2 combines a Python
     float with a float32 array in float32, but a NumPy scalar (a float64 from
     ``np.logspace`` in a parameter grid, a float32 ``beta_1``) in its own precision:
-    as Python floats, a setting trains the same however it was typed, and the fused
-    kernels' float32 loops compute what NumPy's step does (``_engine.steps.fused_update``)."""
+    as Python floats, a setting trains the same however it was typed, the fused
+    kernels' float32 loops compute what NumPy's step does (``_engine.steps.fused_update``)
+    and the monitor compares losses against ``tol`` in float64."""
     return float(value) if isinstance(value, Real) else value
 
 

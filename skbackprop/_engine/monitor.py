@@ -89,10 +89,9 @@ class Monitor:
         self.validation, self.score = validation, score
         self.watch_validation = watch_validation
         self.first_epoch = first_epoch
-        # (read every epoch) whether patience is counted: lbfgs stops by itself; tol
-        # as a Python float (a NumPy float32 would make the comparison float32's)
+        # (read every epoch) whether patience is counted: lbfgs stops by itself
         self.counts_patience = watch_validation or spec.solver != "lbfgs"
-        self.tol = float(spec.tol)
+        self.tol = spec.tol  # (a Python float: ``_prepare.resolve``)
         self.rows = []
         best = previous or {}
         self.record = Record(
