@@ -226,8 +226,8 @@ def test_the_update_loops_fold_the_l2_term_as_numpy_adds_it(solver, dtype):
             adam_step([expected], [with_term.copy()], state, 0.01)
         else:
             sgd_step([expected], [with_term.copy()], state, 0.1, 0.9, True)
-        _steps.fused_update(fit, got, g.copy(), state_got, spec,
-                            0.01 if solver == "adam" else 0.1, n, l2)
+        _steps.fused_update(fit, spec, n)([got], [g.copy()], None, state_got,
+                                          0.01 if solver == "adam" else 0.1, l2)
         with_term = g.copy()
         with_term[:n] += expected[:n] * l2
     assert got.dtype == dtype
@@ -509,9 +509,16 @@ def test_the_fused_output_layer_and_l2_term_give_numpys_fit_bit_for_bit(
     Y = {"binary": y % 2, "multilabel": np.c_[y % 2, y > 4],
          "two targets": np.c_[y, y % 3].astype(float)}[target]
     ran = spy_on_loops(monkeypatch)
-    update = _steps.fused_update
-    monkeypatch.setattr(_steps, "fused_update", lambda *a: ran.append(
-        "folded" if a[-2] and a[-1] else "update") or update(*a))
+    bind = _steps.fused_update
+
+    def spied(kernels, spec, n_decayed=0):
+        update = bind(kernels, spec, n_decayed)
+
+        def spy(params, grads, scratch, state, learning_rate, l2=0.0):
+            ran.append("folded" if n_decayed and l2 else "update")
+            update(params, grads, scratch, state, learning_rate, l2)
+        return spy
+    monkeypatch.setattr(_steps, "fused_update", spied)
     fast, plain = both_ways(lambda: cls(max_iter=8, random_state=0, **{
         "hidden_layer_sizes": (8,), **settings}), X, Y)
     assert_same_fit(fast, plain, rtol=0)

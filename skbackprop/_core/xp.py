@@ -259,7 +259,8 @@ def column_sums(delta, ones=None, out=None):
 def squared_norm(W):
     """sum of squares of every element of W."""
     if isinstance(W, np.ndarray):
-        return np.dot(W.ravel(), W.ravel())
+        w = W.ravel()
+        return np.dot(w, w)
     xp = namespace(W)
     return xp.sum(W * W)
 

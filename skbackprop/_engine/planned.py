@@ -126,8 +126,8 @@ class Plan:
         value = scalar(np.add.reduce(terms) / n) + l2_penalty(self.coefs, self.alpha, n)
         for l in range(len(self.bound) - 1, -1, -1):
             delta = self._backward(l, delta, inputs[l], n)
-        extra = {"l2": self.alpha / n} if self.n_decayed else {}
-        self.update(*self.arrays, self.optimizer_state, learning_rate, **extra)
+        self.update(*self.arrays, self.optimizer_state, learning_rate,
+                    self.alpha / n if self.n_decayed else 0.0)
         return value
 
     def _backward(self, l, delta, A_in, n):

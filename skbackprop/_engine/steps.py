@@ -121,19 +121,17 @@ def _folded_l2(model, spec, params):
 def optimizer_update(spec, kernels=None, factors=None, decay=None, n_decayed=0):
     """``update(params, grads, scratch, state, learning_rate, l2=0.0)``: the
     optimizer's update of every parameter, chosen once per fit: the fused kernels'
-    one pass where there are some (adding the L2 term ``l2`` w = alpha w / sum_i s_i
-    to the gradients of the first ``n_decayed`` parameters), else ``sgd_step`` or
-    ``adam_step`` with the spec's settings (the gradients hold the L2 term).
-    ``factors`` and ``decay`` are the flat vectors of ``optimizer_vectors`` (None:
-    none), which only the NumPy steps apply."""
+    one pass where there are some (``fused_update``, adding the L2 term ``l2`` w =
+    alpha w / sum_i s_i to the gradients of the first ``n_decayed`` parameters), else
+    ``sgd_step`` or ``adam_step`` with the spec's settings (the gradients hold the L2
+    term). ``factors`` and ``decay`` are the flat vectors of ``optimizer_vectors``
+    (None: none), which only the NumPy steps apply."""
     s = spec
     extra = {"factors": None if factors is None else [factors],
              "decay": None if decay is None else [decay]}
     if kernels is not None and factors is None and decay is None:
-        def update(params, grads, scratch, state, learning_rate, l2=0.0):
-            fused_update(kernels, params[0], grads[0], state, s, learning_rate,
-                         n_decayed, l2)
-    elif s.solver == "sgd":
+        return fused_update(kernels, spec, n_decayed)
+    if s.solver == "sgd":
         def update(params, grads, scratch, state, learning_rate):
             sgd_step(params, grads, state, learning_rate, s.momentum,
                      s.nesterovs_momentum, scratch, **extra)
@@ -295,24 +293,36 @@ class DeviceStep(ArrayStep):
         return take_rows(X, rows[start:stop]), take_rows(Y, rows[start:stop])
 
 
-def fused_update(kernels, params, grad, state, spec, learning_rate, n_decayed=0, l2=0.0):
-    """The optimizer's update of every parameter in one compiled pass: the same
-    formulas as ``sgd_step`` and ``adam_step`` (``_core.optimizers.sgd_at``,
-    ``adam_at``), with the L2 term l2 w added to the gradient of the first
-    ``n_decayed`` parameters on the way (``Dense.backward``'s alpha W / sum_i s_i)."""
-    s, number = spec, number_type(params.dtype)
+def fused_update(kernels, spec, n_decayed=0):
+    """``update(params, grads, scratch, state, learning_rate, l2=0.0)``, as
+    ``optimizer_update``'s: the optimizer's update of every parameter (``params``
+    and ``grads`` each one flat vector in a list; no scratch) in one compiled pass,
+    bound once per fit: the same formulas as ``sgd_step`` and ``adam_step``
+    (``_core.optimizers.sgd_at``, ``adam_at``), with the L2 term l2 w added to the
+    gradient of the first ``n_decayed`` parameters on the way (``Dense.backward``'s
+    alpha W / sum_i s_i)."""
+    s, number = spec, number_type(kernels.dtype)
     # every number in the parameters' dtype (float64: as Python floats), rounded
     # from the Python float that NumPy's step would combine with the arrays, as NumPy
     # rounds it there: the float32 loop then computes in float32, as NumPy does (one
-    # compiled version per dtype, whatever the types given)
+    # compiled version per dtype, whatever the types given); the settings' once
+    # (the spec holds them as Python floats: ``_prepare.resolve``)
     if s.solver == "sgd":
-        kernels.sgd(params, grad, state["velocities"][0], number(learning_rate),
-                    number(s.momentum), bool(s.nesterovs_momentum), n_decayed, number(l2))
-    else:
-        step = adam_step_size(state, learning_rate, s.beta_1, s.beta_2)
-        kernels.adam(params, grad, state["ms"][0], state["vs"][0], *map(number, (
-            step, s.beta_1, s.beta_2, s.epsilon, 1 - s.beta_1, 1 - s.beta_2)), n_decayed,
-            number(l2))  # (the spec's settings are Python floats: ``_prepare.resolve``)
+        loop, momentum = kernels.sgd, number(s.momentum)
+        nesterov = bool(s.nesterovs_momentum)
+
+        def update(params, grads, scratch, state, learning_rate, l2=0.0):
+            loop(params[0], grads[0], state["velocities"][0], number(learning_rate), momentum,
+                 nesterov, n_decayed, number(l2))
+        return update
+    loop, beta_1, beta_2 = kernels.adam, s.beta_1, s.beta_2
+    settings = tuple(map(number, (beta_1, beta_2, s.epsilon, 1 - beta_1, 1 - beta_2)))
+
+    def update(params, grads, scratch, state, learning_rate, l2=0.0):
+        step = adam_step_size(state, learning_rate, beta_1, beta_2)
+        loop(params[0], grads[0], state["ms"][0], state["vs"][0], number(step), *settings,
+             n_decayed, number(l2))
+    return update
 
 
 def dropout_masks(rates, widths, like, n_rows, rng):
