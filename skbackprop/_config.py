@@ -156,9 +156,10 @@ def set_config(fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None
         Whether fits use the fused kernels (numba, the ``fast`` extra) where they
         pay: fits of enough rows, parameters and epochs, on NumPy float32 or
         float64 arrays. Without numba, or with False, training uses NumPy's step,
-        with the same results (equal in float64, within a float32 rounding in
-        float32). The process default is True unless the environment variable
-        ``SKBACKPROP_FAST`` is 0, false, off or no. None keeps the current value.
+        with the same results (equal to the last bit, except a multiclass
+        output's softmax, within a few units in the last place). The process
+        default is True unless the environment variable ``SKBACKPROP_FAST`` is 0,
+        false, off or no. None keeps the current value.
 
     fast_kernels_min_work : int, default=None
         The least work for which a fit uses the fused kernels (the process default

@@ -132,10 +132,8 @@ def test_each_output_loop_equals_the_numpy_output_layer(name, loops):
         A, delta, terms = np.empty_like(Z), np.empty_like(Z), np.empty(41, dtype)
         fit = kernels(dtype, ["relu", LOSSES[name].link], "adam", 1, 0, name)
         fit.output_loss(Z, b, Y, A, delta, terms, 41)
-        exact = dtype == np.float64 and name != "log_loss"
+        exact = name != "log_loss"  # (float32 too: the loops compute in float32)
         rtol = 0 if exact else (1e-14 if dtype == np.float64 else 1e-6)
-        # (float32: the loops compute in float64 and round once, NumPy in float32:
-        # a - y near 0 keeps their difference, float32's rounding of a)
         atol = 0 if exact else (1e-16 if dtype == np.float64 else 1e-7)
         assert_allclose(A, A_np, rtol=rtol, atol=atol)
         assert_allclose(delta, delta_np / 41, rtol=rtol, atol=atol)
@@ -377,7 +375,7 @@ def test_the_bias_and_activation_loop_equals_numpy(name, loops):
     Z, b = rng.normal(scale=3, size=(37, 11)).astype(dtype), rng.normal(size=11).astype(dtype)
     expected = ACTIVATIONS[name].forward(Z + b)
     assert loops.add_bias_activate(Z, b, name)
-    assert_allclose(Z, expected, rtol=tolerance(dtype), atol=0)
+    assert_array_equal(Z, expected)  # (float32 too: the loop computes in float32)
 
 
 @pytest.mark.parametrize("name", DERIVATIVE)
@@ -388,7 +386,7 @@ def test_the_derivative_loop_equals_numpy(name, loops):
     delta = rng.normal(size=A.shape).astype(dtype)
     expected = ACTIVATIONS[name].derivative(A, delta.copy(), None)
     assert loops.times_derivative(delta, A, name)
-    assert_allclose(delta, expected, rtol=tolerance(dtype), atol=1e-45)
+    assert_array_equal(delta, expected)  # (float32 too: constants in float32)
 
 
 @pytest.mark.parametrize("name", DERIVATIVE)
@@ -403,8 +401,7 @@ def test_the_outer_product_and_derivative_loop_equals_numpy(name, dtype):
     d, w = (rng.normal(size=(k, 1)).astype(dtype) for k in (37, 11))
     upstream, expected = np.empty_like(A), np.multiply(d, w.T)
     loop.outer_derivative[name](d, w, A, upstream)
-    assert_allclose(upstream, ACTIVATIONS[name].derivative(A, expected.copy(), None),
-                    rtol=tolerance(dtype), atol=1e-45)
+    assert_array_equal(upstream, ACTIVATIONS[name].derivative(A, expected.copy(), None))
     assert loop.times_derivative(expected, A, name)
     assert_array_equal(upstream, expected)
     assert not kernels(dtype, [name, "identity"], "sgd", 1, 0).outer_derivative
@@ -497,17 +494,19 @@ EXACT = [
 ]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("cls, target, settings", EXACT, ids=str)
 @pytest.mark.usefixtures("every_fit_large_enough")
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_the_fused_output_layer_and_l2_term_give_numpys_fit_bit_for_bit(
-        cls, target, settings, digits, monkeypatch):
+        cls, target, settings, dtype, digits, monkeypatch):
     """On the elementwise links the output layer's loop and the update's L2 term
-    compute NumPy's numbers, so whole fits are equal to the last bit; and they did
-    run."""
+    compute NumPy's numbers, so whole fits are equal to the last bit, in float32
+    too (the loops compute in float32); and they did run."""
     X, y = digits
     Y = {"binary": y % 2, "multilabel": np.c_[y % 2, y > 4],
          "two targets": np.c_[y, y % 3].astype(float)}[target]
+    settings = {**settings, "dtype": dtype}
     ran = spy_on_loops(monkeypatch)
     bind = _steps.fused_update
 
@@ -555,11 +554,16 @@ def test_a_weighted_sparse_regression_with_kernels_equals_numpys_step():
 @pytest.mark.usefixtures("every_fit_large_enough")
 @pytest.mark.parametrize("setup", [
     dict(), dict(solver="sgd"), dict(solver="sgd", momentum=0.0, alpha=0.1),
-    dict(solver="sgd", nesterovs_momentum=False, hidden_layer_sizes=(9, 5))])
-def test_a_float32_relu_regression_with_kernels_equals_numpys_step(setup):
-    """In float32 the update loops and ReLU's derivative compute in float32 with
-    NumPy's roundings of their numbers: the same fit as NumPy's step, bit for bit
-    (with float64 numbers in the loops, they differed from the first update)."""
+    dict(solver="sgd", nesterovs_momentum=False, hidden_layer_sizes=(9, 5)),
+    dict(activation="tanh"), dict(activation="logistic", solver="sgd"),
+    dict(activation=["leaky_relu", "elu"], hidden_layer_sizes=(9, 5)),
+    dict(activation="identity")], ids=str)
+def test_a_float32_regression_with_kernels_equals_numpys_step(setup):
+    """In float32 the loops compute in float32 with NumPy's roundings of their
+    numbers (the activations' constants in float32, the update's settings rounded
+    as NumPy rounds them): the same fit as NumPy's step, bit for bit, whatever the
+    hidden activations (with float64 numbers in the loops, they differed from the
+    first update)."""
     rng = np.random.default_rng(4)
     X = rng.normal(size=(120, 7))
     y = X @ rng.normal(size=7) + np.sin(3 * X[:, 0])
@@ -570,6 +574,19 @@ def test_a_float32_relu_regression_with_kernels_equals_numpys_step(setup):
     for a, b in zip(fast.coefs_ + fast.intercepts_, plain.coefs_ + plain.intercepts_):
         assert_array_equal(a, b)
     assert fast.loss_curve_ == plain.loss_curve_
+
+
+@pytest.mark.parametrize("settings", SETUPS, ids=str)
+@pytest.mark.usefixtures("every_fit_large_enough")
+def test_a_float32_binary_classifier_with_kernels_equals_numpys_step(settings, digits):
+    """The logistic output's loop computes in float32 too: every set-up's float32
+    fit equals NumPy's step bit for bit."""
+    X, y = digits
+    fast, plain = both_ways(lambda: BackpropClassifier(
+        max_iter=15, random_state=0, dtype="float32",
+        **{"hidden_layer_sizes": (8,), **settings}), X, y % 2)
+    assert fast.coefs_[0].dtype == np.float32
+    assert_same_fit(fast, plain, rtol=0)
 
 
 @pytest.mark.usefixtures("every_fit_large_enough")
@@ -606,7 +623,8 @@ def test_numpy_scalar_settings_train_as_python_floats_on_both_steps(dtype, setup
 
 
 @pytest.mark.usefixtures("every_fit_large_enough")
-def test_a_float32_fit_with_kernels_stays_within_float32_rounding(digits):
+def test_a_float32_softmax_fit_with_kernels_stays_within_float32_rounding(digits):
+    """The softmax's row sum is taken in order, NumPy's by a BLAS product."""
     X, y = digits
     fast, plain = both_ways(lambda: BackpropClassifier(
         hidden_layer_sizes=(8,), max_iter=10, random_state=0, dtype="float32"), X, y)

@@ -15,7 +15,9 @@ returned array, which is where the result is.
 
 Where a formula is cheap next to a pass over memory, it is also written on one
 number (``*_at``, plain Python a compiler can read): the same operations in the same
-order, so the same result to the last bit (NaN included). ``_engine.fused`` compiles these
+order, with constants in the number's own type as NumPy rounds a Python number it
+combines with an array (``type(a)(1)``: float32 stays float32), so the same result to
+the last bit in either dtype (NaN included). ``_engine.fused`` compiles these
 into loops that add the bias and activate, or multiply by the derivative, in one
 pass (the optional ``fast`` extra, numba); the transcendental ones (exp, tanh) stay
 with NumPy's vectorised loops, which a compiled scalar loop does not beat.
@@ -128,7 +130,7 @@ def logistic_derivative(A, delta, Z=None):
 
 
 def logistic_derivative_at(a, d):
-    return d * a * (1 - a)
+    return d * a * (type(a)(1) - a)  # (1 in a's type: float32 stays float32)
 
 
 def logistic_of_float(z, expit=scipy.special.expit):
@@ -150,7 +152,7 @@ def tanh_derivative(A, delta, Z=None):
 
 
 def tanh_derivative_at(a, d):
-    return d * (1 - a * a)
+    return d * (type(a)(1) - a * a)
 
 
 def relu(Z):
@@ -165,7 +167,7 @@ def relu_derivative(A, delta, Z=None):
 
 
 def relu_at(z):
-    return z if not z < 0 else 0.0  # NaN stays NaN, as in np.maximum
+    return z if not z < 0 else type(z)(0)  # NaN stays NaN, as in np.maximum
 
 
 def relu_derivative_at(a, d):
@@ -234,11 +236,12 @@ def leaky_relu_derivative(A, delta, Z=None):
 
 
 def leaky_relu_at(z):
-    return z if not z < LEAKY_SLOPE * z else LEAKY_SLOPE * z
+    slope = type(z)(LEAKY_SLOPE) * z  # (the slope in z's type, as NumPy rounds it)
+    return z if not z < slope else slope
 
 
 def leaky_relu_derivative_at(a, d):
-    return d if a > 0 else LEAKY_SLOPE * d
+    return d if a > 0 else type(d)(LEAKY_SLOPE) * d
 
 
 def leaky_relu_onnx(graph, z):
@@ -259,7 +262,7 @@ def elu_derivative(A, delta, Z=None):
 
 
 def elu_derivative_at(a, d):
-    return d if a > 0 else d * (a + 1)
+    return d if a > 0 else d * (a + type(a)(1))
 
 
 def elu_onnx(graph, z):

@@ -85,7 +85,7 @@ def squared_error_at(z, y):
     """``squared_error`` on one output of the identity link: (a, l_k) = (z,
     1/2 (a - y)^2)."""
     e = z - y
-    return z, 0.5 * (e * e)
+    return z, type(e)(0.5) * (e * e)  # (0.5 in e's type: float32 stays float32)
 
 
 def poisson(Y, Z, A):
@@ -114,11 +114,12 @@ def binary_log_loss_at(z, y):
     (1 / (1 + exp(-z)), log(1 + exp(z)) - y z), each written as the array path's
     ufuncs compute it (scipy's ``expit``; ``np.logaddexp(0, z)``, which adds
     log1p(exp(-|z|)) to the larger of 0 and z, and gives log 2 at z = 0)."""
-    a = 1.0 / (1.0 + math.exp(-z))
+    one = type(z)(1)  # (the constants in z's type: float32 computes in float32)
+    a = one / (one + math.exp(-z))
     if z == 0:
-        softplus_z = math.log(2.0)
+        softplus_z = type(z)(math.log(2.0))
     elif z < 0:  # (NaN goes on to the other branch, and stays NaN)
-        softplus_z = 0.0 + math.log1p(math.exp(z))
+        softplus_z = type(z)(0) + math.log1p(math.exp(z))
     else:
         softplus_z = z + math.log1p(math.exp(-z))
     return a, softplus_z - y * z

@@ -18,18 +18,16 @@ from the activation records) apply the one-number spellings written beside the
 NumPy ones (``_core.activations.*_at``, ``_core.losses.*_at``,
 ``_core.optimizers.adam_at`` and ``sgd_at``), compiled with ``error_model="numpy"``
 and without fastmath, so each number is computed by the same operations in the same
-order as the NumPy step (equal to the last bit in float64). In float32 the
-optimizers' loops take every number in float32, rounded as NumPy rounds a Python
-float it combines with a float32 array, and compute in float32 as NumPy does, and so
-does the ReLU derivative's: a float32 fit of ReLU layers with a squared error is
-equal to NumPy's to the last bit too (and those loops run at float32's speed, about
-twice float64's). Other loops compute some steps with float64 constants and round
-to float32 at the end, so float32 results may differ in the last bit. One more
-exception, in either dtype: the softmax output's row sum, which NumPy takes by a
-BLAS product in its own order, is added in order (and its largest logit is always
-subtracted first, where NumPy's softmax skips that for moderate logits), so a
-multiclass classifier's fit
-agrees with NumPy's to a few units in the last place (tested within 1e-12).
+order as the NumPy step. The spellings write their constants in the number's own
+type (``type(a)(1)``) and the update loops take every setting in the parameters'
+type, rounded as NumPy rounds a Python float it combines with a float32 array: a
+float32 loop computes in float32, as NumPy does (and at float32's speed, about
+twice float64's). So a fit takes the same numbers on either step, to the last bit,
+in float64 and in float32 alike. One exception: the softmax output's row sum,
+which NumPy takes by a BLAS product in its own order, is added in order (and its
+largest logit is always subtracted first, where NumPy's softmax skips that for
+moderate logits), so a multiclass classifier's fit agrees with NumPy's to a few
+units in the last place (tested within 1e-12 in float64).
 
 The kernels are used only where they pay. Importing numba and loading the compiled
 loops costs a process about half a second (numba caches the loops on disk; the very
@@ -64,9 +62,9 @@ class FastKernelsWarning(UserWarning):
     """The fused kernels (numba, the ``fast`` extra) cannot run in this process.
 
     Given once, by the first fit that would have used them; that fit and every
-    later one train with NumPy's step, which computes the same numbers (equal in
-    float64, except a multiclass output's softmax, within a few units in the last
-    place; within a float32 rounding in float32), only more slowly on large fits.
+    later one train with NumPy's step, which computes the same numbers (equal,
+    except a multiclass output's softmax, within a few units in the last place),
+    only more slowly on large fits.
     The message names the cause and its fix; ``SKBACKPROP_FAST=0`` in the
     environment, or ``skbackprop.set_config(fast_kernels=False)``, trains without
     the kernels and without this warning.
@@ -81,8 +79,8 @@ class fast_kernels(Setting):
     :func:`skbackprop.set_config` and :func:`skbackprop.config_context`. Turned on
     (the default), fits large enough for the kernels to pay use them where numba is
     installed; with numba missing, or off, training uses NumPy's step, with the same
-    results (equal in float64, except a multiclass output's softmax, within a few
-    units in the last place; within a float32 rounding in float32).
+    results (equal, except a multiclass output's softmax, within a few units in the
+    last place).
     ``SKBACKPROP_FAST=0`` in the environment starts a process with the kernels off.
 
     Parameters

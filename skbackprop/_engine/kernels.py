@@ -86,12 +86,12 @@ def output_loss(Z, b, Y, A, delta, terms, scale):
     terms[i] = l(y_i, z_i + b) (``spelling``: the loss's ``link_at``, on one output)."""
     n, k = Z.shape
     for i in range(n):
-        t = 0.0
+        t = terms[i]  # (the row's sum, in the arrays' dtype, from its first term on)
         for j in range(k):
             a, l = spelling(Z[i, j] + b[j], Y[i, j])
             A[i, j] = a
             delta[i, j] = (a - Y[i, j]) / scale
-            t += l
+            t = l if j == 0 else t + l
         terms[i] = t
 
 
