@@ -131,7 +131,10 @@ def test_each_output_loop_equals_the_numpy_output_layer(name, loops):
         A_np, terms_np, delta_np = numpy_output(name, Z, b, Y)
         A, delta, terms = np.empty_like(Z), np.empty_like(Z), np.empty(41, dtype)
         fit = kernels(dtype, ["relu", LOSSES[name].link], "adam", 1, 0, name)
+        given = Z.copy()
         fit.output_loss(Z, b, Y, A, delta, terms, 41)
+        if name != "log_loss":  # (the elementwise loop leaves Z + b, as NumPy's step)
+            assert_array_equal(Z, given + b)
         exact = name != "log_loss"  # (float32 too: the loops compute in float32)
         rtol = 0 if exact else (1e-14 if dtype == np.float64 else 1e-6)
         atol = 0 if exact else (1e-16 if dtype == np.float64 else 1e-7)
@@ -491,6 +494,9 @@ EXACT = [
     (BackpropClassifier, "multilabel", dict(hidden_layer_sizes=(6, 5))),
     (BackpropRegressor, "two targets", dict(alpha=1.0)),
     (BackpropRegressor, "two targets", dict(alpha=0.0, shuffle=False, batch_size=7)),
+    # (a row's several terms: the loss in NumPy's order of adding them)
+    (BackpropRegressor, "four targets", {}),
+    (BackpropClassifier, "four labels", dict(alpha=0.01)),
 ]
 
 
@@ -505,7 +511,9 @@ def test_the_fused_output_layer_and_l2_term_give_numpys_fit_bit_for_bit(
     too (the loops compute in float32); and they did run."""
     X, y = digits
     Y = {"binary": y % 2, "multilabel": np.c_[y % 2, y > 4],
-         "two targets": np.c_[y, y % 3].astype(float)}[target]
+         "two targets": np.c_[y, y % 3].astype(float),
+         "four targets": np.c_[y, y % 3, y % 5, np.sin(y)].astype(float),
+         "four labels": np.c_[y % 2, y > 4, y % 3 == 0, y < 2]}[target]
     settings = {**settings, "dtype": dtype}
     ran = spy_on_loops(monkeypatch)
     bind = _steps.fused_update

@@ -35,8 +35,8 @@ import numpy as np
 from .._core.activations import ACTIVATIONS
 from .._core.layers import dense_product, matmul
 from .._core.losses import l2_penalty
-from .._core.network import decayed, loop_layout
-from .._core.xp import column_sums, scalar
+from .._core.network import decayed, loop_layout, output_loop_loss
+from .._core.xp import column_sums
 
 __all__ = ["Plan", "accepts"]
 
@@ -99,6 +99,7 @@ class Plan:
                                    for layer in self.bound[1:]]
         self.backward = [dense_product(layer.W.shape[1]) for layer in self.bound]
         self.ws, self.output_loop, self.alpha = ws, kernels.output, model.alpha
+        self.loss = model.loss
         self.update, self.optimizer_state = update, optimizer_state
         self.n_decayed = n_decayed
         self.arrays = [ws.flat_params], [ws.grad], [ws.scratch]
@@ -119,11 +120,10 @@ class Plan:
         last = self.bound[-1]
         Z = self.forward[-1](A, last.W, out=last.net_input[:n])
         delta, terms = ws.deltas[-1][:n], ws.terms[:n]
-        self.output_loop(Z, last.b, loop_layout(Y),
-                         Z if last.output is None else last.output[:n],
-                         delta, terms, float(n))
-        # (np.add.reduce: what terms.sum() calls, without its Python wrapper)
-        value = scalar(np.add.reduce(terms) / n) + l2_penalty(self.coefs, self.alpha, n)
+        A_out = Z if last.output is None else last.output[:n]
+        self.output_loop(Z, last.b, loop_layout(Y), A_out, delta, terms, float(n))
+        value = output_loop_loss(self.output_loop, self.loss, Y, Z, A_out, terms, n) + (
+            l2_penalty(self.coefs, self.alpha, n))
         for l in range(len(self.bound) - 1, -1, -1):
             delta = self._backward(l, delta, inputs[l], n)
         self.update(*self.arrays, self.optimizer_state, learning_rate,
