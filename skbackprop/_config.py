@@ -111,8 +111,19 @@ def get_config():
     """
     config = dict(_thread_config())
     if config["fast_kernels"] is None:
-        config["fast_kernels"] = fast_from_environment()
+        config["fast_kernels"] = _environment_default()
     return config
+
+
+_environment = {}  # SKBACKPROP_FAST's setting, once read
+
+
+def _environment_default():
+    """``SKBACKPROP_FAST``'s setting, read once per process, when first needed (a
+    value that is not understood is refused, and read again, each time)."""
+    if "fast_kernels" not in _environment:
+        _environment.setdefault("fast_kernels", fast_from_environment())
+    return _environment["fast_kernels"]
 
 
 def _checked(fast_kernels, fast_kernels_min_work, rowwise_limit):

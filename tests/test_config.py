@@ -14,6 +14,7 @@ import pytest
 import skbackprop
 from skbackprop import (
     BackpropRegressor,
+    _config,
     config_context,
     fast_kernels,
     get_config,
@@ -275,3 +276,20 @@ def test_a_setting_made_in_code_overrides_an_unknown_skbackprop_fast():
                       "print(clf.fit(*load_iris(return_X_y=True)).n_iter_)",
                       SKBACKPROP_FAST="maybe")
     assert done.stdout.split() == ["0", "2"], done.stderr
+
+
+def test_skbackprop_fast_is_read_once_per_process(monkeypatch):
+    """The variable sets the process default the first time it is needed: a later
+    change of the environment changes nothing (a value not understood is refused
+    each time it is asked for, until one is)."""
+    monkeypatch.setattr(_config, "_environment", {})
+    monkeypatch.setattr(_config, "_threadlocal", threading.local())
+    monkeypatch.setattr(_config, "_process_defaults", {})
+    monkeypatch.setenv("SKBACKPROP_FAST", "maybe")
+    with pytest.raises(ValueError, match="SKBACKPROP_FAST='maybe'"):
+        get_config()
+    monkeypatch.setenv("SKBACKPROP_FAST", "off")
+    assert get_config()["fast_kernels"] is False
+    for later in ("on", "bogus"):
+        monkeypatch.setenv("SKBACKPROP_FAST", later)
+        assert get_config()["fast_kernels"] is False

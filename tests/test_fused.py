@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import warnings
 from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,6 +41,7 @@ from skbackprop._core.optimizers import (
     sgd_init,
     sgd_step,
 )
+from skbackprop._engine import fused as _fused
 from skbackprop._engine.fused import available, fit_work, kernels
 
 PACKAGE = Path(skbackprop.__file__).resolve().parent
@@ -789,3 +792,25 @@ def test_a_damaged_cache_costs_one_warning_not_a_fit(tmp_path):
     for path in tmp_path.rglob("*.nbi"):  # numba's indexes, truncated
         path.write_bytes(path.read_bytes()[:7])
     assert_fell_back(fit_in_a_process(**cache), "delete the files", str(tmp_path))
+
+
+def test_two_threads_finding_a_failure_give_one_warning(monkeypatch):
+    """The array kernels and a per-row epoch may find the same failure at once, in
+    two threads: the first cause found is kept and told, once."""
+    monkeypatch.setitem(_fused._STATE, "failure", None)
+    start = threading.Barrier(4)
+
+    def give_up(cause):
+        start.wait()
+        _fused._give_up(cause, "a fix")
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=give_up, args=(f"cause {i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    told = [w for w in seen if w.category is _fused.FastKernelsWarning]
+    assert len(told) == 1
+    assert _fused._STATE["failure"] in str(told[0].message)

@@ -2,6 +2,8 @@
 epoch, the same float64 numbers to the last bit, taken only where it pays (small
 fits never import numba), and every failure a warning and the Python epoch."""
 
+import ast
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -389,3 +391,37 @@ def test_a_second_process_loads_the_compiled_epoch_from_the_cache(tmp_path):
     # the epoch, the epochs trained ahead and the stream's check: compiled, then loaded
     assert first[:3] == ["0"] * 3 and second[:3] == ["1"] * 3 and first[3] == second[3]
     assert list((tmp_path / "rowjit").glob("epoch_*.py"))
+
+
+@pytest.mark.slow
+def test_the_fix_for_a_damaged_cache_clears_it_under_numba_cache_dir(tmp_path):
+    """With NUMBA_CACHE_DIR set numba keeps its cache of the epochs' folder in
+    folders of its own beside it: the warning names them, and deleting what it
+    names is enough for the next process to compile afresh."""
+    numba_or_skip()
+    code = """
+        import warnings
+        import numpy as np
+        from skbackprop import BackpropRegressor, config_context
+        from skbackprop._engine import fused
+        X = np.random.RandomState(0).normal(size=(40, 3))
+        with warnings.catch_warnings(record=True) as seen, config_context(
+                fast_kernels_min_work=0):
+            warnings.simplefilter("always")
+            BackpropRegressor(hidden_layer_sizes=(2,), solver="sgd", batch_size=1,
+                              max_iter=3, random_state=0).fit(X, X[:, 0] - X[:, 1])
+        print([str(w.message) for w in seen if w.category is fused.FastKernelsWarning])
+    """
+    cache = tmp_path / "cache"
+    assert run_python(code, NUMBA_CACHE_DIR=str(cache)).strip() == "[]"
+    indexes = list(cache.rglob("*.nbi"))
+    assert indexes and all((cache / "rowjit") not in index.parents for index in indexes)
+    for index in indexes:  # (numba's cache, in folders beside the sources' folder)
+        index.write_bytes(b"damaged")
+    [message] = ast.literal_eval(run_python(code, NUMBA_CACHE_DIR=str(cache)))
+    fix = f"delete {cache / 'rowjit'} and the folders named rowjit_* under {cache}"
+    assert fix in message
+    shutil.rmtree(cache / "rowjit")
+    for folder in cache.glob("rowjit_*"):
+        shutil.rmtree(folder)
+    assert run_python(code, NUMBA_CACHE_DIR=str(cache)).strip() == "[]"

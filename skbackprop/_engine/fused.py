@@ -111,6 +111,7 @@ class fast_kernels(Setting):
 
 _STATE = {"failure": None}  # why the kernels cannot run in this process, once known
 _LOCK = threading.Lock()
+_FAILED = threading.Lock()  # (the failure is recorded, and told, once)
 
 
 def available(enabled=True):
@@ -179,8 +180,12 @@ def _cache_fix():
 
 
 def _give_up(cause, fix):
-    """Remember that the kernels cannot run, and say so once; None."""
-    _STATE["failure"] = cause
+    """Remember that the kernels cannot run, and say so once (the first cause
+    found, whichever thread finds it); None."""
+    with _FAILED:
+        if _STATE["failure"] is not None:
+            return None
+        _STATE["failure"] = cause
     warn(f"skbackprop's fused kernels are off for this process: {cause}. Training "
          f"uses NumPy's step (per-row fits, their Python epoch), which computes the "
          f"same numbers, more slowly on large fits. Fix: {fix}; or set "

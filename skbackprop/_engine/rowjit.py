@@ -146,7 +146,17 @@ def _failed(numba, error, functions):
             f"({_describe(error)})", "set NUMBA_CACHE_DIR to a writable directory")
     return fused._give_up(  # a damaged cache file, a compile error
         f"numba could not compile or load the per-row epoch ({_describe(error)})",
-        f"if numba's cache is damaged, delete {cache_dir()}; it is compiled again")
+        _cache_fix())
+
+
+def _cache_fix():
+    """What to delete where numba's cache of the epochs is damaged: their folder
+    (numba's cache in it), and with ``NUMBA_CACHE_DIR`` set, numba's folders for it
+    there (named after it and a hash of its path)."""
+    where = cache_dir()
+    numba_dir = os.environ.get("NUMBA_CACHE_DIR")
+    also = f" and the folders named {where.name}_* under {numba_dir}" if numba_dir else ""
+    return f"if numba's cache is damaged, delete {where}{also}; it is compiled again"
 
 
 def _uncompilable(numba, functions):
