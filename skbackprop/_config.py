@@ -19,7 +19,9 @@ The settings choose how a fit trains, never what it computes:
 As in ``sklearn._config``, the settings live in ``threading.local``: every thread
 starts from the process defaults, ``set_config`` changes the calling thread's only,
 and leaving a ``config_context`` block restores what that thread had before it,
-whatever other threads do meanwhile. A fit reads the configuration once, when it
+whatever other threads do meanwhile. Unlike scikit-learn's, they are not handed to
+joblib's workers (scikit-learn's ``delayed`` carries its own configuration only):
+fits there train with the process defaults. A fit reads the configuration once, when it
 starts, into its frozen spec (``_prepare.resolve``).
 """
 
@@ -158,8 +160,15 @@ def set_config(fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None
     """Change skbackprop's configuration for the calling thread.
 
     Other threads keep theirs; a thread started later begins from the process
-    defaults. The settings choose how fits train, not what they compute. Use
-    :func:`config_context` to change them inside a ``with`` block only.
+    defaults. That includes the workers of ``GridSearchCV(n_jobs=...)`` and of
+    joblib (threads or processes): scikit-learn hands them its own configuration,
+    not this one, so they train with the process defaults (for ``fast_kernels``,
+    ``SKBACKPROP_FAST`` in the environment reaches them). The settings choose how
+    fits train, not what they compute (the same numbers, except where they choose
+    between two orders of adding: a multiclass softmax's row sums, and
+    ``rowwise_limit``'s per-row path against the array path, which round
+    differently in the last place). Use :func:`config_context` to change them
+    inside a ``with`` block only.
 
     Parameters
     ----------
@@ -210,7 +219,8 @@ def config_context(*, fast_kernels=None, fast_kernels_min_work=None, rowwise_lim
 
     Leaving the block, however it ends, restores what the thread had when it
     entered; other threads' settings are never touched, so blocks in different
-    threads may overlap in any order.
+    threads may overlap in any order. Fits in joblib's workers (``n_jobs``) do not
+    see the block: they train with the process defaults (see :func:`set_config`).
 
     Parameters
     ----------
