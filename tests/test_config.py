@@ -206,7 +206,7 @@ def test_a_fit_in_one_thread_is_unaffected_by_a_block_in_another(monkeypatch):
         fitted.set()
 
     in_threads(blocked, plain)
-    assert chosen == {"blocked": "WorkspaceStep", "plain": "RowStep"}
+    assert chosen == {"blocked": "PlannedStep", "plain": "RowStep"}
 
 
 @pytest.mark.parametrize("value", ["1", "true", "True", "ON", "yes", "", " Yes "])

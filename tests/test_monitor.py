@@ -90,14 +90,15 @@ def test_history_rows_agree_with_the_other_attributes(digits):
 
 def test_an_interrupt_before_the_first_epoch_leaves_the_model_as_it_was(digits,
                                                                         monkeypatch):
-    from skbackprop._engine.steps import ArrayStep
+    from skbackprop._engine.steps import ArrayStep, PlannedStep
 
     X, y = digits
 
     def interrupted(self, *args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ArrayStep, "step", interrupted)
+    for step in (ArrayStep, PlannedStep):  # (the general step and the planned one)
+        monkeypatch.setattr(step, "step", interrupted)
     clf = BackpropClassifier(max_iter=3)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
@@ -107,7 +108,8 @@ def test_an_interrupt_before_the_first_epoch_leaves_the_model_as_it_was(digits,
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
     before = (clf.n_iter_, list(clf.loss_curve_), clf.coefs_[0].copy())
-    monkeypatch.setattr(ArrayStep, "step", interrupted)
+    for step in (ArrayStep, PlannedStep):
+        monkeypatch.setattr(step, "step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         clf.partial_fit(X, y)
     assert (clf.n_iter_, clf.loss_curve_) == before[:2]

@@ -1,9 +1,9 @@
-"""The fused path (_engine.planned): a plain perceptron on the fused kernels trains
-through PlannedStep, which takes the general workspace step's numbers to the last
-bit, in every case it accepts (each loss with an output loop, both solvers,
-activations with and without loops, float32, sparse rows, rows in order with a
-short last batch, a warm start and partial_fit); every other fit keeps the general
-step."""
+"""The planned path (_engine.planned): a plain perceptron, on the fused kernels or
+on NumPy's calls (every test runs both ways), trains through PlannedStep, which
+takes the general workspace step's numbers to the last bit, in every case it
+accepts (each loss, with and without an output loop, both solvers, activations with
+and without loops, float32, sparse rows, rows in order with a short last batch, a
+warm start and partial_fit); every other fit keeps the general step."""
 
 import warnings
 
@@ -28,10 +28,19 @@ from skbackprop._engine import training as _training
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@pytest.fixture(autouse=True)
-def kernels_for_every_fit():
-    with config_context(fast_kernels=True, fast_kernels_min_work=0):
-        yield
+@pytest.fixture(autouse=True, params=[True, False], ids=["kernels", "numpy"])
+def kernels_for_every_fit(request):
+    """Every test twice: the fused kernels on every fit, then none (the plan takes
+    NumPy's calls); the parameter, for tests of the kernels alone."""
+    with config_context(fast_kernels=request.param, fast_kernels_min_work=0):
+        yield request.param
+
+
+@pytest.fixture
+def with_kernels(kernels_for_every_fit):
+    """(A test of the kernels' loops: run with them only.)"""
+    if not kernels_for_every_fit:
+        pytest.skip("a test of the kernels' loops")
 
 
 @pytest.fixture
@@ -83,6 +92,10 @@ CASES = [
                                            activation="leaky_relu", dtype="float32")),
     (BackpropRegressor, "one target", dict(hidden_layer_sizes=(9, 4, 3),
                                            learning_rate="adaptive", solver="sgd")),
+    # no output loop (the loss has none; not the loss's link): NumPy's output layer
+    (BackpropRegressor, "two targets", dict(loss="huber", alpha=0.1)),
+    (BackpropRegressor, "one target", dict(out_activation="logistic")),
+    (BackpropRegressor, "one target", dict(loss="poisson", solver="sgd")),
 ]
 
 
@@ -116,10 +129,16 @@ def test_sparse_rows_a_warm_start_and_partial_fit_equal_the_general_step(
 
 
 @QUIET
-def test_without_the_kernels_no_plan(digits, chosen):
+def test_without_the_kernels_the_plan_takes_numpys_calls(digits, monkeypatch):
+    plans = []
+    bind = _planned.Plan.__init__
+    monkeypatch.setattr(_planned.Plan, "__init__", lambda self, *args: plans.append(
+        self) or bind(self, *args))
     with config_context(fast_kernels=False):
         BackpropClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*digits)
-    assert chosen == ["WorkspaceStep"]
+    [plan] = plans
+    assert plan.ws.kernels is None and plan.output_loop is None
+    assert all(layer.activate is layer.derivative is None for layer in plan.bound)
 
 
 # Edge cases of the fits the plan accepts: each trains through PlannedStep and ends
@@ -318,8 +337,6 @@ REFUSED = [
     (BackpropRegressor, dict(activation=["relu", "gelu"], hidden_layer_sizes=(4, 3))),
     (BackpropRegressor, dict(activation=["gelu", "tanh"], hidden_layer_sizes=(4, 3))),
     (BackpropRegressor, dict(activation="gelu", hidden_layer_sizes=(4, 1))),
-    (BackpropRegressor, dict(loss="huber")),  # (no output loop)
-    (BackpropRegressor, dict(out_activation="logistic")),  # (not the loss's link)
     (BackpropClassifier, dict(weight_decay=0.1)),  # (decoupled decay)
     (BackpropClassifier, dict(class_weight="balanced")),  # (weighted rows)
     (BackpropClassifier, dict(dropout=[0.0, 0.3], hidden_layer_sizes=(4, 3))),
@@ -352,8 +369,8 @@ def test_accepts_refuses_gelu_in_any_hidden_layer():
     X, y, _ = small()
     seen = []
 
-    def spy(model, spec, data, kernels):
-        seen.append(_accepts(model, spec, data, kernels))
+    def spy(model, spec, data):
+        seen.append(_accepts(model, spec, data))
         return seen[-1]
 
     _accepts = _planned.accepts
@@ -450,6 +467,7 @@ LAYOUTS = {
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @QUIET
+@pytest.mark.usefixtures("with_kernels")
 def test_no_loop_is_compiled_in_the_middle_of_a_planned_fit(layout, dtype, monkeypatch):
     """Before an output of one unit, whatever the rows' layout, shuffled or in
     order, batches of any size down to one row, hidden layers of one unit: every
@@ -487,6 +505,7 @@ def test_no_loop_is_compiled_in_the_middle_of_a_planned_fit(layout, dtype, monke
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 @QUIET
+@pytest.mark.usefixtures("with_kernels")
 def test_the_update_loop_takes_the_numbers_it_was_compiled_for(solver, dtype, monkeypatch):
     """The update loops take their numbers in the fit's precision (Python floats for
     float64, float32 scalars for float32), whatever the schedule or the settings'
@@ -515,6 +534,7 @@ def test_the_update_loop_takes_the_numbers_it_was_compiled_for(solver, dtype, mo
 
 @pytest.mark.parametrize("planned", [True, False], ids=["planned", "general"])
 @QUIET
+@pytest.mark.usefixtures("with_kernels")
 def test_a_read_only_target_compiles_no_loop_mid_fit(planned, monkeypatch):
     """A read-only target (a memory map, as joblib's workers get in
     GridSearchCV(n_jobs=...)) taken in order reaches the output loop as a

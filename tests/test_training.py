@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor, load, save
-from skbackprop._engine.steps import ArrayStep
+from skbackprop._engine.steps import ArrayStep, PlannedStep
 
 QUIET = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -271,15 +271,17 @@ def test_an_interrupt_inside_a_step(digits, monkeypatch):
     clf = BackpropClassifier(hidden_layer_sizes=(10,), batch_size=100, max_iter=20,
                              random_state=0)
     calls = {"n": 0}
-    step = ArrayStep.step
 
-    def flaky_step(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 15:  # epoch 3 (6 batches of 100 per epoch)
-            raise KeyboardInterrupt
-        return step(self, *args)
+    def flaky(step):
+        def flaky_step(self, *args):
+            calls["n"] += 1
+            if calls["n"] == 15:  # epoch 3 (6 batches of 100 per epoch)
+                raise KeyboardInterrupt
+            return step(self, *args)
+        return flaky_step
 
-    monkeypatch.setattr(ArrayStep, "step", flaky_step)
+    for cls in (ArrayStep, PlannedStep):  # (the general step and the planned one)
+        monkeypatch.setattr(cls, "step", flaky(cls.step))
     with pytest.warns(UserWarning, match="interrupted"):
         clf.fit(X, y)
     assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2

@@ -10,7 +10,7 @@ from sklearn.model_selection import cross_val_score
 
 import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._engine.steps import ArrayStep
+from skbackprop._engine.steps import ArrayStep, PlannedStep
 
 PACKAGE = str(Path(skbackprop.__file__).resolve().parent)
 
@@ -22,15 +22,17 @@ def iris():
 
 def _interrupt_in_epoch_2(monkeypatch):
     calls = {"n": 0}
-    step = ArrayStep.step
 
-    def flaky(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 3:  # epoch 2 (two batches an epoch)
-            raise KeyboardInterrupt
-        return step(self, *args)
+    def flaky(step):
+        def interrupted(self, *args):
+            calls["n"] += 1
+            if calls["n"] == 3:  # epoch 2 (two batches an epoch)
+                raise KeyboardInterrupt
+            return step(self, *args)
+        return interrupted
 
-    monkeypatch.setattr(ArrayStep, "step", flaky)
+    for cls in (ArrayStep, PlannedStep):  # (the general step and the planned one)
+        monkeypatch.setattr(cls, "step", flaky(cls.step))
 
 
 def _assigned(X, y):

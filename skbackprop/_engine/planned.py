@@ -1,14 +1,14 @@
-"""The fused path: a perceptron's training step with its arrays and loops bound once.
+"""The planned path: a perceptron's training step with its arrays and loops bound once.
 
 On small networks a NumPy step is short enough that the Python around its calls
 counts: the general step (``_engine.steps.WorkspaceStep``) walks the layer protocol,
 looks up each activation's record and kernel, and checks every option on every
 batch, about a hundred Python calls around a dozen array operations. For the
-common case, a perceptron of ``Dense`` layers trained by the fused kernels
-(``_engine.fused``) without dropout, sample weights, gradient clipping or per-layer
-learning-rate factors, ``Plan`` (run by ``_engine.steps.PlannedStep``) binds once
-per fit each layer's views of the workspace and its compiled loops, and a step is
-then the array operations alone:
+common case, a perceptron of ``Dense`` layers without dropout, sample weights,
+gradient clipping or per-layer learning-rate factors, ``Plan`` (run by
+``_engine.steps.PlannedStep``) binds once per fit each layer's views of the
+workspace and its compiled loops (the fused kernels, ``_engine.fused``, where the
+fit has them), and a step is then the array operations alone:
 
     forward     Z_l = A_{l-1} W_l (BLAS), A_l = f(Z_l + b_l) (one loop)
     output      Z_L = A_{L-1} W_L, then its bias, link, loss and delta (one loop)
@@ -17,7 +17,12 @@ then the array operations alone:
                 product too where layer l has one unit, an outer product)
     update      Adam or SGD on every parameter, the L2 term added (one loop)
 
-(an activation without a loop for f or f' takes NumPy's calls there, as in ``Dense``).
+(an activation without a loop for f or f' takes NumPy's calls there, as in ``Dense``;
+an output layer without the kernels' loop, NumPy's calls of ``Dense.forward`` and the
+loss, ``training_loss`` and ``output_delta``; and without the kernels the update is
+NumPy's, the L2 term added to the weights' gradients by the backward pass, as in
+``Dense.backward``: a fit without numba takes this path too, its Python around the
+calls cut the same way).
 
 These are ``Dense.forward``, ``Dense.backward`` and ``Dense.delta`` with the
 workspace's buffers and kernels, the general step's calls in the general step's
@@ -28,32 +33,36 @@ here, and a fit takes the same numbers on either step, to the last bit (tested o
 every loss, solver and layout the step accepts).
 """
 
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
 
 from .._core.activations import ACTIVATIONS
 from .._core.layers import dense_product, matmul
-from .._core.losses import l2_penalty
+from .._core.losses import l2_penalty, loss_value, output_delta
 from .._core.network import decayed, loop_layout, output_loop_loss
 from .._core.xp import column_sums
 
 __all__ = ["Plan", "accepts"]
 
 
-def accepts(model, spec, data, kernels):
+def accepts(model, spec, data):
     """Whether ``PlannedStep`` trains this fit: a perceptron whose hidden
-    activations keep no net input for their derivatives and whose output layer has
-    the kernels' output loop, on unweighted rows without dropout or gradient
-    clipping. (The caller has checked that no layer has learning-rate factors or
-    decoupled decay.)"""
-    if (kernels is None or kernels.output is None or data.sample_weight is not None
-            or spec.clip_norm is not None or any(model.dropout)):
+    activations keep no net input for their derivatives, on unweighted rows without
+    dropout or gradient clipping, with the fused kernels or NumPy's calls. (The
+    caller has checked that no layer has learning-rate factors or decoupled
+    decay.)"""
+    if data.sample_weight is not None or spec.clip_norm is not None or any(model.dropout):
         return False
     layers = model.layers
     if not all(layer.kind == "dense" for layer in layers):
         return False
     return not any(layer.keeps_net_input() for layer in layers[:-1])
+
+
+# where a fit has no kernels: no loop for anything (NumPy's calls everywhere)
+_NO_LOOPS = SimpleNamespace(forward={}, derivative={}, outer_derivative={}, output=None)
 
 
 class _Bound(NamedTuple):
@@ -67,6 +76,7 @@ class _Bound(NamedTuple):
     weight_grad: np.ndarray
     bias_grad: np.ndarray
     ones: np.ndarray
+    scratch: np.ndarray  # the L2 term's, where the backward pass adds it
     activation: object  # its record (``_core.activations.Activation``)
     activate: object  # the bias-and-activate loop, or None (NumPy's calls)
     derivative: object  # the derivative loop, or None (NumPy's calls)
@@ -74,20 +84,21 @@ class _Bound(NamedTuple):
 
 
 class Plan:
-    """A plain perceptron's step on the fused kernels, bound to its workspace ``ws``
-    (``_core.network.Workspace``) for the fit: ``step(X, Y, learning_rate)`` trains
-    on one batch through the optimizer's ``update`` (``_engine.steps.optimizer_update``,
-    the L2 term folded in for the first ``n_decayed`` parameters) and returns the
-    batch loss. ``_engine.steps.PlannedStep`` runs it."""
+    """A plain perceptron's step, bound to its workspace ``ws``
+    (``_core.network.Workspace``) and its kernels (``ws.kernels``, or None: NumPy's
+    calls) for the fit: ``step(X, Y, learning_rate)`` trains on one batch through
+    the optimizer's ``update`` (``_engine.steps.optimizer_update``, the L2 term
+    folded in for the first ``n_decayed`` parameters; with none, the backward pass
+    adds it) and returns the batch loss. ``_engine.steps.PlannedStep`` runs it."""
 
     def __init__(self, model, ws, update, optimizer_state, n_decayed):
-        kernels = ws.kernels
+        loops = ws.kernels or _NO_LOOPS
         self.bound = [
             _Bound(p[0], p[1], buffer.net_input, buffer.output, buffer.upstream,
-                   buffer.grads[0], buffer.grads[1], buffer.ones,
-                   ACTIVATIONS[layer.activation], kernels.forward.get(layer.activation),
-                   kernels.derivative.get(layer.activation),
-                   kernels.outer_derivative.get(layer.activation))
+                   buffer.grads[0], buffer.grads[1], buffer.ones, buffer.scratch[0],
+                   ACTIVATIONS[layer.activation], loops.forward.get(layer.activation),
+                   loops.derivative.get(layer.activation),
+                   loops.outer_derivative.get(layer.activation))
             for layer, p, buffer in zip(model.layers, ws.params, ws.layers)]
         # (as vectors: the same sums of squares, without flattening them each step)
         self.coefs = [W.reshape(-1) if W.flags.c_contiguous else W  # (views)
@@ -98,15 +109,16 @@ class Plan:
         self.forward = [matmul] + [dense_product(layer.W.shape[0])
                                    for layer in self.bound[1:]]
         self.backward = [dense_product(layer.W.shape[1]) for layer in self.bound]
-        self.ws, self.output_loop, self.alpha = ws, kernels.output, model.alpha
-        self.loss = model.loss
+        self.ws, self.output_loop, self.alpha = ws, loops.output, model.alpha
+        self.loss, self.out_activation = model.loss, model.layers[-1].activation
         self.update, self.optimizer_state = update, optimizer_state
         self.n_decayed = n_decayed
+        self.l2_backward = bool(model.alpha) and not n_decayed  # (Dense.backward's)
         self.arrays = [ws.flat_params], [ws.grad], [ws.scratch]
 
     def step(self, X, Y, learning_rate):
         """Backprop on one batch and one update; returns the batch loss."""
-        n, ws = X.shape[0], self.ws
+        n = X.shape[0]
         inputs, A = [], X
         for layer, product in zip(self.bound[:-1], self.forward):
             inputs.append(A)
@@ -117,24 +129,48 @@ class Plan:
             else:
                 layer.activate(A, layer.b)
         inputs.append(A)
-        last = self.bound[-1]
-        Z = self.forward[-1](A, last.W, out=last.net_input[:n])
-        delta, terms = ws.deltas[-1][:n], ws.terms[:n]
-        A_out = Z if last.output is None else last.output[:n]
-        self.output_loop(Z, last.b, loop_layout(Y), A_out, delta, terms, float(n))
-        value = output_loop_loss(self.output_loop, self.loss, Y, Z, A_out, terms, n) + (
-            l2_penalty(self.coefs, self.alpha, n))
+        value, delta = self._output(A, Y, n)
         for l in range(len(self.bound) - 1, -1, -1):
             delta = self._backward(l, delta, inputs[l], n)
-        self.update(*self.arrays, self.optimizer_state, learning_rate,
-                    self.alpha / n if self.n_decayed else 0.0)
+        if self.n_decayed:
+            self.update(*self.arrays, self.optimizer_state, learning_rate,
+                        self.alpha / n)
+        else:
+            self.update(*self.arrays, self.optimizer_state, learning_rate)
         return value
+
+    def _output(self, A_in, Y, n):
+        """``(batch loss, delta)`` of the output layer: Z = A_in W, then its bias,
+        link, loss and delta = dL/dZ / n in the kernels' one pass, or by NumPy's
+        calls (``Dense.forward``, ``training_loss``, ``output_delta``)."""
+        last, ws = self.bound[-1], self.ws
+        Z = self.forward[-1](A_in, last.W, out=last.net_input[:n])
+        delta = ws.deltas[-1][:n]
+        penalty = l2_penalty(self.coefs, self.alpha, n)
+        if self.output_loop is not None:
+            terms = ws.terms[:n]
+            A = Z if last.output is None else last.output[:n]
+            self.output_loop(Z, last.b, loop_layout(Y), A, delta, terms, float(n))
+            return output_loop_loss(self.output_loop, self.loss, Y, Z, A, terms,
+                                    n) + penalty, delta
+        Z += last.b
+        if last.output is None:  # (an identity output keeps no Z: A is Z)
+            A = last.activation.forward(Z)
+        else:
+            np.copyto(last.output[:n], Z)
+            A = last.activation.forward(last.output[:n])
+        value = loss_value(self.loss, Y, Z, A) + penalty
+        delta = output_delta(self.loss, self.out_activation, Y, A, Z, out=delta)
+        delta /= n
+        return value, delta
 
     def _backward(self, l, delta, A_in, n):
         """Layer l's gradients into the workspace from its delta; the previous
         layer's delta (None for the first layer)."""
         layer = self.bound[l]
-        matmul(A_in.T, delta, out=layer.weight_grad)
+        weight_grad = matmul(A_in.T, delta, out=layer.weight_grad)
+        if self.l2_backward:  # (alpha W / n, as Dense.backward adds it)
+            weight_grad += np.multiply(layer.W, self.alpha / n, out=layer.scratch)
         column_sums(delta, layer.ones, out=layer.bias_grad)
         if l == 0:
             return None

@@ -9,7 +9,9 @@ exposes the flat parameter vector it trains (``flat``), the per-layer views into
 - ``ArrayStep``: backprop on arrays, one batch per update, and the optimizer's
   update chosen once per fit (``optimizer_update``): ``WorkspaceStep`` on NumPy in
   a ``Workspace`` allocated once per fit (``_core.network``), with the elementwise work
-  fused into compiled loops where they pay (``_engine.fused``); ``DeviceStep`` on any
+  fused into compiled loops where they pay (``_engine.fused``), and for a plain
+  perceptron ``PlannedStep``, the same calls bound once per fit
+  (``_engine.planned``); ``DeviceStep`` on any
   other Array API namespace (scikit-learn's array API dispatch) with the same calls
   allocating their results on X's device;
   the update applies each parameter's learning-rate factor (a layer's
@@ -98,9 +100,7 @@ def make_step(model, spec, data, params, batch_size, epochs, optimizer_state=Non
     ws = make_workspace(model.layers, params, model.n_features, batch_size, kernels)
     fused = kernels is not None and plain  # (the update's one pass: ``optimizer_update``)
     n_decayed = _folded_l2(model, spec, params) if fused else 0
-    # (the plan leaves the L2 term to the update: only where the update adds it)
-    planned = fused and (n_decayed or not model.alpha) and _planned.accepts(
-        model, spec, data, kernels)
+    planned = plain and _planned.accepts(model, spec, data)
     return (PlannedStep if planned else WorkspaceStep)(
         model, spec, data, ws.flat_params, optimizer_state or init([ws.flat_params]),
         batch_size, optimizer_update(spec, kernels, factors, decay, n_decayed), ws,
@@ -258,9 +258,9 @@ class WorkspaceStep(ArrayStep):
 
 
 class PlannedStep(WorkspaceStep):
-    """The fused path: ``WorkspaceStep`` for a plain perceptron on the fused
-    kernels, each batch's step the array operations alone, bound once per fit
-    (``_engine.planned``): the same numbers."""
+    """The planned path: ``WorkspaceStep`` for a plain perceptron, on the fused
+    kernels or NumPy's calls, each batch's step the array operations alone, bound
+    once per fit (``_engine.planned``): the same numbers."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
