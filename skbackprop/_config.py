@@ -165,9 +165,9 @@ def set_config(fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None
     not this one, so they train with the process defaults (for ``fast_kernels``,
     ``SKBACKPROP_FAST`` in the environment reaches them). The settings choose how
     fits train, not what they compute (the same numbers, except where they choose
-    between two orders of adding: a multiclass softmax's row sums, and
-    ``rowwise_limit``'s per-row path against the array path, which round
-    differently in the last place). Use :func:`config_context` to change them
+    between two orders of adding: a multiclass softmax's row sums, the loss of
+    three outputs or more, and ``rowwise_limit``'s per-row path against the array
+    path, which round differently in the last place). Use :func:`config_context` to change them
     inside a ``with`` block only.
 
     Parameters
@@ -177,7 +177,8 @@ def set_config(fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None
         pay: fits of enough rows, parameters and epochs, on NumPy float32 or
         float64 arrays. Without numba, or with False, training uses NumPy's step,
         with the same results (equal to the last bit, except a multiclass
-        output's softmax, within a few units in the last place). The process
+        output's softmax and the loss of three outputs or more, within a few
+        units in the last place). The process
         default is True unless the environment variable ``SKBACKPROP_FAST`` is 0,
         false, off or no. None keeps the current value.
 

@@ -17,10 +17,11 @@ Where a formula is cheap next to a pass over memory, it is also written on one
 number (``*_at``, plain Python a compiler can read): the same operations in the same
 order, with constants in the number's own type as NumPy rounds a Python number it
 combines with an array (``type(a)(1)``: float32 stays float32), so the same result to
-the last bit in either dtype (NaN included). ``_engine.fused`` compiles these
-into loops that add the bias and activate, or multiply by the derivative, in one
-pass (the optional ``fast`` extra, numba); the transcendental ones (exp, tanh) stay
-with NumPy's vectorised loops, which a compiled scalar loop does not beat.
+the last bit in either dtype (NaN where NumPy gives NaN, whatever its sign bit).
+``_engine.fused`` compiles these into loops that add the bias and activate, or
+multiply by the derivative, in one pass (the optional ``fast`` extra, numba); the
+transcendental ones (exp, tanh) stay with NumPy's vectorised loops, which a
+compiled scalar loop does not beat.
 
 Each activation is one ``Activation`` record in ``ACTIVATIONS`` holding every
 spelling the paths read: the array formulas, the one-number ones, the per-row

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .layers import Buffers, matmul, perceptron_layers
-from .losses import l2_penalty, loss_value, output_delta, training_loss
+from .losses import l2_penalty, output_delta, training_loss
 from .xp import concat, copy, flat, namespace, scalar
 
 __all__ = [
@@ -240,7 +240,7 @@ def loss_and_gradients(X, Y, sample_weight, layers, params, loss, alpha, masks=N
         record["outputs"], record["net_inputs"] = outputs, net_inputs
     sw_sum = weight_sum(X, sample_weight)
     if fused:
-        value, delta = _output_pass(X, Y, outputs, layers, params, masks, workspace, loss)
+        value, delta = _output_pass(X, Y, outputs, layers, params, masks, workspace)
         value += l2_penalty(decayed(layers, params), alpha, sw_sum)
     else:
         value, delta = _output_delta(X, Y, sample_weight, outputs, net_inputs, layers,
@@ -281,7 +281,7 @@ def _fused_output(workspace, layers, sample_weight, record):
                 and record is None and layers[-1].kind == "dense")
 
 
-def _output_pass(X, Y, outputs, layers, params, masks, workspace, loss):
+def _output_pass(X, Y, outputs, layers, params, masks, workspace):
     """``(mean loss, delta)`` of the output layer, Z = A_in W by BLAS, then its
     bias, link, loss and delta in one compiled pass; appends A to ``outputs``."""
     n, last = X.shape[0], len(layers) - 1
@@ -293,20 +293,8 @@ def _output_pass(X, Y, outputs, layers, params, masks, workspace, loss):
     Y = loop_layout(Y)
     workspace.kernels.output_loss(Z, b, Y, A, delta, terms, n)
     outputs.append(A)
-    return output_loop_loss(workspace.kernels.output, loss, Y, Z, A, terms, n), delta
-
-
-def output_loop_loss(loop, loss, Y, Z, A, terms, n):
-    """The batch's mean loss after the kernels' output ``loop`` (which leaves Z + b
-    in Z, A and each row's loss in ``terms``): the mean of the row terms where a row
-    has one output, or where the loop sums its rows itself (a softmax's,
-    ``sums_rows``), else NumPy's ``loss_value`` of Z + b and A, which adds a row's
-    several terms in NumPy's order (the loop adds them in order: a row of three
-    outputs or more could differ in the last place)."""
-    if Z.shape[1] == 1 or getattr(loop, "sums_rows", False):
-        # (np.add.reduce: what terms.sum() calls, without its Python wrapper)
-        return scalar(np.add.reduce(terms) / n)
-    return loss_value(loss, Y, Z, A)
+    # (np.add.reduce: what terms.sum() calls, without its Python wrapper)
+    return scalar(np.add.reduce(terms) / n), delta
 
 
 def loop_layout(A):

@@ -23,11 +23,15 @@ type (``type(a)(1)``) and the update loops take every setting in the parameters'
 type, rounded as NumPy rounds a Python float it combines with a float32 array: a
 float32 loop computes in float32, as NumPy does (and at float32's speed, about
 twice float64's). So a fit takes the same numbers on either step, to the last bit,
-in float64 and in float32 alike. One exception: the softmax output's row sum,
-which NumPy takes by a BLAS product in its own order, is added in order (and its
-largest logit is always subtracted first, where NumPy's softmax skips that for
-moderate logits), so a multiclass classifier's fit agrees with NumPy's to a few
-units in the last place (tested within 1e-12 in float64).
+in float64 and in float32 alike. Two exceptions, where the loop adds a row in
+order and NumPy in its own: the softmax output's row sum, which NumPy takes by a
+BLAS product (and its largest logit is always subtracted first, where NumPy's
+softmax skips that for moderate logits), so a multiclass classifier's fit agrees
+with NumPy's to a few units in the last place (tested within 1e-12 in float64);
+and the loss of a row of three outputs or more (a regression on three targets,
+whose squared errors NumPy adds by ``einsum``): the loss reported may differ in
+the last place, the weights are equal. (Adding them NumPy's way costs a multi-output
+fit a second pass over its outputs, 10-30% of a small network's step.)
 
 The kernels are used only where they pay. Importing numba and loading the compiled
 loops costs a process about half a second (numba caches the loops on disk; the very
@@ -63,8 +67,8 @@ class FastKernelsWarning(UserWarning):
 
     Given once, by the first fit that would have used them; that fit and every
     later one train with NumPy's step, which computes the same numbers (equal,
-    except a multiclass output's softmax, within a few units in the last place),
-    only more slowly on large fits.
+    except a multiclass output's softmax and the loss of three outputs or more,
+    within a few units in the last place), only more slowly on large fits.
     The message names the cause and its fix; ``SKBACKPROP_FAST=0`` in the
     environment, or ``skbackprop.set_config(fast_kernels=False)``, trains without
     the kernels and without this warning.
@@ -79,8 +83,8 @@ class fast_kernels(Setting):
     :func:`skbackprop.set_config` and :func:`skbackprop.config_context`. Turned on
     (the default), fits large enough for the kernels to pay use them where numba is
     installed; with numba missing, or off, training uses NumPy's step, with the same
-    results (equal, except a multiclass output's softmax, within a few units in the
-    last place).
+    results (equal, except a multiclass output's softmax and the loss of three
+    outputs or more, within a few units in the last place).
     ``SKBACKPROP_FAST=0`` in the environment starts a process with the kernels off.
 
     Parameters

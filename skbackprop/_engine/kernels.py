@@ -82,16 +82,14 @@ def outer_times_derivative(d, w, A, upstream):
 
 def output_loss(Z, b, Y, A, delta, terms, scale):
     """The output layer's bias, link and loss in one pass, from Z = A_in W: for every
-    row, Z <- Z + b (as NumPy's step leaves it), A = f(Z), delta = (A - Y) / scale
-    (dL/dZ on the canonical link f) and terms[i] = l(y_i, z_i) (``spelling``: the
-    loss's ``link_at``, on one output; a row's terms added in order)."""
+    row, A = f(Z + b), delta = (A - Y) / scale (dL/dZ on the canonical link f) and
+    terms[i] = l(y_i, z_i + b) (``spelling``: the loss's ``link_at``, on one output;
+    a row's terms added in order, in the arrays' dtype)."""
     n, k = Z.shape
     for i in range(n):
         t = terms[i]  # (the row's sum, in the arrays' dtype, from its first term on)
         for j in range(k):
-            z = Z[i, j] + b[j]
-            Z[i, j] = z
-            a, l = spelling(z, Y[i, j])
+            a, l = spelling(Z[i, j] + b[j], Y[i, j])
             A[i, j] = a
             delta[i, j] = (a - Y[i, j]) / scale
             t = l if j == 0 else t + l
@@ -122,10 +120,9 @@ class RowOutput:
     NumPy's exp of the batch (vectorised: about five times as fast as one exp per
     number in the loop, and the array path's own), ``output_row_end``. The first
     part of each row's loss waits in float64 (``parts``, grown to the largest
-    batch), so that a float32 fit rounds the loss once, as the one loop did. One
+    batch), so that a float32 fit rounds a row's loss once (the softmax's loss and
+    row sums are its own, within a few units in the last place of NumPy's). One
     per fit (``Kernels``): the fit's buffers are its own."""
-
-    sums_rows = True  # its terms are each row's loss (``_core.network.output_loop_loss``)
 
     def __init__(self, start, end):
         self.start, self.end = start, end
