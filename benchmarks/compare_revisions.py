@@ -4,11 +4,13 @@ Usage::
 
     python benchmarks/compare_revisions.py BASE_REV            # BASE_REV vs the work tree
     python benchmarks/compare_revisions.py BASE_REV --repeats 9 --quick
+    python benchmarks/compare_revisions.py BASE_REV --no-kernels  # NumPy's step only
 
 Checks BASE_REV out into a temporary git worktree, imports both versions of the
 package side by side, and fits the same workloads (bench_core's, and breast_cancer)
 with each in turn (base, current, base, current, ...) on one BLAS thread, with the
-fused kernels on every fit where a version has them. Prints the median time of each
+fused kernels on every fit where a version has them (``--no-kernels``: on none,
+what a user without numba runs). Prints the median time of each
 and the ratio current / base (below 1: the current code is faster). Use it to show
 that a change does not slow the core path; `bench_core.py` compares against
 sklearn instead.
@@ -83,8 +85,8 @@ def workloads(quick):
         yield name, ESTIMATORS[kind], X, y, params, unit
 
 
-def seconds_per_unit(version, estimator, X, y, params, unit):
-    with version as package, warnings.catch_warnings(), _kernels_on_every_fit(package):
+def seconds_per_unit(version, estimator, X, y, params, unit, kernels=True):
+    with version as package, warnings.catch_warnings(), _kernels(package, kernels):
         model = getattr(package, estimator)(**params)
         warnings.simplefilter("ignore")
         start = time.perf_counter()
@@ -93,15 +95,17 @@ def seconds_per_unit(version, estimator, X, y, params, unit):
     return elapsed / (model.n_iter_ * (X.shape[0] if unit == "update" else 1))
 
 
-def _kernels_on_every_fit(package):
+def _kernels(package, on=True):
     """Where a version uses the fused kernels only above a work threshold (a
     ``fast_kernels_min_work`` setting), every fit here uses them, as versions without
     one do: the timings compare the same computation (their start-up is paid once,
-    before the timed fits)."""
+    before the timed fits). With ``on`` False, no fit uses them (NumPy's step)."""
     context = getattr(package, "config_context", None)
     if context is None or "fast_kernels_min_work" not in package.get_config():
+        if not on:
+            raise SystemExit("--no-kernels: this version has no fast_kernels setting")
         return contextlib.nullcontext()
-    return context(fast_kernels_min_work=0)
+    return context(fast_kernels_min_work=0) if on else context(fast_kernels=False)
 
 
 @contextlib.contextmanager
@@ -130,6 +134,8 @@ def main(argv=None):
     parser.add_argument("base", help="git revision to compare against")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-kernels", action="store_true",
+                        help="time NumPy's step: no fit uses the fused kernels")
     args = parser.parse_args(argv)
     rows = []
     with base_and_current(args.base) as versions, threadpool_limits(limits=1,
@@ -139,11 +145,14 @@ def main(argv=None):
             for _ in range(args.repeats):
                 for label, version in versions.items():
                     times[label].append(
-                        seconds_per_unit(version, estimator, X, y, params, unit))
+                        seconds_per_unit(version, estimator, X, y, params, unit,
+                                         kernels=not args.no_kernels))
             base = statistics.median(times["base"])
             current = statistics.median(times["current"])
             rows.append((name, unit, base, current))
-    print(f"median of {args.repeats} interleaved runs, 1 BLAS thread; base = {args.base}")
+    kernels = "without the fused kernels" if args.no_kernels else "fused kernels on"
+    print(f"median of {args.repeats} interleaved runs, 1 BLAS thread, {kernels}; "
+          f"base = {args.base}")
     print("| workload | per | base | current | current / base |")
     print("| --- | --- | --- | --- | --- |")
     for name, unit, base, current in rows:

@@ -40,8 +40,10 @@ def table_rows_against_head(script, *args):
     return [line for line in done.stdout.splitlines() if line.startswith("| ")][2:]
 
 
-def test_compare_revisions_runs_against_head():
-    rows = table_rows_against_head("compare_revisions.py", "--quick", "--repeats", "1")
+@pytest.mark.parametrize("kernels", [[], ["--no-kernels"]], ids=["kernels", "numpy"])
+def test_compare_revisions_runs_against_head(kernels):
+    rows = table_rows_against_head("compare_revisions.py", "--quick", "--repeats", "1",
+                                   *kernels)
     assert [row.split(" | ")[1] for row in rows] == ["update", "epoch", "epoch", "epoch"]
     assert all(float(row.split(" | ")[-1].strip(" |")) > 0 for row in rows)
 
