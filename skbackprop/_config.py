@@ -21,8 +21,8 @@ starts from the process defaults, ``set_config`` changes the calling thread's on
 and leaving a ``config_context`` block restores what that thread had before it,
 whatever other threads do meanwhile. Unlike scikit-learn's, they are not handed to
 joblib's workers (scikit-learn's ``delayed`` carries its own configuration only):
-fits there train with the process defaults. A fit reads the configuration once, when it
-starts, into its frozen spec (``_prepare.resolve``).
+fits there train with the process defaults. A fit reads the configuration once,
+when it starts, into its frozen spec (``_prepare.resolve``).
 """
 
 import os
@@ -167,8 +167,8 @@ def set_config(fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None
     fits train, not what they compute (the same numbers, except where they choose
     between two orders of adding: a multiclass softmax's row sums, the loss of
     three outputs or more, and ``rowwise_limit``'s per-row path against the array
-    path, which round differently in the last place). Use :func:`config_context` to change them
-    inside a ``with`` block only.
+    path, which round differently in the last place). Use :func:`config_context`
+    to change them inside a ``with`` block only.
 
     Parameters
     ----------
@@ -178,9 +178,9 @@ def set_config(fast_kernels=None, fast_kernels_min_work=None, rowwise_limit=None
         float64 arrays. Without numba, or with False, training uses NumPy's step,
         with the same results (equal to the last bit, except a multiclass
         output's softmax and the loss of three outputs or more, within a few
-        units in the last place). The process
-        default is True unless the environment variable ``SKBACKPROP_FAST`` is 0,
-        false, off or no. None keeps the current value.
+        units in the last place). The process default is True unless the
+        environment variable ``SKBACKPROP_FAST`` is 0, false, off or no. None
+        keeps the current value.
 
     fast_kernels_min_work : int, default=None
         The least work for which a fit uses the fused kernels (the process default

@@ -142,7 +142,8 @@ class Plan:
     def _output(self, A_in, Y, n):
         """``(batch loss, delta)`` of the output layer: Z = A_in W, then its bias,
         link, loss and delta = dL/dZ / n in the kernels' one pass, or by NumPy's
-        calls (``Dense.forward``, ``training_loss``, ``output_delta``)."""
+        calls (``Dense.forward``, then ``training_loss``'s ``loss_value`` and
+        ``l2_penalty``, and ``output_delta``)."""
         last, ws = self.bound[-1], self.ws
         Z = self.forward[-1](A_in, last.W, out=last.net_input[:n])
         delta = ws.deltas[-1][:n]
