@@ -358,10 +358,6 @@ def every_fit_large_enough():
         yield
 
 
-def tolerance(dtype):
-    return 1e-12 if dtype == np.float64 else 1e-6
-
-
 def test_every_activation_with_a_spelling_has_its_loops(loops):
     assert set(loops.forward) == set(FORWARD)
     assert set(loops.derivative) == set(DERIVATIVE)

@@ -40,7 +40,7 @@ import numpy as np
 
 from .._core.activations import ACTIVATIONS
 from .._core.layers import dense_product, matmul
-from .._core.losses import l2_penalty, loss_value, output_delta
+from .._core.losses import l2_penalty, output_delta, training_loss
 from .._core.network import decayed, loop_layout
 from .._core.xp import column_sums, scalar
 
@@ -142,25 +142,24 @@ class Plan:
     def _output(self, A_in, Y, n):
         """``(batch loss, delta)`` of the output layer: Z = A_in W, then its bias,
         link, loss and delta = dL/dZ / n in the kernels' one pass, or by NumPy's
-        calls (``Dense.forward``, then ``training_loss``'s ``loss_value`` and
-        ``l2_penalty``, and ``output_delta``)."""
+        calls (``Dense.forward``, ``training_loss``, ``output_delta``)."""
         last, ws = self.bound[-1], self.ws
         Z = self.forward[-1](A_in, last.W, out=last.net_input[:n])
         delta = ws.deltas[-1][:n]
-        penalty = l2_penalty(self.coefs, self.alpha, n)
         if self.output_loop is not None:
             terms = ws.terms[:n]
             A = Z if last.output is None else last.output[:n]
             self.output_loop(Z, last.b, loop_layout(Y), A, delta, terms, float(n))
             # (np.add.reduce: what terms.sum() calls, without its Python wrapper)
-            return scalar(np.add.reduce(terms) / n) + penalty, delta
+            value = scalar(np.add.reduce(terms) / n)
+            return value + l2_penalty(self.coefs, self.alpha, n), delta
         Z += last.b
         if last.output is None:  # (an identity output keeps no Z: A is Z)
             A = last.activation.forward(Z)
         else:
             np.copyto(last.output[:n], Z)
             A = last.activation.forward(last.output[:n])
-        value = loss_value(self.loss, Y, Z, A) + penalty
+        value = training_loss(self.loss, Y, Z, A, None, self.coefs, self.alpha, n)
         delta = output_delta(self.loss, self.out_activation, Y, A, Z, out=delta)
         delta /= n
         return value, delta
